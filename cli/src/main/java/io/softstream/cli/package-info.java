@@ -1,0 +1,2 @@
+/** Softstream cli module. */
+package io.softstream.cli;

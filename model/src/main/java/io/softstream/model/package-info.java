@@ -1,0 +1,2 @@
+/** Softstream model module. */
+package io.softstream.model;

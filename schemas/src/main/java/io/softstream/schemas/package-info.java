@@ -1,0 +1,2 @@
+/** Softstream schemas module. */
+package io.softstream.schemas;

@@ -1,0 +1,2 @@
+/** Softstream topology module. */
+package io.softstream.topology;

@@ -1,0 +1,2 @@
+/** Softstream trainer module. */
+package io.softstream.trainer;

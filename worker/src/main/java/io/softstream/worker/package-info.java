@@ -1,0 +1,2 @@
+/** Softstream worker module. */
+package io.softstream.worker;
