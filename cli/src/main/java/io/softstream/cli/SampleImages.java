@@ -1,0 +1,123 @@
+package io.softstream.cli;
+
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
+import javax.imageio.ImageIO;
+
+/**
+ * Real images for the demo, from Debian packages: Fashion-MNIST test images ({@code
+ * dataset-fashion-mnist}) as PNG, and crops of the MATE wallpapers ({@code mate-backgrounds}) as JPEG.
+ */
+final class SampleImages {
+  static final Path FASHION_MNIST = Path.of("/usr/share/datasets/fashion-mnist");
+  static final Path MATE_BACKGROUNDS = Path.of("/usr/share/backgrounds/mate");
+  static final List<String> FASHION_LABELS = List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot");
+
+  /** One encoded image and where it came from. */
+  record Sample(String id, String source, String contentType, byte[] bytes, int width, int height, String label) {}
+
+  private SampleImages() {}
+
+  /** {@code count} Fashion-MNIST test images (28×28 grayscale PNG), the first ones of the split. */
+  static List<Sample> fashionMnist(int count) {
+    Path images = FASHION_MNIST.resolve("t10k-images-idx3-ubyte.gz");
+    Path labels = FASHION_MNIST.resolve("t10k-labels-idx1-ubyte.gz");
+    requireExists(images, "dataset-fashion-mnist");
+    try (DataInputStream in = new DataInputStream(new GZIPInputStream(Files.newInputStream(images)));
+        DataInputStream lin = new DataInputStream(new GZIPInputStream(Files.newInputStream(labels)))) {
+      if (in.readInt() != 2051 || lin.readInt() != 2049) {
+        throw new IOException("not an IDX image/label file pair: " + images);
+      }
+      int n = in.readInt();
+      int rows = in.readInt();
+      int cols = in.readInt();
+      lin.readInt();
+      List<Sample> out = new ArrayList<>();
+      byte[] px = new byte[rows * cols];
+      for (int i = 0; i < Math.min(count, n); i++) {
+        in.readFully(px);
+        int label = lin.readUnsignedByte();
+        BufferedImage img = new BufferedImage(cols, rows, BufferedImage.TYPE_BYTE_GRAY);
+        img.getRaster().setDataElements(0, 0, cols, rows, px);
+        out.add(new Sample("fmnist-test-" + i, "fashion-mnist/t10k#" + i, "image/png", encode(img, "png"),
+            cols, rows, FASHION_LABELS.get(label)));
+      }
+      return out;
+    } catch (IOException e) {
+      throw new UncheckedIOException("Could not read Fashion-MNIST from " + FASHION_MNIST, e);
+    }
+  }
+
+  /** {@code count} 256×256 JPEG crops at random scales from the MATE wallpapers (seeded). */
+  static List<Sample> photos(int count, long seed) {
+    requireExists(MATE_BACKGROUNDS, "mate-backgrounds");
+    List<Path> files;
+    try (Stream<Path> s = Files.walk(MATE_BACKGROUNDS)) {
+      files = s.filter(p -> p.toString().endsWith(".jpg")).sorted().toList();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    Random r = new Random(seed);
+    List<Sample> out = new ArrayList<>();
+    for (int i = 0; i < count && !files.isEmpty(); i++) {
+      Path f = files.get(i % files.size());
+      BufferedImage src = read(f);
+      int side = (int) (Math.min(src.getWidth(), src.getHeight()) * (0.25 + 0.75 * r.nextDouble()));
+      int x = r.nextInt(src.getWidth() - side + 1);
+      int y = r.nextInt(src.getHeight() - side + 1);
+      BufferedImage crop = new BufferedImage(256, 256, BufferedImage.TYPE_INT_RGB);
+      Graphics2D g = crop.createGraphics();
+      g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+      g.drawImage(src, 0, 0, 256, 256, x, y, x + side, y + side, null);
+      g.dispose();
+      out.add(new Sample("photo-" + i, "mate/" + MATE_BACKGROUNDS.relativize(f) + "@" + x + "," + y + "," + side,
+          "image/jpeg", encode(crop, "jpg"), 256, 256, "photo"));
+    }
+    return out;
+  }
+
+  static BufferedImage read(Path f) {
+    try (InputStream in = Files.newInputStream(f)) {
+      BufferedImage img = ImageIO.read(in);
+      if (img == null) {
+        throw new IOException("no ImageIO reader for " + f);
+      }
+      return img;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static byte[] encode(BufferedImage img, String format) {
+    try {
+      ByteArrayOutputStream out = new ByteArrayOutputStream();
+      if (!ImageIO.write(img, format, out)) {
+        throw new IOException("no ImageIO writer for " + format);
+      }
+      return out.toByteArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void requireExists(Path p, String pkg) {
+    if (!Files.exists(p)) {
+      throw new IllegalStateException(p + " is missing: install it with `apt-get install " + pkg
+          + "` (the ./softstream launcher does this on first use).");
+    }
+  }
+}
