@@ -162,9 +162,9 @@ public final class DemoCommand implements Callable<Integer> {
           ImageEvent e = r.value();
           var img = ImageIO.read(new ByteArrayInputStream(e.getImageBytes().array()));
           received.put(r.key(), e);
-          out.printf("  %-28s partition %d offset %-4d decoded %dx%d %-10s latency %d ms%n", r.key(), r.partition(),
+          out.printf("  %-28s partition %d offset %-4d decoded %dx%d %-10s end-to-end %d ms%n", r.key(), r.partition(),
               r.offset(), img.getWidth(), img.getHeight(), e.getContentType(),
-              Math.max(0, r.timestamp() - e.getEventTime().toEpochMilli()));
+              Math.max(0, System.currentTimeMillis() - e.getEventTime().toEpochMilli()));
         }
       }
     }

@@ -55,13 +55,14 @@ class AvroSerdeTest {
     AvroDeserializer<T> de = new AvroDeserializer<>(client, type);
     de.configure(config("roundtrip"), false);
 
-    byte[] wire = ser.serialize("topic-a", record);
+    String topic = "topic-" + type.getSimpleName();
+    byte[] wire = ser.serialize(topic, record);
 
-    int id = client.lookup("topic-a-value", schema).id();
+    int id = client.lookup(topic + "-value", schema).id();
     assertThat(wire[0]).isEqualTo((byte) 0);
     assertThat(ByteBuffer.wrap(wire, 1, 4).getInt()).isEqualTo(id);
     assertThat(Arrays.copyOfRange(wire, 5, wire.length)).isEqualTo(RandomRecords.avroBinary(generic));
-    assertThat(de.deserialize("topic-a", wire)).isEqualTo(record);
+    assertThat(de.deserialize(topic, wire)).isEqualTo(record);
   }
 
   @Test
