@@ -1,0 +1,88 @@
+package io.softstream.trainer;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import java.util.List;
+
+/**
+ * AdamW with decoupled weight decay (PyTorch semantics) and global-norm gradient clipping.
+ * Written here rather than using DJL's optimizer so its state can be checkpointed and resumed
+ * bit-exactly.
+ */
+final class AdamW {
+    private final List<NDArray> weights;
+    private final boolean[] decay;
+    private final NDList m = new NDList();
+    private final NDList v = new NDList();
+    private final float beta1;
+    private final float beta2;
+    private final float weightDecay;
+    private long t;
+
+    AdamW(NDManager manager, List<NDArray> weights, boolean[] decay, float beta1, float beta2, float weightDecay) {
+        this.weights = weights;
+        this.decay = decay;
+        this.beta1 = beta1;
+        this.beta2 = beta2;
+        this.weightDecay = weightDecay;
+        for (NDArray w : weights) {
+            m.add(manager.zeros(w.getShape()));
+            v.add(manager.zeros(w.getShape()));
+        }
+    }
+
+    /** Clips gradients to {@code maxNorm} (if > 0), applies one update at {@code lr}, zeroes the gradients. Returns the pre-clip norm. */
+    float step(float lr, float maxNorm) {
+        double sq = 0;
+        for (NDArray w : weights) {
+            sq += w.getGradient().square().sum().getFloat();
+        }
+        float norm = (float) Math.sqrt(sq);
+        float scale = maxNorm > 0 && norm > maxNorm ? maxNorm / (norm + 1e-6f) : 1f;
+        t++;
+        float bc1 = (float) (1 - Math.pow(beta1, t));
+        float bc2 = (float) (1 - Math.pow(beta2, t));
+        for (int i = 0; i < weights.size(); i++) {
+            NDArray w = weights.get(i);
+            NDArray g = w.getGradient();
+            if (scale != 1f) {
+                g.muli(scale);
+            }
+            if (decay[i] && weightDecay > 0) {
+                w.muli(1 - lr * weightDecay);
+            }
+            m.get(i).muli(beta1).addi(g.mul(1 - beta1));
+            v.get(i).muli(beta2).addi(g.square().mul(1 - beta2));
+            NDArray denom = v.get(i).div(bc2).sqrt().add(1e-8f);
+            w.subi(m.get(i).div(bc1).div(denom).mul(lr));
+            g.subi(g);
+        }
+        return norm;
+    }
+
+    long stepCount() {
+        return t;
+    }
+
+    /** State as one list: m..., v..., then a 1-element step counter. */
+    NDList state(NDManager manager) {
+        NDList s = new NDList();
+        s.addAll(m);
+        s.addAll(v);
+        s.add(manager.create(new long[] {t}));
+        return s;
+    }
+
+    void load(NDList s) {
+        int n = weights.size();
+        if (s.size() != 2 * n + 1) {
+            throw new IllegalArgumentException("Optimizer state has " + s.size() + " arrays, expected " + (2 * n + 1));
+        }
+        for (int i = 0; i < n; i++) {
+            m.get(i).set(s.get(i).toFloatArray());
+            v.get(i).set(s.get(n + i).toFloatArray());
+        }
+        t = s.get(2 * n).toLongArray()[0];
+    }
+}

@@ -1,0 +1,391 @@
+package io.softstream.trainer;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDScope;
+import ai.djl.training.ParameterStore;
+import io.softstream.model.TokenDecoder;
+import io.softstream.model.TokenEncoder;
+import io.softstream.model.TokenizerConfig;
+import java.awt.Graphics2D;
+import java.awt.Image;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import javax.imageio.IIOImage;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageWriteParam;
+import javax.imageio.ImageWriter;
+import javax.imageio.stream.ImageOutputStream;
+
+/**
+ * Held-out evaluation of a tokenizer. All pixel metrics are on 8-bit images (reconstructions are
+ * clamped to [-1, 1] and rounded to 0..255, as they would be displayed); per-image PSNR is capped at
+ * 100 dB (identical images) and averaged over images.
+ *
+ * <p>Result keys: {@code psnr}, {@code ssim} (Gaussian window 11, sigma 1.5, valid region),
+ * {@code token_bytes_per_image} ({@code {fp16, fp32}}: tokens * code_dim * 2 or 4),
+ * {@code jpeg_psnr_at_equal_bytes} ({@code {fp16, fp32}}: JDK ImageIO baseline JPEG with the highest
+ * quality whose file fits the token bytes, whole JFIF file counted), {@code bicubic_psnr_at_equal_bytes}
+ * ({@code {fp16, fp32}}: area-average downscale to the largest square of 8-bit pixels that fits the
+ * bytes, bicubic upscale back), {@code linear_probe_accuracy} (ridge regression on standardised,
+ * flattened latent tokens of training images, accuracy on held-out images). Grayscale only.
+ */
+public final class Evaluation {
+    private static final int BATCH = 250;
+    private static final double PSNR_CAP = 100;
+
+    /**
+     * How much to evaluate.
+     *
+     * @param testImages held-out images for psnr/ssim and probe testing
+     * @param probeTrainImages training images for fitting the linear probe
+     * @param codecImages held-out images for the JPEG and bicubic baselines
+     * @param gridPng where to write the originals/reconstructions grid (null = none)
+     */
+    public record Options(int testImages, int probeTrainImages, int codecImages, Path gridPng) {}
+
+    private Evaluation() {}
+
+    /** Runs every metric; the map serialises to one JSON object with exactly the keys listed above. */
+    public static Map<String, Object> evaluate(TokenEncoder enc, TokenDecoder dec, Dataset train, Dataset test, Options o) {
+        TokenizerConfig c = enc.config();
+        if (test.channels() != 1) {
+            throw new IllegalArgumentException("Evaluation supports grayscale only");
+        }
+        int nTest = Math.min(o.testImages(), test.count());
+        Coded te = run(enc, dec, test, nTest, true);
+        int px = test.size() * test.size();
+        double psnr = 0, ssim = 0;
+        for (int i = 0; i < nTest; i++) {
+            int[] a = toBytes(test.pixels(), i * px, px);
+            int[] b = toBytes(te.recon, i * px, px);
+            psnr += psnr(a, b);
+            ssim += ssim(a, b, test.size());
+        }
+        Map<String, Object> r = new LinkedHashMap<>();
+        r.put("psnr", psnr / nTest);
+        r.put("ssim", ssim / nTest);
+        int fp16 = c.tokens() * c.codeDim() * 2, fp32 = fp16 * 2;
+        r.put("token_bytes_per_image", Map.of("fp16", fp16, "fp32", fp32));
+        int nCodec = Math.min(o.codecImages(), test.count());
+        r.put("jpeg_psnr_at_equal_bytes", Map.of("fp16", jpegPsnr(test, nCodec, fp16), "fp32", jpegPsnr(test, nCodec, fp32)));
+        r.put("bicubic_psnr_at_equal_bytes", Map.of("fp16", bicubicPsnr(test, nCodec, fp16), "fp32", bicubicPsnr(test, nCodec, fp32)));
+        int nTrain = Math.min(o.probeTrainImages(), train.count());
+        Coded tr = run(enc, null, train, nTrain, false);
+        r.put("linear_probe_accuracy", linearProbe(tr.latents, train.labels(), nTrain, te.latents, test.labels(), nTest));
+        if (o.gridPng() != null) {
+            writeGrid(test, te.recon, Math.min(16, nTest), o.gridPng());
+        }
+        return r;
+    }
+
+    /** Mean PSNR (dB, 8-bit) of the first {@code n} images of {@code data}. */
+    public static double psnr(TokenEncoder enc, TokenDecoder dec, Dataset data, int n) {
+        n = Math.min(n, data.count());
+        Coded coded = run(enc, dec, data, n, true);
+        int px = data.channels() * data.size() * data.size();
+        double s = 0;
+        for (int i = 0; i < n; i++) {
+            s += psnr(toBytes(data.pixels(), i * px, px), toBytes(coded.recon, i * px, px));
+        }
+        return s / n;
+    }
+
+    private record Coded(float[] latents, float[] recon) {}
+
+    private static Coded run(TokenEncoder enc, TokenDecoder dec, Dataset d, int n, boolean decode) {
+        TokenizerConfig c = enc.config();
+        int lat = c.tokens() * c.codeDim(), px = d.channels() * d.size() * d.size();
+        float[] latents = new float[n * lat];
+        float[] recon = decode ? new float[n * px] : null;
+        try (NDManager m = NDManager.newBaseManager()) {
+            ParameterStore ps = new ParameterStore(m, false);
+            for (int i = 0; i < n; i += BATCH) {
+                int to = Math.min(n, i + BATCH);
+                try (NDScope scope = new NDScope()) {
+                    scope.suppressNotUsedWarning();
+                    NDArray zq = enc.forward(ps, new NDList(d.range(m, i, to)), false).get(0);
+                    System.arraycopy(zq.toFloatArray(), 0, latents, i * lat, (to - i) * lat);
+                    if (decode) {
+                        NDArray y = dec.forward(ps, new NDList(zq), false).singletonOrThrow();
+                        System.arraycopy(y.toFloatArray(), 0, recon, i * px, (to - i) * px);
+                    }
+                }
+            }
+        }
+        return new Coded(latents, recon);
+    }
+
+    static int[] toBytes(float[] v, int off, int len) {
+        int[] b = new int[len];
+        for (int i = 0; i < len; i++) {
+            float x = Math.max(-1f, Math.min(1f, v[off + i]));
+            b[i] = Math.round((x + 1f) * 127.5f);
+        }
+        return b;
+    }
+
+    static double psnr(int[] a, int[] b) {
+        double se = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = a[i] - b[i];
+            se += d * d;
+        }
+        if (se == 0) {
+            return PSNR_CAP;
+        }
+        return Math.min(PSNR_CAP, 10 * Math.log10(255.0 * 255.0 / (se / a.length)));
+    }
+
+    /** SSIM of two square 8-bit grayscale images, Gaussian 11x11 window (sigma 1.5), valid region. */
+    static double ssim(int[] a, int[] b, int size) {
+        int w = 11, r = 5;
+        double[] g = new double[w];
+        double gs = 0;
+        for (int i = 0; i < w; i++) {
+            g[i] = Math.exp(-((i - r) * (i - r)) / (2 * 1.5 * 1.5));
+            gs += g[i];
+        }
+        double c1 = Math.pow(0.01 * 255, 2), c2 = Math.pow(0.03 * 255, 2);
+        double total = 0;
+        int count = 0;
+        for (int y = r; y < size - r; y++) {
+            for (int x = r; x < size - r; x++) {
+                double ma = 0, mb = 0, saa = 0, sbb = 0, sab = 0;
+                for (int dy = -r; dy <= r; dy++) {
+                    for (int dx = -r; dx <= r; dx++) {
+                        double k = g[dy + r] * g[dx + r] / (gs * gs);
+                        double va = a[(y + dy) * size + x + dx], vb = b[(y + dy) * size + x + dx];
+                        ma += k * va;
+                        mb += k * vb;
+                        saa += k * va * va;
+                        sbb += k * vb * vb;
+                        sab += k * va * vb;
+                    }
+                }
+                double va = saa - ma * ma, vb = sbb - mb * mb, cov = sab - ma * mb;
+                total += ((2 * ma * mb + c1) * (2 * cov + c2)) / ((ma * ma + mb * mb + c1) * (va + vb + c2));
+                count++;
+            }
+        }
+        return total / count;
+    }
+
+    private static BufferedImage gray(int[] px, int size) {
+        BufferedImage img = new BufferedImage(size, size, BufferedImage.TYPE_BYTE_GRAY);
+        img.getRaster().setPixels(0, 0, size, size, px);
+        return img;
+    }
+
+    private static int[] pixels(BufferedImage img, int size) {
+        return img.getRaster().getPixels(0, 0, size, size, new int[size * size]);
+    }
+
+    static double jpegPsnr(Dataset d, int n, int budget) {
+        int size = d.size(), px = size * size;
+        double s = 0;
+        for (int i = 0; i < n; i++) {
+            int[] a = toBytes(d.pixels(), i * px, px);
+            BufferedImage img = gray(a, size);
+            byte[] best = jpeg(img, 0f);
+            float lo = 0f, hi = 1f;
+            for (int it = 0; it < 10; it++) {
+                float q = (lo + hi) / 2;
+                byte[] b = jpeg(img, q);
+                if (b.length <= budget) {
+                    best = b;
+                    lo = q;
+                } else {
+                    hi = q;
+                }
+            }
+            byte[] top = jpeg(img, 1f);
+            if (top.length <= budget) {
+                best = top;
+            }
+            try {
+                BufferedImage back = ImageIO.read(new ByteArrayInputStream(best));
+                s += psnr(a, pixels(back, size));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return s / n;
+    }
+
+    static byte[] jpeg(BufferedImage img, float quality) {
+        ImageWriter w = ImageIO.getImageWritersByFormatName("jpeg").next();
+        ByteArrayOutputStream bos = new ByteArrayOutputStream();
+        try (ImageOutputStream ios = ImageIO.createImageOutputStream(bos)) {
+            w.setOutput(ios);
+            ImageWriteParam p = w.getDefaultWriteParam();
+            p.setCompressionMode(ImageWriteParam.MODE_EXPLICIT);
+            p.setCompressionQuality(quality);
+            w.write(null, new IIOImage(img, null, null), p);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } finally {
+            w.dispose();
+        }
+        return bos.toByteArray();
+    }
+
+    static double bicubicPsnr(Dataset d, int n, int budget) {
+        int size = d.size(), px = size * size;
+        int side = Math.min(size, (int) Math.floor(Math.sqrt(budget / (double) d.channels())));
+        double s = 0;
+        for (int i = 0; i < n; i++) {
+            int[] a = toBytes(d.pixels(), i * px, px);
+            if (side >= size) {
+                s += PSNR_CAP;
+                continue;
+            }
+            BufferedImage small = new BufferedImage(side, side, BufferedImage.TYPE_BYTE_GRAY);
+            Graphics2D g = small.createGraphics();
+            g.drawImage(gray(a, size).getScaledInstance(side, side, Image.SCALE_AREA_AVERAGING), 0, 0, null);
+            g.dispose();
+            BufferedImage up = new BufferedImage(size, size, BufferedImage.TYPE_BYTE_GRAY);
+            g = up.createGraphics();
+            g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BICUBIC);
+            g.drawImage(small, 0, 0, size, size, null);
+            g.dispose();
+            s += psnr(a, pixels(up, size));
+        }
+        return s / n;
+    }
+
+    /** Ridge regression to one-hot labels (lambda = 0.01 n) on standardised features plus bias. */
+    static double linearProbe(float[] xTrain, int[] yTrain, int nTrain, float[] xTest, int[] yTest, int nTest) {
+        int f = xTrain.length / nTrain, classes = 10, dim = f + 1;
+        double[] mean = new double[f], std = new double[f];
+        for (int i = 0; i < nTrain; i++) {
+            for (int j = 0; j < f; j++) {
+                mean[j] += xTrain[i * f + j];
+            }
+        }
+        for (int j = 0; j < f; j++) {
+            mean[j] /= nTrain;
+        }
+        for (int i = 0; i < nTrain; i++) {
+            for (int j = 0; j < f; j++) {
+                double v = xTrain[i * f + j] - mean[j];
+                std[j] += v * v;
+            }
+        }
+        for (int j = 0; j < f; j++) {
+            std[j] = Math.sqrt(std[j] / nTrain) + 1e-6;
+        }
+        double[][] a = new double[dim][dim];
+        double[][] rhs = new double[dim][classes];
+        double[] row = new double[dim];
+        for (int i = 0; i < nTrain; i++) {
+            standardise(xTrain, i, f, mean, std, row);
+            for (int p = 0; p < dim; p++) {
+                double rp = row[p];
+                for (int q = p; q < dim; q++) {
+                    a[p][q] += rp * row[q];
+                }
+                rhs[p][yTrain[i]] += rp;
+            }
+        }
+        double lambda = 0.01 * nTrain;
+        for (int p = 0; p < dim; p++) {
+            for (int q = 0; q < p; q++) {
+                a[p][q] = a[q][p];
+            }
+            if (p < f) {
+                a[p][p] += lambda;
+            }
+        }
+        double[][] w = choleskySolve(a, rhs);
+        int correct = 0;
+        for (int i = 0; i < nTest; i++) {
+            standardise(xTest, i, f, mean, std, row);
+            int best = 0;
+            double bestScore = Double.NEGATIVE_INFINITY;
+            for (int k = 0; k < classes; k++) {
+                double sc = 0;
+                for (int p = 0; p < dim; p++) {
+                    sc += row[p] * w[p][k];
+                }
+                if (sc > bestScore) {
+                    bestScore = sc;
+                    best = k;
+                }
+            }
+            if (best == yTest[i]) {
+                correct++;
+            }
+        }
+        return correct / (double) nTest;
+    }
+
+    private static void standardise(float[] x, int i, int f, double[] mean, double[] std, double[] row) {
+        for (int j = 0; j < f; j++) {
+            row[j] = (x[i * f + j] - mean[j]) / std[j];
+        }
+        row[f] = 1;
+    }
+
+    private static double[][] choleskySolve(double[][] a, double[][] b) {
+        int n = a.length, k = b[0].length;
+        double[][] l = new double[n][n];
+        for (int i = 0; i < n; i++) {
+            for (int j = 0; j <= i; j++) {
+                double s = a[i][j];
+                for (int t = 0; t < j; t++) {
+                    s -= l[i][t] * l[j][t];
+                }
+                l[i][j] = i == j ? Math.sqrt(Math.max(s, 1e-12)) : s / l[j][j];
+            }
+        }
+        double[][] y = new double[n][k];
+        for (int i = 0; i < n; i++) {
+            for (int c = 0; c < k; c++) {
+                double s = b[i][c];
+                for (int t = 0; t < i; t++) {
+                    s -= l[i][t] * y[t][c];
+                }
+                y[i][c] = s / l[i][i];
+            }
+        }
+        double[][] x = new double[n][k];
+        for (int i = n - 1; i >= 0; i--) {
+            for (int c = 0; c < k; c++) {
+                double s = y[i][c];
+                for (int t = i + 1; t < n; t++) {
+                    s -= l[t][i] * x[t][c];
+                }
+                x[i][c] = s / l[i][i];
+            }
+        }
+        return x;
+    }
+
+    /** Two rows of {@code count} images, scaled 2x: held-out originals on top, reconstructions below. */
+    static void writeGrid(Dataset d, float[] recon, int count, Path file) {
+        int size = d.size(), px = size * size, s = 2, gap = 2;
+        BufferedImage grid = new BufferedImage(count * (size * s + gap) + gap, 2 * (size * s + gap) + gap, BufferedImage.TYPE_BYTE_GRAY);
+        Graphics2D g = grid.createGraphics();
+        g.setColor(java.awt.Color.WHITE);
+        g.fillRect(0, 0, grid.getWidth(), grid.getHeight());
+        for (int i = 0; i < count; i++) {
+            g.drawImage(gray(toBytes(d.pixels(), i * px, px), size), gap + i * (size * s + gap), gap, size * s, size * s, null);
+            g.drawImage(gray(toBytes(recon, i * px, px), size), gap + i * (size * s + gap), 2 * gap + size * s, size * s, size * s, null);
+        }
+        g.dispose();
+        try {
+            ImageIO.write(grid, "png", file.toFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}

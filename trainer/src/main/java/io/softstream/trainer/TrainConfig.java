@@ -1,0 +1,163 @@
+package io.softstream.trainer;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+import io.softstream.model.ModelCard;
+import io.softstream.model.TokenizerConfig;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * Everything one training run needs. Read from JSON (snake_case keys, unknown keys rejected) and
+ * changed by {@code key=value} overrides, where nested model keys are written {@code model.tokens=16}.
+ *
+ * @param name model name written to the card
+ * @param model tokenizer architecture and quantizer
+ * @param dataDir Fashion-MNIST IDX folder (files may be gzipped)
+ * @param trainLimit use only the first n training images (0 = all 60 000)
+ * @param outputDir model directory to write (model.json, encoder.params, decoder.params, README.md)
+ * @param checkpointDir checkpoint folder; a run resumes from it when it holds a checkpoint (null = none)
+ * @param checkpointEvery steps between checkpoints (0 = only at the end)
+ * @param stopAtStep stop after this step as if interrupted, keeping the schedule of {@code steps} (0 = off)
+ * @param steps optimiser steps
+ * @param batchSize images per step
+ * @param lr peak learning rate
+ * @param minLr final learning rate of the cosine schedule
+ * @param warmupSteps linear warm-up steps
+ * @param beta1 AdamW beta1
+ * @param beta2 AdamW beta2
+ * @param weightDecay decoupled weight decay (applied to weight matrices only)
+ * @param gradClip global gradient-norm clip (0 = off)
+ * @param emaDecay EMA decay of the weights written to the model dir (0 = no EMA)
+ * @param seed seeds weight init and data order
+ * @param align representation alignment on/off
+ * @param alignWeight weight of the alignment loss (-cos)
+ * @param alignHidden hidden width of the alignment MLP
+ * @param teacherDir teacher classifier directory; trained there first when missing
+ * @param teacherSteps teacher training steps (batch 128, Adam 1e-3)
+ * @param teacherWidth teacher base width
+ * @param logEvery steps between progress lines
+ * @param evalImages held-out images for the final evaluation (0 = skip Evaluation)
+ * @param probeTrainImages training images for the linear probe
+ */
+public record TrainConfig(
+        String name,
+        TokenizerConfig model,
+        String dataDir,
+        int trainLimit,
+        String outputDir,
+        String checkpointDir,
+        int checkpointEvery,
+        int stopAtStep,
+        int steps,
+        int batchSize,
+        float lr,
+        float minLr,
+        int warmupSteps,
+        float beta1,
+        float beta2,
+        float weightDecay,
+        float gradClip,
+        float emaDecay,
+        long seed,
+        boolean align,
+        float alignWeight,
+        int alignHidden,
+        String teacherDir,
+        int teacherSteps,
+        int teacherWidth,
+        int logEvery,
+        int evalImages,
+        int probeTrainImages) {
+
+    /** Checks ranges. */
+    public TrainConfig {
+        if (steps <= 0 || batchSize <= 0 || logEvery <= 0) {
+            throw new IllegalArgumentException("steps, batch_size and log_every must be > 0");
+        }
+        if (!(lr > 0) || minLr < 0 || warmupSteps < 0) {
+            throw new IllegalArgumentException("lr must be > 0, min_lr and warmup_steps >= 0");
+        }
+        if (emaDecay < 0 || emaDecay >= 1) {
+            throw new IllegalArgumentException("ema_decay must be in [0, 1), got " + emaDecay);
+        }
+        if (align && (teacherDir == null || teacherDir.isBlank())) {
+            throw new IllegalArgumentException("align=true needs teacher_dir");
+        }
+    }
+
+    /** Defaults for Fashion-MNIST SoftVQ with 32 tokens. */
+    public static TrainConfig defaults() {
+        return new TrainConfig("softvq-fmnist-32", TokenizerConfig.fashionMnist(),
+                "/usr/share/datasets/fashion-mnist", 0, "models/softvq-fmnist-32", null, 500, 0,
+                3000, 64, 3e-4f, 3e-5f, 200, 0.9f, 0.95f, 1e-4f, 1.0f, 0.999f, 42L,
+                true, 0.1f, 256, "models/fmnist-teacher", 400, 32, 25, 10000, 10000);
+    }
+
+    /** Reads a JSON file on top of {@link #defaults()}. */
+    public static TrainConfig fromJson(Path file) throws IOException {
+        ObjectNode base = ModelCard.JSON.valueToTree(defaults());
+        JsonNode given = ModelCard.JSON.readTree(file.toFile());
+        merge(base, given, "");
+        return ModelCard.JSON.treeToValue(base, TrainConfig.class);
+    }
+
+    private static void merge(ObjectNode base, JsonNode given, String prefix) {
+        given.fields().forEachRemaining(e -> {
+            JsonNode cur = base.get(e.getKey());
+            if (cur == null) {
+                throw new IllegalArgumentException("Unknown config key " + prefix + e.getKey());
+            }
+            if (cur.isObject() && e.getValue().isObject()) {
+                merge((ObjectNode) cur, e.getValue(), prefix + e.getKey() + ".");
+            } else {
+                base.set(e.getKey(), e.getValue());
+            }
+        });
+    }
+
+    /** A copy with {@code key=value} overrides applied; values are parsed as JSON when they parse. */
+    public TrainConfig withOverrides(Map<String, String> overrides) {
+        ObjectNode root = ModelCard.JSON.valueToTree(this);
+        for (Map.Entry<String, String> e : overrides.entrySet()) {
+            String[] path = e.getKey().split("\\.");
+            ObjectNode node = root;
+            for (int i = 0; i < path.length - 1; i++) {
+                JsonNode child = node.get(path[i]);
+                if (!(child instanceof ObjectNode)) {
+                    throw new IllegalArgumentException("Unknown config key " + e.getKey());
+                }
+                node = (ObjectNode) child;
+            }
+            String leaf = path[path.length - 1];
+            if (!node.has(leaf)) {
+                throw new IllegalArgumentException("Unknown config key " + e.getKey());
+            }
+            node.set(leaf, parse(e.getValue()));
+        }
+        try {
+            return ModelCard.JSON.treeToValue(root, TrainConfig.class);
+        } catch (IOException ex) {
+            throw new IllegalArgumentException("Bad override: " + ex.getMessage(), ex);
+        }
+    }
+
+    private static JsonNode parse(String v) {
+        try {
+            JsonNode n = ModelCard.JSON.readTree(v);
+            return n == null || n.isMissingNode() ? TextNode.valueOf(v) : n;
+        } catch (IOException e) {
+            return TextNode.valueOf(v);
+        }
+    }
+
+    /** A copy with another model and all output paths under {@code dir} (used by tests and sweeps). */
+    public TrainConfig withModel(TokenizerConfig m, Path dir) {
+        return new TrainConfig(name, m, dataDir, trainLimit, dir.resolve("model").toString(), checkpointDir,
+                checkpointEvery, stopAtStep, steps, batchSize, lr, minLr, warmupSteps, beta1, beta2, weightDecay,
+                gradClip, emaDecay, seed, align, alignWeight, alignHidden, dir.resolve("teacher").toString(),
+                teacherSteps, teacherWidth, logEvery, evalImages, probeTrainImages);
+    }
+}
