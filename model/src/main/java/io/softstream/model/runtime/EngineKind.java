@@ -1,0 +1,28 @@
+package io.softstream.model.runtime;
+
+import java.util.Arrays;
+import java.util.Locale;
+
+/** Which inference engine runs a model; {@link #AUTO} picks the best available. */
+public enum EngineKind {
+  /** TensorRT on a CUDA GPU if present, else ONNX Runtime on CPU if the model has ONNX files, else PyTorch. */
+  AUTO,
+  ONNXRUNTIME,
+  PYTORCH,
+  TENSORRT;
+
+  /** Parses {@code auto|onnxruntime|pytorch|tensorrt}, case-insensitively. */
+  public static EngineKind parse(String s) {
+    try {
+      return valueOf(s.trim().toUpperCase(Locale.ROOT));
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("Unknown engine '" + s + "'; accepted: "
+          + Arrays.stream(values()).map(v -> v.name().toLowerCase(Locale.ROOT)).toList());
+    }
+  }
+
+  /** The lower-case name used in configs, metrics and logs. */
+  public String id() {
+    return name().toLowerCase(Locale.ROOT);
+  }
+}
