@@ -173,6 +173,44 @@ class RegistryClientsTest {
     }
   }
 
+  @Test
+  void storeFailureIsA50001AndTheClientReportsTheRegistryUnavailable() throws Exception {
+    RegistryStore broken =
+        new RegistryStore() {
+          @Override
+          public void replay(java.util.function.Consumer<io.softstream.schemas.registry.server.RegistryRecord> s) {}
+
+          @Override
+          public void write(List<io.softstream.schemas.registry.server.RegistryRecord> records) {
+            throw new IllegalStateException("Write to schema topic '_schemas' failed: broker down");
+          }
+        };
+    try (SchemaRegistryServer server = SchemaRegistryServer.builder().optStore(broken).optPort(0).build().start()) {
+      java.net.http.HttpResponse<String> raw =
+          java.net.http.HttpClient.newHttpClient()
+              .send(
+                  java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.url() + "/subjects/s/versions"))
+                      .header("Content-Type", "application/vnd.schemaregistry.v1+json")
+                      .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"schema\":\"\\\"string\\\"\"}"))
+                      .build(),
+                  java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertThat(raw.statusCode()).isEqualTo(500);
+      assertThat(raw.body()).contains("\"error_code\":50001").contains("broker down");
+      assertThat(server.core().subjects(true)).isEmpty();
+
+      SchemaRegistryClient c =
+          SchemaRegistryClients.create(
+              Map.of(
+                  SchemaRegistryClients.SCHEMA_REGISTRY_URL, server.url(),
+                  SchemaRegistryClients.RETRIES, 1,
+                  SchemaRegistryClients.RETRY_BACKOFF_MS, 1L));
+      assertThatThrownBy(() -> c.register("s", V1))
+          .isInstanceOf(SchemaRegistryUnavailableException.class)
+          .hasMessageContaining("50001")
+          .hasMessageContaining(server.url());
+    }
+  }
+
   private static SchemaRegistryClient counting(SchemaRegistryClient d, List<String> calls) {
     return (SchemaRegistryClient)
         java.lang.reflect.Proxy.newProxyInstance(

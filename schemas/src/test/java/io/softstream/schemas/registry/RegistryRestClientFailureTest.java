@@ -29,6 +29,7 @@ class RegistryRestClientFailureTest {
   final List<String> authHeaders = new CopyOnWriteArrayList<>();
   final List<String> paths = new CopyOnWriteArrayList<>();
   final AtomicInteger calls = new AtomicInteger();
+  volatile long delayMs;
 
   String startStub() throws IOException {
     stub = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -39,6 +40,13 @@ class RegistryRestClientFailureTest {
 
   void answer(HttpExchange ex) throws IOException {
     int n = calls.getAndIncrement();
+    if (delayMs > 0) {
+      try {
+        Thread.sleep(delayMs);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     authHeaders.add(String.valueOf(ex.getRequestHeaders().getFirst("Authorization")));
     paths.add(ex.getRequestMethod() + " " + ex.getRequestURI());
     Answer a = script.get(Math.min(n, script.size() - 1));
@@ -81,6 +89,20 @@ class RegistryRestClientFailureTest {
         .hasMessageContaining("retries=2")
         .hasMessageContaining("Check that the registry is running")
         .hasMessageContaining("schema.registry.url");
+  }
+
+  @Test
+  void slowAnswerTimesOutAndIsRetried() throws IOException {
+    script.add(new Answer(200, "[]"));
+    delayMs = 1_000;
+    String url = startStub();
+    SchemaRegistryClient client =
+        client(url, Map.of(SchemaRegistryClients.RETRIES, 1, SchemaRegistryClients.REQUEST_TIMEOUT_MS, 200));
+    assertThatThrownBy(client::subjects)
+        .isInstanceOf(SchemaRegistryUnavailableException.class)
+        .hasMessageContaining("after 2 attempt(s)")
+        .hasMessageContaining("HttpTimeoutException")
+        .hasMessageContaining(url);
   }
 
   @Test

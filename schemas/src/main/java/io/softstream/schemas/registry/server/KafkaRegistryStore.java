@@ -226,6 +226,11 @@ public final class KafkaRegistryStore implements RegistryStore {
             return null; // hard delete of a version: not supported, ignore
           }
           JsonNode v = JSON.readTree(valueJson);
+          String schemaType = v.path("schemaType").asText("AVRO");
+          if (!schemaType.equals("AVRO")) {
+            log.warn("Skipping {} schema at offset {}: this registry keeps AVRO only", schemaType, offset);
+            return null;
+          }
           return new SchemaRecord(
               v.path("subject").asText(), v.path("version").asInt(), v.path("id").asInt(),
               v.path("schema").asText(), v.path("deleted").asBoolean(false));

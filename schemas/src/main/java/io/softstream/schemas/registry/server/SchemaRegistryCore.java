@@ -209,11 +209,16 @@ public final class SchemaRegistryCore {
     if (version == 0 || version < -1) {
       throw invalidVersion(String.valueOf(version));
     }
-    TreeMap<Integer, Version> versions = liveSubject(subject);
     if (version == -1) {
-      return registered(subject, liveVersions(versions).get(liveVersions(versions).size() - 1));
+      List<Version> live = liveVersions(liveSubject(subject));
+      return registered(subject, live.get(live.size() - 1));
     }
-    Version v = subjects.get(subject).get(version);
+    TreeMap<Integer, Version> versions =
+        includeDeleted ? subjects.getOrDefault(subject, new TreeMap<>()) : liveSubject(subject);
+    if (versions.isEmpty()) {
+      throw subjectNotFound(subject);
+    }
+    Version v = versions.get(version);
     if (v == null || (v.deleted() && !includeDeleted)) {
       throw new SchemaRegistryException(
           404,

@@ -556,7 +556,22 @@ public final class SchemaRegistryServer implements Closeable {
       }
       Objects.requireNonNull(host, "host");
       Objects.requireNonNull(storeTimeout, "storeTimeout");
-      return new SchemaRegistryServer(this);
+      return new SchemaRegistryServer(copy());
+    }
+
+    // the server keeps its own copy, so reusing the builder cannot change a built server
+    private Builder copy() {
+      Builder b = new Builder();
+      b.bootstrapServers = bootstrapServers;
+      b.topic = topic;
+      b.replicationFactor = replicationFactor;
+      b.host = host;
+      b.port = port;
+      b.threads = threads;
+      b.storeTimeout = storeTimeout;
+      b.kafkaConfig = kafkaConfig;
+      b.store = store;
+      return b;
     }
   }
 }

@@ -213,6 +213,8 @@ class RegistryCoreTest {
     assertThat(code(() -> core.deleteSubject("never"))).isEqualTo(40401);
     assertThat(core.schemaById(1)).isNotNull();
     assertThat(core.versions("s", true)).containsExactly(1, 2);
+    assertThat(core.version("s", 2, true).id()).isEqualTo(2);
+    assertThat(code(() -> core.version("s", 2, false))).isEqualTo(40401);
 
     // Compatibility is only checked against live versions, and numbering continues.
     RegisteredSchema again = core.register("s", V2_NO_DEFAULT, null);
