@@ -1,0 +1,135 @@
+package io.softstream.worker;
+
+import io.softstream.schemas.avro.DeadLetter;
+import io.softstream.schemas.registry.SchemaRegistryClient;
+import io.softstream.schemas.registry.SchemaRegistryClients;
+import io.softstream.schemas.serde.AvroSerializer;
+import io.softstream.schemas.serde.TruncatedRecordException;
+import io.softstream.schemas.serde.UnknownMagicByteException;
+import io.softstream.schemas.serde.UnknownSchemaException;
+import io.softstream.topology.TopicLayout;
+import io.softstream.worker.internals.DeadLetters;
+import io.softstream.worker.internals.PoisonRecordException;
+import io.softstream.worker.internals.TransactionalLoop;
+import io.softstream.worker.internals.WorkerMetrics;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * What every worker shares: config, registry client, metrics endpoint, dead letters and the
+ * exactly-once loop. A subclass loads and warms up its model in its constructor, then calls
+ * {@link #markReady()}; {@link #run()} blocks until {@link #close()}.
+ */
+abstract class AbstractWorker implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(AbstractWorker.class);
+
+  protected final WorkerConfig config;
+  protected final String role;
+  protected final String workerId;
+  protected final TopicLayout topics;
+  protected final SchemaRegistryClient registry;
+  protected final WorkerMetrics metrics;
+  protected final DeadLetters deadLetters;
+  private final TransactionalLoop loop;
+  private volatile boolean ready;
+  private int metricsPort = -1;
+
+  AbstractWorker(WorkerConfig config, String role, String inputTopic) {
+    this.config = config;
+    this.role = role;
+    this.workerId = config.getString(WorkerConfig.WORKER_ID);
+    this.topics = layout(config);
+    this.registry = SchemaRegistryClients.create(config.serdeConfig());
+    this.metrics = new WorkerMetrics(role, workerId);
+    AvroSerializer<DeadLetter> dlSer = new AvroSerializer<>(registry, config.serdeConfig(), false);
+    this.deadLetters = new DeadLetters(topics.deadLetters(), workerId, dlSer, Clock.systemUTC(),
+        topics.spec(topics.deadLetters()).maxMessageBytes() - 64 * 1024);
+    this.loop = new TransactionalLoop(
+        new TransactionalLoop.Settings(workerId, List.of(inputTopic), config.getInt(WorkerConfig.BATCH_MAX_RECORDS),
+            Duration.ofMillis(config.getLong(WorkerConfig.BATCH_MAX_WAIT_MS))),
+        () -> new KafkaConsumer<>(config.consumerConfig(role), new ByteArrayDeserializer(), new ByteArrayDeserializer()),
+        () -> new KafkaProducer<>(config.producerConfig(role), new ByteArraySerializer(), new ByteArraySerializer()),
+        this::process, deadLetters, metrics, Clock.systemUTC());
+    int port = config.getInt(WorkerConfig.METRICS_PORT);
+    if (port >= 0) {
+      try {
+        metricsPort = metrics.serve(port, loop::isRunning, () -> ready && loop.isRunning());
+      } catch (IOException e) {
+        throw new UncheckedIOException("Could not serve metrics on port " + port + " (metrics.port; -1 turns it off)", e);
+      }
+    }
+  }
+
+  /** The topic names of a config (for subclass constructors, before the fields exist). */
+  static TopicLayout layout(WorkerConfig c) {
+    return TopicLayout.of(c.getString(WorkerConfig.TOPIC_PREFIX));
+  }
+
+  /** Turns a batch into outputs; poison records become dead letters (see {@link TransactionalLoop}). */
+  protected abstract List<TransactionalLoop.Output> process(List<ConsumerRecord<byte[], byte[]>> batch);
+
+  /** The model is loaded and warmed up: /health/ready answers 200 once the loop runs. */
+  protected void markReady() {
+    ready = true;
+  }
+
+  /** Runs the loop until {@link #close()}; throws on a fatal error. */
+  public void run() {
+    log.info("{} worker {} running (metrics on port {})", role, workerId, metricsPort);
+    loop.run();
+  }
+
+  /** Graceful stop: the in-flight batch is finished and committed; {@link #run()} then returns. */
+  @Override
+  public void close() {
+    loop.close();
+  }
+
+  /** Test hook: stop without committing the in-flight batch, as a crash would. */
+  public void kill() {
+    loop.kill();
+  }
+
+  /** Releases the model, registry client and metrics endpoint (after {@link #run()} returned). */
+  public void release() {
+    metrics.close();
+    registry.close();
+  }
+
+  public boolean isReady() {
+    return ready && loop.isRunning();
+  }
+
+  public int metricsPort() {
+    return metricsPort;
+  }
+
+  public WorkerMetrics metrics() {
+    return metrics;
+  }
+
+  /** A dead letter for a record whose bytes could not be read as the expected Avro record. */
+  protected TransactionalLoop.Output unreadable(ConsumerRecord<byte[], byte[]> r, SerializationException e) {
+    String errorClass = e instanceof UnknownMagicByteException ? "NotConfluentAvro"
+        : e instanceof UnknownSchemaException ? "UnknownSchemaId"
+        : e instanceof TruncatedRecordException ? "TruncatedRecord"
+        : "WrongSchema";
+    return deadLetter(r, new PoisonRecordException(errorClass, e.getMessage(), e));
+  }
+
+  protected TransactionalLoop.Output deadLetter(ConsumerRecord<byte[], byte[]> r, PoisonRecordException e) {
+    log.debug("dead letter {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), e.getMessage());
+    return new TransactionalLoop.Output(r, deadLetters.of(r, e), true, -1);
+  }
+}

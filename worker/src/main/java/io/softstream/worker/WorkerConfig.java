@@ -1,0 +1,178 @@
+package io.softstream.worker;
+
+import io.softstream.model.runtime.EngineKind;
+import io.softstream.worker.internals.ImagePreprocessor;
+import java.lang.management.ManagementFactory;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.common.config.ConfigDef.ValidString;
+import org.apache.kafka.common.config.ConfigException;
+
+/**
+ * Settings of an encode or decode worker, declared once (Kafka's {@code ConfigDef}). Kafka and
+ * Confluent key names are kept; client overrides pass through with {@code producer.} / {@code
+ * consumer.} prefixes, and unprefixed unknown keys (security, SASL, SSL...) go to both clients.
+ * {@code java -cp ... io.softstream.worker.WorkerConfig} prints the table for the README.
+ */
+public class WorkerConfig extends AbstractConfig {
+  public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
+  public static final String SCHEMA_REGISTRY_URL = "schema.registry.url";
+  public static final String WORKER_ID = "worker.id";
+  public static final String GROUP_ID = "group.id";
+  public static final String GROUP_PROTOCOL = "group.protocol";
+  public static final String TOPIC_PREFIX = "topic.prefix";
+  public static final String MODEL_DIR = "model.dir";
+  public static final String MODEL_NAME = "model.name";
+  public static final String MODEL_VERSION = "model.version";
+  public static final String ENGINE = "engine";
+  public static final String ENGINE_THREADS = "engine.threads";
+  public static final String BATCH_MAX_RECORDS = "batch.max.records";
+  public static final String BATCH_MAX_WAIT_MS = "batch.max.wait.ms";
+  public static final String TOKEN_DTYPE = "token.dtype";
+  public static final String IMAGE_RESIZE = "image.resize";
+  public static final String IMAGE_MAX_BYTES = "image.max.bytes";
+  public static final String IMAGE_MAX_PIXELS = "image.max.pixels";
+  public static final String TRANSACTION_TIMEOUT_MS = "transaction.timeout.ms";
+  public static final String METRICS_PORT = "metrics.port";
+
+  private static final ConfigDef CONFIG = new ConfigDef()
+      .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
+          "Kafka bootstrap servers.")
+      .define(SCHEMA_REGISTRY_URL, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
+          "Confluent-compatible schema registry URL(s).")
+      .define(WORKER_ID, Type.STRING, defaultWorkerId(), new ConfigDef.NonEmptyString(), Importance.HIGH,
+          "Stable id of this worker instance; its transactional.id is softstream-<role>-<worker.id>. Keep it stable "
+              + "across restarts (e.g. the pod name of a StatefulSet) and unique among live workers.")
+      .define(GROUP_ID, Type.STRING, "", Importance.MEDIUM,
+          "Consumer group; empty = softstream-<role>. All workers of one role share it.")
+      .define(GROUP_PROTOCOL, Type.STRING, "consumer", ValidString.in("consumer", "classic"), Importance.LOW,
+          "consumer = Kafka 4 group protocol (incremental, broker-side assignment); classic = cooperative-sticky.")
+      .define(TOPIC_PREFIX, Type.STRING, "", Importance.LOW, "Prefix of every topic name (see TopicLayout).")
+      .define(MODEL_DIR, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
+          "Model directory (model.json + weights).")
+      .define(MODEL_NAME, Type.STRING, "", Importance.MEDIUM, "Model name written into records; empty = the card's name.")
+      .define(MODEL_VERSION, Type.INT, 1, Range.atLeast(1), Importance.MEDIUM, "Model version written into records.")
+      .define(ENGINE, Type.STRING, "auto", ValidString.in("auto", "onnxruntime", "pytorch", "tensorrt"), Importance.HIGH,
+          "Inference engine; auto = TensorRT on a GPU, else ONNX Runtime if the model has ONNX files, else PyTorch.")
+      .define(ENGINE_THREADS, Type.INT, 0, Range.atLeast(0), Importance.LOW, "Intra-op threads of the engine; 0 = engine default.")
+      .define(BATCH_MAX_RECORDS, Type.INT, 32, Range.between(1, 4096), Importance.HIGH, "Largest micro-batch (one transaction).")
+      .define(BATCH_MAX_WAIT_MS, Type.LONG, 20L, Range.atLeast(0), Importance.HIGH,
+          "Longest a record waits for its batch to fill; under load batches fill before this.")
+      .define(TOKEN_DTYPE, Type.STRING, "fp16", ValidString.in("fp16", "fp32"), Importance.MEDIUM,
+          "Token payload precision (fp16 halves the bytes).")
+      .define(IMAGE_RESIZE, Type.STRING, "fit", ValidString.in("fit", "crop", "pad"), Importance.MEDIUM,
+          "fit = centre small images unscaled on black, centre-crop larger ones; crop = centre-crop and scale; pad = pad to square and scale.")
+      .define(IMAGE_MAX_BYTES, Type.INT, 8 * 1024 * 1024, Range.atLeast(1), Importance.MEDIUM,
+          "Larger image payloads are dead-lettered (OversizedPayload).")
+      .define(IMAGE_MAX_PIXELS, Type.LONG, 40_000_000L, Range.atLeast(1), Importance.MEDIUM,
+          "Images with more pixels are dead-lettered before decoding (OversizedImage).")
+      .define(TRANSACTION_TIMEOUT_MS, Type.INT, 15_000, Range.atLeast(1000), Importance.LOW,
+          "Transaction timeout: a crashed worker's open transaction is aborted after this.")
+      .define(METRICS_PORT, Type.INT, 0, Range.atLeast(-1), Importance.MEDIUM,
+          "Port of /metrics and /health/*; 0 = any free port, -1 = off.");
+
+  public WorkerConfig(Map<?, ?> props) {
+    super(CONFIG, props);
+  }
+
+  public static ConfigDef configDef() {
+    return new ConfigDef(CONFIG);
+  }
+
+  public EngineKind engine() {
+    return EngineKind.parse(getString(ENGINE));
+  }
+
+  public ImagePreprocessor.Resize resize() {
+    return ImagePreprocessor.Resize.parse(getString(IMAGE_RESIZE));
+  }
+
+  public String groupId(String role) {
+    String g = getString(GROUP_ID);
+    return g.isEmpty() ? "softstream-" + role : g;
+  }
+
+  /** Consumer settings: read_committed, manual commits through transactions, plus overrides. */
+  public Map<String, Object> consumerConfig(String role) {
+    Map<String, Object> c = new HashMap<>(clientOverrides());
+    c.put("bootstrap.servers", getString(BOOTSTRAP_SERVERS));
+    c.put("group.id", groupId(role));
+    c.put("group.protocol", getString(GROUP_PROTOCOL));
+    if (getString(GROUP_PROTOCOL).equals("classic")) {
+      c.put("partition.assignment.strategy", "org.apache.kafka.clients.consumer.CooperativeStickyAssignor");
+    }
+    c.put("client.id", "softstream-" + role + "-" + getString(WORKER_ID));
+    c.put("isolation.level", "read_committed");
+    c.put("enable.auto.commit", false);
+    c.put("auto.offset.reset", "earliest");
+    c.put("max.poll.records", Math.max(getInt(BATCH_MAX_RECORDS) * 2, 64));
+    c.put("max.partition.fetch.bytes", 16 * 1024 * 1024);
+    c.putAll(originalsWithPrefix("consumer."));
+    return c;
+  }
+
+  /** Producer settings: idempotent, transactional with a stable id, plus overrides. */
+  public Map<String, Object> producerConfig(String role) {
+    Map<String, Object> p = new HashMap<>(clientOverrides());
+    p.put("bootstrap.servers", getString(BOOTSTRAP_SERVERS));
+    p.put("client.id", "softstream-" + role + "-" + getString(WORKER_ID) + "-producer");
+    p.put("transactional.id", "softstream-" + role + "-" + getString(WORKER_ID));
+    p.put("enable.idempotence", true);
+    p.put("acks", "all");
+    p.put("transaction.timeout.ms", getInt(TRANSACTION_TIMEOUT_MS));
+    p.put("linger.ms", 5);
+    p.put("max.request.size", 12 * 1024 * 1024);
+    p.putAll(originalsWithPrefix("producer."));
+    if (p.get("transactional.id") == null || p.get("transactional.id").toString().isEmpty()) {
+      throw new ConfigException("transactional.id", p.get("transactional.id"), "must be set for exactly-once output");
+    }
+    return p;
+  }
+
+  /** Serde settings for the schema registry (URL plus any schema.registry.* / auth keys). */
+  public Map<String, Object> serdeConfig() {
+    Map<String, Object> s = new HashMap<>();
+    originals().forEach((k, v) -> {
+      if (k.startsWith("schema.registry.") || k.startsWith("basic.auth.") || k.startsWith("bearer.auth.")) {
+        s.put(k, v);
+      }
+    });
+    s.put(SCHEMA_REGISTRY_URL, getString(SCHEMA_REGISTRY_URL));
+    return s;
+  }
+
+  private Map<String, Object> clientOverrides() {
+    Set<String> ours = CONFIG.names();
+    Map<String, Object> m = new HashMap<>();
+    originals().forEach((k, v) -> {
+      if (!ours.contains(k) && !k.startsWith("producer.") && !k.startsWith("consumer.") && !k.startsWith("schema.registry.")
+          && !k.startsWith("basic.auth.") && !k.startsWith("bearer.auth.")) {
+        m.put(k, v);
+      }
+    });
+    return m;
+  }
+
+  private static String defaultWorkerId() {
+    String host = System.getenv().getOrDefault("HOSTNAME", "");
+    return (host.isEmpty() ? ManagementFactory.getRuntimeMXBean().getName().replace('@', '-') : host)
+        .toLowerCase(Locale.ROOT);
+  }
+
+  /** Prints the settings table (Markdown) for the README. */
+  public static void main(String[] args) {
+    System.out.println("| key | type | default | description |\n|---|---|---|---|");
+    for (ConfigDef.ConfigKey k : CONFIG.configKeys().values()) {
+      Object def = k.hasDefault() ? k.defaultValue : "(required)";
+      System.out.println("| `" + k.name + "` | " + k.type.name().toLowerCase(Locale.ROOT) + " | " + (k.name.equals(WORKER_ID)
+          ? "$HOSTNAME or pid@host" : def) + " | " + k.documentation + " |");
+    }
+  }
+}

@@ -1,0 +1,163 @@
+package io.softstream.worker.internals;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+
+/**
+ * The worker's Prometheus metrics and its HTTP endpoint: {@code /metrics}, {@code /health/live} (the
+ * loop is running) and {@code /health/ready} (model loaded and warmed up, loop running).
+ */
+public final class WorkerMetrics implements AutoCloseable {
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final Tags tags;
+  private final Counter recordsIn;
+  private final Counter recordsOut;
+  private final Counter committed;
+  private final Counter aborted;
+  private final DistributionSummary batchSize;
+  private final Timer inference;
+  private final Timer endToEnd;
+  private final AtomicLong lag = new AtomicLong();
+  private final Map<String, Counter> deadLetters = new ConcurrentHashMap<>();
+  private final Map<String, AtomicLong> activeModel = new ConcurrentHashMap<>();
+  private HttpServer http;
+
+  public WorkerMetrics(String role, String workerId) {
+    tags = Tags.of("role", role, "worker", workerId);
+    recordsIn = Counter.builder("softstream.records.in").description("Records consumed").tags(tags).register(registry);
+    recordsOut = Counter.builder("softstream.records.out").description("Records produced (committed), dead letters excluded")
+        .tags(tags).register(registry);
+    committed = Counter.builder("softstream.transactions").tag("outcome", "committed").tags(tags).register(registry);
+    aborted = Counter.builder("softstream.transactions").tag("outcome", "aborted").tags(tags).register(registry);
+    batchSize = DistributionSummary.builder("softstream.batch.size").description("Records per micro-batch")
+        .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128).tags(tags).register(registry);
+    inference = Timer.builder("softstream.inference.latency").description("Model time per batch")
+        .publishPercentileHistogram().tags(tags).register(registry);
+    endToEnd = Timer.builder("softstream.end.to.end.latency").description("Event time to committed output")
+        .publishPercentileHistogram().tags(tags).register(registry);
+    Gauge.builder("softstream.consumer.lag", lag, AtomicLong::get).description("Records behind the log end, summed over assigned partitions")
+        .tags(tags).register(registry);
+    new JvmMemoryMetrics().bindTo(registry);
+  }
+
+  public void recordsIn(int n) {
+    recordsIn.increment(n);
+  }
+
+  public void recordsOut(int n) {
+    recordsOut.increment(n);
+  }
+
+  public void batch(int n) {
+    batchSize.record(n);
+  }
+
+  public void inference(Duration d) {
+    inference.record(d);
+  }
+
+  public void endToEnd(Duration d) {
+    endToEnd.record(d);
+  }
+
+  public void transaction(boolean ok) {
+    (ok ? committed : aborted).increment();
+  }
+
+  public void lag(long records) {
+    lag.set(records);
+  }
+
+  public void deadLetter(String errorClass) {
+    deadLetters.computeIfAbsent(errorClass, c -> Counter.builder("softstream.dead.letters")
+        .description("Records sent to the dead-letter topic").tag("error_class", c).tags(tags).register(registry))
+        .increment();
+  }
+
+  /** Marks {@code model:version} as the one serving (gauge 1; others 0). */
+  public void activeModel(String model, int version) {
+    String key = model + ":" + version;
+    activeModel.values().forEach(v -> v.set(0));
+    activeModel.computeIfAbsent(key, k -> {
+      AtomicLong v = new AtomicLong();
+      Gauge.builder("softstream.model.active", v, AtomicLong::get).tag("model", model)
+          .tag("version", Integer.toString(version)).tags(tags).register(registry);
+      return v;
+    }).set(1);
+  }
+
+  public double deadLetterCount() {
+    return deadLetters.values().stream().mapToDouble(Counter::count).sum();
+  }
+
+  public double recordsInCount() {
+    return recordsIn.count();
+  }
+
+  public double recordsOutCount() {
+    return recordsOut.count();
+  }
+
+  /** Prometheus text exposition of every metric. */
+  public String scrape() {
+    return registry.scrape();
+  }
+
+  /**
+   * Serves {@code /metrics} and the health endpoints on {@code port} (0 = any free port).
+   *
+   * @return the bound port
+   */
+  public int serve(int port, BooleanSupplier live, BooleanSupplier ready) throws IOException {
+    http = HttpServer.create(new InetSocketAddress(port), 0);
+    http.setExecutor(Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "metrics-http");
+      t.setDaemon(true);
+      return t;
+    }));
+    http.createContext("/metrics", ex -> reply(ex, 200, scrape(), "text/plain; version=0.0.4; charset=utf-8"));
+    http.createContext("/health/live", ex -> health(ex, live.getAsBoolean()));
+    http.createContext("/health/ready", ex -> health(ex, ready.getAsBoolean()));
+    http.start();
+    return http.getAddress().getPort();
+  }
+
+  private static void health(HttpExchange ex, boolean ok) throws IOException {
+    reply(ex, ok ? 200 : 503, ok ? "{\"status\":\"UP\"}" : "{\"status\":\"DOWN\"}", "application/json");
+  }
+
+  private static void reply(HttpExchange ex, int status, String body, String type) throws IOException {
+    byte[] b = body.getBytes(StandardCharsets.UTF_8);
+    ex.getResponseHeaders().set("Content-Type", type);
+    ex.sendResponseHeaders(status, b.length);
+    try (OutputStream os = ex.getResponseBody()) {
+      os.write(b);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (http != null) {
+      http.stop(0);
+    }
+    registry.close();
+  }
+}
