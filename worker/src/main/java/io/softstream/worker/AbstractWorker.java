@@ -107,6 +107,11 @@ abstract class AbstractWorker implements AutoCloseable {
     registry.close();
   }
 
+  /** Partitions owned at the last poll. */
+  public java.util.Set<org.apache.kafka.common.TopicPartition> assignment() {
+    return loop.assignment();
+  }
+
   public boolean isReady() {
     return ready && loop.isRunning();
   }

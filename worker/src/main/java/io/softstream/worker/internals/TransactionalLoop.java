@@ -90,6 +90,7 @@ public final class TransactionalLoop implements Runnable {
   private volatile boolean running = true;
   private volatile boolean killed;
   private volatile boolean polling;
+  private volatile Set<TopicPartition> assignment = Set.of();
   private long backoffMs;
 
   public TransactionalLoop(Settings settings, Supplier<Consumer<byte[], byte[]>> consumerFactory,
@@ -107,6 +108,11 @@ public final class TransactionalLoop implements Runnable {
   /** True once subscribed and polling, until the loop ends. */
   public boolean isRunning() {
     return polling && running;
+  }
+
+  /** The partitions this loop owned at its last poll. */
+  public Set<TopicPartition> assignment() {
+    return assignment;
   }
 
   /** Runs until {@link #close()} (returns normally) or a fatal error (throws). */
@@ -133,6 +139,7 @@ public final class TransactionalLoop implements Runnable {
             metrics.recordsIn(records.count());
           }
           updateLag();
+          assignment = Set.copyOf(consumer.assignment());
         } catch (WakeupException e) {
           if (killed) {
             return;
@@ -150,6 +157,7 @@ public final class TransactionalLoop implements Runnable {
       }
     } finally {
       polling = false;
+      assignment = Set.of();
       closeClients(killed ? Duration.ZERO : Duration.ofSeconds(10));
     }
   }
