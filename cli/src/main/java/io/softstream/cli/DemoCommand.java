@@ -1,12 +1,20 @@
 package io.softstream.cli;
 
+import io.softstream.schemas.avro.DeadLetter;
 import io.softstream.schemas.avro.ImageEvent;
+import io.softstream.schemas.avro.TokenRecord;
 import io.softstream.schemas.registry.SchemaRegistryClient;
 import io.softstream.schemas.registry.SchemaRegistryClients;
 import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicLayout;
 import io.softstream.topology.embedded.EmbeddedPlatform;
+import io.softstream.worker.DecodeWorker;
+import io.softstream.worker.EncodeWorker;
+import io.softstream.worker.WorkerConfig;
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -16,15 +24,19 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -32,6 +44,7 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import picocli.CommandLine.Command;
@@ -41,135 +54,316 @@ import picocli.CommandLine.Spec;
 
 /**
  * Runs the whole system on the embedded default: a real KRaft broker (child JVM), the schema registry,
- * the topics, then real images through Kafka, printing what flowed.
+ * the topics, two encode workers and a decode worker, then a stream of real images (and a few poison
+ * pills) through Kafka, printing throughput, latency and dead letters as it goes.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = {"Start an embedded Kafka broker and schema registry, feed real images (Fashion-MNIST and "
-        + "wallpaper photos from Debian packages) as ImageEvents, consume them back and print what happened."})
+    description = {"Start an embedded Kafka broker and schema registry, two encode workers and a decode worker; "
+        + "stream real images (Fashion-MNIST and wallpaper photos from Debian packages) with a few poison pills; "
+        + "print what flowed, throughput, latency and dead letters; save originals next to reconstructions."})
 public final class DemoCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Option(names = "--data-dir", defaultValue = "data/demo",
-      description = "Where the broker keeps its data; reused across runs (default: ${DEFAULT-VALUE}).")
+      description = "Where the broker keeps its data and the demo writes its images; reused across runs (default: ${DEFAULT-VALUE}).")
   Path dataDir;
 
   @Option(names = "--fresh", description = "Delete the data directory first.")
   boolean fresh;
 
-  @Option(names = "--fashion-images", defaultValue = "24", description = "Fashion-MNIST images to send (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--fashion-images", defaultValue = "240", description = "Fashion-MNIST test images to stream (default: ${DEFAULT-VALUE}).")
   int fashionImages;
 
-  @Option(names = "--photos", defaultValue = "8", description = "256x256 photo crops to send (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--photos", defaultValue = "8", description = "256x256 photo crops to stream (default: ${DEFAULT-VALUE}).")
   int photos;
+
+  @Option(names = "--model", description = "Tokenizer model directory (default: the shipped Fashion-MNIST model).")
+  Path model;
+
+  @Option(names = "--engine", defaultValue = "auto", description = "auto|onnxruntime|pytorch|tensorrt (default: ${DEFAULT-VALUE}).")
+  String engine;
 
   @Option(names = "--registry-port", defaultValue = "0",
       description = "Schema registry port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
   int registryPort;
 
-  @Option(names = "--keep-running", description = "Keep broker and registry up after the demo until Ctrl-C.")
+  @Option(names = "--keep-running", description = "Keep everything up after the demo until Ctrl-C.")
   boolean keepRunning;
+
+  private PrintWriter out;
 
   @Override
   public Integer call() throws Exception {
-    PrintWriter out = spec.commandLine().getOut();
+    out = spec.commandLine().getOut();
     if (fresh) {
       deleteRecursively(dataDir);
     }
+    Path modelDir = model != null ? model : ShippedModels.fashionMnist();
     List<SampleImages.Sample> samples = new ArrayList<>(SampleImages.fashionMnist(fashionImages));
     samples.addAll(SampleImages.photos(photos, 7));
-    out.printf("Softstream demo: %d real images (%d Fashion-MNIST PNG, %d photo JPEG)%n", samples.size(),
-        fashionImages, photos);
+    String runId = Long.toString(System.currentTimeMillis(), 36);
+    say("Softstream demo: %d real images (%d Fashion-MNIST PNG, %d photo JPEG) + 3 poison pills; model %s",
+        samples.size(), fashionImages, photos, modelDir);
 
     long t0 = System.nanoTime();
     try (EmbeddedPlatform platform = EmbeddedPlatform.start(dataDir, registryPort, TopicLayout.defaults())) {
       TopicLayout topics = platform.layout();
-      out.printf("Kafka broker (KRaft, child JVM) at %s, data in %s, up in %.1f s%n", platform.bootstrapServers(),
+      say("Kafka broker (KRaft, child JVM) at %s, data in %s, up in %.1f s", platform.bootstrapServers(),
           platform.broker().dataDir(), (System.nanoTime() - t0) / 1e9);
-      out.printf("Schema registry (Confluent REST API, stored in topic %s) at %s%n", topics.schemas(),
-          platform.schemaRegistryUrl());
-      out.printf("Topics: %d created, %d already there: %s%n", platform.topics().created().size(),
-          platform.topics().existing().size(), String.join(", ", topics.all().stream().map(t -> t.name()
-              + "(" + t.partitions() + ")").toList()));
-      out.flush();
+      say("Schema registry (Confluent REST API, stored in topic %s) at %s", topics.schemas(), platform.schemaRegistryUrl());
+      say("Topics: %d created, %d already there: %s", platform.topics().created().size(),
+          platform.topics().existing().size(), String.join(", ", topics.all().stream()
+              .map(t -> t.name() + "(" + t.partitions() + ")").toList()));
 
       Map<String, Object> props = platform.clientProperties();
-      try (SchemaRegistryClient registry = SchemaRegistryClients.create(props)) {
-        String runId = Long.toString(System.currentTimeMillis(), 36);
-        Map<String, RecordMetadata> sent = produce(out, props, registry, topics.images(), samples, runId);
-        Map<String, ImageEvent> received = consume(out, props, registry, topics.images(), sent);
-        long missing = sent.keySet().stream().filter(k -> !received.containsKey(k)).count();
-        out.printf("%nSummary: sent %d ImageEvents (%,d image bytes), received %d, missing %d.%n", sent.size(),
-            samples.stream().mapToLong(s -> s.bytes().length).sum(), received.size(), missing);
-        out.printf("Registry subjects: %s; %s-value versions %s%n", registry.subjects(), topics.images(),
-            registry.versions(topics.images() + "-value"));
+      List<Thread> threads = new ArrayList<>();
+      List<Runnable> stops = new ArrayList<>();
+      long tw = System.nanoTime();
+      for (String role : List.of("encode-1", "encode-2", "decode-1")) {
+        Map<String, Object> c = new HashMap<>(props);
+        c.put(WorkerConfig.WORKER_ID, "demo-" + role);
+        c.put(WorkerConfig.MODEL_DIR, modelDir.toString());
+        c.put(WorkerConfig.ENGINE, engine);
+        c.put(WorkerConfig.METRICS_PORT, 0);
+        io.softstream.worker.AbstractWorker worker = role.startsWith("encode") ? new EncodeWorker(new WorkerConfig(c)) : new DecodeWorker(new WorkerConfig(c));
+        say("%s worker demo-%s ready (metrics http://127.0.0.1:%d/metrics)", role.substring(0, 6), role, worker.metricsPort());
+        Thread t = new Thread(() -> {
+          try {
+            worker.run();
+          } finally {
+            worker.release();
+          }
+        }, "demo-" + role);
+        t.setDaemon(true);
+        t.start();
+        threads.add(t);
+        stops.add(worker::close);
+      }
+      say("Workers loaded and warmed up in %.1f s", (System.nanoTime() - tw) / 1e9);
+
+      try (SchemaRegistryClient registry = SchemaRegistryClients.create(props);
+          Watcher watcher = new Watcher(props, registry, topics, runId)) {
+        watcher.start();
+        long ts = System.nanoTime();
+        Map<String, SampleImages.Sample> sent = produce(props, registry, topics.images(), samples, runId);
+        int poison = producePoison(props, topics.images(), runId);
+        int expectedTokens = sent.size();
+        long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+        long lastPrint = 0;
+        while (System.nanoTime() < deadline
+            && (watcher.tokens.size() < expectedTokens || watcher.reconstructions.size() < expectedTokens
+                || watcher.deadLetters.size() < poison)) {
+          Thread.sleep(100);
+          if (System.nanoTime() - lastPrint > 1_000_000_000L) {
+            lastPrint = System.nanoTime();
+            progress(watcher, expectedTokens, ts);
+          }
+        }
+        progress(watcher, expectedTokens, ts);
+        double seconds = (System.nanoTime() - ts) / 1e9;
+
+        say("");
+        say("Dead letters (%d):", watcher.deadLetters.size());
+        watcher.deadLetters.values().forEach(d -> say("  %-22s %-18s %s", d.key(), d.value().getErrorClass(),
+            abbreviate(d.value().getReason(), 90)));
+        long tokenBytes = watcher.tokens.values().stream().mapToLong(r -> r.getTokens().remaining()).sum();
+        long pngBytes = sent.values().stream().filter(s -> s.contentType().equals("image/png"))
+            .mapToLong(s -> s.bytes().length).sum() / Math.max(1, fashionImages) * Math.max(1, fashionImages);
+        TokenRecord any = watcher.tokens.values().stream().findFirst().orElse(null);
+        say("");
+        say("Summary: %d images in, %d token records, %d reconstructions, %d dead letters in %.1f s (%.0f images/s end to end)",
+            sent.size() + poison, watcher.tokens.size(), watcher.reconstructions.size(), watcher.deadLetters.size(), seconds,
+            watcher.tokens.size() / seconds);
+        if (any != null) {
+          say("Tokens: %d x %d %s = %d bytes per image (Fashion-MNIST PNGs average %d bytes, raw 32x32 gray = 1024 bytes)",
+              any.getTokenCount(), any.getTokenDim(), any.getDtype(), tokenBytes / Math.max(1, watcher.tokens.size()),
+              pngBytes / Math.max(1, fashionImages));
+          say("End-to-end latency (event time -> committed token): p50 %d ms, p99 %d ms", watcher.percentile(50),
+              watcher.percentile(99));
+        }
+        Path grid = dataDir.resolve("reconstructions.png");
+        int shown = writeGrid(grid, sent, watcher, runId);
+        say("Originals (top) and reconstructions (bottom) of %d images: %s", shown, grid.toAbsolutePath());
+        say("Registry subjects: %s", registry.subjects());
+        boolean ok = watcher.tokens.size() == expectedTokens && watcher.reconstructions.size() == expectedTokens
+            && watcher.deadLetters.size() == poison;
         if (keepRunning) {
-          out.printf("%nRunning until Ctrl-C. Try:%n  kcat -b %s -t %s -C -e -f '%%p@%%o key=%%k %%S bytes%%n'%n"
-              + "  curl %s/subjects%n", platform.bootstrapServers(), topics.images(), platform.schemaRegistryUrl());
-          out.flush();
+          say("%nRunning until Ctrl-C. Try:%n  kcat -b %s -t %s -C -e -f '%%p@%%o key=%%k %%S bytes%%n'%n  curl %s/subjects",
+              platform.bootstrapServers(), topics.tokens(), platform.schemaRegistryUrl());
           CountDownLatch stop = new CountDownLatch(1);
           Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
           stop.await();
         }
-        return missing == 0 ? 0 : 1;
+        stops.forEach(Runnable::run);
+        for (Thread t : threads) {
+          t.join(30_000);
+        }
+        say("Workers stopped cleanly; broker data kept in %s", platform.broker().dataDir());
+        return ok ? 0 : 1;
       }
     }
   }
 
-  private Map<String, RecordMetadata> produce(PrintWriter out, Map<String, Object> props, SchemaRegistryClient registry,
-      String topic, List<SampleImages.Sample> samples, String runId) throws Exception {
+  private void progress(Watcher w, int expected, long t0) {
+    double s = (System.nanoTime() - t0) / 1e9;
+    say("  t=%5.1fs  tokens %4d/%d  reconstructions %4d  dead letters %d  %6.0f images/s  e2e p50 %4d ms p99 %4d ms",
+        s, w.tokens.size(), expected, w.reconstructions.size(), w.deadLetters.size(), w.tokens.size() / s,
+        w.percentile(50), w.percentile(99));
+  }
+
+  private Map<String, SampleImages.Sample> produce(Map<String, Object> props, SchemaRegistryClient registry, String topic,
+      List<SampleImages.Sample> samples, String runId) throws Exception {
     Map<String, Object> p = new HashMap<>(props);
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 10 * 1024 * 1024);
-    Map<String, RecordMetadata> sent = new LinkedHashMap<>();
-    out.printf("%n→ producing to %s%n", topic);
+    Map<String, SampleImages.Sample> sent = new LinkedHashMap<>();
+    say("%n-> streaming %d ImageEvents to %s (first few shown)", samples.size(), topic);
     try (KafkaProducer<String, ImageEvent> producer = new KafkaProducer<>(p, new StringSerializer(),
         new AvroSerializer<>(registry, props, false))) {
+      int i = 0;
       for (SampleImages.Sample s : samples) {
         String id = s.id() + "-" + runId;
         ImageEvent e = ImageEvent.newBuilder().setId(id).setSource(s.source()).setContentType(s.contentType())
             .setImageBytes(ByteBuffer.wrap(s.bytes())).setWidth(s.width()).setHeight(s.height())
             .setEventTime(Instant.now()).setAttributes(Map.of("label", s.label(), "run", runId)).build();
         RecordMetadata m = producer.send(new ProducerRecord<>(topic, id, e)).get();
-        sent.put(id, m);
-        out.printf("  %-28s %-10s %6d B %4dx%-4d %-12s → partition %d offset %d%n", id, s.contentType(),
-            s.bytes().length, s.width(), s.height(), s.label(), m.partition(), m.offset());
-      }
-    }
-    out.flush();
-    return sent;
-  }
-
-  private Map<String, ImageEvent> consume(PrintWriter out, Map<String, Object> props, SchemaRegistryClient registry,
-      String topic, Map<String, RecordMetadata> expected) throws IOException {
-    Map<String, Object> c = new HashMap<>(props);
-    c.put(ConsumerConfig.GROUP_ID_CONFIG, "demo-reader-" + System.nanoTime());
-    c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    c.put(ConsumerConfig.FETCH_MAX_BYTES_CONFIG, 32 * 1024 * 1024);
-    c.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 16 * 1024 * 1024);
-    Map<String, ImageEvent> received = new LinkedHashMap<>();
-    out.printf("%n← consuming from %s (read_committed)%n", topic);
-    try (KafkaConsumer<String, ImageEvent> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
-        new AvroDeserializer<>(registry, ImageEvent.class))) {
-      consumer.subscribe(List.of(topic));
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      while (received.size() < expected.size() && System.nanoTime() < deadline) {
-        for (ConsumerRecord<String, ImageEvent> r : consumer.poll(Duration.ofMillis(500))) {
-          if (!expected.containsKey(r.key())) {
-            continue; // from an earlier run on the same data dir
-          }
-          ImageEvent e = r.value();
-          var img = ImageIO.read(new ByteArrayInputStream(e.getImageBytes().array()));
-          received.put(r.key(), e);
-          out.printf("  %-28s partition %d offset %-4d decoded %dx%d %-10s end-to-end %d ms%n", r.key(), r.partition(),
-              r.offset(), img.getWidth(), img.getHeight(), e.getContentType(),
-              Math.max(0, System.currentTimeMillis() - e.getEventTime().toEpochMilli()));
+        sent.put(id, s);
+        if (i++ < 4 || s.contentType().equals("image/jpeg") && i < fashionImages + 2) {
+          say("  %-28s %-10s %6d B %4dx%-4d %-12s -> partition %d offset %d", id, s.contentType(), s.bytes().length,
+              s.width(), s.height(), s.label(), m.partition(), m.offset());
+        }
+        if (i % 40 == 0) {
+          Thread.sleep(50); // a stream, not a single burst
         }
       }
     }
+    return sent;
+  }
+
+  private int producePoison(Map<String, Object> props, String topic, String runId) throws Exception {
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(props, new ByteArraySerializer(),
+        new ByteArraySerializer())) {
+      producer.send(new ProducerRecord<>(topic, ("poison-json-" + runId).getBytes(), "{\"not\": \"avro\"}".getBytes())).get();
+      producer.send(new ProducerRecord<>(topic, ("poison-id-" + runId).getBytes(), new byte[] {0, 0, 1, 0, 0, 2, 'x'})).get();
+    }
+    try (SchemaRegistryClient registry = SchemaRegistryClients.create(props);
+        KafkaProducer<String, ImageEvent> producer = new KafkaProducer<>(props, new StringSerializer(),
+            new AvroSerializer<>(registry, props, false))) {
+      producer.send(new ProducerRecord<>(topic, "poison-img-" + runId, ImageEvent.newBuilder().setId("poison-img-" + runId)
+          .setSource("demo").setContentType("image/jpeg").setImageBytes(ByteBuffer.wrap("JFIF? no".getBytes()))
+          .setEventTime(Instant.now()).build())).get();
+    }
+    return 3;
+  }
+
+  private int writeGrid(Path file, Map<String, SampleImages.Sample> sent, Watcher w, String runId) throws IOException {
+    List<String> ids = sent.keySet().stream().filter(w.reconstructionPng::containsKey).limit(16).toList();
+    if (ids.isEmpty()) {
+      return 0;
+    }
+    int cell = 64;
+    BufferedImage grid = new BufferedImage(ids.size() * cell, 2 * cell, BufferedImage.TYPE_INT_RGB);
+    Graphics2D g = grid.createGraphics();
+    g.setColor(Color.DARK_GRAY);
+    g.fillRect(0, 0, grid.getWidth(), grid.getHeight());
+    for (int i = 0; i < ids.size(); i++) {
+      BufferedImage orig = ImageIO.read(new ByteArrayInputStream(sent.get(ids.get(i)).bytes()));
+      BufferedImage rec = ImageIO.read(new ByteArrayInputStream(w.reconstructionPng.get(ids.get(i))));
+      g.drawImage(orig, i * cell + 2, 2, cell - 4, cell - 4, null);
+      g.drawImage(rec, i * cell + 2, cell + 2, cell - 4, cell - 4, null);
+    }
+    g.dispose();
+    Files.createDirectories(file.getParent());
+    ImageIO.write(grid, "png", file.toFile());
+    return ids.size();
+  }
+
+  private void say(String fmt, Object... args) {
+    out.printf(fmt + "%n", args);
     out.flush();
-    return received;
+  }
+
+  private static String abbreviate(String s, int n) {
+    return s.length() <= n ? s : s.substring(0, n - 3) + "...";
+  }
+
+  /** Reads the output topics (read_committed) and keeps what this run produced. */
+  private static final class Watcher implements AutoCloseable {
+    final Map<String, TokenRecord> tokens = new ConcurrentHashMap<>();
+    final Map<String, ImageEvent> reconstructions = new ConcurrentHashMap<>();
+    final Map<String, byte[]> reconstructionPng = new ConcurrentHashMap<>();
+    final Map<String, ConsumerRecord<String, DeadLetter>> deadLetters = new ConcurrentHashMap<>();
+    final List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
+    private final Map<String, Object> props;
+    private final SchemaRegistryClient registry;
+    private final TopicLayout topics;
+    private final String runId;
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private Thread thread;
+
+    Watcher(Map<String, Object> props, SchemaRegistryClient registry, TopicLayout topics, String runId) {
+      this.props = props;
+      this.registry = registry;
+      this.topics = topics;
+      this.runId = runId;
+    }
+
+    void start() {
+      thread = new Thread(this::run, "demo-watcher");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    private void run() {
+      Map<String, Object> c = new HashMap<>(props);
+      c.put(ConsumerConfig.GROUP_ID_CONFIG, "demo-watcher-" + runId);
+      c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
+      c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+      c.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 16 * 1024 * 1024);
+      try (KafkaConsumer<String, SpecificRecord> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
+          new AvroDeserializer<>(registry, null))) {
+        consumer.subscribe(List.of(topics.tokens(), topics.reconstructions(), topics.deadLetters()));
+        while (running.get()) {
+          for (ConsumerRecord<String, SpecificRecord> r : consumer.poll(Duration.ofMillis(200))) {
+            if (r.key() == null || !r.key().endsWith(runId)) {
+              continue; // an earlier run on the same data dir
+            }
+            if (r.value() instanceof TokenRecord t) {
+              tokens.put(r.key(), t);
+              latencies.add(Math.max(0, System.currentTimeMillis() - t.getEventTime().toEpochMilli()));
+            } else if (r.topic().equals(topics.reconstructions()) && r.value() instanceof ImageEvent e) {
+              reconstructions.put(r.key(), e);
+              reconstructionPng.put(r.key(), e.getImageBytes().array());
+            } else if (r.value() instanceof DeadLetter) {
+              @SuppressWarnings("unchecked")
+              ConsumerRecord<String, DeadLetter> d = (ConsumerRecord<String, DeadLetter>) (ConsumerRecord<?, ?>) r;
+              deadLetters.put(r.key(), d);
+            }
+          }
+        }
+      }
+    }
+
+    long percentile(int p) {
+      List<Long> l;
+      synchronized (latencies) {
+        l = new ArrayList<>(latencies);
+      }
+      if (l.isEmpty()) {
+        return 0;
+      }
+      l.sort(Comparator.naturalOrder());
+      return l.get(Math.min(l.size() - 1, (int) Math.ceil(p / 100.0 * l.size()) - 1));
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+      running.set(false);
+      if (thread != null) {
+        thread.join(5000);
+      }
+    }
   }
 
   static void deleteRecursively(Path dir) throws IOException {

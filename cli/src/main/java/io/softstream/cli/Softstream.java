@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 /** The {@code softstream} command: one root, one subcommand per job. */
 @Command(name = "softstream", mixinStandardHelpOptions = true, versionProvider = Softstream.Version.class,
     description = "Image events on Kafka to compact 1-D latent tokens (SoftVQ-VAE) and back.",
-    subcommands = {DemoCommand.class, KafkaCommand.class, TopicsCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {DemoCommand.class, EncodeWorkerCommand.class, DecodeWorkerCommand.class, KafkaCommand.class,
+        TopicsCommand.class, CommandLine.HelpCommand.class})
 public final class Softstream {
 
   public static void main(String[] args) {
@@ -30,7 +31,7 @@ public final class Softstream {
     }
     err.println(cl.getColorScheme().errorText("softstream " + cl.getCommandName() + ": " + message(e)));
     err.flush();
-    return e instanceof IllegalArgumentException ? 2 : 1;
+    return e instanceof IllegalArgumentException || e instanceof org.apache.kafka.common.config.ConfigException ? 2 : 1;
   }
 
   private static String message(Throwable e) {

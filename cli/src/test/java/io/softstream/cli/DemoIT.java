@@ -2,43 +2,57 @@ package io.softstream.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ai.djl.ndarray.NDManager;
+import io.softstream.model.ModelCard;
+import io.softstream.model.ModelDir;
+import io.softstream.model.TokenizerConfig;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** Runs the demo as a user would, on real images and a real broker, and reads what it printed. */
+/** Runs the demo as a user would, on real images, a real broker and real workers, and reads what it printed. */
 @Tag("integration")
 class DemoIT {
   @TempDir Path dir;
 
   @Test
-  void demoSendsRealImagesThroughKafkaAndReceivesEveryOne() {
+  void demoStreamsRealImagesThroughWorkersAndReportsEveryOutcome() throws Exception {
+    Path model = tinyModel(dir.resolve("model"));
     StringWriter out = new StringWriter();
     CommandLine cl = Softstream.commandLine();
     cl.setOut(new PrintWriter(out));
-    int code = cl.execute("demo", "--data-dir", dir.toString(), "--fashion-images", "6", "--photos", "2");
+    int code = cl.execute("demo", "--data-dir", dir.resolve("data").toString(), "--fashion-images", "30", "--photos", "2",
+        "--model", model.toString(), "--engine", "pytorch");
     String text = out.toString();
     assertThat(code).as(text).isZero();
-    assertThat(text).contains("8 real images (6 Fashion-MNIST PNG, 2 photo JPEG)");
-    assertThat(text).contains("Summary: sent 8 ImageEvents");
-    assertThat(text).contains("received 8, missing 0.");
-    assertThat(text).contains("decoded 28x28 image/png").contains("decoded 256x256 image/jpeg");
-    assertThat(text).contains("Registry subjects: [images-value]");
+    assertThat(text).contains("32 real images (30 Fashion-MNIST PNG, 2 photo JPEG) + 3 poison pills");
+    assertThat(text).contains("encode worker demo-encode-1 ready").contains("encode worker demo-encode-2 ready")
+        .contains("decode worker demo-decode-1 ready");
+    assertThat(text).contains("Summary: 35 images in, 32 token records, 32 reconstructions, 3 dead letters");
+    assertThat(text).contains("UnknownSchemaId").contains("UndecodableImage").contains("NotConfluentAvro");
+    assertThat(text).contains("Tokens: 4 x 4 FP16 = 32 bytes per image");
+    assertThat(text).contains("Registry subjects: [dead-letters-value, images-value, reconstructions-value, tokens-value]");
+    assertThat(text).contains("Workers stopped cleanly");
+    assertThat(Files.size(dir.resolve("data/reconstructions.png"))).isPositive();
 
-    // Second run on the same data dir: the broker restarts on it, topics exist, old records are skipped.
+    // Second run on the same data dir: the broker restarts on it, topics exist, earlier records are ignored.
     StringWriter again = new StringWriter();
     cl.setOut(new PrintWriter(again));
-    assertThat(cl.execute("demo", "--data-dir", dir.toString(), "--fashion-images", "2", "--photos", "0")).isZero();
-    assertThat(again.toString()).contains("Topics: 0 created, 9 already there").contains("received 2, missing 0.");
+    assertThat(cl.execute("demo", "--data-dir", dir.resolve("data").toString(), "--fashion-images", "4", "--photos", "0",
+        "--model", model.toString(), "--engine", "pytorch")).as(again.toString()).isZero();
+    assertThat(again.toString()).contains("Topics: 0 created, 9 already there")
+        .contains("Summary: 7 images in, 4 token records, 4 reconstructions, 3 dead letters");
   }
 
   @Test
   void everyCommandHasHelpAndBadOptionsExitWithUsage() {
-    for (String cmd : new String[] {"demo", "kafka", "topics"}) {
+    for (String cmd : new String[] {"demo", "encode-worker", "decode-worker", "kafka", "topics"}) {
       StringWriter out = new StringWriter();
       CommandLine cl = Softstream.commandLine();
       cl.setOut(new PrintWriter(out));
@@ -50,5 +64,26 @@ class DemoIT {
     cl.setErr(new PrintWriter(err));
     assertThat(cl.execute("demo", "--photos", "many")).isEqualTo(2);
     assertThat(err.toString()).contains("Invalid value for option '--photos'");
+  }
+
+  @Test
+  void aBadWorkerSettingStopsAtStartWithTheRule() throws Exception {
+    Path model = tinyModel(dir.resolve("model"));
+    StringWriter err = new StringWriter();
+    CommandLine cl = Softstream.commandLine();
+    cl.setErr(new PrintWriter(err));
+    int code = cl.execute("encode-worker", "--model", model.toString(), "--batch-size", "0",
+        "--bootstrap-servers", "127.0.0.1:1");
+    assertThat(code).isEqualTo(2);
+    assertThat(err.toString()).contains("Invalid value 0 for configuration batch.max.records: Value must be at least 1");
+  }
+
+  static Path tinyModel(Path dir) throws Exception {
+    TokenizerConfig cfg = TokenizerConfig.tiny("softvq");
+    try (NDManager m = NDManager.newBaseManager("PyTorch")) {
+      ModelDir.saveTokenizer(dir, ModelCard.tokenizer("tiny", cfg, Map.of("steps", 0), Map.of()),
+          ModelDir.newEncoder(cfg, m), ModelDir.newDecoder(cfg, m));
+    }
+    return dir;
   }
 }

@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * exactly-once loop. A subclass loads and warms up its model in its constructor, then calls
  * {@link #markReady()}; {@link #run()} blocks until {@link #close()}.
  */
-abstract class AbstractWorker implements AutoCloseable {
+public abstract class AbstractWorker implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AbstractWorker.class);
 
   protected final WorkerConfig config;

@@ -1,0 +1,36 @@
+package io.softstream.cli;
+
+import io.softstream.worker.DecodeWorker;
+import io.softstream.worker.WorkerConfig;
+import java.io.PrintWriter;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** Runs one decode worker until SIGTERM. */
+@Command(name = "decode-worker", mixinStandardHelpOptions = true,
+    description = {"Consume TokenRecords of one model version, decode them and publish PNG ImageEvents on the "
+        + "reconstructions topic exactly once. Tokens of other versions are dead-lettered with the reason."})
+public final class DecodeWorkerCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @Mixin WorkerOptions options;
+
+  @Override
+  public Integer call() throws Exception {
+    DecodeWorker worker = new DecodeWorker(new WorkerConfig(options.toConfig()));
+    PrintWriter out = spec.commandLine().getOut();
+    out.printf("decode worker ready: metrics on :%d, Ctrl-C or SIGTERM to stop%n", worker.metricsPort());
+    out.flush();
+    Signals.onTerminate(worker::close);
+    try {
+      worker.run();
+    } finally {
+      worker.release();
+    }
+    out.println("decode worker stopped cleanly");
+    out.flush();
+    return 0;
+  }
+}
