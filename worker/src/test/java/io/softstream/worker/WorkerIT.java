@@ -100,12 +100,17 @@ abstract class WorkerIT {
   /** Reads committed records until {@code n} arrived (then a little longer, to catch duplicates) or the timeout. */
   static <T extends SpecificRecord> List<ConsumerRecord<String, T>> readCommitted(String topic, Class<T> type, int n,
       Duration timeout) {
-    Map<String, Object> c = new HashMap<>(platform.clientProperties());
+    return readCommitted(topic, type, n, timeout, platform.clientProperties());
+  }
+
+  static <T extends SpecificRecord> List<ConsumerRecord<String, T>> readCommitted(String topic, Class<T> type, int n,
+      Duration timeout, Map<String, Object> clientProps) {
+    Map<String, Object> c = new HashMap<>(clientProps);
     c.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + System.nanoTime());
     c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     List<ConsumerRecord<String, T>> out = new ArrayList<>();
-    try (SchemaRegistryClient registry = SchemaRegistryClients.create(platform.clientProperties());
+    try (SchemaRegistryClient registry = SchemaRegistryClients.create(clientProps);
         KafkaConsumer<String, T> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
             new AvroDeserializer<>(registry, type))) {
       consumer.subscribe(List.of(topic));

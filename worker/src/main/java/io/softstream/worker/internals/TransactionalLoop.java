@@ -92,6 +92,7 @@ public final class TransactionalLoop implements Runnable {
   private volatile boolean polling;
   private volatile Set<TopicPartition> assignment = Set.of();
   private long backoffMs;
+  private long pausedUntilNanos;
 
   public TransactionalLoop(Settings settings, Supplier<Consumer<byte[], byte[]>> consumerFactory,
       Supplier<Producer<byte[], byte[]>> producerFactory, BatchProcessor processor, DeadLetters deadLetters,
@@ -124,6 +125,7 @@ public final class TransactionalLoop implements Runnable {
       consumer.subscribe(settings.topics(), new Rebalance());
       polling = true;
       while (running) {
+        resumeIfDue();
         try {
           Duration timeout = buffer.isEmpty() ? Duration.ofMillis(500)
               : Duration.ofNanos(Math.max(1_000_000, settings.maxBatchWait().toNanos() - (System.nanoTime() - firstBufferedNanos)));
@@ -375,13 +377,22 @@ public final class TransactionalLoop implements Runnable {
         : "dead_letter";
   }
 
+  /**
+   * Backpressure after a failure: pause every assigned partition for a growing delay (100 ms doubling
+   * to 5 s) while the loop keeps polling, so the group membership stays alive however long the
+   * registry or broker is unavailable; the main loop resumes them when the delay is over.
+   */
   private void backOff() {
+    metrics.retry();
     backoffMs = Math.min(5_000, backoffMs == 0 ? 100 : backoffMs * 2);
-    try {
-      Thread.sleep(backoffMs);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      running = false;
+    pausedUntilNanos = System.nanoTime() + backoffMs * 1_000_000;
+    consumer.pause(consumer.assignment());
+  }
+
+  private void resumeIfDue() {
+    if (pausedUntilNanos != 0 && System.nanoTime() >= pausedUntilNanos) {
+      pausedUntilNanos = 0;
+      consumer.resume(consumer.paused());
     }
   }
 

@@ -32,6 +32,7 @@ public final class WorkerMetrics implements AutoCloseable {
   private final Counter recordsOut;
   private final Counter committed;
   private final Counter aborted;
+  private final Counter retries;
   private final DistributionSummary batchSize;
   private final Timer inference;
   private final Timer endToEnd;
@@ -47,6 +48,8 @@ public final class WorkerMetrics implements AutoCloseable {
         .tags(tags).register(registry);
     committed = Counter.builder("softstream.transactions").tag("outcome", "committed").tags(tags).register(registry);
     aborted = Counter.builder("softstream.transactions").tag("outcome", "aborted").tags(tags).register(registry);
+    retries = Counter.builder("softstream.retries").description("Batches put back for a retriable failure (registry or broker unavailable)")
+        .tags(tags).register(registry);
     batchSize = DistributionSummary.builder("softstream.batch.size").description("Records per micro-batch")
         .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128).tags(tags).register(registry);
     inference = Timer.builder("softstream.inference.latency").description("Model time per batch")
@@ -80,6 +83,14 @@ public final class WorkerMetrics implements AutoCloseable {
 
   public void transaction(boolean ok) {
     (ok ? committed : aborted).increment();
+  }
+
+  public void retry() {
+    retries.increment();
+  }
+
+  public double retryCount() {
+    return retries.count();
   }
 
   public void lag(long records) {
