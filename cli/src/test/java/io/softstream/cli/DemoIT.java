@@ -52,7 +52,7 @@ class DemoIT {
 
   @Test
   void everyCommandHasHelpAndBadOptionsExitWithUsage() {
-    for (String cmd : new String[] {"demo", "encode-worker", "decode-worker", "kafka", "topics"}) {
+    for (String cmd : new String[] {"demo", "encode-worker", "decode-worker", "decode", "kafka", "topics"}) {
       StringWriter out = new StringWriter();
       CommandLine cl = Softstream.commandLine();
       cl.setOut(new PrintWriter(out));

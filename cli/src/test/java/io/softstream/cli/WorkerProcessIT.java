@@ -88,6 +88,22 @@ class WorkerProcessIT {
       System.out.println("worker pid " + pid + " exited " + p.exitValue() + " after " + (System.nanoTime() - t0) / 1000000 + " ms:\n" + String.join("\n", lines));
       assertThat(p.exitValue()).as(String.join("\n", lines)).isZero();
       assertThat(lines).anyMatch(l -> l.contains("encode worker stopped cleanly"));
+
+      // A downstream user turns the committed tokens back into images with `softstream decode`.
+      java.io.StringWriter out = new java.io.StringWriter();
+      picocli.CommandLine cl = Softstream.commandLine();
+      cl.setOut(new java.io.PrintWriter(out));
+      Path pngs = dir.resolve("decoded");
+      int code = cl.execute("decode", "--model", model.toString(), "--engine", "pytorch", "--max", "5", "--out",
+          pngs.toString(), "--bootstrap-servers", platform.bootstrapServers(), "--schema-registry-url",
+          platform.schemaRegistryUrl());
+      assertThat(code).as(out.toString()).isZero();
+      assertThat(out.toString()).contains("decoded 5 images of tiny:1");
+      try (var files = java.nio.file.Files.list(pngs)) {
+        List<Path> written = files.toList();
+        assertThat(written).hasSize(5);
+        assertThat(javax.imageio.ImageIO.read(written.get(0).toFile()).getWidth()).isEqualTo(8);
+      }
     }
   }
 

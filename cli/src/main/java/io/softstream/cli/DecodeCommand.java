@@ -1,0 +1,114 @@
+package io.softstream.cli;
+
+import io.softstream.model.runtime.EngineKind;
+import io.softstream.schemas.avro.TokenRecord;
+import io.softstream.schemas.registry.SchemaRegistryClient;
+import io.softstream.schemas.registry.SchemaRegistryClients;
+import io.softstream.schemas.serde.AvroDeserializer;
+import io.softstream.worker.TokenDecoding;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** Reads token records from a topic and writes the decoded images as PNG files: tokens back to pixels for a person. */
+@Command(name = "decode", mixinStandardHelpOptions = true,
+    description = "Read TokenRecords from a topic (from the beginning, committed records only), decode those of the "
+        + "model version given, and write <image-id>.png files.")
+public final class DecodeCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+  @Mixin KafkaOptions kafka;
+
+  @Option(names = "--topic", defaultValue = "tokens", description = "Token topic (default: ${DEFAULT-VALUE}).")
+  String topic;
+
+  @Option(names = "--image-id", description = "Decode only this image id (repeatable).")
+  List<String> imageIds = new ArrayList<>();
+
+  @Option(names = "--max", defaultValue = "16", description = "Stop after this many images (default: ${DEFAULT-VALUE}).")
+  int max;
+
+  @Option(names = "--out", defaultValue = "out/decoded", description = "Output folder (default: ${DEFAULT-VALUE}).")
+  Path out;
+
+  @Option(names = "--model", description = "Tokenizer directory (default: the shipped Fashion-MNIST model).")
+  Path model;
+
+  @Option(names = "--model-version", defaultValue = "1", description = "Version the records must carry (default: ${DEFAULT-VALUE}).")
+  int version;
+
+  @Option(names = "--engine", defaultValue = "auto", description = "auto|onnxruntime|pytorch|tensorrt (default: ${DEFAULT-VALUE}).")
+  String engine;
+
+  @Option(names = "--timeout-s", defaultValue = "20", description = "Give up waiting for records after this (default: ${DEFAULT-VALUE}).")
+  int timeoutSeconds;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter pw = spec.commandLine().getOut();
+    Path dir = model != null ? model : ShippedModels.fashionMnist();
+    Files.createDirectories(out);
+    Map<String, Object> c = new HashMap<>(kafka.clientProperties());
+    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    int written = 0;
+    int skipped = 0;
+    try (TokenDecoding decoding = TokenDecoding.open(dir, EngineKind.parse(engine), version);
+        SchemaRegistryClient registry = SchemaRegistryClients.create(kafka.clientProperties());
+        KafkaConsumer<String, TokenRecord> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
+            new AvroDeserializer<>(registry, TokenRecord.class))) {
+      List<TopicPartition> parts = consumer.partitionsFor(topic, Duration.ofSeconds(10)).stream()
+          .map(p -> new TopicPartition(topic, p.partition())).toList();
+      consumer.assign(parts);
+      consumer.seekToBeginning(parts);
+      Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+      long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
+      while (written < max && System.nanoTime() < deadline && !atEnd(consumer, end)) {
+        List<TokenRecord> batch = new ArrayList<>();
+        for (ConsumerRecord<String, TokenRecord> r : consumer.poll(Duration.ofMillis(300))) {
+          TokenRecord t = r.value();
+          if (!imageIds.isEmpty() && !imageIds.contains(t.getImageId())) {
+            continue;
+          }
+          if (!t.getModelName().equals(decoding.modelName()) || t.getModelVersion() != version) {
+            skipped++;
+            continue;
+          }
+          if (written + batch.size() < max) {
+            batch.add(t);
+          }
+        }
+        if (!batch.isEmpty()) {
+          var images = decoding.decode(batch);
+          for (int i = 0; i < batch.size(); i++) {
+            Path f = out.resolve(batch.get(i).getImageId().replaceAll("[^A-Za-z0-9._-]", "_") + ".png");
+            Files.write(f, TokenDecoding.png(images.get(i)));
+            written++;
+          }
+        }
+      }
+      pw.printf("decoded %d images of %s:%d into %s%s%n", written, decoding.modelName(), version, out.toAbsolutePath(),
+          skipped > 0 ? " (" + skipped + " records of other model versions skipped)" : "");
+    }
+    return written > 0 ? 0 : 1;
+  }
+
+  private static boolean atEnd(KafkaConsumer<?, ?> consumer, Map<TopicPartition, Long> end) {
+    return end.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue());
+  }
+}
