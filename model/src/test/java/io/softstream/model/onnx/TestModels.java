@@ -15,13 +15,13 @@ import java.util.Random;
 import java.util.zip.GZIPInputStream;
 
 /** Random-weight model directories and inputs for the parity tests. */
-final class TestModels {
+public final class TestModels {
     static final Path FASHION_TEST = Path.of("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
 
     private TestModels() {}
 
     /** Saves a freshly initialised tokenizer (seeded) into {@code dir} and exports it to ONNX. */
-    static OnnxExport.Result create(Path dir, TokenizerConfig cfg, int seed) throws Exception {
+    public static OnnxExport.Result create(Path dir, TokenizerConfig cfg, int seed) throws Exception {
         Engine pt = Engine.getEngine("PyTorch");
         pt.setRandomSeed(seed);
         try (NDManager m = NDManager.newBaseManager(pt.getEngineName())) {
@@ -32,7 +32,7 @@ final class TestModels {
     }
 
     /** Uniform [-1, 1] pixels. */
-    static float[] randomPixels(TokenizerConfig cfg, int batch, long seed) {
+    public static float[] randomPixels(TokenizerConfig cfg, int batch, long seed) {
         Random r = new Random(seed);
         float[] x = new float[batch * cfg.channels() * cfg.imageSize() * cfg.imageSize()];
         for (int i = 0; i < x.length; i++) {
@@ -65,7 +65,7 @@ final class TestModels {
         }
     }
 
-    static float maxAbsDiff(float[] a, float[] b) {
+    public static float maxAbsDiff(float[] a, float[] b) {
         if (a.length != b.length) {
             throw new AssertionError("lengths differ: " + a.length + " vs " + b.length);
         }
