@@ -1,8 +1,14 @@
 package io.softstream.model.runtime;
 
 import ai.djl.MalformedModelException;
+import ai.djl.engine.Engine;
+import java.io.File;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
 
 /**
  * The one place that chooses engine, model directory and pre/post-processing (as DJL's
@@ -11,6 +17,9 @@ import java.nio.file.Path;
 public final class TokenizerRuntimes {
   /** ONNX export of the encoder, next to the DJL parameters, when the model has one. */
   public static final String ENCODER_ONNX = "encoder.onnx";
+  /** What {@link EngineKind#TENSORRT} answers on a machine without a GPU or TensorRT. */
+  public static final String NO_TENSORRT =
+      "TensorRT needs a CUDA GPU and TensorRT libraries; found none: use --engine onnxruntime";
 
   private TokenizerRuntimes() {}
 
@@ -18,12 +27,36 @@ public final class TokenizerRuntimes {
   public enum Part { ENCODER, DECODER, BOTH }
 
   /**
+   * Engine settings that do not change which engine runs.
+   *
+   * @param intraOpThreads ONNX Runtime intra-op threads per session; 0 = ONNX Runtime's default
+   */
+  public record Options(int intraOpThreads) {
+    /** Checks the values. */
+    public Options {
+      if (intraOpThreads < 0) {
+        throw new IllegalArgumentException("intraOpThreads must be >= 0, got " + intraOpThreads);
+      }
+    }
+
+    /** Engine defaults. */
+    public static Options defaults() {
+      return new Options(0);
+    }
+  }
+
+  /** Opens the model in {@code dir} on {@code engine} with {@link Options#defaults()}. */
+  public static TokenizerRuntime open(Path dir, EngineKind engine, Part eager) {
+    return open(dir, engine, eager, Options.defaults());
+  }
+
+  /**
    * Opens the model in {@code dir} on {@code engine}.
    *
    * @throws IllegalArgumentException if the directory is not a tokenizer model, or the engine cannot
    *     run it here (the message says why and what would)
    */
-  public static TokenizerRuntime open(Path dir, EngineKind engine, Part eager) {
+  public static TokenizerRuntime open(Path dir, EngineKind engine, Part eager, Options options) {
     if (!Files.isRegularFile(dir.resolve("model.json"))) {
       throw new IllegalArgumentException(dir + " is not a model directory (no model.json)");
     }
@@ -40,11 +73,41 @@ public final class TokenizerRuntimes {
           }
           yield r;
         }
-        default -> throw new IllegalArgumentException("Engine " + chosen.id() + " cannot run " + dir
-            + " yet: it needs the ONNX export (" + ENCODER_ONNX + "); use --engine pytorch");
+        case ONNXRUNTIME -> {
+          requireOnnx(dir, eager);
+          OnnxTokenizerRuntime r = new OnnxTokenizerRuntime(dir, options.intraOpThreads());
+          try {
+            if (eager != Part.DECODER) {
+              r.loadEncoder();
+            }
+            if (eager != Part.ENCODER) {
+              r.loadDecoder();
+            }
+          } catch (RuntimeException e) {
+            r.close();
+            throw e;
+          }
+          yield r;
+        }
+        case TENSORRT -> throw new IllegalArgumentException(tensorRtUnavailable(dir));
+        case AUTO -> throw new IllegalStateException("resolve() never returns AUTO");
       };
     } catch (MalformedModelException e) {
       throw new IllegalArgumentException("Invalid model directory " + dir + ": " + e.getMessage(), e);
+    }
+  }
+
+  private static void requireOnnx(Path dir, Part eager) {
+    List<String> missing = new ArrayList<>();
+    if (eager != Part.DECODER && !Files.isRegularFile(dir.resolve(ENCODER_ONNX))) {
+      missing.add(ENCODER_ONNX);
+    }
+    if (eager != Part.ENCODER && !Files.isRegularFile(dir.resolve(OnnxTokenizerRuntime.DECODER_ONNX))) {
+      missing.add(OnnxTokenizerRuntime.DECODER_ONNX);
+    }
+    if (!missing.isEmpty()) {
+      throw new IllegalArgumentException("Engine onnxruntime cannot run " + dir + ": " + missing
+          + " missing; export the model first (OnnxExport.export), or use --engine pytorch");
     }
   }
 
@@ -54,7 +117,7 @@ public final class TokenizerRuntimes {
       return engine;
     }
     if (Files.isRegularFile(dir.resolve(ENCODER_ONNX))) {
-      return gpuPresent() ? EngineKind.TENSORRT : EngineKind.ONNXRUNTIME;
+      return tensorRtUsable() ? EngineKind.TENSORRT : EngineKind.ONNXRUNTIME;
     }
     return EngineKind.PYTORCH;
   }
@@ -62,5 +125,59 @@ public final class TokenizerRuntimes {
   /** A CUDA device is visible (NVIDIA driver present). */
   static boolean gpuPresent() {
     return Files.exists(Path.of("/dev/nvidia0")) || Files.exists(Path.of("/proc/driver/nvidia/version"));
+  }
+
+  /** TensorRT's runtime library ({@code libnvinfer.so*}) is on the library path or a standard location. */
+  static boolean tensorRtLibrariesPresent() {
+    List<String> dirs = new ArrayList<>(List.of("/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/local/lib",
+        "/usr/local/cuda/lib64", "/usr/local/tensorrt/lib", "/opt/tensorrt/lib"));
+    for (String var : new String[] {"LD_LIBRARY_PATH", "TENSORRT_HOME", "TRT_LIBPATH"}) {
+      String v = System.getenv(var);
+      if (v != null) {
+        for (String d : v.split(File.pathSeparator)) {
+          dirs.add(d);
+          dirs.add(d + "/lib");
+        }
+      }
+    }
+    for (String d : dirs) {
+      Path p = Path.of(d);
+      if (!Files.isDirectory(p)) {
+        continue;
+      }
+      try (Stream<Path> files = Files.list(p)) {
+        if (files.anyMatch(f -> f.getFileName().toString().startsWith("libnvinfer.so"))) {
+          return true;
+        }
+      } catch (IOException | SecurityException e) {
+        // unreadable folder: look in the next one
+      }
+    }
+    return false;
+  }
+
+  /**
+   * Whether {@code TENSORRT} could run here. It needs a GPU, TensorRT's libraries and a Java binding
+   * for dynamic-shape engines; DJL 0.33's TensorRT engine builds fixed-shape engines only, and it is
+   * not a dependency, so this is false until that binding exists.
+   */
+  static boolean tensorRtUsable() {
+    return gpuPresent() && tensorRtLibrariesPresent() && Engine.hasEngine("TensorRT");
+  }
+
+  /** Why {@link EngineKind#TENSORRT} cannot open {@code dir} on this machine. */
+  static String tensorRtUnavailable(Path dir) {
+    boolean gpu = gpuPresent();
+    boolean libs = tensorRtLibrariesPresent();
+    if (!gpu && !libs) {
+      return NO_TENSORRT;
+    }
+    if (!gpu || !libs) {
+      return "TensorRT needs a CUDA GPU and TensorRT libraries; found " + (gpu ? "a GPU but no libnvinfer"
+          : "libnvinfer but no GPU") + ": use --engine onnxruntime";
+    }
+    return "TensorRT is present, but this build has no TensorRT runtime for " + dir
+        + " yet (DJL 0.33's TensorRT engine has no dynamic batch); measure it with"
+        + " scripts/device-check-tensorrt.sh, and serve with --engine onnxruntime";
   }
 }

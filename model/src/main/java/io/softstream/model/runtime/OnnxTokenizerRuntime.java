@@ -1,0 +1,155 @@
+package io.softstream.model.runtime;
+
+import ai.djl.Device;
+import ai.djl.MalformedModelException;
+import ai.djl.Model;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
+import io.softstream.model.ModelCard;
+import io.softstream.model.ModelDir;
+import io.softstream.model.TokenizerConfig;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The tokenizer's ONNX export ({@code encoder.onnx}, {@code decoder.onnx}) on DJL's ONNX Runtime
+ * engine, CPU. Encoder and decoder sessions load lazily, like {@link DjlBlockRuntime}. Works
+ * offline: the ONNX Runtime jar bundles its native libraries.
+ */
+public final class OnnxTokenizerRuntime implements TokenizerRuntime {
+  /** DJL's engine name for ONNX Runtime. */
+  public static final String ENGINE = "OnnxRuntime";
+  /** Decoder export file name. */
+  public static final String DECODER_ONNX = "decoder.onnx";
+
+  private final Path dir;
+  private final ModelCard card;
+  private final TokenizerConfig cfg;
+  private final int intraOpThreads;
+  private Model encoder;
+  private Model decoder;
+
+  /**
+   * Opens {@code dir}; nothing is loaded until {@link #loadEncoder()}, {@link #loadDecoder()} or
+   * first use.
+   *
+   * @param intraOpThreads ONNX Runtime intra-op threads per session; 0 keeps ONNX Runtime's default
+   *     (one per core)
+   * @throws MalformedModelException if {@code model.json} is missing or invalid
+   */
+  public OnnxTokenizerRuntime(Path dir, int intraOpThreads) throws MalformedModelException {
+    if (intraOpThreads < 0) {
+      throw new IllegalArgumentException("intraOpThreads must be >= 0, got " + intraOpThreads);
+    }
+    this.dir = dir;
+    this.card = ModelDir.readCard(dir);
+    this.cfg = card.tokenizerConfig();
+    this.intraOpThreads = intraOpThreads;
+    // Started before any other ai.onnxruntime use, or DJL cannot set its thread pool later.
+    Engine.getEngine(ENGINE);
+  }
+
+  @Override
+  public ModelCard card() {
+    return card;
+  }
+
+  @Override
+  public EngineKind engine() {
+    return EngineKind.ONNXRUNTIME;
+  }
+
+  /** Loads the encoder session now (workers warm up before reporting ready). */
+  public OnnxTokenizerRuntime loadEncoder() {
+    if (encoder == null) {
+      encoder = load("encoder", TokenizerRuntimes.ENCODER_ONNX);
+    }
+    return this;
+  }
+
+  /** Loads the decoder session now. */
+  public OnnxTokenizerRuntime loadDecoder() {
+    if (decoder == null) {
+      decoder = load("decoder", DECODER_ONNX);
+    }
+    return this;
+  }
+
+  private Model load(String name, String file) {
+    Path f = dir.resolve(file);
+    if (!Files.isRegularFile(f)) {
+      throw new IllegalStateException("No " + file + " in " + dir
+          + ": export the model to ONNX first (OnnxExport.export), or use --engine pytorch");
+    }
+    Model m = Model.newInstance(name, Device.cpu(), ENGINE);
+    try {
+      String threads = Integer.toString(intraOpThreads);
+      // DJL reads intraOpNumThreads only when interOpNumThreads is also given.
+      Map<String, String> options = intraOpThreads == 0 ? Map.of()
+          : Map.of("interOpNumThreads", "1", "intraOpNumThreads", threads);
+      m.load(dir, name, options);
+      return m;
+    } catch (IOException e) {
+      m.close();
+      throw new UncheckedIOException("Could not read " + f, e);
+    } catch (MalformedModelException e) {
+      m.close();
+      throw new IllegalStateException("ONNX Runtime rejected " + f + ": " + e.getMessage()
+          + "; re-export it with OnnxExport", e);
+    }
+  }
+
+  @Override
+  public Encoded encode(float[] pixels, int batch) {
+    loadEncoder();
+    int c = cfg.channels();
+    int s = cfg.imageSize();
+    requireLength(pixels, (long) batch * c * s * s, "pixels");
+    try (NDManager m = encoder.getNDManager().newSubManager()) {
+      NDArray x = m.create(pixels, new Shape(batch, c, s, s));
+      NDList out = encoder.getBlock().forward(new ParameterStore(m, false), new NDList(x), false);
+      float[] values = out.get("tokens").toFloatArray();
+      long[] codes64 = out.get("codes").toType(DataType.INT64, false).toLongArray();
+      int[] codes = new int[codes64.length];
+      for (int i = 0; i < codes.length; i++) {
+        codes[i] = (int) codes64[i];
+      }
+      return new Encoded(batch, cfg.tokens(), cfg.codeDim(), values, codes);
+    }
+  }
+
+  @Override
+  public float[] decode(float[] tokens, int batch) {
+    loadDecoder();
+    requireLength(tokens, (long) batch * cfg.tokens() * cfg.codeDim(), "tokens");
+    try (NDManager m = decoder.getNDManager().newSubManager()) {
+      NDArray z = m.create(tokens, new Shape(batch, cfg.tokens(), cfg.codeDim()));
+      NDList out = decoder.getBlock().forward(new ParameterStore(m, false), new NDList(z), false);
+      return out.get("images").toFloatArray();
+    }
+  }
+
+  private static void requireLength(float[] a, long expected, String what) {
+    if (a.length != expected) {
+      throw new IllegalArgumentException(what + " has " + a.length + " floats; the model expects " + expected);
+    }
+  }
+
+  @Override
+  public void close() {
+    if (encoder != null) {
+      encoder.close();
+    }
+    if (decoder != null) {
+      decoder.close();
+    }
+  }
+}
