@@ -4,7 +4,7 @@
 #   scripts/install-deps.sh test      runtime + peers the tests talk to (kcat, Python Kafka/Avro clients)
 set -euo pipefail
 RUNTIME=(dataset-fashion-mnist mate-backgrounds gnome-backgrounds)
-TEST=(kcat python3-confluent-kafka python3-avro python3-requests libopenblas0-pthread)
+TEST=(kcat python3-confluent-kafka python3-avro python3-requests libopenblas0-pthread python3-torch python3-onnx python3-numpy python3-pil)
 case "${1:-runtime}" in
   runtime) WANT=("${RUNTIME[@]}") ;;
   test) WANT=("${RUNTIME[@]}" "${TEST[@]}") ;;

@@ -31,7 +31,8 @@ public final class DecodeWorker extends AbstractWorker {
   public DecodeWorker(WorkerConfig config) {
     super(config, "decode", layout(config).tokens());
     this.decoding = TokenDecoding.open(Path.of(config.getString(WorkerConfig.MODEL_DIR)), config.engine(),
-        config.getString(WorkerConfig.MODEL_NAME), config.getInt(WorkerConfig.MODEL_VERSION));
+        config.getString(WorkerConfig.MODEL_NAME), config.getInt(WorkerConfig.MODEL_VERSION),
+        config.getInt(WorkerConfig.ENGINE_THREADS));
     this.tokens = new AvroDeserializer<>(registry, TokenRecord.class);
     this.tokens.configure(config.serdeConfig(), false);
     this.images = new AvroSerializer<>(registry, config.serdeConfig(), false);

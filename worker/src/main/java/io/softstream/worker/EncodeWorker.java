@@ -41,7 +41,8 @@ public final class EncodeWorker extends AbstractWorker {
   public EncodeWorker(WorkerConfig config) {
     super(config, "encode", layout(config).images());
     Path dir = Path.of(config.getString(WorkerConfig.MODEL_DIR));
-    this.runtime = TokenizerRuntimes.open(dir, config.engine(), TokenizerRuntimes.Part.ENCODER);
+    this.runtime = TokenizerRuntimes.open(dir, config.engine(), TokenizerRuntimes.Part.ENCODER,
+        new TokenizerRuntimes.Options(config.getInt(WorkerConfig.ENGINE_THREADS)));
     this.model = runtime.config();
     this.modelName = config.getString(WorkerConfig.MODEL_NAME).isEmpty() ? runtime.card().name()
         : config.getString(WorkerConfig.MODEL_NAME);

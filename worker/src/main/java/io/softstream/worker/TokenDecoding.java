@@ -44,9 +44,10 @@ public final class TokenDecoding implements AutoCloseable {
     return new TokenDecoding(r, r.card().name(), version);
   }
 
-  /** Opens with an explicit model name (when records carry a name other than the card's). */
-  public static TokenDecoding open(Path dir, EngineKind engine, String name, int version) {
-    TokenizerRuntime r = TokenizerRuntimes.open(dir, engine, TokenizerRuntimes.Part.DECODER);
+  /** Opens with an explicit model name (when records carry a name other than the card's) and engine threads. */
+  public static TokenDecoding open(Path dir, EngineKind engine, String name, int version, int engineThreads) {
+    TokenizerRuntime r = TokenizerRuntimes.open(dir, engine, TokenizerRuntimes.Part.DECODER,
+        new TokenizerRuntimes.Options(engineThreads));
     return new TokenDecoding(r, name.isEmpty() ? r.card().name() : name, version);
   }
 
