@@ -1,0 +1,375 @@
+package io.softstream.bench;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import io.softstream.model.TokenizerConfig;
+import io.softstream.model.runtime.EngineKind;
+import io.softstream.model.runtime.TokenizerRuntime;
+import io.softstream.model.runtime.TokenizerRuntimes;
+import io.softstream.schemas.avro.ImageEvent;
+import io.softstream.schemas.avro.TokenRecord;
+import io.softstream.schemas.registry.SchemaRegistryClient;
+import io.softstream.schemas.registry.SchemaRegistryClients;
+import io.softstream.schemas.serde.AvroDeserializer;
+import io.softstream.schemas.serde.AvroSerializer;
+import io.softstream.topology.TopicAdmin;
+import io.softstream.topology.TopicLayout;
+import io.softstream.topology.embedded.EmbeddedPlatform;
+import io.softstream.worker.EncodeWorker;
+import io.softstream.worker.WorkerConfig;
+import io.softstream.worker.internals.ImagePreprocessor;
+import java.io.BufferedReader;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.PrintWriter;
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.zip.GZIPInputStream;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * Encoder throughput, side by side in one run on one machine: (a) the bare engine at batch 1..64, (b)
+ * our encode worker through the embedded broker, (c) an equivalent Python worker (librdkafka +
+ * torch reference implementation on the same weights), and the engine's FLOP/s against a matmul peak
+ * measured in the same run. Figures only; nothing is asserted.
+ */
+public final class EncodeBenchmark {
+  /** Benchmark settings. */
+  public record Settings(Path model, EngineKind engine, int threads, int images, int workerBatch, Path root,
+      Path workDir, boolean python) {}
+
+  private final Settings s;
+  private final PrintWriter out;
+
+  public EncodeBenchmark(Settings settings, PrintWriter progress) {
+    this.s = settings;
+    this.out = progress;
+  }
+
+  /** Runs everything and returns the figures (the CLI prints them as one JSON object). */
+  public Map<String, Object> run() throws Exception {
+    Map<String, Object> r = new LinkedHashMap<>();
+    List<byte[]> pngs = fashionMnistPngs(s.images());
+    try (TokenizerRuntime runtime = TokenizerRuntimes.open(s.model(), s.engine(), TokenizerRuntimes.Part.ENCODER,
+        new TokenizerRuntimes.Options(s.threads()))) {
+      TokenizerConfig cfg = runtime.config();
+      r.put("model", runtime.card().name());
+      r.put("engine", runtime.engine().id());
+      r.put("threads", s.threads());
+      r.put("cores", Runtime.getRuntime().availableProcessors());
+      double flopsPerImage = ModelFlops.encoderFlopsPerImage(cfg);
+      r.put("encoder_gflop_per_image", round(flopsPerImage / 1e9, 5));
+
+      double peak = matmulPeakGflops();
+      r.put("matmul_peak_gflops", round(peak, 1));
+      say("matmul peak (PyTorch engine, fp32 1024x1024): %.1f GFLOP/s", peak);
+
+      ImagePreprocessor pre = new ImagePreprocessor(cfg.imageSize(), cfg.channels(), ImagePreprocessor.Resize.FIT,
+          1 << 24, 100_000_000);
+      float[] all = new float[64 * pre.floatsPerImage()];
+      for (int i = 0; i < 64; i++) {
+        pre.decodeInto(pngs.get(i % pngs.size()), "image/png", all, i * pre.floatsPerImage());
+      }
+      Map<String, Object> bare = new LinkedHashMap<>();
+      double best = 0;
+      for (int b : new int[] {1, 2, 4, 8, 16, 32, 64}) {
+        Stats st = bareEngine(runtime, java.util.Arrays.copyOf(all, b * pre.floatsPerImage()), b);
+        bare.put(Integer.toString(b), st.toMap());
+        best = Math.max(best, st.imagesPerSecond);
+        say("bare %s batch %2d: %8.1f images/s  batch latency p50 %.2f ms p99 %.2f ms", runtime.engine().id(), b,
+            st.imagesPerSecond, st.p50Ms, st.p99Ms);
+      }
+      r.put("bare", bare);
+      double engineGflops = best * flopsPerImage / 1e9;
+      r.put("engine_gflops", round(engineGflops, 2));
+      r.put("engine_vs_matmul_peak", round(engineGflops / peak, 3));
+      double bareAtWorkerBatch = ((Number) ((Map<?, ?>) bare.get(Integer.toString(s.workerBatch()))).get("images_per_s")).doubleValue();
+
+      Files.createDirectories(s.workDir());
+      try (EmbeddedPlatform platform = EmbeddedPlatform.start(s.workDir().resolve("kafka"), 0, TopicLayout.defaults())) {
+        Map<String, Object> ours = oursWorker(platform, pngs);
+        r.put("worker", ours);
+        r.put("worker_vs_bare", round((Double) ours.get("images_per_s") / bareAtWorkerBatch, 3));
+        if (s.python()) {
+          Map<String, Object> py = pythonWorker(platform, pngs);
+          r.put("python_worker", py);
+          r.put("ours_vs_python", round((Double) ours.get("images_per_s") / (Double) py.get("images_per_s"), 3));
+        }
+      }
+    }
+    return r;
+  }
+
+  // ---------------------------------------------------------------- bare engine
+
+  private record Stats(double imagesPerSecond, double p50Ms, double p99Ms, int iterations) {
+    Map<String, Object> toMap() {
+      return Map.of("images_per_s", round(imagesPerSecond, 1), "p50_ms", round(p50Ms, 3), "p99_ms", round(p99Ms, 3),
+          "iterations", iterations);
+    }
+  }
+
+  private static Stats bareEngine(TokenizerRuntime runtime, float[] px, int batch) {
+    for (int i = 0; i < 3; i++) {
+      runtime.encode(px, batch);
+    }
+    List<Long> times = new ArrayList<>();
+    long start = System.nanoTime();
+    while (times.size() < 10 || System.nanoTime() - start < 1_500_000_000L) {
+      long t0 = System.nanoTime();
+      runtime.encode(px, batch);
+      times.add(System.nanoTime() - t0);
+      if (times.size() >= 2000) {
+        break;
+      }
+    }
+    double total = times.stream().mapToLong(Long::longValue).sum() / 1e9;
+    return new Stats(batch * times.size() / total, pct(times, 50) / 1e6, pct(times, 99) / 1e6, times.size());
+  }
+
+  private static double matmulPeakGflops() {
+    try (NDManager m = NDManager.newBaseManager("PyTorch")) {
+      int n = 1024;
+      NDArray a = m.randomUniform(-1, 1, new Shape(n, n));
+      NDArray b = m.randomUniform(-1, 1, new Shape(n, n));
+      for (int i = 0; i < 3; i++) {
+        a.matMul(b).close();
+      }
+      int iters = 0;
+      long t0 = System.nanoTime();
+      while (System.nanoTime() - t0 < 1_500_000_000L) {
+        a.matMul(b).close();
+        iters++;
+      }
+      return 2.0 * n * n * n * iters / ((System.nanoTime() - t0) / 1e9) / 1e9;
+    }
+  }
+
+  // ---------------------------------------------------------------- workers
+
+  private Map<String, Object> oursWorker(EmbeddedPlatform platform, List<byte[]> pngs) throws Exception {
+    TopicLayout t = fresh(platform, "bench-ours-");
+    produce(platform, t.images(), pngs, 0);
+    Map<String, Object> c = new HashMap<>(platform.clientProperties());
+    c.put(WorkerConfig.WORKER_ID, "bench-ours");
+    c.put(WorkerConfig.TOPIC_PREFIX, t.prefix());
+    c.put(WorkerConfig.MODEL_DIR, s.model().toString());
+    c.put(WorkerConfig.ENGINE, s.engine().id());
+    c.put(WorkerConfig.ENGINE_THREADS, s.threads());
+    c.put(WorkerConfig.BATCH_MAX_RECORDS, s.workerBatch());
+    c.put(WorkerConfig.METRICS_PORT, -1);
+    EncodeWorker worker = new EncodeWorker(new WorkerConfig(c));
+    Thread th = new Thread(() -> {
+      try {
+        worker.run();
+      } finally {
+        worker.release();
+      }
+    }, "bench-worker");
+    th.start();
+    try {
+      Map<String, Object> m = measure(platform, t, pngs, "ours");
+      m.put("rss_mb", rssMb(ProcessHandle.current().pid()));
+      say("our worker: %.1f images/s, e2e latency p50 %s ms p99 %s ms, RSS %s MB (JVM incl. benchmark)",
+          m.get("images_per_s"), m.get("p50_ms"), m.get("p99_ms"), m.get("rss_mb"));
+      return m;
+    } finally {
+      worker.close();
+      th.join(30_000);
+    }
+  }
+
+  private Map<String, Object> pythonWorker(EmbeddedPlatform platform, List<byte[]> pngs) throws Exception {
+    TopicLayout t = fresh(platform, "bench-py-");
+    produce(platform, t.images(), pngs, 0);
+    Path schema = s.workDir().resolve("TokenRecord.avsc");
+    Files.writeString(schema, TokenRecord.getClassSchema().toString());
+    List<String> cmd = List.of("/usr/bin/python3", s.root().resolve("bench/src/main/python/python_encode_worker.py").toString(),
+        platform.bootstrapServers(), platform.schemaRegistryUrl(), t.images(), t.tokens(), s.model().toString(),
+        s.root().resolve("reference").toString(), schema.toString(), t.prefix() + "py-group", "bench-py",
+        Integer.toString(s.workerBatch()), "20", Integer.toString(Math.max(1, s.threads())));
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    // Debian's torch uses the system BLAS: make sure it is OpenBLAS with all cores (see platform-facts).
+    pb.environment().put("OMP_NUM_THREADS", Integer.toString(Math.max(1, s.threads())));
+    Process p = pb.start();
+    BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream()));
+    String line;
+    StringBuilder log = new StringBuilder();
+    while ((line = r.readLine()) != null && !line.equals("ready")) {
+      log.append(line).append('\n');
+    }
+    if (line == null) {
+      throw new IllegalStateException("Python worker exited before it was ready:\n" + log);
+    }
+    Thread drain = new Thread(() -> r.lines().forEach(l -> log.append(l).append('\n')));
+    drain.setDaemon(true);
+    drain.start();
+    try {
+      Map<String, Object> m = measure(platform, t, pngs, "python");
+      m.put("rss_mb", rssMb(p.pid()));
+      say("python worker: %.1f images/s, e2e latency p50 %s ms p99 %s ms, RSS %s MB", m.get("images_per_s"),
+          m.get("p50_ms"), m.get("p99_ms"), m.get("rss_mb"));
+      return m;
+    } finally {
+      new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor();
+      if (!p.waitFor(20, TimeUnit.SECONDS)) {
+        p.destroyForcibly();
+      }
+    }
+  }
+
+  /**
+   * Throughput: the backlog of pre-produced images is drained; images/s counts from the 10th to the
+   * last percentile of outputs (steady state, warm-up excluded). Latency: then 200 images paced at a
+   * third of that rate, event time to committed token.
+   */
+  private Map<String, Object> measure(EmbeddedPlatform platform, TopicLayout t, List<byte[]> pngs, String who)
+      throws Exception {
+    Map<String, Object> c = new HashMap<>(platform.clientProperties());
+    c.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-watch-" + who + System.nanoTime());
+    c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    List<Long> arrivals = new ArrayList<>();
+    List<Long> latencies = new ArrayList<>();
+    int total = pngs.size();
+    try (SchemaRegistryClient registry = SchemaRegistryClients.create(platform.clientProperties());
+        KafkaConsumer<String, TokenRecord> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
+            new AvroDeserializer<>(registry, TokenRecord.class))) {
+      consumer.subscribe(List.of(t.tokens()));
+      long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+      while (arrivals.size() < total && System.nanoTime() < deadline) {
+        for (ConsumerRecord<String, TokenRecord> rec : consumer.poll(Duration.ofMillis(50))) {
+          arrivals.add(System.nanoTime());
+        }
+      }
+      int from = total / 10;
+      int to = arrivals.size() - 1;
+      double rate = to > from ? (to - from) / ((arrivals.get(to) - arrivals.get(from)) / 1e9) : 0;
+      int paced = Math.min(200, total);
+      double pace = Math.max(5, rate / 3);
+      Thread feeder = new Thread(() -> {
+        try {
+          produce(platform, t.images(), pngs.subList(0, paced), (long) (1e9 / pace));
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      });
+      feeder.start();
+      long end = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+      while (latencies.size() < paced && System.nanoTime() < end) {
+        for (ConsumerRecord<String, TokenRecord> rec : consumer.poll(Duration.ofMillis(20))) {
+          latencies.add(Math.max(0, System.currentTimeMillis() - rec.value().getEventTime().toEpochMilli()) * 1_000_000);
+        }
+      }
+      feeder.join();
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("images_per_s", round(rate, 1));
+      m.put("images", arrivals.size());
+      m.put("latency_paced_images_per_s", round(pace, 1));
+      m.put("p50_ms", round(pct(latencies, 50) / 1e6, 1));
+      m.put("p99_ms", round(pct(latencies, 99) / 1e6, 1));
+      return m;
+    }
+  }
+
+  private static TopicLayout fresh(EmbeddedPlatform platform, String prefix) {
+    TopicLayout t = TopicLayout.of(prefix + System.nanoTime() % 100000 + "-");
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", platform.bootstrapServers()))) {
+      TopicAdmin.ensure(admin, t.all());
+    }
+    return t;
+  }
+
+  private static void produce(EmbeddedPlatform platform, String topic, List<byte[]> pngs, long gapNanos) throws Exception {
+    try (SchemaRegistryClient registry = SchemaRegistryClients.create(platform.clientProperties());
+        KafkaProducer<String, ImageEvent> p = new KafkaProducer<>(platform.clientProperties(), new StringSerializer(),
+            new AvroSerializer<>(registry, platform.clientProperties(), false))) {
+      long run = System.nanoTime();
+      for (int i = 0; i < pngs.size(); i++) {
+        String id = "bench-" + run + "-" + i;
+        p.send(new ProducerRecord<>(topic, id, ImageEvent.newBuilder().setId(id).setSource("bench")
+            .setContentType("image/png").setImageBytes(ByteBuffer.wrap(pngs.get(i))).setEventTime(Instant.now()).build()));
+        if (gapNanos > 0) {
+          p.flush();
+          long until = System.nanoTime() + gapNanos;
+          while (System.nanoTime() < until) {
+            Thread.onSpinWait();
+          }
+        }
+      }
+      p.flush();
+    }
+  }
+
+  private static List<byte[]> fashionMnistPngs(int count) throws IOException {
+    Path images = Path.of("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
+    List<byte[]> out = new ArrayList<>();
+    try (DataInputStream in = new DataInputStream(new GZIPInputStream(Files.newInputStream(images)))) {
+      in.readInt();
+      int n = in.readInt();
+      int rows = in.readInt();
+      int cols = in.readInt();
+      byte[] px = new byte[rows * cols];
+      for (int i = 0; i < Math.min(count, n); i++) {
+        in.readFully(px);
+        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(cols, rows,
+            java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
+        img.getRaster().setDataElements(0, 0, cols, rows, px);
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        javax.imageio.ImageIO.write(img, "png", b);
+        out.add(b.toByteArray());
+      }
+    }
+    return out;
+  }
+
+  private static double rssMb(long pid) {
+    try {
+      for (String l : Files.readAllLines(Path.of("/proc/" + pid + "/status"))) {
+        if (l.startsWith("VmRSS:")) {
+          return round(Long.parseLong(l.replaceAll("\\D", "")) / 1024.0, 1);
+        }
+      }
+    } catch (IOException e) {
+      // not Linux: leave it out
+    }
+    return -1;
+  }
+
+  private static long pct(List<Long> values, int p) {
+    if (values.isEmpty()) {
+      return 0;
+    }
+    List<Long> l = new ArrayList<>(values);
+    l.sort(null);
+    return l.get(Math.min(l.size() - 1, Math.max(0, (int) Math.ceil(p / 100.0 * l.size()) - 1)));
+  }
+
+  private static double round(double v, int digits) {
+    double f = Math.pow(10, digits);
+    return Math.round(v * f) / f;
+  }
+
+  private void say(String fmt, Object... args) {
+    out.printf(fmt + "%n", args);
+    out.flush();
+  }
+}

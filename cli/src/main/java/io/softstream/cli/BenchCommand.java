@@ -1,0 +1,69 @@
+package io.softstream.cli;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.softstream.bench.EncodeBenchmark;
+import io.softstream.model.runtime.EngineKind;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+/** Benchmarks; they print figures and never fail on them. */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+    description = {"Benchmarks, printed as progress lines and, with --json, one JSON object as the last line.",
+        "encode: bare engine at batch 1..64 vs our encode worker on the embedded broker vs an equivalent Python "
+            + "worker (librdkafka + torch reference on the same weights), and engine FLOP/s vs a matmul peak."})
+public final class BenchCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Parameters(index = "0", description = "What to benchmark: encode.")
+  String what;
+
+  @Option(names = "--json", description = "Print the figures as one JSON object on the last line.")
+  boolean json;
+
+  @Option(names = "--model", description = "Tokenizer directory (default: the shipped Fashion-MNIST model).")
+  Path model;
+
+  @Option(names = "--engine", defaultValue = "auto", description = "auto|onnxruntime|pytorch (default: ${DEFAULT-VALUE}).")
+  String engine;
+
+  @Option(names = "--threads", defaultValue = "2", description = "Engine threads, ours and Python's (default: ${DEFAULT-VALUE}).")
+  int threads;
+
+  @Option(names = "--images", defaultValue = "2000", description = "Images per worker run (default: ${DEFAULT-VALUE}).")
+  int images;
+
+  @Option(names = "--batch", defaultValue = "32", description = "Worker micro-batch (default: ${DEFAULT-VALUE}).")
+  int batch;
+
+  @Option(names = "--no-python", description = "Skip the Python peer worker.")
+  boolean noPython;
+
+  @Option(names = "--work-dir", defaultValue = "data/bench", description = "Scratch folder (default: ${DEFAULT-VALUE}).")
+  Path workDir;
+
+  @Override
+  public Integer call() throws Exception {
+    if (!what.equals("encode")) {
+      throw new IllegalArgumentException("Unknown benchmark '" + what + "'; accepted: encode");
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    DemoCommand.deleteRecursively(workDir);
+    Files.createDirectories(workDir);
+    Map<String, Object> r = new EncodeBenchmark(new EncodeBenchmark.Settings(
+        model != null ? model : ShippedModels.fashionMnist(), EngineKind.parse(engine), threads, images, batch,
+        ShippedModels.root(), workDir, !noPython), out).run();
+    if (json) {
+      out.println(new ObjectMapper().writeValueAsString(r));
+    }
+    out.flush();
+    return 0;
+  }
+}
