@@ -28,14 +28,21 @@ class OnnxReferenceTest {
     Path tmp;
 
     @Test
-    void exportedFilesPassOnnxChecker() throws Exception {
+    void exportedFilesPassOnnxCheckerWithTensorRtOpsAndDynamicBatch() throws Exception {
         Python.assumeModules("onnx");
         List<String> args = new java.util.ArrayList<>(List.of("-c", String.join("\n",
                 "import sys, onnx",
+                "TENSORRT_OPS = {'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Max', 'Reshape', 'Transpose', 'Gather', 'Slice',",
+                "    'Concat', 'Shape', 'Expand', 'Softmax', 'LayerNormalization', 'Erf', 'ReduceL2', 'ArgMax', 'Clip',",
+                "    'Identity', 'ConstantOfShape'}",
                 "for f in sys.argv[1:]:",
                 "    m = onnx.load(f)",
                 "    onnx.checker.check_model(m, full_check=True)",
                 "    assert m.ir_version == 8 and m.opset_import[0].version == 17, f",
+                "    ops = {n.op_type for n in m.graph.node}",
+                "    assert ops <= TENSORRT_OPS, (f, ops - TENSORRT_OPS)",
+                "    for v in list(m.graph.input) + list(m.graph.output):",
+                "        assert v.type.tensor_type.shape.dim[0].dim_param == 'batch', (f, v.name)",
                 "    print('OK', f, [n.op_type for n in m.graph.node][:3], len(m.graph.initializer))")));
         for (String q : new String[] {"softvq", "hardvq", "none"}) {
             Path dir = tmp.resolve(q);
