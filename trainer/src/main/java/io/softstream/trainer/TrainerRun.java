@@ -139,6 +139,7 @@ public final class TrainerRun {
             long t0 = System.nanoTime();
             long tWin = t0;
             int step = startStep;
+            int skipped = 0;
             while (step < endStep) {
                 float lr = learningRate(cfg, step);
                 try (NDScope scope = new NDScope()) {
@@ -163,7 +164,9 @@ public final class TrainerRun {
                         parts[1] = rec.getFloat();
                         parts[2] = e.get(1).getFloat();
                     }
-                    opt.step(lr, cfg.gradClip());
+                    if (!Float.isFinite(opt.step(lr, cfg.gradClip()))) {
+                        skipped++;
+                    }
                     if (!ema.isEmpty()) {
                         long t = opt.stepCount();
                         float d = Math.min(cfg.emaDecay(), (1f + t) / (10f + t));
@@ -183,9 +186,9 @@ public final class TrainerRun {
                     double ips = winN * cfg.batchSize() / secs;
                     double eta = (endStep - step) * secs / winN;
                     history.add(win[0] / winN);
-                    out.printf("step %d/%d loss %.5f rec %.5f aux %.5f align %.4f lr %.2e | %.1f img/s | ETA %s%n",
-                            step, cfg.steps(), win[0] / winN, win[1] / winN, win[2] / winN, win[3] / winN, lr, ips,
-                            formatDuration(eta));
+                    out.printf("step %d/%d loss %.5f rec %.5f aux %.5f align %.4f lr %.2e skipped %d | %.1f img/s | ETA %s%n",
+                            step, cfg.steps(), win[0] / winN, win[1] / winN, win[2] / winN, win[3] / winN, lr, skipped,
+                            ips, formatDuration(eta));
                     out.flush();
                     win = new double[4];
                     winN = 0;
@@ -209,6 +212,7 @@ public final class TrainerRun {
                 }
                 Path dir = Path.of(cfg.outputDir());
                 Map<String, Object> training = trainingInfo(cfg, step, seconds, startStep, teacherAcc);
+                training.put("skipped_nonfinite_steps_last_run", skipped);
                 ModelCard card = ModelCard.tokenizer(cfg.name(), mc, training, Map.of());
                 ModelDir.saveTokenizer(dir, card, enc, dec);
                 modelDir = dir.toString();
