@@ -8,7 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
 import ai.djl.training.ParameterStore;
-import ai.djl.training.initializer.UniformInitializer;
+import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
 
 /**
@@ -29,7 +29,12 @@ import ai.djl.util.PairList;
  * {@code zq = z + stopGradient(c - z)}, {@code auxLoss = mse(c, sg(z)) + beta * mse(z, sg(c))}.
  *
  * <p>Indices are the argmax codeword per token (for soft VQ only informative). Parameter name:
- * {@code codebook [G, K, d]}, initialised uniform(+-1/K).
+ * {@code codebook [G, K, d]}, initialised normal(0, 1/sqrt(d)) so rows have norm about 1.
+ *
+ * <p>Deviation from the official code (uniform(+-1/K) rows, norm ~1e-3): with such tiny rows every
+ * Adam step of size ~lr turns them by a large angle, and rows drifting through zero make the
+ * normalisation's gradient (~1/|c|) explode; our first Fashion-MNIST run went NaN at step ~590.
+ * The forward maths is unchanged since rows are L2-normalised anyway.
  */
 public final class Quantizer extends AbstractBlock {
     private static final byte VERSION = 1;
@@ -47,7 +52,7 @@ public final class Quantizer extends AbstractBlock {
         } else {
             codebook = addParameter(Params.raw("codebook",
                     new Shape(cfg.numCodebooks(), cfg.codebookSize(), cfg.codeDim()),
-                    new UniformInitializer(1f / cfg.codebookSize())));
+                    new NormalInitializer((float) (1 / Math.sqrt(cfg.codeDim())))));
         }
     }
 

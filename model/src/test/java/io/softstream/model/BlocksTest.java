@@ -170,11 +170,17 @@ class BlocksTest {
         assertThat(ModelDir.readCard(dir).tokenizerConfig()).isEqualTo(cfg);
         TokenEncoder enc2 = ModelDir.loadEncoder(dir, manager);
         TokenDecoder dec2 = ModelDir.loadDecoder(dir, manager);
+        // the reloaded parameters are bit-identical ...
+        enc.getParameters().forEach(p -> assertThat(enc2.getParameters().get(p.getKey()).getArray()
+                .contentEquals(p.getValue().getArray())).as(p.getKey()).isTrue());
+        dec.getParameters().forEach(p -> assertThat(dec2.getParameters().get(p.getKey()).getArray()
+                .contentEquals(p.getValue().getArray())).as(p.getKey()).isTrue());
+        // ... and outputs agree to float rounding: BLAS kernels may differ by an ulp when the
+        // reloaded arrays sit at another memory alignment (seen in about 1 of 5 runs).
         NDArray zq2 = enc2.forward(ps, new NDList(x), false).get(0);
         NDArray y2 = dec2.forward(ps, new NDList(zq2), false).singletonOrThrow();
-        assertThat(zq2.sub(zq).abs().max().getFloat()).isEqualTo(0f);
-        assertThat(zq2.contentEquals(zq)).isTrue();
-        assertThat(y2.contentEquals(y)).isTrue();
+        assertThat(zq2.sub(zq).abs().max().getFloat()).isLessThan(1e-5f);
+        assertThat(y2.sub(y).abs().max().getFloat()).isLessThan(1e-4f);
     }
 
     @Test

@@ -32,13 +32,24 @@ final class AdamW {
         }
     }
 
-    /** Clips gradients to {@code maxNorm} (if > 0), applies one update at {@code lr}, zeroes the gradients. Returns the pre-clip norm. */
+    /**
+     * Clips gradients to {@code maxNorm} (if > 0), applies one update at {@code lr}, zeroes the
+     * gradients, and returns the pre-clip norm. A non-finite norm skips the update (weights, moments
+     * and step count untouched) so one bad batch cannot poison the weights; the caller counts these.
+     */
     float step(float lr, float maxNorm) {
         double sq = 0;
         for (NDArray w : weights) {
             sq += w.getGradient().square().sum().getFloat();
         }
         float norm = (float) Math.sqrt(sq);
+        if (!Float.isFinite(norm)) {
+            for (NDArray w : weights) {
+                NDArray g = w.getGradient();
+                g.set(new float[(int) g.size()]);
+            }
+            return norm;
+        }
         float scale = maxNorm > 0 && norm > maxNorm ? maxNorm / (norm + 1e-6f) : 1f;
         t++;
         float bc1 = (float) (1 - Math.pow(beta1, t));

@@ -35,6 +35,8 @@ import java.util.Map;
  * @param align representation alignment on/off
  * @param alignWeight weight of the alignment loss (-cos)
  * @param alignHidden hidden width of the alignment MLP
+ * @param alignTarget "teacher" (patch features of the trained classifier) or "hog" (HOG-style
+ *     gradient-orientation histograms per patch, for photos without labels)
  * @param teacherDir teacher classifier directory; trained there first when missing
  * @param teacherSteps teacher training steps (batch 128, Adam 1e-3)
  * @param teacherWidth teacher base width
@@ -65,6 +67,7 @@ public record TrainConfig(
         boolean align,
         float alignWeight,
         int alignHidden,
+        String alignTarget,
         String teacherDir,
         int teacherSteps,
         int teacherWidth,
@@ -83,8 +86,11 @@ public record TrainConfig(
         if (emaDecay < 0 || emaDecay >= 1) {
             throw new IllegalArgumentException("ema_decay must be in [0, 1), got " + emaDecay);
         }
-        if (align && (teacherDir == null || teacherDir.isBlank())) {
-            throw new IllegalArgumentException("align=true needs teacher_dir");
+        if (!"teacher".equals(alignTarget) && !"hog".equals(alignTarget)) {
+            throw new IllegalArgumentException("align_target must be teacher or hog, got " + alignTarget);
+        }
+        if (align && "teacher".equals(alignTarget) && (teacherDir == null || teacherDir.isBlank())) {
+            throw new IllegalArgumentException("align=true with align_target=teacher needs teacher_dir");
         }
     }
 
@@ -93,7 +99,7 @@ public record TrainConfig(
         return new TrainConfig("softvq-fmnist-32", TokenizerConfig.fashionMnist(),
                 "/usr/share/datasets/fashion-mnist", 0, "models/softvq-fmnist-32", null, 500, 0,
                 3000, 64, 3e-4f, 3e-5f, 200, 0.9f, 0.95f, 1e-4f, 1.0f, 0.999f, 42L,
-                true, 0.1f, 256, "models/fmnist-teacher", 400, 32, 25, 10000, 10000);
+                true, 0.1f, 256, "teacher", "models/fmnist-teacher", 400, 32, 25, 10000, 10000);
     }
 
     /** Reads a JSON file on top of {@link #defaults()}. */
@@ -157,7 +163,7 @@ public record TrainConfig(
     public TrainConfig withModel(TokenizerConfig m, Path dir) {
         return new TrainConfig(name, m, dataDir, trainLimit, dir.resolve("model").toString(), checkpointDir,
                 checkpointEvery, stopAtStep, steps, batchSize, lr, minLr, warmupSteps, beta1, beta2, weightDecay,
-                gradClip, emaDecay, seed, align, alignWeight, alignHidden, dir.resolve("teacher").toString(),
+                gradClip, emaDecay, seed, align, alignWeight, alignHidden, alignTarget, dir.resolve("teacher").toString(),
                 teacherSteps, teacherWidth, logEvery, evalImages, probeTrainImages);
     }
 }

@@ -46,6 +46,7 @@ import java.util.Random;
 public final class TrainerRun {
     private static final int CHECKPOINT_VERSION = 1;
     private static final int TEACHER_BATCH = 128;
+    private static final int HOG_BINS = 9;
 
     private TrainerRun() {}
 
@@ -69,7 +70,8 @@ public final class TrainerRun {
             ParameterStore ps = new ParameterStore(root, false);
             TeacherClassifier teacher = null;
             double teacherAcc = Double.NaN;
-            if (cfg.align()) {
+            boolean hog = cfg.align() && cfg.alignTarget().equals("hog");
+            if (cfg.align() && !hog) {
                 Pair<TeacherClassifier, Double> t = ensureTeacher(cfg, train, test, root, ps, out);
                 teacher = t.getKey();
                 teacherAcc = t.getValue();
@@ -80,7 +82,7 @@ public final class TrainerRun {
             TokenDecoder dec = ModelDir.newDecoder(mc, root);
             Block proj = null;
             if (cfg.align()) {
-                proj = projector(cfg.alignHidden(), teacher.featureDim());
+                proj = projector(cfg.alignHidden(), hog ? HOG_BINS : teacher.featureDim());
                 proj.setInitializer(new XavierInitializer(), Parameter.Type.WEIGHT);
                 proj.initialize(root, DataType.FLOAT32, new Shape(1, mc.tokens(), mc.codeDim()));
             }
@@ -137,6 +139,7 @@ public final class TrainerRun {
             long t0 = System.nanoTime();
             long tWin = t0;
             int step = startStep;
+            int skipped = 0;
             while (step < endStep) {
                 float lr = learningRate(cfg, step);
                 try (NDScope scope = new NDScope()) {
@@ -150,7 +153,8 @@ public final class TrainerRun {
                         NDArray rec = y.sub(x).square().mean();
                         NDArray loss = rec.add(e.get(1));
                         if (proj != null) {
-                            NDArray feats = teacher.forward(ps, new NDList(x), false).get(1).stopGradient();
+                            NDArray feats = hog ? HogFeatures.compute(x, mc.patchSize(), HOG_BINS, root)
+                                    : teacher.forward(ps, new NDList(x), false).get(1).stopGradient();
                             NDArray al = alignLoss(proj.forward(ps, new NDList(zq), true).singletonOrThrow(), feats);
                             loss = loss.add(al.mul(cfg.alignWeight()));
                             parts[3] = al.getFloat();
@@ -160,7 +164,9 @@ public final class TrainerRun {
                         parts[1] = rec.getFloat();
                         parts[2] = e.get(1).getFloat();
                     }
-                    opt.step(lr, cfg.gradClip());
+                    if (!Float.isFinite(opt.step(lr, cfg.gradClip()))) {
+                        skipped++;
+                    }
                     if (!ema.isEmpty()) {
                         long t = opt.stepCount();
                         float d = Math.min(cfg.emaDecay(), (1f + t) / (10f + t));
@@ -180,9 +186,9 @@ public final class TrainerRun {
                     double ips = winN * cfg.batchSize() / secs;
                     double eta = (endStep - step) * secs / winN;
                     history.add(win[0] / winN);
-                    out.printf("step %d/%d loss %.5f rec %.5f aux %.5f align %.4f lr %.2e | %.1f img/s | ETA %s%n",
-                            step, cfg.steps(), win[0] / winN, win[1] / winN, win[2] / winN, win[3] / winN, lr, ips,
-                            formatDuration(eta));
+                    out.printf("step %d/%d loss %.5f rec %.5f aux %.5f align %.4f lr %.2e skipped %d | %.1f img/s | ETA %s%n",
+                            step, cfg.steps(), win[0] / winN, win[1] / winN, win[2] / winN, win[3] / winN, lr, skipped,
+                            ips, formatDuration(eta));
                     out.flush();
                     win = new double[4];
                     winN = 0;
@@ -206,6 +212,7 @@ public final class TrainerRun {
                 }
                 Path dir = Path.of(cfg.outputDir());
                 Map<String, Object> training = trainingInfo(cfg, step, seconds, startStep, teacherAcc);
+                training.put("skipped_nonfinite_steps_last_run", skipped);
                 ModelCard card = ModelCard.tokenizer(cfg.name(), mc, training, Map.of());
                 ModelDir.saveTokenizer(dir, card, enc, dec);
                 modelDir = dir.toString();
@@ -244,7 +251,8 @@ public final class TrainerRun {
         m.put("seed", cfg.seed());
         m.put("align", cfg.align());
         m.put("align_weight", cfg.alignWeight());
-        m.put("teacher_dir", cfg.align() ? cfg.teacherDir() : null);
+        m.put("align_target", cfg.align() ? cfg.alignTarget() : null);
+        m.put("teacher_dir", cfg.align() && cfg.alignTarget().equals("teacher") ? cfg.teacherDir() : null);
         m.put("teacher_test_accuracy", Double.isNaN(teacherAcc) ? null : teacherAcc);
         m.put("data", "Fashion-MNIST train split (" + (cfg.trainLimit() > 0 ? cfg.trainLimit() : 60000)
                 + " images), 28x28 padded to 32x32, pixels in [-1,1]; held-out = official test set (10000)");

@@ -86,6 +86,9 @@ class TrainerRunTest {
             assertThat(r.quantizer()).isEqualTo(q);
             assertThat(r.finalLoss()).isFinite();
         }
+        TrainingReport hog = TrainerRun.run(tiny(dir, "softvq", 2).withOverrides(Map.of("align_target", "hog",
+                "output_dir", "\"" + dir.resolve("hog") + "\"")), new PrintStream(new ByteArrayOutputStream()));
+        assertThat(hog.finalLoss()).isFinite();
     }
 
     @Test
