@@ -60,7 +60,7 @@ public class WorkerConfig extends AbstractConfig {
       .define(MODEL_NAME, Type.STRING, "", Importance.MEDIUM, "Model name written into records; empty = the card's name.")
       .define(MODEL_VERSION, Type.INT, 1, Range.atLeast(1), Importance.MEDIUM, "Model version written into records.")
       .define(ENGINE, Type.STRING, "auto", ValidString.in("auto", "onnxruntime", "pytorch", "tensorrt"), Importance.HIGH,
-          "Inference engine; auto = TensorRT on a GPU, else ONNX Runtime if the model has ONNX files, else PyTorch.")
+          "Inference engine; auto = ONNX Runtime if the model has ONNX files, else PyTorch (TensorRT: see README).")
       .define(ENGINE_THREADS, Type.INT, 0, Range.atLeast(0), Importance.LOW, "Intra-op threads of the engine; 0 = engine default.")
       .define(BATCH_MAX_RECORDS, Type.INT, 32, Range.between(1, 4096), Importance.HIGH, "Largest micro-batch (one transaction).")
       .define(BATCH_MAX_WAIT_MS, Type.LONG, 20L, Range.atLeast(0), Importance.HIGH,
