@@ -56,6 +56,8 @@ public final class EncodeBenchmark {
   public record Settings(Path model, EngineKind engine, int threads, int images, int workerBatch, Path root,
       Path workDir, boolean python) {}
 
+  private static final int[] BATCHES = {1, 2, 4, 8, 16, 32, 64};
+
   private final Settings s;
   private final PrintWriter out;
 
@@ -90,13 +92,35 @@ public final class EncodeBenchmark {
       }
       Map<String, Object> bare = new LinkedHashMap<>();
       double best = 0;
-      for (int b : new int[] {1, 2, 4, 8, 16, 32, 64}) {
+      for (int b : BATCHES) {
         Stats st = bareEngine(runtime, java.util.Arrays.copyOf(all, b * pre.floatsPerImage()), b);
         bare.put(Integer.toString(b), st.toMap());
         best = Math.max(best, st.imagesPerSecond);
         say("bare %s batch %2d: %8.1f images/s  batch latency p50 %.2f ms p99 %.2f ms", runtime.engine().id(), b,
             st.imagesPerSecond, st.p50Ms, st.p99Ms);
       }
+      // The same table for every other CPU engine that can run this model, for comparison.
+      Map<String, Object> perEngine = new LinkedHashMap<>();
+      perEngine.put(runtime.engine().id(), bare);
+      for (EngineKind other : new EngineKind[] {EngineKind.PYTORCH, EngineKind.ONNXRUNTIME}) {
+        if (other == runtime.engine()) {
+          continue;
+        }
+        try (TokenizerRuntime o = TokenizerRuntimes.open(s.model(), other, TokenizerRuntimes.Part.ENCODER,
+            new TokenizerRuntimes.Options(s.threads()))) {
+          Map<String, Object> t = new LinkedHashMap<>();
+          for (int b : BATCHES) {
+            Stats st = bareEngine(o, java.util.Arrays.copyOf(all, b * pre.floatsPerImage()), b);
+            t.put(Integer.toString(b), st.toMap());
+            say("bare %s batch %2d: %8.1f images/s  batch latency p50 %.2f ms p99 %.2f ms", other.id(), b,
+                st.imagesPerSecond, st.p50Ms, st.p99Ms);
+          }
+          perEngine.put(other.id(), t);
+        } catch (IllegalArgumentException e) {
+          say("bare %s: not measured (%s)", other.id(), e.getMessage());
+        }
+      }
+      r.put("bare_per_engine", perEngine);
       r.put("bare", bare);
       double engineGflops = best * flopsPerImage / 1e9;
       r.put("engine_gflops", round(engineGflops, 2));
