@@ -1,77 +1,166 @@
 package io.softstream.worker;
 
+import io.softstream.model.TokenizerConfig;
 import io.softstream.model.runtime.TokenizerRuntime;
 import io.softstream.model.runtime.TokenizerRuntimes;
-import io.softstream.model.TokenizerConfig;
 import io.softstream.schemas.avro.ImageEvent;
+import io.softstream.schemas.avro.ModelKind;
+import io.softstream.schemas.avro.ModelVersion;
 import io.softstream.schemas.avro.TokenDtype;
 import io.softstream.schemas.avro.TokenRecord;
 import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.schemas.tokens.TokenPacking;
 import io.softstream.worker.internals.ImagePreprocessor;
+import io.softstream.worker.internals.ModelWatcher;
 import io.softstream.worker.internals.PoisonRecordException;
 import io.softstream.worker.internals.TransactionalLoop.Output;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.SerializationException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Consumes {@code ImageEvent}s, decodes and fits each image to the model, encodes micro-batches and
  * publishes one {@code TokenRecord} per image, keyed by the image key, exactly once. Bad records go to
- * the dead-letter topic with the reason.
+ * the dead-letter topic with the reason. With {@code model.watch=true} it follows the model's ACTIVE
+ * version and switches to a new one between two batches, after it is fetched, verified, loaded into a
+ * second engine instance, warmed up and self-checked; inference never stops.
  */
 public final class EncodeWorker extends AbstractWorker {
-  private final TokenizerRuntime runtime;
-  private final TokenizerConfig model;
-  private final ImagePreprocessor preprocessor;
+  private static final Logger log = LoggerFactory.getLogger(EncodeWorker.class);
+
+  /** A loaded model and the name and version written into its records. */
+  record Serving(TokenizerRuntime runtime, String name, int version, ImagePreprocessor preprocessor) {}
+
+  private Serving serving;
+  private final AtomicReference<Serving> pending = new AtomicReference<>();
   private final AvroDeserializer<ImageEvent> images;
   private final AvroSerializer<TokenRecord> tokens;
   private final TokenDtype dtype;
-  private final String modelName;
-  private final int modelVersion;
+  private final ModelWatcher watcher;
 
   public EncodeWorker(WorkerConfig config) {
     super(config, "encode", layout(config).images());
-    Path dir = Path.of(config.getString(WorkerConfig.MODEL_DIR));
-    this.runtime = TokenizerRuntimes.open(dir, config.engine(), TokenizerRuntimes.Part.ENCODER,
-        new TokenizerRuntimes.Options(config.getInt(WorkerConfig.ENGINE_THREADS)));
-    this.model = runtime.config();
-    this.modelName = config.getString(WorkerConfig.MODEL_NAME).isEmpty() ? runtime.card().name()
-        : config.getString(WorkerConfig.MODEL_NAME);
-    this.modelVersion = config.getInt(WorkerConfig.MODEL_VERSION);
-    this.preprocessor = new ImagePreprocessor(model.imageSize(), model.channels(), config.resize(),
-        config.getInt(WorkerConfig.IMAGE_MAX_BYTES), config.getLong(WorkerConfig.IMAGE_MAX_PIXELS));
     this.images = new AvroDeserializer<>(registry, ImageEvent.class);
     this.images.configure(config.serdeConfig(), false);
     this.tokens = new AvroSerializer<>(registry, config.serdeConfig(), false);
     this.dtype = config.getString(WorkerConfig.TOKEN_DTYPE).equals("fp16") ? TokenDtype.FP16 : TokenDtype.FP32;
-    warmUp();
-    metrics.activeModel(modelName, modelVersion);
+    String name = config.getString(WorkerConfig.MODEL_NAME);
+    if (config.getBoolean(WorkerConfig.MODEL_WATCH)) {
+      watcher = new ModelWatcher(config.clientConfig(), registry, topics, name, ModelKind.ENCODER, cacheDir(),
+          metrics);
+      Optional<ModelVersion> active = watcher.activeNow();
+      if (active.isPresent()) {
+        try {
+          serving = load(watcher.materialize(active.get()), active.get().getName(), active.get().getVersion());
+        } catch (Exception e) {
+          if (config.getString(WorkerConfig.MODEL_DIR).isEmpty()) {
+            throw new IllegalStateException("The active version " + name + ":" + active.get().getVersion()
+                + " cannot be served (" + e.getMessage() + ") and no model.dir is given to fall back on", e);
+          }
+          log.error("Active version {}:{} cannot be served ({}); starting on {}", name, active.get().getVersion(),
+              e.getMessage(), config.getString(WorkerConfig.MODEL_DIR));
+        }
+      }
+    } else {
+      watcher = null;
+    }
+    if (serving == null) {
+      if (config.getString(WorkerConfig.MODEL_DIR).isEmpty()) {
+        throw new IllegalStateException("No active version of " + name + " is announced on " + topics.modelVersions()
+            + " and no model.dir is given: publish one (softstream models publish) or pass --model");
+      }
+      Path dir = Path.of(config.getString(WorkerConfig.MODEL_DIR));
+      serving = load(dir, name, config.getInt(WorkerConfig.MODEL_VERSION));
+    }
+    metrics.activeModel(serving.name(), serving.version());
+    if (watcher != null) {
+      watcher.start(serving.version(), (dir, v) -> load(dir, v.getName(), v.getVersion()), (v, loaded) -> {
+        Serving superseded = pending.getAndSet(loaded);
+        if (superseded != null) {
+          superseded.runtime().close(); // announced and replaced before it ever served
+        }
+      });
+    }
     markReady();
   }
 
-  // The first forward pass allocates and JIT-compiles; do it before reporting ready.
-  private void warmUp() {
-    int b = Math.min(4, config.getInt(WorkerConfig.BATCH_MAX_RECORDS));
-    float[] px = new float[b * preprocessor.floatsPerImage()];
+  private Path cacheDir() {
+    try {
+      return Files.createDirectories(Path.of(config.getString(WorkerConfig.MODEL_CACHE_DIR)));
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** Opens, warms up and self-checks a model; the caller decides when it starts serving. */
+  private Serving load(Path dir, String name, int version) {
+    TokenizerRuntime runtime = TokenizerRuntimes.open(dir, config.engine(), TokenizerRuntimes.Part.ENCODER,
+        new TokenizerRuntimes.Options(config.getInt(WorkerConfig.ENGINE_THREADS)));
+    try {
+      TokenizerConfig model = runtime.config();
+      ImagePreprocessor pre = new ImagePreprocessor(model.imageSize(), model.channels(), config.resize(),
+          config.getInt(WorkerConfig.IMAGE_MAX_BYTES), config.getLong(WorkerConfig.IMAGE_MAX_PIXELS));
+      selfCheck(runtime, pre, name.isEmpty() ? runtime.card().name() : name, version);
+      return new Serving(runtime, name.isEmpty() ? runtime.card().name() : name, version, pre);
+    } catch (RuntimeException e) {
+      runtime.close();
+      throw e;
+    }
+  }
+
+  // Warm-up and self-check in one: a known input (black and a ramp) must give finite, bounded tokens.
+  private void selfCheck(TokenizerRuntime runtime, ImagePreprocessor pre, String name, int version) {
+    int b = 2;
+    int per = pre.floatsPerImage();
+    float[] px = new float[b * per];
+    Arrays.fill(px, 0, per, -1f);
+    for (int i = 0; i < per; i++) {
+      px[per + i] = (i % 64) / 32f - 1f;
+    }
     TokenizerRuntime.Encoded e = runtime.encode(px, b);
     for (float v : e.values()) {
-      if (!Float.isFinite(v)) {
-        throw new IllegalStateException("Model " + modelName + " produced non-finite tokens on warm-up: refusing to serve it");
+      if (!Float.isFinite(v) || Math.abs(v) > 1e3f) {
+        throw new IllegalStateException("Model " + name + ":" + version + " failed its self-check (token value " + v
+            + " on a known input): refusing to serve it");
       }
     }
   }
 
+  /** Switches to a newly loaded version between batches, on the inference thread. */
+  private Serving current() {
+    Serving next = pending.getAndSet(null);
+    if (next != null) {
+      Serving old = serving;
+      serving = next;
+      metrics.activeModel(next.name(), next.version());
+      log.info("Worker {} now serves {}:{} (was {}:{})", workerId, next.name(), next.version(), old.name(), old.version());
+      old.runtime().close();
+    }
+    return serving;
+  }
+
+  /** The version serving now. */
+  public int servingVersion() {
+    return serving.version();
+  }
+
   @Override
   protected List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
+    Serving s = current();
+    ImagePreprocessor preprocessor = s.preprocessor();
     List<Output> out = new ArrayList<>(batch.size());
     List<ConsumerRecord<byte[], byte[]>> good = new ArrayList<>(batch.size());
     List<ImageEvent> events = new ArrayList<>(batch.size());
@@ -91,15 +180,15 @@ public final class EncodeWorker extends AbstractWorker {
         out.add(deadLetter(r, p));
       } catch (RetriableException retry) {
         throw retry;
-      } catch (SerializationException s) {
-        out.add(unreadable(r, s));
+      } catch (SerializationException se) {
+        out.add(unreadable(r, se));
       }
     }
     if (good.isEmpty()) {
       return out;
     }
     long t0 = System.nanoTime();
-    TokenizerRuntime.Encoded enc = runtime.encode(Arrays.copyOf(pixels, good.size() * per), good.size());
+    TokenizerRuntime.Encoded enc = s.runtime().encode(Arrays.copyOf(pixels, good.size() * per), good.size());
     long micros = (System.nanoTime() - t0) / 1000;
     metrics.inference(Duration.ofNanos(micros * 1000));
     for (int i = 0; i < good.size(); i++) {
@@ -107,8 +196,8 @@ public final class EncodeWorker extends AbstractWorker {
       ImageEvent e = events.get(i);
       TokenRecord t = TokenRecord.newBuilder()
           .setImageId(e.getId())
-          .setModelName(modelName)
-          .setModelVersion(modelVersion)
+          .setModelName(s.name())
+          .setModelVersion(s.version())
           .setTokenCount(enc.tokens())
           .setTokenDim(enc.dim())
           .setDtype(dtype)
@@ -135,7 +224,14 @@ public final class EncodeWorker extends AbstractWorker {
 
   @Override
   public void release() {
-    runtime.close();
+    if (watcher != null) {
+      watcher.close();
+    }
+    Serving p = pending.getAndSet(null);
+    if (p != null) {
+      p.runtime().close();
+    }
+    serving.runtime().close();
     super.release();
   }
 }

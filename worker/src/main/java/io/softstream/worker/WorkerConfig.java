@@ -31,6 +31,8 @@ public class WorkerConfig extends AbstractConfig {
   public static final String MODEL_DIR = "model.dir";
   public static final String MODEL_NAME = "model.name";
   public static final String MODEL_VERSION = "model.version";
+  public static final String MODEL_WATCH = "model.watch";
+  public static final String MODEL_CACHE_DIR = "model.cache.dir";
   public static final String ENGINE = "engine";
   public static final String ENGINE_THREADS = "engine.threads";
   public static final String BATCH_MAX_RECORDS = "batch.max.records";
@@ -55,10 +57,15 @@ public class WorkerConfig extends AbstractConfig {
       .define(GROUP_PROTOCOL, Type.STRING, "consumer", ValidString.in("consumer", "classic"), Importance.LOW,
           "consumer = Kafka 4 group protocol (incremental, broker-side assignment); classic = cooperative-sticky.")
       .define(TOPIC_PREFIX, Type.STRING, "", Importance.LOW, "Prefix of every topic name (see TopicLayout).")
-      .define(MODEL_DIR, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
-          "Model directory (model.json + weights).")
+      .define(MODEL_DIR, Type.STRING, "", Importance.HIGH,
+          "Model directory (model.json + weights) served first; may be empty with model.watch=true.")
       .define(MODEL_NAME, Type.STRING, "", Importance.MEDIUM, "Model name written into records; empty = the card's name.")
-      .define(MODEL_VERSION, Type.INT, 1, Range.atLeast(1), Importance.MEDIUM, "Model version written into records.")
+      .define(MODEL_VERSION, Type.INT, 1, Range.atLeast(1), Importance.MEDIUM, "Version of model.dir, written into records.")
+      .define(MODEL_WATCH, Type.BOOLEAN, false, Importance.HIGH,
+          "Follow the ACTIVE version of model.name on the model-versions topic: start on it if one is announced, "
+              + "and hot-swap to each newly announced one (fetched from Kafka, checksummed, warmed up) between batches.")
+      .define(MODEL_CACHE_DIR, Type.STRING, System.getProperty("java.io.tmpdir") + "/softstream-models", Importance.LOW,
+          "Where fetched model artifacts are unpacked.")
       .define(ENGINE, Type.STRING, "auto", ValidString.in("auto", "onnxruntime", "pytorch", "tensorrt"), Importance.HIGH,
           "Inference engine; auto = ONNX Runtime if the model has ONNX files, else PyTorch (TensorRT: see README).")
       .define(ENGINE_THREADS, Type.INT, 0, Range.atLeast(0), Importance.LOW, "Intra-op threads of the engine; 0 = engine default.")
@@ -80,6 +87,13 @@ public class WorkerConfig extends AbstractConfig {
 
   public WorkerConfig(Map<?, ?> props) {
     super(CONFIG, props);
+    if (getString(MODEL_DIR).isEmpty() && !getBoolean(MODEL_WATCH)) {
+      throw new ConfigException(MODEL_DIR, "", "Give a model directory, or set model.watch=true (with model.name) to "
+          + "serve the active version announced on the model-versions topic");
+    }
+    if (getBoolean(MODEL_WATCH) && getString(MODEL_NAME).isEmpty()) {
+      throw new ConfigException(MODEL_NAME, "", "model.watch=true needs the model.name to follow");
+    }
   }
 
   public static ConfigDef configDef() {
@@ -134,6 +148,14 @@ public class WorkerConfig extends AbstractConfig {
       throw new ConfigException("transactional.id", p.get("transactional.id"), "must be set for exactly-once output");
     }
     return p;
+  }
+
+  /** Plain client settings (bootstrap, pass-through security keys, registry) for side clients such as the model watcher. */
+  public Map<String, Object> clientConfig() {
+    Map<String, Object> c = new HashMap<>(clientOverrides());
+    c.put("bootstrap.servers", getString(BOOTSTRAP_SERVERS));
+    c.putAll(serdeConfig());
+    return c;
   }
 
   /** Serde settings for the schema registry (URL plus any schema.registry.* / auth keys). */

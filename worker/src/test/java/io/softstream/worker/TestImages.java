@@ -66,7 +66,12 @@ public final class TestImages {
 
   /** Saves a randomly initialised tokenizer with {@code cfg} (seeded) and returns its directory. */
   public static Path tinyModel(Path dir, TokenizerConfig cfg, String name) throws IOException {
-    Engine.getEngine("PyTorch").setRandomSeed(7);
+    return tinyModel(dir, cfg, name, 7);
+  }
+
+  /** As {@link #tinyModel(Path, TokenizerConfig, String)} with another seed: other weights, same shape. */
+  public static Path tinyModel(Path dir, TokenizerConfig cfg, String name, int seed) throws IOException {
+    Engine.getEngine("PyTorch").setRandomSeed(seed);
     try (NDManager m = NDManager.newBaseManager("PyTorch")) {
       TokenEncoder enc = ModelDir.newEncoder(cfg, m);
       TokenDecoder dec = ModelDir.newDecoder(cfg, m);

@@ -33,6 +33,7 @@ public final class WorkerMetrics implements AutoCloseable {
   private final Counter committed;
   private final Counter aborted;
   private final Counter retries;
+  private final Counter modelLoadFailures;
   private final DistributionSummary batchSize;
   private final Timer inference;
   private final Timer endToEnd;
@@ -50,6 +51,8 @@ public final class WorkerMetrics implements AutoCloseable {
     aborted = Counter.builder("softstream.transactions").tag("outcome", "aborted").tags(tags).register(registry);
     retries = Counter.builder("softstream.retries").description("Batches put back for a retriable failure (registry or broker unavailable)")
         .tags(tags).register(registry);
+    modelLoadFailures = Counter.builder("softstream.model.load.failures")
+        .description("Announced versions that failed to fetch, verify, load or self-check").tags(tags).register(registry);
     batchSize = DistributionSummary.builder("softstream.batch.size").description("Records per micro-batch")
         .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128).tags(tags).register(registry);
     inference = Timer.builder("softstream.inference.latency").description("Model time per batch")
@@ -83,6 +86,14 @@ public final class WorkerMetrics implements AutoCloseable {
 
   public void transaction(boolean ok) {
     (ok ? committed : aborted).increment();
+  }
+
+  public void modelLoadFailure() {
+    modelLoadFailures.increment();
+  }
+
+  public double modelLoadFailureCount() {
+    return modelLoadFailures.count();
   }
 
   public void retry() {

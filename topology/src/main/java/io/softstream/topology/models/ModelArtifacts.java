@@ -1,0 +1,68 @@
+package io.softstream.topology.models;
+
+import java.io.ByteArrayInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * A model directory as one artifact: a zip with the files in name order and fixed timestamps, so the
+ * same directory always gives the same bytes and the same SHA-256.
+ */
+public final class ModelArtifacts {
+  private ModelArtifacts() {}
+
+  /** Zips the regular files of {@code dir} (not sub-folders). */
+  public static byte[] pack(Path dir) {
+    try (Stream<Path> files = Files.list(dir)) {
+      List<Path> sorted = files.filter(Files::isRegularFile).sorted().toList();
+      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+      try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
+        for (Path f : sorted) {
+          ZipEntry e = new ZipEntry(f.getFileName().toString());
+          e.setTime(0);
+          zip.putNextEntry(e);
+          zip.write(Files.readAllBytes(f));
+          zip.closeEntry();
+        }
+      }
+      return bytes.toByteArray();
+    } catch (IOException e) {
+      throw new UncheckedIOException("Could not pack model directory " + dir, e);
+    }
+  }
+
+  /** Unzips {@code artifact} into {@code dir} (created); refuses entries that would leave it. */
+  public static void unpack(byte[] artifact, Path dir) throws IOException {
+    Files.createDirectories(dir);
+    try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(artifact))) {
+      ZipEntry e;
+      while ((e = zip.getNextEntry()) != null) {
+        Path target = dir.resolve(e.getName()).normalize();
+        if (!target.getParent().equals(dir.normalize()) || e.isDirectory()) {
+          throw new IOException("Artifact entry '" + e.getName() + "' is not a plain file name");
+        }
+        Files.write(target, zip.readAllBytes());
+      }
+    }
+  }
+
+  /** Lower-case hex SHA-256. */
+  public static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+}

@@ -1,0 +1,188 @@
+package io.softstream.topology.models;
+
+import io.softstream.schemas.avro.ModelKind;
+import io.softstream.schemas.avro.ModelStatus;
+import io.softstream.schemas.avro.ModelVersion;
+import io.softstream.schemas.registry.SchemaRegistryClient;
+import io.softstream.schemas.serde.AvroSerializer;
+import io.softstream.topology.TopicLayout;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * Publishes model versions so that a worker needs nothing but Kafka: the artifact (a zipped model
+ * directory) in checksummed 1 MiB chunks on the compacted model-artifacts topic, then a
+ * {@link ModelVersion} announcement on the compacted model-versions topic. Also fetches and verifies
+ * artifacts and changes a version's status (promote, rollback, retire = a new announcement).
+ */
+public final class ModelRegistry implements AutoCloseable {
+  public static final int CHUNK_BYTES = 1024 * 1024;
+  private static final String KAFKA_SCHEME = "kafka://";
+
+  private final Map<String, Object> clientProps;
+  private final TopicLayout topics;
+  private final KafkaProducer<String, ModelVersion> announcer;
+  private final KafkaProducer<String, byte[]> chunks;
+
+  /** The artifact could not be fetched or does not match its announcement. */
+  public static class ArtifactException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public ArtifactException(String message) {
+      super(message);
+    }
+  }
+
+  public ModelRegistry(Map<String, Object> clientProps, SchemaRegistryClient registry, TopicLayout topics) {
+    this.clientProps = clientProps;
+    this.topics = topics;
+    Map<String, Object> p = new HashMap<>(clientProps);
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 4 * CHUNK_BYTES);
+    this.announcer = new KafkaProducer<>(p, new StringSerializer(), new AvroSerializer<>(registry, clientProps, false));
+    this.chunks = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
+  }
+
+  /**
+   * Uploads {@code dir} as version {@code version} of {@code name}/{@code kind} and announces it with
+   * {@code status}. The chunks are acknowledged before the announcement is sent, so whoever sees the
+   * announcement can fetch the artifact.
+   */
+  public ModelVersion publish(Path dir, String name, ModelKind kind, int version, Map<String, Double> metrics,
+      ModelStatus status) {
+    byte[] artifact = ModelArtifacts.pack(dir);
+    String sha = ModelArtifacts.sha256(artifact);
+    String artifactKey = ModelCatalog.key(name, kind, version);
+    uploadChunks(artifactKey, artifact, sha);
+    ModelVersion v = ModelVersion.newBuilder().setName(name).setKind(kind).setVersion(version)
+        .setArtifactLocation(KAFKA_SCHEME + topics.modelArtifacts() + "/" + artifactKey).setSha256(sha)
+        .setSizeBytes(artifact.length).setMetrics(new HashMap<>(metrics)).setCreatedAt(Instant.now()).setStatus(status)
+        .build();
+    announce(v);
+    return v;
+  }
+
+  /** Sends {@code v} (e.g. with a new status) as the latest state of its version. */
+  public void announce(ModelVersion v) {
+    try {
+      announcer.send(new ProducerRecord<>(topics.modelVersions(), ModelCatalog.key(v.getName(), v.getKind(), v.getVersion()),
+          v)).get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while announcing " + v.getName() + ":" + v.getVersion(), e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("Could not announce " + v.getName() + ":" + v.getVersion() + ": "
+          + e.getCause().getMessage(), e.getCause());
+    }
+  }
+
+  /** Test and operations hook: uploads bytes under a version's artifact key as they are (checksum not recomputed). */
+  public void uploadChunks(String artifactKey, byte[] artifact, String sha) {
+    int count = Math.max(1, (artifact.length + CHUNK_BYTES - 1) / CHUNK_BYTES);
+    try {
+      List<java.util.concurrent.Future<?>> acks = new ArrayList<>();
+      for (int i = 0; i < count; i++) {
+        byte[] part = Arrays.copyOfRange(artifact, i * CHUNK_BYTES, Math.min(artifact.length, (i + 1) * CHUNK_BYTES));
+        RecordHeaders h = new RecordHeaders();
+        h.add("chunk", Integer.toString(i).getBytes(StandardCharsets.UTF_8));
+        h.add("chunks", Integer.toString(count).getBytes(StandardCharsets.UTF_8));
+        h.add("sha256", sha.getBytes(StandardCharsets.UTF_8));
+        acks.add(chunks.send(new ProducerRecord<>(topics.modelArtifacts(), null, String.format("%s#%05d", artifactKey, i),
+            part, h)));
+      }
+      for (var a : acks) {
+        a.get();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("Interrupted while uploading " + artifactKey, e);
+    } catch (ExecutionException e) {
+      throw new IllegalStateException("Could not upload artifact " + artifactKey + ": " + e.getCause().getMessage(),
+          e.getCause());
+    }
+  }
+
+  /**
+   * Reads the artifact of {@code v} and checks its size and SHA-256.
+   *
+   * @throws ArtifactException if chunks are missing or the bytes do not match the announcement
+   */
+  public byte[] fetch(ModelVersion v, Duration timeout) {
+    String loc = v.getArtifactLocation();
+    if (!loc.startsWith(KAFKA_SCHEME)) {
+      throw new ArtifactException("Only kafka:// artifact locations are fetched here, not " + loc);
+    }
+    String rest = loc.substring(KAFKA_SCHEME.length());
+    String topic = rest.substring(0, rest.indexOf('/'));
+    String key = rest.substring(rest.indexOf('/') + 1);
+    Map<String, Object> c = new HashMap<>(clientProps);
+    c.remove(ConsumerConfig.GROUP_ID_CONFIG);
+    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    c.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 * CHUNK_BYTES);
+    TreeMap<Integer, byte[]> parts = new TreeMap<>();
+    int expected = -1;
+    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
+        new ByteArrayDeserializer())) {
+      TopicPartition tp = new TopicPartition(topic, 0);
+      consumer.assign(List.of(tp));
+      consumer.seekToBeginning(List.of(tp));
+      long end = consumer.endOffsets(List.of(tp), timeout).get(tp);
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (consumer.position(tp) < end && System.nanoTime() < deadline) {
+        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+          if (r.key() != null && r.key().startsWith(key + "#")) {
+            int i = Integer.parseInt(new String(r.headers().lastHeader("chunk").value(), StandardCharsets.UTF_8));
+            expected = Integer.parseInt(new String(r.headers().lastHeader("chunks").value(), StandardCharsets.UTF_8));
+            parts.put(i, r.value());
+          }
+        }
+      }
+    }
+    if (expected < 0 || parts.size() != expected) {
+      throw new ArtifactException("Artifact " + loc + " is incomplete: " + parts.size() + " of "
+          + (expected < 0 ? "?" : expected) + " chunks found");
+    }
+    ByteBuffer all = ByteBuffer.allocate(parts.values().stream().mapToInt(b -> b.length).sum());
+    parts.values().forEach(all::put);
+    byte[] bytes = all.array();
+    if (bytes.length != v.getSizeBytes()) {
+      throw new ArtifactException("Artifact " + loc + " has " + bytes.length + " bytes; the announcement says "
+          + v.getSizeBytes());
+    }
+    String sha = ModelArtifacts.sha256(bytes);
+    if (!sha.equals(v.getSha256())) {
+      throw new ArtifactException("Artifact " + loc + " has sha256 " + sha + "; the announcement says "
+          + v.getSha256() + ": refusing it");
+    }
+    return bytes;
+  }
+
+  @Override
+  public void close() {
+    announcer.close();
+    chunks.close();
+  }
+}
