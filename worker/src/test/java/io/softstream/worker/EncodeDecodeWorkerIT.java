@@ -127,7 +127,7 @@ class EncodeDecodeWorkerIT extends WorkerIT {
             Duration.ofSeconds(30));
         DeadLetter foreign = dead2.stream().filter(r -> "other-model".equals(r.key())).findFirst().orElseThrow().value();
         assertThat(foreign.getErrorClass()).isEqualTo("UnknownModelVersion");
-        assertThat(foreign.getReason()).contains("someone-else:3").contains("serves tiny-softvq:1");
+        assertThat(foreign.getReason()).contains("someone-else:3").contains("serves [tiny-softvq:1]");
       } finally {
         decoder.close();
         dthread.join(30_000);

@@ -154,6 +154,32 @@ class ModelSwapIT extends WorkerIT {
       }
       System.out.println("ModelSwapIT: largest pause between committed token records: " + largestPauseMs + " ms");
       assertThat(worker.metrics().modelLoadFailureCount()).isEqualTo(2);
+
+      // Old tokens keep decoding with the decoder of exactly their version, fetched from Kafka on first use.
+      models.publish(v1, NAME, ModelKind.DECODER, 1, Map.of(), ModelStatus.RETIRED);
+      models.publish(v2, NAME, ModelKind.DECODER, 2, Map.of(), ModelStatus.ACTIVE);
+      models.publish(v5, NAME, ModelKind.DECODER, 5, Map.of(), ModelStatus.CANDIDATE);
+      Map<String, Object> dprops = workerProps(t, "swap-dec");
+      dprops.remove(WorkerConfig.MODEL_DIR);
+      dprops.put(WorkerConfig.MODEL_NAME, NAME);
+      dprops.put(WorkerConfig.MODEL_WATCH, true);
+      dprops.put(WorkerConfig.BATCH_MAX_RECORDS, 64);
+      dprops.put(WorkerConfig.MODEL_CACHE_DIR, dir.resolve("cache-dec").toString());
+      DecodeWorker decoder = new DecodeWorker(new WorkerConfig(dprops));
+      Thread dthread = runInBackground(decoder);
+      try {
+        Map<String, Integer> versionOf = tokens.stream().collect(Collectors.toMap(ConsumerRecord::key,
+            r -> r.value().getModelVersion()));
+        List<ConsumerRecord<String, ImageEvent>> recon = readCommitted(t.reconstructions(), ImageEvent.class, total,
+            Duration.ofSeconds(90));
+        assertThat(recon).hasSize(total);
+        for (ConsumerRecord<String, ImageEvent> r : recon) {
+          assertThat(r.value().getSource()).isEqualTo("reconstruction by " + NAME + ":" + versionOf.get(r.key()));
+        }
+      } finally {
+        decoder.close();
+        dthread.join(30_000);
+      }
     }
   }
 
