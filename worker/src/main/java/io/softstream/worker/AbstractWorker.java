@@ -60,7 +60,17 @@ public abstract class AbstractWorker implements AutoCloseable {
             Duration.ofMillis(config.getLong(WorkerConfig.BATCH_MAX_WAIT_MS))),
         () -> new KafkaConsumer<>(config.consumerConfig(role), new ByteArrayDeserializer(), new ByteArrayDeserializer()),
         () -> new KafkaProducer<>(config.producerConfig(role), new ByteArraySerializer(), new ByteArraySerializer()),
-        this::process, deadLetters, metrics, Clock.systemUTC());
+        new TransactionalLoop.BatchProcessor() {
+          @Override
+          public List<TransactionalLoop.Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
+            return AbstractWorker.this.process(batch);
+          }
+
+          @Override
+          public void idle() {
+            AbstractWorker.this.idle();
+          }
+        }, deadLetters, metrics, Clock.systemUTC());
     int port = config.getInt(WorkerConfig.METRICS_PORT);
     if (port >= 0) {
       try {
@@ -78,6 +88,9 @@ public abstract class AbstractWorker implements AutoCloseable {
 
   /** Turns a batch into outputs; poison records become dead letters (see {@link TransactionalLoop}). */
   protected abstract List<TransactionalLoop.Output> process(List<ConsumerRecord<byte[], byte[]>> batch);
+
+  /** Between polls with nothing buffered, on the loop thread. */
+  protected void idle() {}
 
   /** The model is loaded and warmed up: /health/ready answers 200 once the loop runs. */
   protected void markReady() {

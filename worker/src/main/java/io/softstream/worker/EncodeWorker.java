@@ -50,6 +50,9 @@ public final class EncodeWorker extends AbstractWorker {
   private final AvroSerializer<TokenRecord> tokens;
   private final TokenDtype dtype;
   private final ModelWatcher watcher;
+  private final double canaryFraction;
+  private Serving canary;
+  private final AtomicReference<Optional<Serving>> pendingCanary = new AtomicReference<>();
 
   public EncodeWorker(WorkerConfig config) {
     super(config, "encode", layout(config).images());
@@ -57,6 +60,7 @@ public final class EncodeWorker extends AbstractWorker {
     this.images.configure(config.serdeConfig(), false);
     this.tokens = new AvroSerializer<>(registry, config.serdeConfig(), false);
     this.dtype = config.getString(WorkerConfig.TOKEN_DTYPE).equals("fp16") ? TokenDtype.FP16 : TokenDtype.FP32;
+    this.canaryFraction = config.getDouble(WorkerConfig.CANARY_FRACTION);
     String name = config.getString(WorkerConfig.MODEL_NAME);
     if (config.getBoolean(WorkerConfig.MODEL_WATCH)) {
       watcher = new ModelWatcher(config.clientConfig(), registry, topics, name, ModelKind.ENCODER, cacheDir(),
@@ -92,7 +96,12 @@ public final class EncodeWorker extends AbstractWorker {
         if (superseded != null) {
           superseded.runtime().close(); // announced and replaced before it ever served
         }
-      });
+      }, canaryFraction > 0 ? (v, loaded) -> {
+        Optional<Serving> superseded = pendingCanary.getAndSet(Optional.ofNullable(loaded));
+        if (superseded != null) {
+          superseded.ifPresent(x -> x.runtime().close());
+        }
+      } : null);
     }
     markReady();
   }
@@ -141,6 +150,16 @@ public final class EncodeWorker extends AbstractWorker {
 
   /** Switches to a newly loaded version between batches, on the inference thread. */
   private Serving current() {
+    Optional<Serving> nextCanary = pendingCanary.getAndSet(null);
+    if (nextCanary != null) {
+      Serving old = canary;
+      canary = nextCanary.orElse(null);
+      log.info("Worker {} canary: {} of images by key hash now go to {}", workerId, canaryFraction,
+          canary == null ? "nobody (no candidate)" : canary.name() + ":" + canary.version());
+      if (old != null) {
+        old.runtime().close();
+      }
+    }
     Serving next = pending.getAndSet(null);
     if (next != null) {
       Serving old = serving;
@@ -148,8 +167,31 @@ public final class EncodeWorker extends AbstractWorker {
       metrics.activeModel(next.name(), next.version());
       log.info("Worker {} now serves {}:{} (was {}:{})", workerId, next.name(), next.version(), old.name(), old.version());
       old.runtime().close();
+      if (canary != null && canary.version() <= next.version()) {
+        canary.runtime().close(); // promoted (or overtaken): it serves everything now
+        canary = null;
+      }
     }
     return serving;
+  }
+
+  /** The canary version in use, or 0. */
+  public int canaryVersion() {
+    Serving c = canary;
+    return c == null ? 0 : c.version();
+  }
+
+  private boolean toCanary(byte[] key) {
+    if (canary == null || key == null) {
+      return false;
+    }
+    return (org.apache.kafka.common.utils.Utils.toPositive(org.apache.kafka.common.utils.Utils.murmur2(key)) % 10_000)
+        < canaryFraction * 10_000;
+  }
+
+  @Override
+  protected void idle() {
+    current(); // a new version waits for no image
   }
 
   /** The version serving now. */
@@ -187,13 +229,35 @@ public final class EncodeWorker extends AbstractWorker {
     if (good.isEmpty()) {
       return out;
     }
+    List<Integer> main = new ArrayList<>();
+    List<Integer> canaried = new ArrayList<>();
+    for (int i = 0; i < good.size(); i++) {
+      (toCanary(good.get(i).key()) ? canaried : main).add(i);
+    }
+    encodeGroup(s, main, good, events, pixels, per, out);
+    if (!canaried.isEmpty()) {
+      encodeGroup(canary, canaried, good, events, pixels, per, out);
+    }
+    return out;
+  }
+
+  private void encodeGroup(Serving s, List<Integer> idx, List<ConsumerRecord<byte[], byte[]>> good, List<ImageEvent> events,
+      float[] pixels, int per, List<Output> out) {
+    if (idx.isEmpty()) {
+      return;
+    }
+    float[] px = new float[idx.size() * per];
+    for (int j = 0; j < idx.size(); j++) {
+      System.arraycopy(pixels, idx.get(j) * per, px, j * per, per);
+    }
     long t0 = System.nanoTime();
-    TokenizerRuntime.Encoded enc = s.runtime().encode(Arrays.copyOf(pixels, good.size() * per), good.size());
+    TokenizerRuntime.Encoded enc = s.runtime().encode(px, idx.size());
     long micros = (System.nanoTime() - t0) / 1000;
     metrics.inference(Duration.ofNanos(micros * 1000));
-    for (int i = 0; i < good.size(); i++) {
-      ConsumerRecord<byte[], byte[]> r = good.get(i);
-      ImageEvent e = events.get(i);
+    metrics.recordsOutByVersion(s.name(), s.version(), idx.size());
+    for (int j = 0; j < idx.size(); j++) {
+      ConsumerRecord<byte[], byte[]> r = good.get(idx.get(j));
+      ImageEvent e = events.get(idx.get(j));
       TokenRecord t = TokenRecord.newBuilder()
           .setImageId(e.getId())
           .setModelName(s.name())
@@ -201,8 +265,8 @@ public final class EncodeWorker extends AbstractWorker {
           .setTokenCount(enc.tokens())
           .setTokenDim(enc.dim())
           .setDtype(dtype)
-          .setTokens(ByteBuffer.wrap(TokenPacking.pack(enc.image(i), dtype)))
-          .setCodeIndices(Arrays.stream(enc.codes(i)).boxed().toList())
+          .setTokens(ByteBuffer.wrap(TokenPacking.pack(enc.image(j), dtype)))
+          .setCodeIndices(Arrays.stream(enc.codes(j)).boxed().toList())
           .setEncodeLatencyMicros(micros)
           .setSourceTopic(r.topic())
           .setSourcePartition(r.partition())
@@ -213,7 +277,6 @@ public final class EncodeWorker extends AbstractWorker {
       out.add(new Output(r, new ProducerRecord<>(topic, null, r.key(), tokens.serialize(topic, t)), false,
           e.getEventTime().toEpochMilli()));
     }
-    return out;
   }
 
   private static byte[] bytes(ByteBuffer b) {
@@ -230,6 +293,13 @@ public final class EncodeWorker extends AbstractWorker {
     Serving p = pending.getAndSet(null);
     if (p != null) {
       p.runtime().close();
+    }
+    Optional<Serving> pc = pendingCanary.getAndSet(null);
+    if (pc != null) {
+      pc.ifPresent(x -> x.runtime().close());
+    }
+    if (canary != null) {
+      canary.runtime().close();
     }
     serving.runtime().close();
     super.release();

@@ -33,6 +33,7 @@ public class WorkerConfig extends AbstractConfig {
   public static final String MODEL_VERSION = "model.version";
   public static final String MODEL_WATCH = "model.watch";
   public static final String MODEL_CACHE_DIR = "model.cache.dir";
+  public static final String CANARY_FRACTION = "canary.fraction";
   public static final String ENGINE = "engine";
   public static final String ENGINE_THREADS = "engine.threads";
   public static final String BATCH_MAX_RECORDS = "batch.max.records";
@@ -64,6 +65,9 @@ public class WorkerConfig extends AbstractConfig {
       .define(MODEL_WATCH, Type.BOOLEAN, false, Importance.HIGH,
           "Follow the ACTIVE version of model.name on the model-versions topic: start on it if one is announced, "
               + "and hot-swap to each newly announced one (fetched from Kafka, checksummed, warmed up) between batches.")
+      .define(CANARY_FRACTION, Type.DOUBLE, 0.0, Range.between(0.0, 1.0), Importance.MEDIUM,
+          "With model.watch: share of images (by key hash, so one image always sees one version) encoded by the newest "
+              + "CANDIDATE version above the active one; per-version metrics show both side by side.")
       .define(MODEL_CACHE_DIR, Type.STRING, System.getProperty("java.io.tmpdir") + "/softstream-models", Importance.LOW,
           "Where fetched model artifacts are unpacked.")
       .define(ENGINE, Type.STRING, "auto", ValidString.in("auto", "onnxruntime", "pytorch", "tensorrt"), Importance.HIGH,

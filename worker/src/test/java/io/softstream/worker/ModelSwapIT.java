@@ -63,7 +63,7 @@ class ModelSwapIT extends WorkerIT {
       assertThat(worker.servingVersion()).isEqualTo(1);
       Thread thread = runInBackground(worker);
 
-      int total = 900;
+      int total = 1500;
       byte[] png = TestImages.random(8, 8, "png", 1);
       ExecutorService feeder = Executors.newSingleThreadExecutor();
       Future<?> feeding = feeder.submit(() -> {
@@ -73,7 +73,7 @@ class ModelSwapIT extends WorkerIT {
             chunk.add(image("img-" + j, png, "image/png"));
           }
           produceImages(t.images(), chunk);
-          Thread.sleep(50);
+          Thread.sleep(100);
         }
         return null;
       });
@@ -180,6 +180,60 @@ class ModelSwapIT extends WorkerIT {
         decoder.close();
         dthread.join(30_000);
       }
+    }
+  }
+
+  @Test
+  void aCanaryShareGoesToTheCandidateByKeyHashUntilItIsPromoted() throws Exception {
+    TopicLayout t = freshTopics();
+    TokenizerConfig cfg = TokenizerConfig.tiny("softvq");
+    Path v1 = TestImages.tinyModel(dir.resolve("canary-v1"), cfg, "tiny-canary", 21);
+    Path v2 = TestImages.tinyModel(dir.resolve("canary-v2"), cfg, "tiny-canary", 22);
+    try (SchemaRegistryClient schemas = SchemaRegistryClients.create(platform.clientProperties());
+        ModelRegistry models = new ModelRegistry(platform.clientProperties(), schemas, t)) {
+      models.publish(v1, "tiny-canary", ModelKind.ENCODER, 1, Map.of(), ModelStatus.ACTIVE);
+      Map<String, Object> props = workerProps(t, "canary-1");
+      props.remove(WorkerConfig.MODEL_DIR);
+      props.put(WorkerConfig.MODEL_NAME, "tiny-canary");
+      props.put(WorkerConfig.MODEL_WATCH, true);
+      props.put(WorkerConfig.CANARY_FRACTION, 0.3);
+      props.put(WorkerConfig.MODEL_CACHE_DIR, dir.resolve("cache-canary").toString());
+      EncodeWorker worker = new EncodeWorker(new WorkerConfig(props));
+      Thread thread = runInBackground(worker);
+      models.publish(v2, "tiny-canary", ModelKind.ENCODER, 2, Map.of(), ModelStatus.CANDIDATE);
+      long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+      while (worker.canaryVersion() != 2 && System.nanoTime() < deadline) {
+        produceImages(t.images(), List.of(image("warm-" + System.nanoTime(), TestImages.random(8, 8, "png", 3), "image/png")));
+        Thread.sleep(200);
+      }
+      assertThat(worker.canaryVersion()).isEqualTo(2);
+      List<ImageEvent> batch = new ArrayList<>();
+      byte[] png = TestImages.random(8, 8, "png", 4);
+      for (int i = 0; i < 400; i++) {
+        batch.add(image("c-" + i, png, "image/png"));
+      }
+      produceImages(t.images(), batch);
+      List<ConsumerRecord<String, TokenRecord>> tokens = readCommitted(t.tokens(), TokenRecord.class, 400, Duration.ofSeconds(60))
+          .stream().filter(r -> r.key().startsWith("c-")).toList();
+      assertThat(tokens).hasSize(400);
+      int canaried = 0;
+      for (ConsumerRecord<String, TokenRecord> r : tokens) {
+        byte[] key = r.key().getBytes();
+        boolean expectCanary = org.apache.kafka.common.utils.Utils.toPositive(org.apache.kafka.common.utils.Utils.murmur2(key))
+            % 10_000 < 3_000;
+        assertThat(r.value().getModelVersion()).as(r.key()).isEqualTo(expectCanary ? 2 : 1);
+        canaried += expectCanary ? 1 : 0;
+      }
+      assertThat(canaried).isBetween(80, 160);
+      assertThat(worker.metrics().recordsOutByVersionCount("tiny-canary", 2)).isGreaterThanOrEqualTo(canaried);
+      assertThat(worker.metrics().scrape()).contains("softstream_records_by_version_total{model=\"tiny-canary\",role=\"encode\",version=\"1\"");
+
+      models.announce(ModelVersion.newBuilder(models.publish(v2, "tiny-canary", ModelKind.ENCODER, 3, Map.of(),
+          ModelStatus.ACTIVE)).build());
+      awaitServing(worker, 3);
+      assertThat(worker.canaryVersion()).isZero();
+      worker.close();
+      thread.join(30_000);
     }
   }
 

@@ -42,6 +42,7 @@ public final class ModelWatcher implements AutoCloseable {
   private final WorkerMetrics metrics;
   private final Set<String> failed = new HashSet<>();
   private volatile int current;
+  private volatile int currentCanary;
   private volatile boolean running = true;
   private Thread thread;
 
@@ -76,6 +77,16 @@ public final class ModelWatcher implements AutoCloseable {
 
   /** Starts following announcements; {@code current} is the version serving now. */
   public <T> void start(int currentVersion, Loader<T> load, BiConsumer<ModelVersion, T> onLoaded) {
+    start(currentVersion, load, onLoaded, null);
+  }
+
+  /**
+   * As {@link #start(int, Loader, BiConsumer)}, and when {@code onCanary} is given, also follows the
+   * newest CANDIDATE version above the active one: it is loaded the same way and handed over for a
+   * canary share of the traffic, or {@code (null, null)} when there is no candidate any more.
+   */
+  public <T> void start(int currentVersion, Loader<T> load, BiConsumer<ModelVersion, T> onLoaded,
+      BiConsumer<ModelVersion, T> onCanary) {
     this.current = currentVersion;
     thread = new Thread(() -> {
       while (running) {
@@ -83,22 +94,26 @@ public final class ModelWatcher implements AutoCloseable {
           catalog.refresh(Duration.ofSeconds(5));
           Optional<ModelVersion> active = catalog.active(name, kind);
           if (active.isPresent() && active.get().getVersion() != current) {
-            ModelVersion v = active.get();
-            String id = v.getVersion() + "/" + v.getSha256();
-            if (!failed.contains(id)) {
-              long t0 = System.nanoTime();
-              try {
-                T loaded = load.load(materialize(v), v);
-                current = v.getVersion();
-                onLoaded.accept(v, loaded);
-                log.info("Model {}:{} loaded, warmed up and self-checked in {} ms; switching at the next batch", name,
-                    v.getVersion(), (System.nanoTime() - t0) / 1_000_000);
-              } catch (Exception e) {
-                failed.add(id);
-                metrics.modelLoadFailure();
-                log.error("Model {}:{} was announced ACTIVE but cannot serve ({}); version {} keeps serving", name,
-                    v.getVersion(), e.getMessage(), current);
+            T loaded = tryLoad(active.get(), load);
+            if (loaded != null) {
+              current = active.get().getVersion();
+              onLoaded.accept(active.get(), loaded);
+            }
+          }
+          if (onCanary != null) {
+            Optional<ModelVersion> candidate = catalog.all().stream().map(ModelCatalog.Entry::version)
+                .filter(v -> v.getName().equals(name) && v.getKind() == kind
+                    && v.getStatus() == io.softstream.schemas.avro.ModelStatus.CANDIDATE && v.getVersion() > current)
+                .reduce((a, b) -> b);
+            if (candidate.isPresent() && candidate.get().getVersion() != currentCanary) {
+              T loaded = tryLoad(candidate.get(), load);
+              if (loaded != null) {
+                currentCanary = candidate.get().getVersion();
+                onCanary.accept(candidate.get(), loaded);
               }
+            } else if (candidate.isEmpty() && currentCanary != 0) {
+              currentCanary = 0;
+              onCanary.accept(null, null);
             }
           }
           Thread.sleep(300);
@@ -111,6 +126,26 @@ public final class ModelWatcher implements AutoCloseable {
     }, "model-watcher-" + name);
     thread.setDaemon(true);
     thread.start();
+  }
+
+  private <T> T tryLoad(ModelVersion v, Loader<T> load) {
+    String id = v.getVersion() + "/" + v.getSha256();
+    if (failed.contains(id)) {
+      return null;
+    }
+    long t0 = System.nanoTime();
+    try {
+      T loaded = load.load(materialize(v), v);
+      log.info("Model {}:{} ({}) loaded, warmed up and self-checked in {} ms", name, v.getVersion(), v.getStatus(),
+          (System.nanoTime() - t0) / 1_000_000);
+      return loaded;
+    } catch (Exception e) {
+      failed.add(id);
+      metrics.modelLoadFailure();
+      log.error("Model {}:{} was announced {} but cannot serve ({}); version {} keeps serving", name, v.getVersion(),
+          v.getStatus(), e.getMessage(), current);
+      return null;
+    }
   }
 
   @Override

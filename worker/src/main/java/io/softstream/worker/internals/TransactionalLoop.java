@@ -68,6 +68,9 @@ public final class TransactionalLoop implements Runnable {
      * @throws RetriableException to retry the whole batch later (e.g. the schema registry is down)
      */
     List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch);
+
+    /** Called on the loop thread between polls when no batch is pending (e.g. to switch models while idle). */
+    default void idle() {}
   }
 
   /** Loop settings. */
@@ -126,6 +129,9 @@ public final class TransactionalLoop implements Runnable {
       polling = true;
       while (running) {
         resumeIfDue();
+        if (buffer.isEmpty()) {
+          processor.idle();
+        }
         try {
           Duration timeout = buffer.isEmpty() ? Duration.ofMillis(500)
               : Duration.ofNanos(Math.max(1_000_000, settings.maxBatchWait().toNanos() - (System.nanoTime() - firstBufferedNanos)));

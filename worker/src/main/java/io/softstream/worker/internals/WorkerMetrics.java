@@ -68,6 +68,18 @@ public final class WorkerMetrics implements AutoCloseable {
     recordsIn.increment(n);
   }
 
+  /** Records encoded by one model version (active and canary side by side). */
+  public void recordsOutByVersion(String model, int version, int n) {
+    Counter.builder("softstream.records.by.version").description("Records produced per model version")
+        .tag("model", model).tag("version", Integer.toString(version)).tags(tags).register(registry).increment(n);
+  }
+
+  public double recordsOutByVersionCount(String model, int version) {
+    var c = registry.find("softstream.records.by.version").tag("model", model).tag("version", Integer.toString(version))
+        .counter();
+    return c == null ? 0 : c.count();
+  }
+
   public void recordsOut(int n) {
     recordsOut.increment(n);
   }
