@@ -2,7 +2,6 @@ package io.softstream.cli;
 
 import io.softstream.worker.DecodeWorker;
 import io.softstream.worker.WorkerConfig;
-import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -20,17 +19,6 @@ public final class DecodeWorkerCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     DecodeWorker worker = new DecodeWorker(new WorkerConfig(options.toConfig()));
-    PrintWriter out = spec.commandLine().getOut();
-    out.printf("decode worker ready: metrics on :%d, Ctrl-C or SIGTERM to stop%n", worker.metricsPort());
-    out.flush();
-    Signals.onTerminate(worker::close);
-    try {
-      worker.run();
-    } finally {
-      worker.release();
-    }
-    out.println("decode worker stopped cleanly");
-    out.flush();
-    return 0;
+    return WorkerOptions.runUntilTerminated(worker, spec.commandLine().getOut(), "decode");
   }
 }

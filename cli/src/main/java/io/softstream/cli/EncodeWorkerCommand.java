@@ -2,7 +2,6 @@ package io.softstream.cli;
 
 import io.softstream.worker.EncodeWorker;
 import io.softstream.worker.WorkerConfig;
-import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -30,17 +29,6 @@ public final class EncodeWorkerCommand implements Callable<Integer> {
     c.put(WorkerConfig.TOKEN_DTYPE, dtype);
     c.put(WorkerConfig.IMAGE_RESIZE, resize);
     EncodeWorker worker = new EncodeWorker(new WorkerConfig(c));
-    PrintWriter out = spec.commandLine().getOut();
-    out.printf("encode worker ready: metrics on :%d, Ctrl-C or SIGTERM to stop%n", worker.metricsPort());
-    out.flush();
-    Signals.onTerminate(worker::close);
-    try {
-      worker.run();
-    } finally {
-      worker.release();
-    }
-    out.println("encode worker stopped cleanly");
-    out.flush();
-    return 0;
+    return WorkerOptions.runUntilTerminated(worker, spec.commandLine().getOut(), "encode");
   }
 }

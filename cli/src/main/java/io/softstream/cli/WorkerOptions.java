@@ -27,6 +27,18 @@ public final class WorkerOptions {
       description = "Version number written into records (default: ${DEFAULT-VALUE}).")
   int modelVersion;
 
+  @Option(names = "--model-name", defaultValue = "${env:SOFTSTREAM_MODEL_NAME:-}",
+      description = "Model name written into records and followed with --watch-models (default: the card's name).")
+  String modelName;
+
+  @Option(names = "--watch-models", description = "Serve the ACTIVE version of --model-name announced on the "
+      + "model-versions topic and hot-swap to new ones (see softstream models).")
+  boolean watch;
+
+  @Option(names = "--canary-fraction", defaultValue = "0",
+      description = "With --watch-models: share of images (by key hash) sent to the newest CANDIDATE version.")
+  double canaryFraction;
+
   @Option(names = "--engine", defaultValue = "${env:SOFTSTREAM_ENGINE:-auto}",
       description = "auto|onnxruntime|pytorch|tensorrt (default: ${DEFAULT-VALUE}).")
   String engine;
@@ -51,6 +63,24 @@ public final class WorkerOptions {
   @Option(names = "--topic-prefix", defaultValue = "", description = "Prefix of every topic name.")
   String topicPrefix;
 
+  /**
+   * Runs a built worker until SIGTERM/SIGINT (graceful: the in-flight batch is committed), then frees
+   * it. Returns the exit code 0.
+   */
+  static int runUntilTerminated(io.softstream.worker.AbstractWorker worker, java.io.PrintWriter out, String role) {
+    out.printf("%s worker ready: metrics on :%d, Ctrl-C or SIGTERM to stop%n", role, worker.metricsPort());
+    out.flush();
+    Signals.onTerminate(worker::close);
+    try {
+      worker.run();
+    } finally {
+      worker.release();
+    }
+    out.println(role + " worker stopped cleanly");
+    out.flush();
+    return 0;
+  }
+
   /** The worker settings: file, then flags, then pass-through Kafka properties. */
   public Map<String, Object> toConfig() throws IOException {
     Map<String, Object> c = new LinkedHashMap<>();
@@ -62,7 +92,11 @@ public final class WorkerOptions {
       p.forEach((k, v) -> c.put(k.toString(), v));
     }
     c.putAll(kafka.clientProperties());
-    c.put(WorkerConfig.MODEL_DIR, model == null || model.isBlank() ? ShippedModels.fashionMnist().toString() : model);
+    boolean noDir = model == null || model.isBlank();
+    c.put(WorkerConfig.MODEL_DIR, noDir ? (watch ? "" : ShippedModels.fashionMnist().toString()) : model);
+    c.put(WorkerConfig.MODEL_NAME, modelName == null ? "" : modelName);
+    c.put(WorkerConfig.MODEL_WATCH, watch);
+    c.put(WorkerConfig.CANARY_FRACTION, canaryFraction);
     c.put(WorkerConfig.MODEL_VERSION, modelVersion);
     c.put(WorkerConfig.ENGINE, engine);
     c.put(WorkerConfig.ENGINE_THREADS, engineThreads);
