@@ -83,6 +83,10 @@ public final class DemoCommand implements Callable<Integer> {
   @Option(names = "--engine", defaultValue = "auto", description = "auto|onnxruntime|pytorch|tensorrt (default: ${DEFAULT-VALUE}).")
   String engine;
 
+  @Option(names = "--next-model",
+      description = "Model published as the next version halfway through the stream (default: the same model again).")
+  Path nextModel;
+
   @Option(names = "--registry-port", defaultValue = "0",
       description = "Schema registry port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
   int registryPort;
@@ -116,6 +120,13 @@ public final class DemoCommand implements Callable<Integer> {
               .map(t -> t.name() + "(" + t.partitions() + ")").toList()));
 
       Map<String, Object> props = platform.clientProperties();
+      String modelName = io.softstream.model.ModelDir.readCard(modelDir).name();
+      SchemaRegistryClient schemas = SchemaRegistryClients.create(props);
+      io.softstream.topology.models.ModelRegistry models = new io.softstream.topology.models.ModelRegistry(props, schemas, topics);
+      int firstVersion = publish(models, props, schemas, topics, modelDir, modelName);
+      say("Published %s as version %d (ACTIVE) on %s, artifact in %s", modelName, firstVersion, topics.modelVersions(),
+          topics.modelArtifacts());
+      List<EncodeWorker> encoders = new ArrayList<>();
       List<Thread> threads = new ArrayList<>();
       List<Runnable> stops = new ArrayList<>();
       long tw = System.nanoTime();
@@ -123,9 +134,17 @@ public final class DemoCommand implements Callable<Integer> {
         Map<String, Object> c = new HashMap<>(props);
         c.put(WorkerConfig.WORKER_ID, "demo-" + role);
         c.put(WorkerConfig.MODEL_DIR, modelDir.toString());
+        c.put(WorkerConfig.MODEL_NAME, modelName);
+        c.put(WorkerConfig.MODEL_VERSION, firstVersion);
+        c.put(WorkerConfig.MODEL_WATCH, true);
+        c.put(WorkerConfig.MODEL_CACHE_DIR, dataDir.resolve("model-cache").toAbsolutePath().toString());
         c.put(WorkerConfig.ENGINE, engine);
         c.put(WorkerConfig.METRICS_PORT, 0);
-        io.softstream.worker.AbstractWorker worker = role.startsWith("encode") ? new EncodeWorker(new WorkerConfig(c)) : new DecodeWorker(new WorkerConfig(c));
+        io.softstream.worker.AbstractWorker worker = role.startsWith("encode") ? new EncodeWorker(new WorkerConfig(c))
+            : new DecodeWorker(new WorkerConfig(c));
+        if (worker instanceof EncodeWorker e) {
+          encoders.add(e);
+        }
         say("%s worker demo-%s ready (metrics http://127.0.0.1:%d/metrics)", role.substring(0, 6), role, worker.metricsPort());
         Thread t = new Thread(() -> {
           try {
@@ -145,7 +164,12 @@ public final class DemoCommand implements Callable<Integer> {
           Watcher watcher = new Watcher(props, registry, topics, runId)) {
         watcher.start();
         long ts = System.nanoTime();
-        Map<String, SampleImages.Sample> sent = produce(props, registry, topics.images(), samples, runId);
+        int half = samples.size() / 2;
+        Map<String, SampleImages.Sample> sent = new LinkedHashMap<>(produce(props, registry, topics.images(),
+            samples.subList(0, half), runId));
+        int nextVersion = publish(models, props, schemas, topics, nextModel != null ? nextModel : modelDir, modelName);
+        say("   ... halfway: published %s version %d (ACTIVE); workers swap to it between batches", modelName, nextVersion);
+        sent.putAll(produce(props, registry, topics.images(), samples.subList(half, samples.size()), runId));
         int poison = producePoison(props, topics.images(), runId);
         int expectedTokens = sent.size();
         long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
@@ -181,6 +205,14 @@ public final class DemoCommand implements Callable<Integer> {
           say("End-to-end latency (event time -> committed token): p50 %d ms, p99 %d ms", watcher.percentile(50),
               watcher.percentile(99));
         }
+        long swapDeadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (encoders.stream().anyMatch(e -> e.servingVersion() != nextVersion) && System.nanoTime() < swapDeadline) {
+          Thread.sleep(100);
+        }
+        Map<Integer, Long> byVersion = new java.util.TreeMap<>();
+        watcher.tokens.values().forEach(tr -> byVersion.merge(tr.getModelVersion(), 1L, Long::sum));
+        say("Tokens by model version: %s; encode workers now serve version %s; largest pause between token records: %d ms",
+            byVersion, encoders.stream().map(EncodeWorker::servingVersion).distinct().toList(), watcher.largestPauseMs());
         Path grid = dataDir.resolve("reconstructions.png");
         int shown = writeGrid(grid, sent, watcher, runId);
         say("Originals (top) and reconstructions (bottom) of %d images: %s", shown, grid.toAbsolutePath());
@@ -198,10 +230,28 @@ public final class DemoCommand implements Callable<Integer> {
         for (Thread t : threads) {
           t.join(30_000);
         }
+        models.close();
+        schemas.close();
         say("Workers stopped cleanly; broker data kept in %s", platform.broker().dataDir());
         return ok ? 0 : 1;
       }
     }
+  }
+
+  /** Publishes {@code dir} as the next version of {@code name} for encoders and decoders, ACTIVE. */
+  private static int publish(io.softstream.topology.models.ModelRegistry models, Map<String, Object> props,
+      SchemaRegistryClient schemas, TopicLayout topics, Path dir, String name) {
+    int version;
+    try (io.softstream.topology.models.ModelCatalog catalog = new io.softstream.topology.models.ModelCatalog(props, schemas,
+        topics.modelVersions())) {
+      catalog.refresh(Duration.ofSeconds(10));
+      version = Math.max(catalog.nextVersion(name, io.softstream.schemas.avro.ModelKind.ENCODER),
+          catalog.nextVersion(name, io.softstream.schemas.avro.ModelKind.DECODER));
+    }
+    for (var kind : List.of(io.softstream.schemas.avro.ModelKind.ENCODER, io.softstream.schemas.avro.ModelKind.DECODER)) {
+      models.publish(dir, name, kind, version, Map.of(), io.softstream.schemas.avro.ModelStatus.ACTIVE);
+    }
+    return version;
   }
 
   private void progress(Watcher w, int expected, long t0) {
@@ -295,6 +345,7 @@ public final class DemoCommand implements Callable<Integer> {
     final Map<String, byte[]> reconstructionPng = new ConcurrentHashMap<>();
     final Map<String, ConsumerRecord<String, DeadLetter>> deadLetters = new ConcurrentHashMap<>();
     final List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
+    final List<Long> tokenArrivals = Collections.synchronizedList(new ArrayList<>());
     private final Map<String, Object> props;
     private final SchemaRegistryClient registry;
     private final TopicLayout topics;
@@ -331,6 +382,7 @@ public final class DemoCommand implements Callable<Integer> {
             }
             if (r.value() instanceof TokenRecord t) {
               tokens.put(r.key(), t);
+              tokenArrivals.add(System.currentTimeMillis());
               latencies.add(Math.max(0, System.currentTimeMillis() - t.getEventTime().toEpochMilli()));
             } else if (r.topic().equals(topics.reconstructions()) && r.value() instanceof ImageEvent e) {
               reconstructions.put(r.key(), e);
@@ -343,6 +395,18 @@ public final class DemoCommand implements Callable<Integer> {
           }
         }
       }
+    }
+
+    long largestPauseMs() {
+      List<Long> l;
+      synchronized (tokenArrivals) {
+        l = new ArrayList<>(tokenArrivals);
+      }
+      long max = 0;
+      for (int i = 1; i < l.size(); i++) {
+        max = Math.max(max, l.get(i) - l.get(i - 1));
+      }
+      return max;
     }
 
     long percentile(int p) {

@@ -37,7 +37,9 @@ class DemoIT {
     assertThat(text).contains("Summary: 35 images in, 32 token records, 32 reconstructions, 3 dead letters");
     assertThat(text).contains("UnknownSchemaId").contains("UndecodableImage").contains("NotConfluentAvro");
     assertThat(text).contains("Tokens: 4 x 4 FP16 = 32 bytes per image");
-    assertThat(text).contains("Registry subjects: [dead-letters-value, images-value, reconstructions-value, tokens-value]");
+    assertThat(text).contains("Registry subjects: [dead-letters-value, images-value, model-versions-value, reconstructions-value, tokens-value]");
+    assertThat(text).contains("Published tiny as version 1 (ACTIVE)").contains("halfway: published tiny version 2 (ACTIVE)");
+    assertThat(text).contains("encode workers now serve version [2]");
     assertThat(text).contains("Workers stopped cleanly");
     assertThat(Files.size(dir.resolve("data/reconstructions.png"))).isPositive();
 
@@ -47,7 +49,8 @@ class DemoIT {
     assertThat(cl.execute("demo", "--data-dir", dir.resolve("data").toString(), "--fashion-images", "4", "--photos", "0",
         "--model", model.toString(), "--engine", "pytorch")).as(again.toString()).isZero();
     assertThat(again.toString()).contains("Topics: 0 created, 9 already there")
-        .contains("Summary: 7 images in, 4 token records, 4 reconstructions, 3 dead letters");
+        .contains("Summary: 7 images in, 4 token records, 4 reconstructions, 3 dead letters")
+        .contains("Published tiny as version 3 (ACTIVE)").contains("encode workers now serve version [4]");
   }
 
   @Test

@@ -70,7 +70,20 @@ public final class ModelWatcher implements AutoCloseable {
       byte[] bytes = registry.fetch(v, Duration.ofSeconds(60));
       Path tmp = Files.createTempDirectory(cacheDir, "incoming-");
       ModelArtifacts.unpack(bytes, tmp);
-      Files.move(tmp, dir);
+      try {
+        Files.move(tmp, dir, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+      } catch (java.io.IOException e) {
+        if (!Files.isRegularFile(dir.resolve("model.json"))) {
+          throw e;
+        }
+        // Another worker sharing this cache unpacked the same verified artifact first: use theirs.
+        try (var files = Files.list(tmp)) {
+          for (Path f : files.toList()) {
+            Files.delete(f);
+          }
+        }
+        Files.delete(tmp);
+      }
     }
     return dir;
   }
