@@ -49,6 +49,9 @@ public final class GenerateWorkerCommand implements Callable<Integer> {
     c.put(GenerationSettings.SAMPLER, sampler);
     c.put(GenerationSettings.GUIDANCE_LOW, guidanceLow);
     c.put(GenerationSettings.GUIDANCE_HIGH, guidanceHigh);
+    // A batch of large requests can take minutes on a CPU; the default 5-minute poll interval would
+    // then evict the worker mid-batch and the batch would be redone elsewhere.
+    c.putIfAbsent("consumer.max.poll.interval.ms", 900_000);
     GenerateWorker worker = new GenerateWorker(new WorkerConfig(c));
     PrintWriter out = spec.commandLine().getOut();
     out.printf("generate worker ready (%s, decoder %s): metrics on :%d, Ctrl-C or SIGTERM to stop%n",

@@ -34,6 +34,8 @@ import javax.imageio.ImageIO;
  *       between generated images and the real test split, and the same distance for the tokenizer's
  *       reconstructions of the test split, the floor a generator over these tokens can reach.
  * </ul>
+ *
+ * <p>Optionally the same over a range of guidance scales and step counts (the curves).
  */
 public final class GeneratorEval {
     private GeneratorEval() {}
@@ -47,10 +49,26 @@ public final class GeneratorEval {
      * @param seed seed of the generated images
      * @param batch images per forward pass
      */
-    public record Options(int perClass, int realLimit, Sampler.Settings settings, long seed, int batch) {
-        /** Defaults: 1 000 per class (10 k images), all test images, Euler 50 steps, guidance 4. */
+    public record Options(int perClass, int realLimit, Sampler.Settings settings, long seed, int batch,
+                          List<Float> curveGuidance, List<Integer> curveSteps, int curvePerClass) {
+        /** Copies the lists. */
+        public Options {
+            curveGuidance = List.copyOf(curveGuidance);
+            curveSteps = List.copyOf(curveSteps);
+        }
+
+        /** Without curves. */
+        public Options(int perClass, int realLimit, Sampler.Settings settings, long seed, int batch) {
+            this(perClass, realLimit, settings, seed, batch, List.of(), List.of(), perClass);
+        }
+
+        /**
+         * Defaults: 1 000 per class (10 k images), all test images, Euler 50 steps, guidance 4; curves over guidance
+         * 1, 1.5, 2, 3, 4, 6 and steps 5, 10, 25, 50, 100 with 200 per class.
+         */
         public static Options defaults() {
-            return new Options(1000, 0, Sampler.Settings.of(Sampler.Method.EULER, 50, 4f), 0, 250);
+            return new Options(1000, 0, Sampler.Settings.of(Sampler.Method.EULER, 50, 4f), 0, 250,
+                    List.of(1f, 1.5f, 2f, 3f, 4f, 6f), List.of(5, 10, 25, 50, 100), 200);
         }
     }
 
@@ -71,8 +89,6 @@ public final class GeneratorEval {
              TokenizerRuntime tok = TokenizerRuntimes.open(tokenizerDir, EngineKind.PYTORCH, TokenizerRuntimes.Part.BOTH)) {
             TeacherClassifier teacher = ModelDir.loadTeacher(teacherDir, nd);
             ParameterStore ps = new ParameterStore(nd, false);
-            int classes = gen.config().numClasses();
-
             Judged real = judge(teacher, ps, nd, test.pixels(), test.count(), test, o.batch());
             float[] recon = new float[test.count() * px];
             for (int from = 0; from < test.count(); from += o.batch()) {
@@ -82,63 +98,101 @@ public final class GeneratorEval {
             }
             Judged rec = judge(teacher, ps, nd, recon, test.count(), test, o.batch());
 
-            int total = classes * o.perClass();
-            int[] labels = new int[total];
-            long[] seeds = new long[total];
-            for (int i = 0; i < total; i++) {
-                labels[i] = i % classes;
-                seeds[i] = Sampler.imageSeed(o.seed(), i);
-            }
-            float[] generated = new float[total * px];
-            long t0 = System.nanoTime();
-            for (int from = 0; from < total; from += o.batch()) {
-                int n = Math.min(o.batch(), total - from);
-                float[] tokens = gen.sample(java.util.Arrays.copyOfRange(labels, from, from + n),
-                        java.util.Arrays.copyOfRange(seeds, from, from + n), o.settings());
-                System.arraycopy(tok.decode(tokens, n), 0, generated, from * px, n * px);
-            }
-            double genSeconds = (System.nanoTime() - t0) / 1e9;
-            Judged g = judge(teacher, ps, nd, generated, total, test, o.batch());
-
-            int[] hit = new int[classes];
-            int[] seen = new int[classes];
-            for (int i = 0; i < total; i++) {
-                seen[labels[i]]++;
-                if (g.predictions()[i] == labels[i]) {
-                    hit[labels[i]]++;
-                }
-            }
-            List<Double> perClass = new ArrayList<>();
-            int hits = 0;
-            for (int c = 0; c < classes; c++) {
-                perClass.add(round(seen[c] == 0 ? 0 : hit[c] / (double) seen[c]));
-                hits += hit[c];
-            }
+            Frechet.Stats realStats = Frechet.stats(real.features(), test.count(), real.dim());
             int realHits = 0;
             int recHits = 0;
             for (int i = 0; i < test.count(); i++) {
                 realHits += real.predictions()[i] == test.labels()[i] ? 1 : 0;
                 recHits += rec.predictions()[i] == test.labels()[i] ? 1 : 0;
             }
-            Frechet.Stats realStats = Frechet.stats(real.features(), test.count(), real.dim());
-            m.put("class_consistency", round(hits / (double) total));
-            m.put("class_consistency_per_class", perClass);
-            m.put("frechet_generated", round(Frechet.distance(Frechet.stats(g.features(), total, g.dim()), realStats)));
+            float[][] generated = new float[1][];
+            int[][] labels = new int[1][];
+            m.putAll(generatedMetrics(gen, tok, teacher, ps, nd, test, realStats, o.settings(), o.perClass(), o.seed(),
+                    o.batch(), generated, labels));
             m.put("frechet_reconstruction", round(Frechet.distance(Frechet.stats(rec.features(), test.count(), rec.dim()),
                     realStats)));
             m.put("teacher_accuracy_real", round(realHits / (double) test.count()));
             m.put("teacher_accuracy_reconstruction", round(recHits / (double) test.count()));
-            m.put("generated_images", total);
             m.put("real_images", test.count());
-            m.put("sampler", o.settings().method().name().toLowerCase(java.util.Locale.ROOT));
-            m.put("steps", o.settings().steps());
-            m.put("guidance_scale", o.settings().guidanceScale());
-            m.put("guidance_interval", List.of(o.settings().guidanceLow(), o.settings().guidanceHigh()));
-            m.put("generation_images_per_second", round(total / genSeconds));
             m.put("feature_space", "teacher " + teacherDir.getFileName() + " conv features, mean-pooled (" + real.dim() + "-d)");
-            if (gridPng != null) {
-                writeGrid(generated, labels, classes, Math.min(8, o.perClass()), test.size(), gridPng);
+            if (!o.curveGuidance().isEmpty()) {
+                List<Map<String, Object>> curve = new ArrayList<>();
+                for (float gs : o.curveGuidance()) {
+                    Sampler.Settings s = new Sampler.Settings(o.settings().method(), o.settings().steps(), gs,
+                            o.settings().guidanceLow(), o.settings().guidanceHigh());
+                    curve.add(generatedMetrics(gen, tok, teacher, ps, nd, test, realStats, s, o.curvePerClass(), o.seed(),
+                            o.batch(), null, null));
+                }
+                m.put("guidance_curve", curve);
             }
+            if (!o.curveSteps().isEmpty()) {
+                List<Map<String, Object>> curve = new ArrayList<>();
+                for (int st : o.curveSteps()) {
+                    Sampler.Settings s = new Sampler.Settings(o.settings().method(), st, o.settings().guidanceScale(),
+                            o.settings().guidanceLow(), o.settings().guidanceHigh());
+                    curve.add(generatedMetrics(gen, tok, teacher, ps, nd, test, realStats, s, o.curvePerClass(), o.seed(),
+                            o.batch(), null, null));
+                }
+                m.put("steps_curve", curve);
+            }
+            int classes = gen.config().numClasses();
+            if (gridPng != null) {
+                writeGrid(generated[0], labels[0], classes, Math.min(8, o.perClass()), test.size(), gridPng);
+            }
+        }
+        return m;
+    }
+
+    /** Generates {@code perClass} images per class with {@code s} and judges them; optionally hands back pixels and labels. */
+    private static Map<String, Object> generatedMetrics(GeneratorRuntime gen, TokenizerRuntime tok, TeacherClassifier teacher,
+            ParameterStore ps, NDManager nd, Dataset test, Frechet.Stats realStats, Sampler.Settings s, int perClass, long seed,
+            int batch, float[][] pixelsOut, int[][] labelsOut) {
+        int px = test.channels() * test.size() * test.size();
+        int classes = gen.config().numClasses();
+        int total = classes * perClass;
+        int[] labels = new int[total];
+        long[] seeds = new long[total];
+        for (int i = 0; i < total; i++) {
+            labels[i] = i % classes;
+            seeds[i] = Sampler.imageSeed(seed, i);
+        }
+        float[] generated = new float[total * px];
+        long t0 = System.nanoTime();
+        for (int from = 0; from < total; from += batch) {
+            int n = Math.min(batch, total - from);
+            float[] tokens = gen.sample(java.util.Arrays.copyOfRange(labels, from, from + n),
+                    java.util.Arrays.copyOfRange(seeds, from, from + n), s);
+            System.arraycopy(tok.decode(tokens, n), 0, generated, from * px, n * px);
+        }
+        double genSeconds = (System.nanoTime() - t0) / 1e9;
+        Judged g = judge(teacher, ps, nd, generated, total, test, batch);
+        int[] hit = new int[classes];
+        int[] seen = new int[classes];
+        for (int i = 0; i < total; i++) {
+            seen[labels[i]]++;
+            if (g.predictions()[i] == labels[i]) {
+                hit[labels[i]]++;
+            }
+        }
+        List<Double> perClassAcc = new ArrayList<>();
+        int hits = 0;
+        for (int c = 0; c < classes; c++) {
+            perClassAcc.add(round(seen[c] == 0 ? 0 : hit[c] / (double) seen[c]));
+            hits += hit[c];
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("class_consistency", round(hits / (double) total));
+        m.put("class_consistency_per_class", perClassAcc);
+        m.put("frechet_generated", round(Frechet.distance(Frechet.stats(g.features(), total, g.dim()), realStats)));
+        m.put("generated_images", total);
+        m.put("sampler", s.method().name().toLowerCase(java.util.Locale.ROOT));
+        m.put("steps", s.steps());
+        m.put("guidance_scale", s.guidanceScale());
+        m.put("guidance_interval", List.of(s.guidanceLow(), s.guidanceHigh()));
+        m.put("generation_images_per_second", round(total / genSeconds));
+        if (pixelsOut != null) {
+            pixelsOut[0] = generated;
+            labelsOut[0] = labels;
         }
         return m;
     }

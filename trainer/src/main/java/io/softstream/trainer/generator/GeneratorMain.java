@@ -15,7 +15,8 @@ import java.util.Map;
  * (dir; no evaluation without it), {@code data} (default /usr/share/datasets/fashion-mnist), {@code
  * steps} (default 5000), {@code batch}, {@code hidden}, {@code depth}, {@code heads}, {@code lr},
  * {@code seed}, {@code eval_per_class} (default 1000), {@code eval_steps} (50), {@code eval_guidance} (4),
- * {@code eval_sampler} (euler).
+ * {@code eval_sampler} (euler), {@code curve_guidance} / {@code curve_steps} (comma lists, default none),
+ * {@code curve_per_class} (200).
  */
 public final class GeneratorMain {
     private GeneratorMain() {}
@@ -45,7 +46,9 @@ public final class GeneratorMain {
             GeneratorEval.Options o = new GeneratorEval.Options(Integer.parseInt(a.getOrDefault("eval_per_class", "1000")), 0,
                     Sampler.Settings.of(Sampler.Method.parse(a.getOrDefault("eval_sampler", "euler")),
                             Integer.parseInt(a.getOrDefault("eval_steps", "50")),
-                            Float.parseFloat(a.getOrDefault("eval_guidance", "4"))), 0, 250);
+                            Float.parseFloat(a.getOrDefault("eval_guidance", "4"))), 0, 250,
+                    floats(a.getOrDefault("curve_guidance", "")), ints(a.getOrDefault("curve_steps", "")),
+                    Integer.parseInt(a.getOrDefault("curve_per_class", "200")));
             Map<String, Object> metrics = GeneratorEval.evaluate(out, tok, Path.of(a.get("teacher")), data, o,
                     out.resolve("samples.png"));
             ModelCard card = GeneratorDir.readCard(out);
@@ -54,6 +57,14 @@ public final class GeneratorMain {
             ModelDir.writeCard(out, card.withMetrics(merged));
             System.out.println(ModelCard.JSON.writeValueAsString(metrics));
         }
+    }
+
+    private static java.util.List<Float> floats(String s) {
+        return s.isBlank() ? java.util.List.of() : java.util.Arrays.stream(s.split(",")).map(v -> Float.parseFloat(v.trim())).toList();
+    }
+
+    private static java.util.List<Integer> ints(String s) {
+        return s.isBlank() ? java.util.List.of() : java.util.Arrays.stream(s.split(",")).map(v -> Integer.parseInt(v.trim())).toList();
     }
 
     private static String required(Map<String, String> a, String k) {

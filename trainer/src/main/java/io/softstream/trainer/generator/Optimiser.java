@@ -32,11 +32,13 @@ final class Optimiser {
 
     /** One step at {@code lr}; returns the pre-clip gradient norm. Gradients are zeroed. */
     float step(float lr, float maxNorm) {
-        double sq = 0;
+        // One device-to-host read per step instead of one per parameter.
+        NDArray sq = null;
         for (NDArray w : weights) {
-            sq += w.getGradient().square().sum().getFloat();
+            NDArray s = w.getGradient().square().sum();
+            sq = sq == null ? s : sq.add(s);
         }
-        float norm = (float) Math.sqrt(sq);
+        float norm = (float) Math.sqrt(sq.getFloat());
         float scale = maxNorm > 0 && norm > maxNorm ? maxNorm / (norm + 1e-6f) : 1f;
         t++;
         float bc1 = (float) (1 - Math.pow(0.9, t));

@@ -65,7 +65,8 @@ class GeneratorTrainerTest {
 
         Path grid = dir.resolve("grid.png");
         Map<String, Object> m = GeneratorEval.evaluate(out, tok, teacher, DATA,
-                new GeneratorEval.Options(3, 40, Sampler.Settings.of(Sampler.Method.EULER, 2, 3f), 0, 16), grid);
+                new GeneratorEval.Options(3, 40, Sampler.Settings.of(Sampler.Method.EULER, 2, 3f), 0, 16,
+                        List.of(1f, 2f), List.of(1, 3), 1), grid);
         assertThat(m).containsKeys("class_consistency", "class_consistency_per_class", "frechet_generated",
                 "frechet_reconstruction", "teacher_accuracy_real", "generation_images_per_second");
         assertThat((double) m.get("class_consistency")).isBetween(0.0, 1.0);
@@ -73,6 +74,15 @@ class GeneratorTrainerTest {
         assertThat((double) m.get("frechet_generated")).isNotNegative();
         assertThat((double) m.get("frechet_reconstruction")).isNotNegative();
         assertThat(m).containsEntry("generated_images", 30).containsEntry("real_images", 40);
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> gCurve = (List<Map<String, Object>>) m.get("guidance_curve");
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> sCurve = (List<Map<String, Object>>) m.get("steps_curve");
+        assertThat(gCurve).hasSize(2).allSatisfy(e -> assertThat(e)
+                .containsEntry("generated_images", 10).containsEntry("steps", 2).containsKey("frechet_generated"));
+        assertThat(gCurve.get(1)).containsEntry("guidance_scale", 2f);
+        assertThat(sCurve).hasSize(2);
+        assertThat(sCurve.get(1)).containsEntry("steps", 3).containsEntry("guidance_scale", 3f);
         var img = ImageIO.read(grid.toFile());
         assertThat(img.getHeight()).isEqualTo(10 * 34 + 2);
         assertThat(img.getWidth()).isEqualTo(3 * 34 + 2);
