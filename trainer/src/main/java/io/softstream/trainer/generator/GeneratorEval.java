@@ -1,0 +1,248 @@
+package io.softstream.trainer.generator;
+
+import ai.djl.MalformedModelException;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.ParameterStore;
+import io.softstream.model.ModelDir;
+import io.softstream.model.TeacherClassifier;
+import io.softstream.model.generator.GeneratorRuntime;
+import io.softstream.model.generator.Sampler;
+import io.softstream.model.runtime.EngineKind;
+import io.softstream.model.runtime.TokenizerRuntime;
+import io.softstream.model.runtime.TokenizerRuntimes;
+import io.softstream.trainer.Dataset;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+
+/**
+ * Quality of a generator, judged by the held-out teacher classifier (trained on real images, never
+ * used in the generator's training):
+ *
+ * <ul>
+ *   <li>class consistency: the teacher's accuracy on generated images against the label asked for,
+ *       per class and overall;
+ *   <li>Fréchet distance in the teacher's feature space (conv features mean-pooled over positions)
+ *       between generated images and the real test split, and the same distance for the tokenizer's
+ *       reconstructions of the test split, the floor a generator over these tokens can reach.
+ * </ul>
+ *
+ * <p>Optionally the same over a range of guidance scales and step counts (the curves).
+ */
+public final class GeneratorEval {
+    private GeneratorEval() {}
+
+    /**
+     * Evaluation settings.
+     *
+     * @param perClass generated images per class
+     * @param realLimit test images used (0 = all 10 000)
+     * @param settings sampler settings
+     * @param seed seed of the generated images
+     * @param batch images per forward pass
+     */
+    public record Options(int perClass, int realLimit, Sampler.Settings settings, long seed, int batch,
+                          List<Float> curveGuidance, List<Integer> curveSteps, int curvePerClass) {
+        /** Copies the lists. */
+        public Options {
+            curveGuidance = List.copyOf(curveGuidance);
+            curveSteps = List.copyOf(curveSteps);
+        }
+
+        /** Without curves. */
+        public Options(int perClass, int realLimit, Sampler.Settings settings, long seed, int batch) {
+            this(perClass, realLimit, settings, seed, batch, List.of(), List.of(), perClass);
+        }
+
+        /**
+         * Defaults: 1 000 per class (10 k images), all test images, Euler 50 steps, guidance 4; curves over guidance
+         * 1, 1.5, 2, 3, 4, 6 and steps 5, 10, 25, 50, 100 with 200 per class.
+         */
+        public static Options defaults() {
+            return new Options(1000, 0, Sampler.Settings.of(Sampler.Method.EULER, 50, 4f), 0, 250,
+                    List.of(1f, 1.5f, 2f, 3f, 4f, 6f), List.of(5, 10, 25, 50, 100), 200);
+        }
+    }
+
+    /** Teacher predictions and pooled features of a set of images. */
+    record Judged(int[] predictions, float[] features, int dim) {}
+
+    /**
+     * Runs the evaluation and returns its metrics (JSON-ready). If {@code gridPng} is not null, a grid of up to 8
+     * generated images per class (one row per class) is written there.
+     */
+    public static Map<String, Object> evaluate(Path generatorDir, Path tokenizerDir, Path teacherDir, Path dataDir, Options o,
+                                               Path gridPng) throws IOException, MalformedModelException {
+        Dataset test = Dataset.fashionMnist(dataDir, false, o.realLimit());
+        int px = test.channels() * test.size() * test.size();
+        Map<String, Object> m = new LinkedHashMap<>();
+        try (NDManager nd = NDManager.newBaseManager("PyTorch");
+             GeneratorRuntime gen = GeneratorRuntime.open(generatorDir);
+             TokenizerRuntime tok = TokenizerRuntimes.open(tokenizerDir, EngineKind.PYTORCH, TokenizerRuntimes.Part.BOTH)) {
+            TeacherClassifier teacher = ModelDir.loadTeacher(teacherDir, nd);
+            ParameterStore ps = new ParameterStore(nd, false);
+            Judged real = judge(teacher, ps, nd, test.pixels(), test.count(), test, o.batch());
+            float[] recon = new float[test.count() * px];
+            for (int from = 0; from < test.count(); from += o.batch()) {
+                int n = Math.min(o.batch(), test.count() - from);
+                float[] in = java.util.Arrays.copyOfRange(test.pixels(), from * px, (from + n) * px);
+                System.arraycopy(tok.decode(tok.encode(in, n).values(), n), 0, recon, from * px, n * px);
+            }
+            Judged rec = judge(teacher, ps, nd, recon, test.count(), test, o.batch());
+
+            Frechet.Stats realStats = Frechet.stats(real.features(), test.count(), real.dim());
+            int realHits = 0;
+            int recHits = 0;
+            for (int i = 0; i < test.count(); i++) {
+                realHits += real.predictions()[i] == test.labels()[i] ? 1 : 0;
+                recHits += rec.predictions()[i] == test.labels()[i] ? 1 : 0;
+            }
+            float[][] generated = new float[1][];
+            int[][] labels = new int[1][];
+            m.putAll(generatedMetrics(gen, tok, teacher, ps, nd, test, realStats, o.settings(), o.perClass(), o.seed(),
+                    o.batch(), generated, labels));
+            m.put("frechet_reconstruction", round(Frechet.distance(Frechet.stats(rec.features(), test.count(), rec.dim()),
+                    realStats)));
+            m.put("teacher_accuracy_real", round(realHits / (double) test.count()));
+            m.put("teacher_accuracy_reconstruction", round(recHits / (double) test.count()));
+            m.put("real_images", test.count());
+            m.put("feature_space", "teacher " + teacherDir.getFileName() + " conv features, mean-pooled (" + real.dim() + "-d)");
+            if (!o.curveGuidance().isEmpty()) {
+                List<Map<String, Object>> curve = new ArrayList<>();
+                for (float gs : o.curveGuidance()) {
+                    Sampler.Settings s = new Sampler.Settings(o.settings().method(), o.settings().steps(), gs,
+                            o.settings().guidanceLow(), o.settings().guidanceHigh());
+                    curve.add(generatedMetrics(gen, tok, teacher, ps, nd, test, realStats, s, o.curvePerClass(), o.seed(),
+                            o.batch(), null, null));
+                }
+                m.put("guidance_curve", curve);
+            }
+            if (!o.curveSteps().isEmpty()) {
+                List<Map<String, Object>> curve = new ArrayList<>();
+                for (int st : o.curveSteps()) {
+                    Sampler.Settings s = new Sampler.Settings(o.settings().method(), st, o.settings().guidanceScale(),
+                            o.settings().guidanceLow(), o.settings().guidanceHigh());
+                    curve.add(generatedMetrics(gen, tok, teacher, ps, nd, test, realStats, s, o.curvePerClass(), o.seed(),
+                            o.batch(), null, null));
+                }
+                m.put("steps_curve", curve);
+            }
+            int classes = gen.config().numClasses();
+            if (gridPng != null) {
+                writeGrid(generated[0], labels[0], classes, Math.min(8, o.perClass()), test.size(), gridPng);
+            }
+        }
+        return m;
+    }
+
+    /** Generates {@code perClass} images per class with {@code s} and judges them; optionally hands back pixels and labels. */
+    private static Map<String, Object> generatedMetrics(GeneratorRuntime gen, TokenizerRuntime tok, TeacherClassifier teacher,
+            ParameterStore ps, NDManager nd, Dataset test, Frechet.Stats realStats, Sampler.Settings s, int perClass, long seed,
+            int batch, float[][] pixelsOut, int[][] labelsOut) {
+        int px = test.channels() * test.size() * test.size();
+        int classes = gen.config().numClasses();
+        int total = classes * perClass;
+        int[] labels = new int[total];
+        long[] seeds = new long[total];
+        for (int i = 0; i < total; i++) {
+            labels[i] = i % classes;
+            seeds[i] = Sampler.imageSeed(seed, i);
+        }
+        float[] generated = new float[total * px];
+        long t0 = System.nanoTime();
+        for (int from = 0; from < total; from += batch) {
+            int n = Math.min(batch, total - from);
+            float[] tokens = gen.sample(java.util.Arrays.copyOfRange(labels, from, from + n),
+                    java.util.Arrays.copyOfRange(seeds, from, from + n), s);
+            System.arraycopy(tok.decode(tokens, n), 0, generated, from * px, n * px);
+        }
+        double genSeconds = (System.nanoTime() - t0) / 1e9;
+        Judged g = judge(teacher, ps, nd, generated, total, test, batch);
+        int[] hit = new int[classes];
+        int[] seen = new int[classes];
+        for (int i = 0; i < total; i++) {
+            seen[labels[i]]++;
+            if (g.predictions()[i] == labels[i]) {
+                hit[labels[i]]++;
+            }
+        }
+        List<Double> perClassAcc = new ArrayList<>();
+        int hits = 0;
+        for (int c = 0; c < classes; c++) {
+            perClassAcc.add(round(seen[c] == 0 ? 0 : hit[c] / (double) seen[c]));
+            hits += hit[c];
+        }
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("class_consistency", round(hits / (double) total));
+        m.put("class_consistency_per_class", perClassAcc);
+        m.put("frechet_generated", round(Frechet.distance(Frechet.stats(g.features(), total, g.dim()), realStats)));
+        m.put("generated_images", total);
+        m.put("sampler", s.method().name().toLowerCase(java.util.Locale.ROOT));
+        m.put("steps", s.steps());
+        m.put("guidance_scale", s.guidanceScale());
+        m.put("guidance_interval", List.of(s.guidanceLow(), s.guidanceHigh()));
+        m.put("generation_images_per_second", round(total / genSeconds));
+        if (pixelsOut != null) {
+            pixelsOut[0] = generated;
+            labelsOut[0] = labels;
+        }
+        return m;
+    }
+
+    private static Judged judge(TeacherClassifier teacher, ParameterStore ps, NDManager nd, float[] pixels, int n, Dataset like,
+                                int batch) {
+        int px = like.channels() * like.size() * like.size();
+        int[] pred = new int[n];
+        float[] feats = null;
+        int dim = teacher.featureDim();
+        feats = new float[n * dim];
+        for (int from = 0; from < n; from += batch) {
+            int b = Math.min(batch, n - from);
+            try (NDManager sub = nd.newSubManager()) {
+                NDArray x = sub.create(java.util.Arrays.copyOfRange(pixels, from * px, (from + b) * px),
+                        new Shape(b, like.channels(), like.size(), like.size()));
+                NDList out = teacher.forward(ps, new NDList(x), false);
+                long[] am = out.get(0).argMax(1).toLongArray();
+                for (int i = 0; i < b; i++) {
+                    pred[from + i] = (int) am[i];
+                }
+                System.arraycopy(out.get(1).mean(new int[] {1}).toFloatArray(), 0, feats, from * dim, b * dim);
+            }
+        }
+        return new Judged(pred, feats, dim);
+    }
+
+    private static void writeGrid(float[] px, int[] labels, int classes, int perRow, int size, Path file) throws IOException {
+        int gap = 2;
+        BufferedImage img = new BufferedImage(perRow * (size + gap) + gap, classes * (size + gap) + gap, BufferedImage.TYPE_BYTE_GRAY);
+        int[] used = new int[classes];
+        for (int i = 0; i < labels.length; i++) {
+            int c = labels[i];
+            if (used[c] >= perRow) {
+                continue;
+            }
+            int ox = gap + used[c]++ * (size + gap);
+            int oy = gap + c * (size + gap);
+            for (int y = 0; y < size; y++) {
+                for (int x = 0; x < size; x++) {
+                    float v = px[i * size * size + y * size + x];
+                    int g = Math.max(0, Math.min(255, Math.round((v + 1f) * 127.5f)));
+                    img.getRaster().setSample(ox + x, oy + y, 0, g);
+                }
+            }
+        }
+        ImageIO.write(img, "png", file.toFile());
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 1e4) / 1e4;
+    }
+}

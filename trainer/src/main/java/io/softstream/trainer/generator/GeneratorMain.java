@@ -1,0 +1,77 @@
+package io.softstream.trainer.generator;
+
+import io.softstream.model.ModelCard;
+import io.softstream.model.ModelDir;
+import io.softstream.model.generator.GeneratorDir;
+import io.softstream.model.generator.Sampler;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * Trains a generator, evaluates it and writes the evaluation into its card. Arguments are
+ * {@code key=value}: {@code tokenizer} (dir, required), {@code out} (dir, required), {@code teacher}
+ * (dir; no evaluation without it), {@code data} (default /usr/share/datasets/fashion-mnist), {@code
+ * steps} (default 5000), {@code batch}, {@code hidden}, {@code depth}, {@code heads}, {@code lr},
+ * {@code seed}, {@code eval_per_class} (default 1000), {@code eval_steps} (50), {@code eval_guidance} (4),
+ * {@code eval_sampler} (euler), {@code curve_guidance} / {@code curve_steps} (comma lists, default none),
+ * {@code curve_per_class} (200).
+ */
+public final class GeneratorMain {
+    private GeneratorMain() {}
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> a = new HashMap<>();
+        for (String s : args) {
+            int eq = s.indexOf('=');
+            if (eq < 0) {
+                throw new IllegalArgumentException("expected key=value, got " + s);
+            }
+            a.put(s.substring(0, eq), s.substring(eq + 1));
+        }
+        Path tok = Path.of(required(a, "tokenizer"));
+        Path out = Path.of(required(a, "out"));
+        Path data = Path.of(a.getOrDefault("data", "/usr/share/datasets/fashion-mnist"));
+        GeneratorTrainConfig d = GeneratorTrainConfig.fashionMnist(tok, data, out, Integer.parseInt(a.getOrDefault("steps", "5000")));
+        GeneratorTrainConfig cfg = new GeneratorTrainConfig(tok, data, out, a.getOrDefault("name", d.name()),
+                Integer.parseInt(a.getOrDefault("hidden", "" + d.hidden())), Integer.parseInt(a.getOrDefault("depth", "" + d.depth())),
+                Integer.parseInt(a.getOrDefault("heads", "" + d.heads())), d.mlpRatio(), d.numClasses(), d.steps(),
+                Integer.parseInt(a.getOrDefault("batch", "" + d.batchSize())), Float.parseFloat(a.getOrDefault("lr", "" + d.lr())),
+                d.minLr(), d.warmupSteps(), d.weightDecay(), d.emaDecay(), d.gradClip(), d.labelDrop(),
+                Long.parseLong(a.getOrDefault("seed", "0")), Integer.parseInt(a.getOrDefault("train_limit", "0")),
+                d.encodeBatch(), Integer.parseInt(a.getOrDefault("log_every", "" + d.logEvery())));
+        GeneratorTrainer.run(cfg, System.out);
+        if (a.containsKey("teacher")) {
+            GeneratorEval.Options o = new GeneratorEval.Options(Integer.parseInt(a.getOrDefault("eval_per_class", "1000")), 0,
+                    Sampler.Settings.of(Sampler.Method.parse(a.getOrDefault("eval_sampler", "euler")),
+                            Integer.parseInt(a.getOrDefault("eval_steps", "50")),
+                            Float.parseFloat(a.getOrDefault("eval_guidance", "4"))), 0, 250,
+                    floats(a.getOrDefault("curve_guidance", "")), ints(a.getOrDefault("curve_steps", "")),
+                    Integer.parseInt(a.getOrDefault("curve_per_class", "200")));
+            Map<String, Object> metrics = GeneratorEval.evaluate(out, tok, Path.of(a.get("teacher")), data, o,
+                    out.resolve("samples.png"));
+            ModelCard card = GeneratorDir.readCard(out);
+            Map<String, Object> merged = new LinkedHashMap<>(card.metrics());
+            merged.putAll(metrics);
+            ModelDir.writeCard(out, card.withMetrics(merged));
+            System.out.println(ModelCard.JSON.writeValueAsString(metrics));
+        }
+    }
+
+    private static java.util.List<Float> floats(String s) {
+        return s.isBlank() ? java.util.List.of() : java.util.Arrays.stream(s.split(",")).map(v -> Float.parseFloat(v.trim())).toList();
+    }
+
+    private static java.util.List<Integer> ints(String s) {
+        return s.isBlank() ? java.util.List.of() : java.util.Arrays.stream(s.split(",")).map(v -> Integer.parseInt(v.trim())).toList();
+    }
+
+    private static String required(Map<String, String> a, String k) {
+        String v = a.get(k);
+        if (v == null) {
+            throw new IllegalArgumentException("missing " + k + "=...");
+        }
+        return v;
+    }
+}

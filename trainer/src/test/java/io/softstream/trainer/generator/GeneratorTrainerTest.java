@@ -1,0 +1,100 @@
+package io.softstream.trainer.generator;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDManager;
+import io.softstream.model.ModelCard;
+import io.softstream.model.ModelDir;
+import io.softstream.model.TokenizerConfig;
+import io.softstream.model.generator.GeneratorConfig;
+import io.softstream.model.generator.GeneratorDir;
+import io.softstream.model.generator.GeneratorRuntime;
+import io.softstream.model.generator.Sampler;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** A tiny training run and evaluation on real Fashion-MNIST with a random tiny tokenizer and teacher. */
+class GeneratorTrainerTest {
+    private static final Path DATA = Path.of("/usr/share/datasets/fashion-mnist");
+
+    @Test
+    void tinyRunTrainsSavesReloadsAndEvaluates(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(Files.isDirectory(DATA), "requires Debian package dataset-fashion-mnist");
+        // 32x32 like the data, but tiny widths: 16 patches of 8x8, 4 tokens of 4.
+        TokenizerConfig tc = new TokenizerConfig(32, 1, 8, 4, 4, 8, 2, 0.07f, "softvq", 0.01f, 0.01f, 0.25f,
+                16, 1, 2, 16, 1, 2, 2);
+        Path tok = dir.resolve("tok");
+        Path teacher = dir.resolve("teacher");
+        Engine.getEngine("PyTorch").setRandomSeed(1);
+        try (NDManager m = NDManager.newBaseManager("PyTorch")) {
+            ModelDir.saveTokenizer(tok, ModelCard.tokenizer("tiny-tok", tc, Map.of(), Map.of()), ModelDir.newEncoder(tc, m),
+                    ModelDir.newDecoder(tc, m));
+            ModelDir.saveTeacher(teacher, new ModelCard(1, "tiny-teacher", ModelCard.KIND_TEACHER,
+                    Map.of("width", 4, "classes", 10), Map.of(), Map.of()), ModelDir.newTeacher(4, 10, 1, 32, m));
+        }
+        Path out = dir.resolve("gen");
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        GeneratorTrainer.Report r = GeneratorTrainer.run(GeneratorTrainConfig.tiny(tok, DATA, out, 20), new PrintStream(log, true));
+
+        String text = log.toString();
+        assertThat(text).contains("encoded 64 training images with tiny-tok", "step 20/20 loss", "img/s", "ETA", "saved tiny-gen");
+        assertThat(r.losses()).hasSize(4).allSatisfy(l -> assertThat(l).isFinite().isPositive());
+        assertThat(r.losses().get(3)).isLessThan(r.losses().get(0));
+        assertThat(r.latentStd()).isPositive();
+
+        ModelCard card = GeneratorDir.readCard(out);
+        assertThat(card.kind()).isEqualTo("generator");
+        assertThat(card.training()).containsEntry("tokenizer", "tiny-tok").containsEntry("steps", 20);
+        GeneratorConfig gc = GeneratorDir.config(card);
+        assertThat(gc.latentMean()).isEqualTo(r.latentMean());
+        assertThat(gc.latentStd()).isEqualTo(r.latentStd());
+        try (GeneratorRuntime g = GeneratorRuntime.open(out)) {
+            float[] a = g.sample(new int[] {1, 2}, new long[] {5, 6}, Sampler.Settings.of(Sampler.Method.HEUN, 3, 2f));
+            assertThat(a).hasSize(2 * 16).containsExactly(g.sample(new int[] {1, 2}, new long[] {5, 6},
+                    Sampler.Settings.of(Sampler.Method.HEUN, 3, 2f)));
+        }
+
+        Path grid = dir.resolve("grid.png");
+        Map<String, Object> m = GeneratorEval.evaluate(out, tok, teacher, DATA,
+                new GeneratorEval.Options(3, 40, Sampler.Settings.of(Sampler.Method.EULER, 2, 3f), 0, 16,
+                        List.of(1f, 2f), List.of(1, 3), 1), grid);
+        assertThat(m).containsKeys("class_consistency", "class_consistency_per_class", "frechet_generated",
+                "frechet_reconstruction", "teacher_accuracy_real", "generation_images_per_second");
+        assertThat((double) m.get("class_consistency")).isBetween(0.0, 1.0);
+        assertThat((List<?>) m.get("class_consistency_per_class")).hasSize(10);
+        assertThat((double) m.get("frechet_generated")).isNotNegative();
+        assertThat((double) m.get("frechet_reconstruction")).isNotNegative();
+        assertThat(m).containsEntry("generated_images", 30).containsEntry("real_images", 40);
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> gCurve = (List<Map<String, Object>>) m.get("guidance_curve");
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> sCurve = (List<Map<String, Object>>) m.get("steps_curve");
+        assertThat(gCurve).hasSize(2).allSatisfy(e -> assertThat(e)
+                .containsEntry("generated_images", 10).containsEntry("steps", 2).containsKey("frechet_generated"));
+        assertThat(gCurve.get(1)).containsEntry("guidance_scale", 2f);
+        assertThat(sCurve).hasSize(2);
+        assertThat(sCurve.get(1)).containsEntry("steps", 3).containsEntry("guidance_scale", 3f);
+        var img = ImageIO.read(grid.toFile());
+        assertThat(img.getHeight()).isEqualTo(10 * 34 + 2);
+        assertThat(img.getWidth()).isEqualTo(3 * 34 + 2);
+    }
+
+    @Test
+    void learningRateWarmsUpThenFollowsTheCosine() {
+        GeneratorTrainConfig c = GeneratorTrainConfig.tiny(Path.of("t"), Path.of("d"), Path.of("o"), 102);
+        assertThat(GeneratorTrainer.learningRate(c, 0)).isEqualTo(c.lr() / 2);
+        assertThat(GeneratorTrainer.learningRate(c, 1)).isEqualTo(c.lr());
+        assertThat(GeneratorTrainer.learningRate(c, 52)).isCloseTo((c.lr() + c.minLr()) / 2, org.assertj.core.api.Assertions.within(1e-6f));
+        assertThat(GeneratorTrainer.learningRate(c, 102)).isCloseTo(c.minLr(), org.assertj.core.api.Assertions.within(1e-7f));
+        assertThat(GeneratorTrainer.hms(3725)).isEqualTo("1:02:05");
+    }
+}

@@ -1,0 +1,130 @@
+package io.softstream.worker.generation;
+
+import io.softstream.model.TokenizerConfig;
+import io.softstream.model.generator.GeneratorConfig;
+import io.softstream.model.generator.GeneratorRuntime;
+import io.softstream.model.generator.Sampler;
+import io.softstream.model.runtime.EngineKind;
+import io.softstream.model.runtime.TokenizerRuntime;
+import io.softstream.model.runtime.TokenizerRuntimes;
+import io.softstream.worker.internals.ImagePreprocessor;
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Labels to images: a generator samples tokens, the matching tokenizer decoder turns them into pixels.
+ * The library call behind the generation worker and {@code softstream generate}. Not thread-safe.
+ *
+ * <pre>{@code
+ * try (ImageGeneration g = ImageGeneration.open(genDir, tokenizerDir, EngineKind.AUTO, 0)) {
+ *   List<ImageGeneration.Image> imgs = g.generate(new int[] {9, 9}, new long[] {1, 2},
+ *       Sampler.Settings.of(Sampler.Method.EULER, 50, 4f), 256);
+ * }
+ * }</pre>
+ */
+public final class ImageGeneration implements AutoCloseable {
+  /** One generated image and the tokens it was decoded from ({@code N * d} floats). */
+  public record Image(BufferedImage image, float[] tokens) {}
+
+  private final GeneratorRuntime generator;
+  private final TokenizerRuntime decoder;
+
+  private ImageGeneration(GeneratorRuntime generator, TokenizerRuntime decoder) {
+    this.generator = generator;
+    this.decoder = decoder;
+  }
+
+  /**
+   * Opens a generator and the decoder of the tokenizer it was trained on.
+   *
+   * @throws IllegalArgumentException if either directory is invalid or their token shapes differ
+   */
+  public static ImageGeneration open(Path generatorDir, Path tokenizerDir, EngineKind engine, int engineThreads) {
+    GeneratorRuntime g = GeneratorRuntime.open(generatorDir);
+    TokenizerRuntime d = null;
+    try {
+      d = TokenizerRuntimes.open(tokenizerDir, engine, TokenizerRuntimes.Part.DECODER,
+          new TokenizerRuntimes.Options(engineThreads));
+      GeneratorConfig gc = g.config();
+      TokenizerConfig tc = d.config();
+      if (gc.tokens() != tc.tokens() || gc.codeDim() != tc.codeDim()) {
+        throw new IllegalArgumentException("Generator " + generatorDir + " makes " + gc.tokens() + "x" + gc.codeDim()
+            + " tokens but tokenizer " + tokenizerDir + " decodes " + tc.tokens() + "x" + tc.codeDim()
+            + "; use the tokenizer the generator was trained on (its model.json training.tokenizer)");
+      }
+      return new ImageGeneration(g, d);
+    } catch (RuntimeException e) {
+      if (d != null) {
+        d.close();
+      }
+      g.close();
+      throw e;
+    }
+  }
+
+  public GeneratorRuntime generator() {
+    return generator;
+  }
+
+  public TokenizerRuntime decoder() {
+    return decoder;
+  }
+
+  /** Number of classes the generator knows (labels {@code 0..n-1}). */
+  public int numClasses() {
+    return generator.config().numClasses();
+  }
+
+  /**
+   * Generates one image per label, in order, sampling and decoding at most {@code maxBatch} at a time.
+   *
+   * @param seeds one seed per image, e.g. {@code Sampler.imageSeed(requestSeed, index)}
+   */
+  public List<Image> generate(int[] labels, long[] seeds, Sampler.Settings settings, int maxBatch) {
+    TokenizerConfig c = decoder.config();
+    int per = c.tokens() * c.codeDim();
+    int pixels = c.channels() * c.imageSize() * c.imageSize();
+    List<Image> out = new ArrayList<>(labels.length);
+    for (int from = 0; from < labels.length; from += maxBatch) {
+      int n = Math.min(maxBatch, labels.length - from);
+      int[] l = java.util.Arrays.copyOfRange(labels, from, from + n);
+      long[] s = java.util.Arrays.copyOfRange(seeds, from, from + n);
+      float[] tokens = generator.sample(l, s, settings);
+      float[] px = decoder.decode(tokens, n);
+      for (int i = 0; i < n; i++) {
+        out.add(new Image(ImagePreprocessor.toImage(px, i * pixels, c.channels(), c.imageSize()),
+            java.util.Arrays.copyOfRange(tokens, i * per, (i + 1) * per)));
+      }
+    }
+    return out;
+  }
+
+  /** A square-ish grid of equally sized images, {@code columns} wide, with a 2-pixel gap. */
+  public static BufferedImage grid(List<BufferedImage> images, int columns) {
+    int w = images.get(0).getWidth();
+    int h = images.get(0).getHeight();
+    int cols = Math.max(1, Math.min(columns, images.size()));
+    int rows = (images.size() + cols - 1) / cols;
+    int gap = 2;
+    BufferedImage g = new BufferedImage(cols * (w + gap) + gap, rows * (h + gap) + gap, BufferedImage.TYPE_INT_RGB);
+    var gr = g.createGraphics();
+    try {
+      gr.setColor(java.awt.Color.DARK_GRAY);
+      gr.fillRect(0, 0, g.getWidth(), g.getHeight());
+      for (int i = 0; i < images.size(); i++) {
+        gr.drawImage(images.get(i), gap + (i % cols) * (w + gap), gap + (i / cols) * (h + gap), null);
+      }
+    } finally {
+      gr.dispose();
+    }
+    return g;
+  }
+
+  @Override
+  public void close() {
+    decoder.close();
+    generator.close();
+  }
+}

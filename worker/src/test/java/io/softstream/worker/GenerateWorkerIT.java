@@ -1,0 +1,208 @@
+package io.softstream.worker;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import io.softstream.model.generator.Generator;
+import io.softstream.model.generator.GeneratorConfig;
+import io.softstream.model.generator.GeneratorDir;
+import io.softstream.schemas.avro.DeadLetter;
+import io.softstream.schemas.avro.GeneratedImage;
+import io.softstream.schemas.avro.GenerationRequest;
+import io.softstream.schemas.registry.SchemaRegistryClient;
+import io.softstream.schemas.registry.SchemaRegistryClients;
+import io.softstream.schemas.serde.AvroSerializer;
+import io.softstream.topology.TopicLayout;
+import io.softstream.worker.generation.GenerationSettings;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.stream.Collectors;
+import javax.imageio.ImageIO;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Generation requests, good and bad, through a real generation worker on the embedded broker. */
+class GenerateWorkerIT extends WorkerIT {
+  static Path generator;
+
+  @BeforeAll
+  static void tinyGenerator() throws Exception {
+    generator = tinyGenerator(dir.resolve("generator"));
+  }
+
+  /** A random tiny generator (4 tokens of 4, like the tiny tokenizer) with its zero layers perturbed, so labels matter. */
+  static Path tinyGenerator(Path out) throws Exception {
+    Engine.getEngine("PyTorch").setRandomSeed(3);
+    try (NDManager m = NDManager.newBaseManager("PyTorch")) {
+      Generator g = GeneratorDir.newGenerator(GeneratorConfig.tiny(), m);
+      Random r = new Random(3);
+      g.getParameters().forEach(p -> {
+        NDArray a = p.getValue().getArray();
+        float[] v = a.toFloatArray();
+        for (int i = 0; i < v.length; i++) {
+          v[i] += (float) (0.1 * r.nextGaussian());
+        }
+        a.set(v);
+      });
+      GeneratorDir.save(out, GeneratorDir.card("tiny-gen", GeneratorConfig.tiny().withLatentStats(0.1f, 0.5f),
+          Map.of("steps", 0), Map.of()), g);
+    }
+    return out;
+  }
+
+  static GenerationRequest request(String id, Integer label, String prompt, int count, long seed, float guidance, int steps) {
+    return GenerationRequest.newBuilder().setRequestId(id).setLabel(label).setPrompt(prompt).setCount(count).setSeed(seed)
+        .setGuidanceScale(guidance).setSamplingSteps(steps).build();
+  }
+
+  static void produceRequests(String topic, List<GenerationRequest> reqs) throws Exception {
+    try (SchemaRegistryClient registry = SchemaRegistryClients.create(platform.clientProperties());
+        KafkaProducer<String, GenerationRequest> p = new KafkaProducer<>(platform.clientProperties(), new StringSerializer(),
+            new AvroSerializer<>(registry, platform.clientProperties(), false))) {
+      for (GenerationRequest r : reqs) {
+        p.send(new ProducerRecord<>(topic, r.getRequestId().toString(), r));
+      }
+      p.flush();
+    }
+  }
+
+  static Map<String, Object> generateProps(TopicLayout t, String workerId) {
+    Map<String, Object> props = workerProps(t, workerId);
+    props.put(GenerationSettings.GENERATOR_DIR, generator.toString());
+    props.put(GenerationSettings.MAX_COUNT, 8);
+    props.put(WorkerConfig.BATCH_MAX_RECORDS, 16);
+    return props;
+  }
+
+  @Test
+  void validRequestsBecomeExactlyCountImagesAndBadOnesDeadLettersWithReasons() throws Exception {
+    TopicLayout t = freshTopics();
+    produceRequests(t.generationRequests(), List.of(
+        request("by-label", 3, null, 3, 1, 4f, 4),
+        request("by-prompt", null, "a pair of sneakers", 2, 2, 4f, 4),
+        request("other-settings", null, "Ankle boots", 4, 3, 1f, 2),
+        request("bad-label", 12, null, 1, 0, 4f, 4),
+        request("bad-prompt", null, "unicorn", 1, 0, 4f, 4),
+        request("no-class", null, null, 1, 0, 4f, 4),
+        request("too-many", 1, null, 9, 0, 4f, 4),
+        request("bad-steps", 1, null, 1, 0, 4f, 0),
+        request("bad-guidance", 1, null, 1, 0, 25f, 4)));
+    produceRaw(t.generationRequests(), "tombstone", null);
+    produceRaw(t.generationRequests(), "not-avro", "{\"label\": 3}".getBytes());
+
+    GenerateWorker worker = new GenerateWorker(new WorkerConfig(generateProps(t, "gen-1")));
+    assertThat(worker.generatorModel()).isEqualTo("tiny-gen:1");
+    assertThat(worker.decoderModel()).isEqualTo("tiny-softvq:1");
+    Thread thread = runInBackground(worker);
+    try {
+      List<ConsumerRecord<String, GeneratedImage>> out =
+          readCommitted(t.generatedImages(), GeneratedImage.class, 9, Duration.ofSeconds(60));
+      List<ConsumerRecord<String, DeadLetter>> dead =
+          readCommitted(t.deadLetters(), DeadLetter.class, 8, Duration.ofSeconds(30));
+
+      assertThat(out).hasSize(9);
+      Map<String, List<GeneratedImage>> byRequest = out.stream()
+          .collect(Collectors.groupingBy(ConsumerRecord::key, Collectors.mapping(ConsumerRecord::value, Collectors.toList())));
+      assertThat(byRequest).containsOnlyKeys("by-label", "by-prompt", "other-settings");
+      assertThat(byRequest.get("by-label")).hasSize(3).extracting(GeneratedImage::getIndex).containsExactlyInAnyOrder(0, 1, 2);
+      assertThat(byRequest.get("by-label")).allSatisfy(g -> assertThat(g.getLabel()).isEqualTo(3));
+      assertThat(byRequest.get("by-prompt")).hasSize(2).allSatisfy(g -> assertThat(g.getLabel()).isEqualTo(7));
+      assertThat(byRequest.get("other-settings")).hasSize(4).allSatisfy(g -> assertThat(g.getLabel()).isEqualTo(9));
+      for (ConsumerRecord<String, GeneratedImage> r : out) {
+        GeneratedImage g = r.value();
+        assertThat(g.getRequestId().toString()).isEqualTo(r.key());
+        assertThat(g.getGeneratorModel().toString()).isEqualTo("tiny-gen:1");
+        assertThat(g.getDecoderModel().toString()).isEqualTo("tiny-softvq:1");
+        BufferedImage img = ImageIO.read(new ByteArrayInputStream(bytes(g.getPng())));
+        assertThat(img.getWidth()).isEqualTo(8);
+        assertThat(img.getHeight()).isEqualTo(8);
+        float[] tokens = floats(g.getTokens());
+        assertThat(tokens).hasSize(4 * 4);
+        for (float f : tokens) {
+          assertThat(Float.isFinite(f)).isTrue();
+        }
+      }
+      // Different images of one request have different tokens (different per-image seeds).
+      List<GeneratedImage> byLabel = byRequest.get("by-label");
+      assertThat(floats(byLabel.get(0).getTokens())).isNotEqualTo(floats(byLabel.get(1).getTokens()));
+
+      assertThat(dead).hasSize(8);
+      Map<String, DeadLetter> dl = dead.stream().collect(Collectors.toMap(ConsumerRecord::key, ConsumerRecord::value));
+      assertThat(dl.get("bad-label").getErrorClass().toString()).isEqualTo("InvalidLabel");
+      assertThat(dl.get("bad-label").getReason().toString()).contains("label 12", "0 T-shirt/top", "9 Ankle boot");
+      assertThat(dl.get("bad-prompt").getErrorClass().toString()).isEqualTo("UnknownPrompt");
+      assertThat(dl.get("bad-prompt").getReason().toString()).contains("'unicorn'", "7 Sneaker");
+      assertThat(dl.get("no-class").getErrorClass().toString()).isEqualTo("NoLabelOrPrompt");
+      assertThat(dl.get("too-many").getErrorClass().toString()).isEqualTo("InvalidCount");
+      assertThat(dl.get("too-many").getReason().toString()).contains("count 9", "1..8");
+      assertThat(dl.get("bad-steps").getErrorClass().toString()).isEqualTo("InvalidSteps");
+      assertThat(dl.get("bad-steps").getReason().toString()).contains("sampling_steps 0", "1..1000");
+      assertThat(dl.get("bad-guidance").getErrorClass().toString()).isEqualTo("InvalidGuidance");
+      assertThat(dl.get("bad-guidance").getReason().toString()).contains("guidance_scale 25.0", "[0, 20.0]");
+      assertThat(dl.get("tombstone").getErrorClass().toString()).isEqualTo("EmptyRecord");
+      assertThat(dl.get("not-avro").getErrorClass().toString()).isEqualTo("NotConfluentAvro");
+      assertThat(dl.get("bad-label").getPayload()).isNotNull();
+    } finally {
+      worker.close();
+      thread.join(30_000);
+    }
+    assertThat(thread.isAlive()).isFalse();
+  }
+
+  @Test
+  void theSameSeedGivesTheSameImagesAndAnotherSeedOthers() throws Exception {
+    TopicLayout t = freshTopics();
+    GenerateWorker worker = new GenerateWorker(new WorkerConfig(generateProps(t, "gen-2")));
+    Thread thread = runInBackground(worker);
+    try {
+      produceRequests(t.generationRequests(), List.of(request("first", 5, null, 3, 42, 3f, 5)));
+      assertThat(readCommitted(t.generatedImages(), GeneratedImage.class, 3, Duration.ofSeconds(60))).hasSize(3);
+      produceRequests(t.generationRequests(), List.of(request("again", 5, null, 3, 42, 3f, 5),
+          request("other-seed", 5, null, 3, 43, 3f, 5)));
+      List<ConsumerRecord<String, GeneratedImage>> out =
+          readCommitted(t.generatedImages(), GeneratedImage.class, 9, Duration.ofSeconds(60));
+      assertThat(out).hasSize(9);
+      Map<String, Map<Integer, GeneratedImage>> by = out.stream().collect(Collectors.groupingBy(ConsumerRecord::key,
+          Collectors.toMap(r -> r.value().getIndex(), ConsumerRecord::value)));
+      for (int i = 0; i < 3; i++) {
+        assertThat(bytes(by.get("again").get(i).getPng())).isEqualTo(bytes(by.get("first").get(i).getPng()));
+        // "again" shares its forward pass with "other-seed": batch size changes float rounding, not the image.
+        float[] a = floats(by.get("again").get(i).getTokens());
+        float[] f = floats(by.get("first").get(i).getTokens());
+        for (int j = 0; j < f.length; j++) {
+          assertThat(a[j]).isCloseTo(f[j], org.assertj.core.api.Assertions.within(1e-5f));
+        }
+        assertThat(floats(by.get("other-seed").get(i).getTokens())).isNotEqualTo(floats(by.get("first").get(i).getTokens()));
+      }
+    } finally {
+      worker.close();
+      thread.join(30_000);
+    }
+  }
+
+  private static byte[] bytes(ByteBuffer b) {
+    byte[] a = new byte[b.remaining()];
+    b.duplicate().get(a);
+    return a;
+  }
+
+  private static float[] floats(ByteBuffer b) {
+    ByteBuffer d = b.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+    float[] f = new float[d.remaining() / 4];
+    d.asFloatBuffer().get(f);
+    return f;
+  }
+}
