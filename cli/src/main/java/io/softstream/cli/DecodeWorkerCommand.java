@@ -10,8 +10,9 @@ import picocli.CommandLine.Spec;
 
 /** Runs one decode worker until SIGTERM. */
 @Command(name = "decode-worker", mixinStandardHelpOptions = true,
-    description = {"Consume TokenRecords of one model version, decode them and publish PNG ImageEvents on the "
-        + "reconstructions topic exactly once. Tokens of other versions are dead-lettered with the reason."})
+    description = {"Consume TokenRecords, decode each with the decoder of exactly its model version (--model, and with "
+        + "--watch-models any announced version, fetched on first use) and publish PNG ImageEvents on the "
+        + "reconstructions topic exactly once. Tokens of unknown versions are dead-lettered with the reason."})
 public final class DecodeWorkerCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin WorkerOptions options;
