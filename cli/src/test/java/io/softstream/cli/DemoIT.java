@@ -55,7 +55,7 @@ class DemoIT {
 
   @Test
   void everyCommandHasHelpAndBadOptionsExitWithUsage() {
-    for (String cmd : new String[] {"demo", "encode-worker", "decode-worker", "decode", "kafka", "topics"}) {
+    for (String cmd : new String[] {"demo", "train", "encode-worker", "decode-worker", "decode", "export", "bench", "models", "generate", "generate-worker", "kafka", "topics"}) {
       StringWriter out = new StringWriter();
       CommandLine cl = Softstream.commandLine();
       cl.setOut(new PrintWriter(out));
@@ -67,6 +67,29 @@ class DemoIT {
     cl.setErr(new PrintWriter(err));
     assertThat(cl.execute("demo", "--photos", "many")).isEqualTo(2);
     assertThat(err.toString()).contains("Invalid value for option '--photos'");
+  }
+
+  @Test
+  void trainWritesAModelDirectoryThatTheEnginesCanRun() throws Exception {
+    Path out = dir.resolve("trained");
+    StringWriter text = new StringWriter();
+    CommandLine cl = Softstream.commandLine();
+    cl.setOut(new PrintWriter(text));
+    int code = cl.execute("train", "steps=3", "batch_size=8", "train_limit=64", "align=false", "eval_images=0",
+        "model.enc_dim=16", "model.enc_depth=1", "model.enc_heads=2", "model.dec_dim=16", "model.dec_depth=1",
+        "model.dec_heads=2", "model.tokens=4", "model.code_dim=4", "model.codebook_size=16", "model.num_codebooks=1",
+        "output_dir=" + out, "name=tiny-train");
+    assertThat(code).as(text.toString()).isZero();
+    assertThat(text.toString()).contains("\"loss_history\"").contains("\"model_dir\" : \"" + out + "\"");
+    try (var rt = io.softstream.model.runtime.TokenizerRuntimes.open(out, io.softstream.model.runtime.EngineKind.PYTORCH,
+        io.softstream.model.runtime.TokenizerRuntimes.Part.BOTH)) {
+      assertThat(rt.card().name()).isEqualTo("tiny-train");
+      assertThat(rt.encode(new float[32 * 32], 1).values()).hasSize(16);
+    }
+    StringWriter err = new StringWriter();
+    cl.setErr(new PrintWriter(err));
+    assertThat(cl.execute("train", "no-equals-sign")).isEqualTo(2);
+    assertThat(err.toString()).contains("is not KEY=VALUE");
   }
 
   @Test
