@@ -211,7 +211,7 @@ public final class DemoCommand implements Callable<Integer> {
         }
         Map<Integer, Long> byVersion = new java.util.TreeMap<>();
         watcher.tokens.values().forEach(tr -> byVersion.merge(tr.getModelVersion(), 1L, Long::sum));
-        say("Tokens by model version: %s; encode workers now serve version %s; largest pause between token records: %d ms",
+        say("Tokens by model version: %s; encode workers now serve version %s; largest gap between token records (publishing included): %d ms",
             byVersion, encoders.stream().map(EncodeWorker::servingVersion).distinct().toList(), watcher.largestPauseMs());
         Path grid = dataDir.resolve("reconstructions.png");
         int shown = writeGrid(grid, sent, watcher, runId);

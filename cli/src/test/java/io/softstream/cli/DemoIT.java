@@ -55,7 +55,7 @@ class DemoIT {
 
   @Test
   void everyCommandHasHelpAndBadOptionsExitWithUsage() {
-    for (String cmd : new String[] {"demo", "train", "encode-worker", "decode-worker", "decode", "export", "bench", "models", "generate", "generate-worker", "kafka", "topics"}) {
+    for (String cmd : new String[] {"demo", "train", "eval", "encode-worker", "decode-worker", "decode", "export", "bench", "models", "generate", "generate-worker", "kafka", "topics"}) {
       StringWriter out = new StringWriter();
       CommandLine cl = Softstream.commandLine();
       cl.setOut(new PrintWriter(out));
@@ -90,6 +90,29 @@ class DemoIT {
     cl.setErr(new PrintWriter(err));
     assertThat(cl.execute("train", "no-equals-sign")).isEqualTo(2);
     assertThat(err.toString()).contains("is not KEY=VALUE");
+  }
+
+  @Test
+  void evalPrintsOneJsonObjectWithTheDocumentedKeys() throws Exception {
+    Path model = tinyModel(dir.resolve("model"));
+    Path images = Files.createDirectories(dir.resolve("images"));
+    for (SampleImages.Sample s : SampleImages.fashionMnist(12)) {
+      Files.write(images.resolve(s.id() + ".png"), s.bytes());
+    }
+    StringWriter out = new StringWriter();
+    CommandLine cl = Softstream.commandLine();
+    cl.setOut(new PrintWriter(out));
+    int code = cl.execute("eval", "--model", model.toString(), "--images", images.toString(), "--json", "--engine",
+        "pytorch", "--grid", dir.resolve("grid.png").toString());
+    assertThat(code).as(out.toString()).isZero();
+    var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.toString().strip());
+    assertThat(json.get("psnr").asDouble()).isBetween(1.0, 60.0);
+    assertThat(json.get("ssim").asDouble()).isBetween(-1.0, 1.0);
+    assertThat(json.get("token_bytes_per_image").get("fp16").asInt()).isEqualTo(4 * 4 * 2);
+    assertThat(json.has("jpeg_psnr_at_equal_bytes")).isTrue();
+    assertThat(json.has("bicubic_psnr_at_equal_bytes")).isTrue();
+    assertThat(json.get("images").asInt()).isEqualTo(12);
+    assertThat(Files.size(dir.resolve("grid.png"))).isPositive();
   }
 
   @Test

@@ -21,9 +21,9 @@ import java.util.zip.GZIPInputStream;
  */
 public record Dataset(float[] pixels, int[] labels, int channels, int size) {
 
-    /** Number of images. */
+    /** Number of images (labels may be null for an unlabelled folder of images). */
     public int count() {
-        return labels.length;
+        return pixels.length / (channels * size * size);
     }
 
     /**

@@ -56,12 +56,42 @@ public final class Evaluation {
 
     /** Runs every metric; the map serialises to one JSON object with exactly the keys listed above. */
     public static Map<String, Object> evaluate(TokenEncoder enc, TokenDecoder dec, Dataset train, Dataset test, Options o) {
-        TokenizerConfig c = enc.config();
+        return evaluate(blocks(enc, dec), enc.config(), train, test, o);
+    }
+
+    /**
+     * The same metrics through any engine: the encoder and decoder of {@code runtime} (PyTorch blocks,
+     * ONNX Runtime, ...), so that every engine can be checked to give the same figures.
+     * {@code train} may be null or unlabelled: then no linear probe is run.
+     */
+    public static Map<String, Object> evaluate(io.softstream.model.runtime.TokenizerRuntime runtime, Dataset train,
+            Dataset test, Options o) {
+        return evaluate(new Codec() {
+            @Override
+            public float[] encode(float[] pixels, int batch) {
+                return runtime.encode(pixels, batch).values();
+            }
+
+            @Override
+            public float[] decode(float[] tokens, int batch) {
+                return runtime.decode(tokens, batch);
+            }
+        }, runtime.config(), train, test, o);
+    }
+
+    /** Pixels to tokens and back on plain arrays, whatever runs them. */
+    interface Codec {
+        float[] encode(float[] pixels, int batch);
+
+        float[] decode(float[] tokens, int batch);
+    }
+
+    private static Map<String, Object> evaluate(Codec codec, TokenizerConfig c, Dataset train, Dataset test, Options o) {
         if (test.channels() != 1) {
             throw new IllegalArgumentException("Evaluation supports grayscale only");
         }
         int nTest = Math.min(o.testImages(), test.count());
-        Coded te = run(enc, dec, test, nTest, true);
+        Coded te = run(codec, c, test, nTest, true);
         int px = test.size() * test.size();
         double psnr = 0, ssim = 0;
         for (int i = 0; i < nTest; i++) {
@@ -78,9 +108,11 @@ public final class Evaluation {
         int nCodec = Math.min(o.codecImages(), test.count());
         r.put("jpeg_psnr_at_equal_bytes", Map.of("fp16", jpegPsnr(test, nCodec, fp16), "fp32", jpegPsnr(test, nCodec, fp32)));
         r.put("bicubic_psnr_at_equal_bytes", Map.of("fp16", bicubicPsnr(test, nCodec, fp16), "fp32", bicubicPsnr(test, nCodec, fp32)));
-        int nTrain = Math.min(o.probeTrainImages(), train.count());
-        Coded tr = run(enc, null, train, nTrain, false);
-        r.put("linear_probe_accuracy", linearProbe(tr.latents, train.labels(), nTrain, te.latents, test.labels(), nTest));
+        if (train != null && train.labels() != null && test.labels() != null) {
+            int nTrain = Math.min(o.probeTrainImages(), train.count());
+            Coded tr = run(codec, c, train, nTrain, false);
+            r.put("linear_probe_accuracy", linearProbe(tr.latents, train.labels(), nTrain, te.latents, test.labels(), nTest));
+        }
         if (o.gridPng() != null) {
             writeGrid(test, te.recon, Math.min(16, nTest), o.gridPng());
         }
@@ -90,7 +122,7 @@ public final class Evaluation {
     /** Mean PSNR (dB, 8-bit) of the first {@code n} images of {@code data}. */
     public static double psnr(TokenEncoder enc, TokenDecoder dec, Dataset data, int n) {
         n = Math.min(n, data.count());
-        Coded coded = run(enc, dec, data, n, true);
+        Coded coded = run(blocks(enc, dec), enc.config(), data, n, true);
         int px = data.channels() * data.size() * data.size();
         double s = 0;
         for (int i = 0; i < n; i++) {
@@ -101,27 +133,42 @@ public final class Evaluation {
 
     private record Coded(float[] latents, float[] recon) {}
 
-    private static Coded run(TokenEncoder enc, TokenDecoder dec, Dataset d, int n, boolean decode) {
-        TokenizerConfig c = enc.config();
+    private static Coded run(Codec codec, TokenizerConfig c, Dataset d, int n, boolean decode) {
         int lat = c.tokens() * c.codeDim(), px = d.channels() * d.size() * d.size();
         float[] latents = new float[n * lat];
         float[] recon = decode ? new float[n * px] : null;
-        try (NDManager m = NDManager.newBaseManager()) {
-            ParameterStore ps = new ParameterStore(m, false);
-            for (int i = 0; i < n; i += BATCH) {
-                int to = Math.min(n, i + BATCH);
-                try (NDScope scope = new NDScope()) {
-                    scope.suppressNotUsedWarning();
-                    NDArray zq = enc.forward(ps, new NDList(d.range(m, i, to)), false).get(0);
-                    System.arraycopy(zq.toFloatArray(), 0, latents, i * lat, (to - i) * lat);
-                    if (decode) {
-                        NDArray y = dec.forward(ps, new NDList(zq), false).singletonOrThrow();
-                        System.arraycopy(y.toFloatArray(), 0, recon, i * px, (to - i) * px);
-                    }
-                }
+        for (int i = 0; i < n; i += BATCH) {
+            int to = Math.min(n, i + BATCH);
+            float[] zq = codec.encode(java.util.Arrays.copyOfRange(d.pixels(), i * px, to * px), to - i);
+            System.arraycopy(zq, 0, latents, i * lat, (to - i) * lat);
+            if (decode) {
+                System.arraycopy(codec.decode(zq, to - i), 0, recon, i * px, (to - i) * px);
             }
         }
         return new Coded(latents, recon);
+    }
+
+    /** The DJL blocks as a codec (the trainer's own path; unclamped decoder output, clamped in toBytes). */
+    private static Codec blocks(TokenEncoder enc, TokenDecoder dec) {
+        return new Codec() {
+            @Override
+            public float[] encode(float[] pixels, int batch) {
+                TokenizerConfig c = enc.config();
+                try (NDManager m = NDManager.newBaseManager()) {
+                    NDArray x = m.create(pixels, new ai.djl.ndarray.types.Shape(batch, c.channels(), c.imageSize(), c.imageSize()));
+                    return enc.forward(new ParameterStore(m, false), new NDList(x), false).get(0).toFloatArray();
+                }
+            }
+
+            @Override
+            public float[] decode(float[] tokens, int batch) {
+                TokenizerConfig c = enc.config();
+                try (NDManager m = NDManager.newBaseManager()) {
+                    NDArray z = m.create(tokens, new ai.djl.ndarray.types.Shape(batch, c.tokens(), c.codeDim()));
+                    return dec.forward(new ParameterStore(m, false), new NDList(z), false).singletonOrThrow().toFloatArray();
+                }
+            }
+        };
     }
 
     static int[] toBytes(float[] v, int off, int len) {

@@ -1,0 +1,126 @@
+package io.softstream.cli;
+
+import io.softstream.model.ModelCard;
+import io.softstream.model.TokenizerConfig;
+import io.softstream.model.runtime.EngineKind;
+import io.softstream.model.runtime.TokenizerRuntime;
+import io.softstream.model.runtime.TokenizerRuntimes;
+import io.softstream.trainer.Dataset;
+import io.softstream.trainer.Evaluation;
+import io.softstream.trainer.TrainConfig;
+import io.softstream.worker.internals.ImagePreprocessor;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/** Evaluates a tokenizer on held-out images: quality, bytes, codec baselines at equal bytes, semantic probe. */
+@Command(name = "eval", mixinStandardHelpOptions = true,
+    description = {"Evaluate a tokenizer: psnr, ssim, token_bytes_per_image, jpeg_psnr_at_equal_bytes, "
+        + "bicubic_psnr_at_equal_bytes and, for labelled data, linear_probe_accuracy; writes an originals/"
+        + "reconstructions grid. Same figures on every engine (--engine)."})
+public final class EvalCommand implements Callable<Integer> {
+  @Spec CommandSpec spec;
+
+  @Option(names = "--model", description = "Tokenizer directory (default: the shipped model for the data set).")
+  Path model;
+
+  static final class Source {
+    @Option(names = "--dataset", description = "fashion-mnist: the official test split (held out), probe on the train split.")
+    String dataset;
+
+    @Option(names = "--images", description = "A folder of images (PNG, JPEG, BMP, GIF, WebP), fitted to the model; no probe.")
+    Path images;
+  }
+
+  @ArgGroup(exclusive = true)
+  Source source = new Source();
+
+  @Option(names = "--engine", defaultValue = "auto", description = "auto|onnxruntime|pytorch (default: ${DEFAULT-VALUE}).")
+  String engine;
+
+  @Option(names = "--test-images", defaultValue = "10000", description = "Held-out images to score (default: ${DEFAULT-VALUE}).")
+  int testImages;
+
+  @Option(names = "--probe-train-images", defaultValue = "10000",
+      description = "Training images for the linear probe (default: ${DEFAULT-VALUE}).")
+  int probeImages;
+
+  @Option(names = "--grid", defaultValue = "out/eval-grid.png", description = "Originals/reconstructions PNG (default: ${DEFAULT-VALUE}).")
+  Path grid;
+
+  @Option(names = "--json", description = "Print one JSON object (only).")
+  boolean json;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter out = spec.commandLine().getOut();
+    Path dir = model != null ? model : ShippedModels.fashionMnist();
+    Files.createDirectories(grid.toAbsolutePath().getParent());
+    try (TokenizerRuntime rt = TokenizerRuntimes.open(dir, EngineKind.parse(engine), TokenizerRuntimes.Part.BOTH)) {
+      Dataset train = null;
+      Dataset test;
+      if (source.images != null) {
+        test = folder(source.images, rt.config());
+      } else {
+        String name = source.dataset == null ? "fashion-mnist" : source.dataset;
+        if (!name.equals("fashion-mnist")) {
+          throw new IllegalArgumentException("Unknown data set '" + name + "'; accepted: fashion-mnist (or --images DIR)");
+        }
+        Path data = Path.of(TrainConfig.defaults().dataDir());
+        test = Dataset.fashionMnist(data, false, testImages);
+        train = probeImages > 0 ? Dataset.fashionMnist(data, true, probeImages) : null;
+      }
+      Map<String, Object> r = new java.util.LinkedHashMap<>(Evaluation.evaluate(rt, train, test,
+          new Evaluation.Options(testImages, probeImages, Math.min(1000, testImages), grid)));
+      r.put("engine", rt.engine().id());
+      r.put("model", rt.card().name());
+      r.put("images", Math.min(testImages, test.count()));
+      if (json) {
+        out.println(ModelCard.JSON.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
+      } else {
+        r.forEach((k, v) -> out.printf("%-28s %s%n", k, v));
+        out.printf("grid: %s%n", grid.toAbsolutePath());
+      }
+    }
+    out.flush();
+    return 0;
+  }
+
+  private static Dataset folder(Path dir, TokenizerConfig c) throws java.io.IOException {
+    List<Path> files;
+    try (Stream<Path> s = Files.list(dir)) {
+      files = s.filter(Files::isRegularFile).sorted().toList();
+    }
+    ImagePreprocessor pre = new ImagePreprocessor(c.imageSize(), c.channels(), ImagePreprocessor.Resize.FIT,
+        64 * 1024 * 1024, 100_000_000);
+    List<float[]> ok = new ArrayList<>();
+    for (Path f : files) {
+      float[] px = new float[pre.floatsPerImage()];
+      try {
+        pre.decodeInto(Files.readAllBytes(f), "", px, 0);
+        ok.add(px);
+      } catch (RuntimeException e) {
+        // not an image: skipped, and said
+        System.err.println("eval: skipping " + f.getFileName() + ": " + e.getMessage());
+      }
+    }
+    if (ok.isEmpty()) {
+      throw new IllegalArgumentException("No readable images in " + dir);
+    }
+    float[] all = new float[ok.size() * pre.floatsPerImage()];
+    for (int i = 0; i < ok.size(); i++) {
+      System.arraycopy(ok.get(i), 0, all, i * pre.floatsPerImage(), pre.floatsPerImage());
+    }
+    return new Dataset(all, null, c.channels(), c.imageSize());
+  }
+}
