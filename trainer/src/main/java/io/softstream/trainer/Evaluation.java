@@ -104,10 +104,10 @@ public final class Evaluation {
         r.put("psnr", psnr / nTest);
         r.put("ssim", ssim / nTest);
         int fp16 = c.tokens() * c.codeDim() * 2, fp32 = fp16 * 2;
-        r.put("token_bytes_per_image", Map.of("fp16", fp16, "fp32", fp32));
+        r.put("token_bytes_per_image", pair(fp16, fp32));
         int nCodec = Math.min(o.codecImages(), test.count());
-        r.put("jpeg_psnr_at_equal_bytes", Map.of("fp16", jpegPsnr(test, nCodec, fp16), "fp32", jpegPsnr(test, nCodec, fp32)));
-        r.put("bicubic_psnr_at_equal_bytes", Map.of("fp16", bicubicPsnr(test, nCodec, fp16), "fp32", bicubicPsnr(test, nCodec, fp32)));
+        r.put("jpeg_psnr_at_equal_bytes", pair(jpegPsnr(test, nCodec, fp16), jpegPsnr(test, nCodec, fp32)));
+        r.put("bicubic_psnr_at_equal_bytes", pair(bicubicPsnr(test, nCodec, fp16), bicubicPsnr(test, nCodec, fp32)));
         if (train != null && train.labels() != null && test.labels() != null) {
             int nTrain = Math.min(o.probeTrainImages(), train.count());
             Coded tr = run(codec, c, train, nTrain, false);
@@ -117,6 +117,13 @@ public final class Evaluation {
             writeGrid(test, te.recon, Math.min(16, nTest), o.gridPng());
         }
         return r;
+    }
+
+    private static Map<String, Object> pair(Object fp16, Object fp32) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("fp16", fp16);
+        m.put("fp32", fp32);
+        return m;
     }
 
     /** Mean PSNR (dB, 8-bit) of the first {@code n} images of {@code data}. */
