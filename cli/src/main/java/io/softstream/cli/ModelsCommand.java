@@ -52,6 +52,16 @@ public final class ModelsCommand implements Callable<Integer> {
   @Option(names = "--activate", description = "publish: announce the new version ACTIVE at once.")
   boolean activate;
 
+  @Option(names = "--promote-if-better", description = "publish: make the new version ACTIVE only if its --gate-metric "
+      + "beats the active version's, or is within --gate-tolerance of it; otherwise it stays CANDIDATE and this says why.")
+  boolean promoteIfBetter;
+
+  @Option(names = "--gate-metric", defaultValue = "psnr", description = "Held-out metric of the gate (default: ${DEFAULT-VALUE}).")
+  String gateMetric;
+
+  @Option(names = "--gate-tolerance", defaultValue = "0.1", description = "Accepted shortfall (default: ${DEFAULT-VALUE}).")
+  double gateTolerance;
+
   @Option(names = "--topic-prefix", defaultValue = "", description = "Prefix of every topic name.")
   String prefix;
 
@@ -87,6 +97,14 @@ public final class ModelsCommand implements Callable<Integer> {
                 activate ? ModelStatus.ACTIVE : ModelStatus.CANDIDATE);
             out.printf("published %s %s version %d (%s, %d bytes, sha256 %s)%n", name, k, version, v.getStatus(),
                 v.getSizeBytes(), v.getSha256());
+            if (promoteIfBetter && !activate) {
+              var decision = new io.softstream.topology.models.PromotionGate(gateMetric, !gateMetric.startsWith("fd")
+                  && !gateMetric.contains("loss"), gateTolerance).decide(v, catalog.active(name, k));
+              if (decision.promote()) {
+                registry.announce(ModelVersion.newBuilder(v).setStatus(ModelStatus.ACTIVE).setCreatedAt(Instant.now()).build());
+              }
+              out.printf("%s %s version %d: %s%n", name, k, version, decision.reason());
+            }
           }
         }
         case "promote", "retire" -> {

@@ -32,6 +32,10 @@ class ModelsCommandIT {
       assertThat(run(conn, "rollback", "tiny")).contains("tiny ENCODER rolled back to version 1");
       assertThat(run(conn, "list")).containsPattern("tiny +ENCODER +1 ACTIVE .*<- serving");
       assertThat(run(conn, "retire", "tiny", "2")).contains("tiny ENCODER version 2 is now RETIRED");
+      // The tiny model's card has no psnr: the gate keeps it a candidate and says why.
+      assertThat(run(conn, "publish", model.toString(), "--name", "tiny", "--promote-if-better"))
+          .contains("published tiny ENCODER version 3 (CANDIDATE").contains("has no 'psnr' metric");
+      assertThat(run(conn, "list")).containsPattern("tiny +ENCODER +1 ACTIVE .*<- serving");
       StringWriter err = new StringWriter();
       CommandLine cl = Softstream.commandLine();
       cl.setErr(new PrintWriter(err));
