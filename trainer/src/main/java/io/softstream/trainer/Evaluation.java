@@ -201,7 +201,8 @@ public final class Evaluation {
 
     /** SSIM of two square 8-bit grayscale images, Gaussian 11x11 window (sigma 1.5), valid region. */
     static double ssim(int[] a, int[] b, int size) {
-        int w = 11, r = 5;
+        // The standard 11x11 window; images smaller than that use one window as large as the image.
+        int r = Math.min(5, (size - 1) / 2), w = 2 * r + 1;
         double[] g = new double[w];
         double gs = 0;
         for (int i = 0; i < w; i++) {
