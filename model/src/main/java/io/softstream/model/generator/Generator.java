@@ -16,10 +16,11 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * SiT/DiT-style velocity network over the N latent tokens of a 1-D tokenizer.
+ * SiT/DiT-style velocity network over the N latent tokens of a 1-D tokenizer, or (with {@code pos_embed
+ * "2d"}, the 2-D baseline) over a square grid of latent patches such as {@link PixelPatches}.
  *
  * <p>Inputs {@code (x [B, N, d], t [B] in [0, 1], y [B] class ids as float, numClasses = null class)}.
- * {@code x_embed} Linear(d, D)(x) + a fixed 1-D sine-cosine position embedding ({@link #posEmbed}); the
+ * {@code x_embed} Linear(d, D)(x) + a fixed 1-D sine-cosine position embedding ({@link #posEmbed}; {@link #posEmbed2d} for a 2-D grid); the
  * condition {@code c = t_mlp(sincos(1000 t)) + class_embed[y]} ({@code t_mlp}: Linear(256, D) -> SiLU ->
  * Linear(D, D); {@code class_embed [numClasses + 1, D]}); {@code block0..} {@link AdaLnBlock}s; final
  * adaLN ({@code final_ada}: SiLU -> Linear(D, 2D)) on a LayerNorm without affine, then {@code out}
@@ -56,7 +57,7 @@ public final class Generator extends AbstractBlock {
         }
         finalAda = addChildBlock("final_ada", Linear.builder().setUnits(2L * d).build());
         out = addChildBlock("out", Linear.builder().setUnits(cfg.codeDim()).build());
-        pos = posEmbed(cfg.tokens(), d);
+        pos = cfg.is2d() ? posEmbed2d((int) Math.round(Math.sqrt(cfg.tokens())), d) : posEmbed(cfg.tokens(), d);
     }
 
     /** The configuration this generator was built from. */
@@ -76,6 +77,28 @@ public final class Generator extends AbstractBlock {
                 double w = 1.0 / Math.pow(10000.0, k / (double) half);
                 e[p * dim + k] = (float) Math.sin(p * w);
                 e[p * dim + half + k] = (float) Math.cos(p * w);
+            }
+        }
+        return e;
+    }
+
+    /**
+     * Fixed 2-D sine-cosine position embedding {@code [side * side, dim]} of a row-major grid (MAE/DiT's
+     * {@code get_2d_sincos_pos_embed}): the first half of each row is the 1-D embedding ({@link #posEmbed}
+     * layout, width {@code dim / 2}) of the column, the second half that of the row.
+     */
+    public static float[] posEmbed2d(int side, int dim) {
+        if (dim % 4 != 0) {
+            throw new IllegalArgumentException("2-D position embedding needs dim divisible by 4, got " + dim);
+        }
+        int half = dim / 2;
+        float[] line = posEmbed(side, half);
+        float[] e = new float[side * side * dim];
+        for (int r = 0; r < side; r++) {
+            for (int c = 0; c < side; c++) {
+                int p = r * side + c;
+                System.arraycopy(line, c * half, e, p * dim, half);
+                System.arraycopy(line, r * half, e, p * dim + half, half);
             }
         }
         return e;

@@ -8,7 +8,9 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
 import io.softstream.model.ModelDir;
 import io.softstream.model.TeacherClassifier;
+import io.softstream.model.generator.GeneratorDir;
 import io.softstream.model.generator.GeneratorRuntime;
+import io.softstream.model.generator.PixelPatches;
 import io.softstream.model.generator.Sampler;
 import io.softstream.model.runtime.EngineKind;
 import io.softstream.model.runtime.TokenizerRuntime;
@@ -34,6 +36,9 @@ import javax.imageio.ImageIO;
  *       between generated images and the real test split, and the same distance for the tokenizer's
  *       reconstructions of the test split, the floor a generator over these tokens can reach.
  * </ul>
+ *
+ * <p>A generator over pixel patches (the 2-D baseline, {@link PixelPatches#fromCard}) needs no tokenizer: its
+ * latents are un-patchified (and clamped to [-1, 1]); its "reconstructions" are the test images themselves.
  *
  * <p>Optionally the same over a range of guidance scales and step counts (the curves).
  */
@@ -72,6 +77,24 @@ public final class GeneratorEval {
         }
     }
 
+    /** Latents {@code [n, N, d]} to pixels {@code [n, C, H, W]} in [-1, 1]. */
+    @FunctionalInterface
+    public interface Decode {
+        /** Decodes {@code n} latent sets. */
+        float[] apply(float[] latents, int n);
+    }
+
+    /** The 2-D baseline's decoder: un-patchify, clamped to [-1, 1] like the tokenizer's decoder. */
+    public static Decode pixelDecoder(PixelPatches pp) {
+        return (lat, n) -> {
+            float[] px = pp.unpatchify(lat, n);
+            for (int i = 0; i < px.length; i++) {
+                px[i] = Math.max(-1f, Math.min(1f, px[i]));
+            }
+            return px;
+        };
+    }
+
     /** Teacher predictions and pooled features of a set of images. */
     record Judged(int[] predictions, float[] features, int dim) {}
 
@@ -84,17 +107,22 @@ public final class GeneratorEval {
         Dataset test = Dataset.fashionMnist(dataDir, false, o.realLimit());
         int px = test.channels() * test.size() * test.size();
         Map<String, Object> m = new LinkedHashMap<>();
+        java.util.Optional<PixelPatches> patches = PixelPatches.fromCard(GeneratorDir.readCard(generatorDir));
         try (NDManager nd = NDManager.newBaseManager("PyTorch");
              GeneratorRuntime gen = GeneratorRuntime.open(generatorDir);
-             TokenizerRuntime tok = TokenizerRuntimes.open(tokenizerDir, EngineKind.PYTORCH, TokenizerRuntimes.Part.BOTH)) {
+             TokenizerRuntime tok = patches.isPresent() ? null
+                     : TokenizerRuntimes.open(tokenizerDir, EngineKind.PYTORCH, TokenizerRuntimes.Part.BOTH)) {
+            Decode decode = patches.isPresent() ? pixelDecoder(patches.get()) : tok::decode;
             TeacherClassifier teacher = ModelDir.loadTeacher(teacherDir, nd);
             ParameterStore ps = new ParameterStore(nd, false);
             Judged real = judge(teacher, ps, nd, test.pixels(), test.count(), test, o.batch());
+            // Reconstructions: the tokenizer's round trip; for pixel patches the round trip is exact (the images themselves).
             float[] recon = new float[test.count() * px];
             for (int from = 0; from < test.count(); from += o.batch()) {
                 int n = Math.min(o.batch(), test.count() - from);
                 float[] in = java.util.Arrays.copyOfRange(test.pixels(), from * px, (from + n) * px);
-                System.arraycopy(tok.decode(tok.encode(in, n).values(), n), 0, recon, from * px, n * px);
+                float[] lat = patches.isPresent() ? patches.get().patchify(in, n) : tok.encode(in, n).values();
+                System.arraycopy(decode.apply(lat, n), 0, recon, from * px, n * px);
             }
             Judged rec = judge(teacher, ps, nd, recon, test.count(), test, o.batch());
 
@@ -107,7 +135,7 @@ public final class GeneratorEval {
             }
             float[][] generated = new float[1][];
             int[][] labels = new int[1][];
-            m.putAll(generatedMetrics(gen, tok, teacher, ps, nd, test, realStats, o.settings(), o.perClass(), o.seed(),
+            m.putAll(generatedMetrics(gen, decode, teacher, ps, nd, test, realStats, o.settings(), o.perClass(), o.seed(),
                     o.batch(), generated, labels));
             m.put("frechet_reconstruction", round(Frechet.distance(Frechet.stats(rec.features(), test.count(), rec.dim()),
                     realStats)));
@@ -120,7 +148,7 @@ public final class GeneratorEval {
                 for (float gs : o.curveGuidance()) {
                     Sampler.Settings s = new Sampler.Settings(o.settings().method(), o.settings().steps(), gs,
                             o.settings().guidanceLow(), o.settings().guidanceHigh());
-                    curve.add(generatedMetrics(gen, tok, teacher, ps, nd, test, realStats, s, o.curvePerClass(), o.seed(),
+                    curve.add(generatedMetrics(gen, decode, teacher, ps, nd, test, realStats, s, o.curvePerClass(), o.seed(),
                             o.batch(), null, null));
                 }
                 m.put("guidance_curve", curve);
@@ -130,7 +158,7 @@ public final class GeneratorEval {
                 for (int st : o.curveSteps()) {
                     Sampler.Settings s = new Sampler.Settings(o.settings().method(), st, o.settings().guidanceScale(),
                             o.settings().guidanceLow(), o.settings().guidanceHigh());
-                    curve.add(generatedMetrics(gen, tok, teacher, ps, nd, test, realStats, s, o.curvePerClass(), o.seed(),
+                    curve.add(generatedMetrics(gen, decode, teacher, ps, nd, test, realStats, s, o.curvePerClass(), o.seed(),
                             o.batch(), null, null));
                 }
                 m.put("steps_curve", curve);
@@ -144,7 +172,7 @@ public final class GeneratorEval {
     }
 
     /** Generates {@code perClass} images per class with {@code s} and judges them; optionally hands back pixels and labels. */
-    private static Map<String, Object> generatedMetrics(GeneratorRuntime gen, TokenizerRuntime tok, TeacherClassifier teacher,
+    private static Map<String, Object> generatedMetrics(GeneratorRuntime gen, Decode decode, TeacherClassifier teacher,
             ParameterStore ps, NDManager nd, Dataset test, Frechet.Stats realStats, Sampler.Settings s, int perClass, long seed,
             int batch, float[][] pixelsOut, int[][] labelsOut) {
         int px = test.channels() * test.size() * test.size();
@@ -162,7 +190,7 @@ public final class GeneratorEval {
             int n = Math.min(batch, total - from);
             float[] tokens = gen.sample(java.util.Arrays.copyOfRange(labels, from, from + n),
                     java.util.Arrays.copyOfRange(seeds, from, from + n), s);
-            System.arraycopy(tok.decode(tokens, n), 0, generated, from * px, n * px);
+            System.arraycopy(decode.apply(tokens, n), 0, generated, from * px, n * px);
         }
         double genSeconds = (System.nanoTime() - t0) / 1e9;
         Judged g = judge(teacher, ps, nd, generated, total, test, batch);

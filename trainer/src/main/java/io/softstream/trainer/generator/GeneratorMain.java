@@ -16,7 +16,13 @@ import java.util.Map;
  * steps} (default 5000), {@code batch}, {@code hidden}, {@code depth}, {@code heads}, {@code lr},
  * {@code seed}, {@code eval_per_class} (default 1000), {@code eval_steps} (50), {@code eval_guidance} (4),
  * {@code eval_sampler} (euler), {@code curve_guidance} / {@code curve_steps} (comma lists, default none),
- * {@code curve_per_class} (200).
+ * {@code curve_per_class} (200), {@code latent} ({@code tokens}, the default, or {@code pixels}: the 2-D baseline
+ * over {@code patch}x{@code patch} pixel patches, default 4, no tokenizer needed), {@code train} ({@code false}:
+ * only evaluate the generator already in {@code out}).
+ *
+ * <pre>
+ * java -cp ... io.softstream.trainer.generator.GeneratorMain latent=pixels out=models/gen2d-fmnist steps=2000
+ * </pre>
  */
 public final class GeneratorMain {
     private GeneratorMain() {}
@@ -30,10 +36,16 @@ public final class GeneratorMain {
             }
             a.put(s.substring(0, eq), s.substring(eq + 1));
         }
-        Path tok = Path.of(required(a, "tokenizer"));
+        boolean pixels = "pixels".equals(a.getOrDefault("latent", "tokens"));
+        Path tok = Path.of(pixels ? a.getOrDefault("tokenizer", "none") : required(a, "tokenizer"));
         Path out = Path.of(required(a, "out"));
         Path data = Path.of(a.getOrDefault("data", "/usr/share/datasets/fashion-mnist"));
         GeneratorTrainConfig d = GeneratorTrainConfig.fashionMnist(tok, data, out, Integer.parseInt(a.getOrDefault("steps", "5000")));
+        if (pixels) {
+            d = new GeneratorTrainConfig(d.tokenizerDir(), d.dataDir(), d.outDir(), "gen2d-fmnist", d.hidden(), d.depth(), d.heads(),
+                    d.mlpRatio(), d.numClasses(), d.steps(), d.batchSize(), d.lr(), d.minLr(), d.warmupSteps(), d.weightDecay(),
+                    d.emaDecay(), d.gradClip(), d.labelDrop(), d.seed(), d.trainLimit(), d.encodeBatch(), d.logEvery());
+        }
         GeneratorTrainConfig cfg = new GeneratorTrainConfig(tok, data, out, a.getOrDefault("name", d.name()),
                 Integer.parseInt(a.getOrDefault("hidden", "" + d.hidden())), Integer.parseInt(a.getOrDefault("depth", "" + d.depth())),
                 Integer.parseInt(a.getOrDefault("heads", "" + d.heads())), d.mlpRatio(), d.numClasses(), d.steps(),
@@ -41,7 +53,13 @@ public final class GeneratorMain {
                 d.minLr(), d.warmupSteps(), d.weightDecay(), d.emaDecay(), d.gradClip(), d.labelDrop(),
                 Long.parseLong(a.getOrDefault("seed", "0")), Integer.parseInt(a.getOrDefault("train_limit", "0")),
                 d.encodeBatch(), Integer.parseInt(a.getOrDefault("log_every", "" + d.logEvery())));
-        GeneratorTrainer.run(cfg, System.out);
+        if (!"false".equals(a.getOrDefault("train", "true"))) {
+            if (pixels) {
+                GeneratorTrainer.runPixels(cfg, Integer.parseInt(a.getOrDefault("patch", "4")), System.out);
+            } else {
+                GeneratorTrainer.run(cfg, System.out);
+            }
+        }
         if (a.containsKey("teacher")) {
             GeneratorEval.Options o = new GeneratorEval.Options(Integer.parseInt(a.getOrDefault("eval_per_class", "1000")), 0,
                     Sampler.Settings.of(Sampler.Method.parse(a.getOrDefault("eval_sampler", "euler")),

@@ -13,6 +13,7 @@ import io.softstream.model.generator.FlowMatching;
 import io.softstream.model.generator.Generator;
 import io.softstream.model.generator.GeneratorConfig;
 import io.softstream.model.generator.GeneratorDir;
+import io.softstream.model.generator.PixelPatches;
 import io.softstream.model.runtime.EngineKind;
 import io.softstream.model.runtime.TokenizerRuntime;
 import io.softstream.model.runtime.TokenizerRuntimes;
@@ -86,6 +87,35 @@ public final class GeneratorTrainer {
             }
         }
         lat = encode(cfg.tokenizerDir(), train, cfg.encodeBatch());
+        Map<String, Object> source = new LinkedHashMap<>();
+        source.put("tokenizer", tokenizerName);
+        source.put("tokenizer_dir", cfg.tokenizerDir().toString());
+        source.put("data", "Fashion-MNIST train split" + (cfg.trainLimit() > 0 ? " (first " + train.count() + ")" : "")
+                + ", encoded by the tokenizer, normalised by latent_mean/latent_std");
+        return train(cfg, lat, train, tokens, dim, GeneratorConfig.POS_1D, source, tokenizerName, te, out);
+    }
+
+    /**
+     * The 2-D baseline: trains the same architecture on the pixel-patch grid of the same images ({@code
+     * tokenizerDir} is ignored), with a 2-D sine-cosine position embedding; the card records the patch geometry
+     * under {@code training.latent}.
+     */
+    public static Report runPixels(GeneratorTrainConfig cfg, int patchSize, PrintStream out) throws IOException {
+        Dataset train = Dataset.fashionMnist(cfg.dataDir(), true, cfg.trainLimit());
+        long te = System.nanoTime();
+        PixelPatches pp = new PixelPatches(train.size(), patchSize, train.channels());
+        float[] lat = pp.patchify(train.pixels(), train.count());
+        Map<String, Object> source = new LinkedHashMap<>();
+        source.put("latent", pp.toCard());
+        source.put("data", "Fashion-MNIST train split" + (cfg.trainLimit() > 0 ? " (first " + train.count() + ")" : "")
+                + ", 32x32 padded pixels in [-1, 1] cut into " + patchSize + "x" + patchSize
+                + " patches, normalised by latent_mean/latent_std");
+        return train(cfg, lat, train, pp.tokens(), pp.codeDim(), GeneratorConfig.POS_2D, source,
+                "pixel patches " + patchSize + "x" + patchSize, te, out);
+    }
+
+    private static Report train(GeneratorTrainConfig cfg, float[] lat, Dataset train, int tokens, int dim, String posEmbed,
+                                Map<String, Object> source, String tokenizerName, long te, PrintStream out) throws IOException {
         double sum = 0;
         double sq = 0;
         for (float v : lat) {
@@ -101,7 +131,7 @@ public final class GeneratorTrainer {
                 tokenizerName, (System.nanoTime() - te) / 1e9, tokens, dim, mean, std);
 
         GeneratorConfig gc = new GeneratorConfig(tokens, dim, cfg.hidden(), cfg.depth(), cfg.heads(), cfg.mlpRatio(),
-                cfg.numClasses(), mean, std);
+                cfg.numClasses(), mean, std, posEmbed);
         Engine engine = Engine.getEngine("PyTorch");
         engine.setRandomSeed((int) cfg.seed());
         try (NDManager root = NDManager.newBaseManager("PyTorch")) {
@@ -179,10 +209,7 @@ public final class GeneratorTrainer {
             double seconds = (System.nanoTime() - t0) / 1e9;
             opt.applyEma();
             Map<String, Object> training = new LinkedHashMap<>();
-            training.put("tokenizer", tokenizerName);
-            training.put("tokenizer_dir", cfg.tokenizerDir().toString());
-            training.put("data", "Fashion-MNIST train split" + (cfg.trainLimit() > 0 ? " (first " + train.count() + ")" : "")
-                    + ", encoded by the tokenizer, normalised by latent_mean/latent_std");
+            training.putAll(source);
             training.put("objective", "flow matching, linear interpolant, velocity MSE, t = sigmoid(N(0,1)), label drop "
                     + cfg.labelDrop());
             training.put("steps", cfg.steps());

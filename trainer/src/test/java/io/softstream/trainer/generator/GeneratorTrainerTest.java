@@ -89,6 +89,36 @@ class GeneratorTrainerTest {
     }
 
     @Test
+    void tinyPixelPatchBaselineTrainsWithA2dEmbeddingAndEvaluatesWithoutATokenizer(@TempDir Path dir) throws Exception {
+        Assumptions.assumeTrue(Files.isDirectory(DATA), "requires Debian package dataset-fashion-mnist");
+        Path teacher = dir.resolve("teacher");
+        Engine.getEngine("PyTorch").setRandomSeed(1);
+        try (NDManager m = NDManager.newBaseManager("PyTorch")) {
+            ModelDir.saveTeacher(teacher, new ModelCard(1, "tiny-teacher", ModelCard.KIND_TEACHER,
+                    Map.of("width", 4, "classes", 10), Map.of(), Map.of()), ModelDir.newTeacher(4, 10, 1, 32, m));
+        }
+        Path out = dir.resolve("gen2d");
+        ByteArrayOutputStream log = new ByteArrayOutputStream();
+        GeneratorTrainer.Report r = GeneratorTrainer.runPixels(GeneratorTrainConfig.tiny(null, DATA, out, 10), 8,
+                new PrintStream(log, true));
+        assertThat(log.toString()).contains("with pixel patches 8x8", "latents 16x64", "step 10/10 loss");
+        assertThat(r.losses()).allSatisfy(l -> assertThat(l).isFinite());
+        ModelCard card = GeneratorDir.readCard(out);
+        GeneratorConfig gc = GeneratorDir.config(card);
+        assertThat(gc.posEmbed()).isEqualTo(GeneratorConfig.POS_2D);
+        assertThat(gc.tokens()).isEqualTo(16);
+        assertThat(gc.codeDim()).isEqualTo(64);
+        assertThat(io.softstream.model.generator.PixelPatches.fromCard(card))
+                .contains(new io.softstream.model.generator.PixelPatches(32, 8, 1));
+        Map<String, Object> m = GeneratorEval.evaluate(out, null, teacher, DATA,
+                new GeneratorEval.Options(2, 30, Sampler.Settings.of(Sampler.Method.EULER, 2, 3f), 0, 16), null);
+        assertThat(m).containsEntry("generated_images", 20).containsKeys("class_consistency", "frechet_generated");
+        // the pixel "tokenizer" is exact: its reconstructions are the real images
+        assertThat((double) m.get("frechet_reconstruction")).isLessThan(1e-3);
+        assertThat(m.get("teacher_accuracy_reconstruction")).isEqualTo(m.get("teacher_accuracy_real"));
+    }
+
+    @Test
     void learningRateWarmsUpThenFollowsTheCosine() {
         GeneratorTrainConfig c = GeneratorTrainConfig.tiny(Path.of("t"), Path.of("d"), Path.of("o"), 102);
         assertThat(GeneratorTrainer.learningRate(c, 0)).isEqualTo(c.lr() / 2);
