@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
 public final class BenchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Parameters(index = "0", description = "What to benchmark: encode.")
+  @Parameters(index = "0", description = "What to benchmark: encode, or generate (1-D token generator vs the 2-D "
+      + "pixel-patch baseline, batch of 64 at equal steps).")
   String what;
 
   @Option(names = "--json", description = "Print the figures as one JSON object on the last line.")
@@ -51,10 +52,19 @@ public final class BenchCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    if (!what.equals("encode")) {
-      throw new IllegalArgumentException("Unknown benchmark '" + what + "'; accepted: encode");
-    }
     PrintWriter out = spec.commandLine().getOut();
+    if (what.equals("generate")) {
+      Map<String, Object> g = new io.softstream.bench.GenerationBenchmark(
+          io.softstream.bench.GenerationBenchmark.Settings.defaults(ShippedModels.root().resolve("models")), out).run();
+      if (json) {
+        out.println(new ObjectMapper().writeValueAsString(g));
+      }
+      out.flush();
+      return 0;
+    }
+    if (!what.equals("encode")) {
+      throw new IllegalArgumentException("Unknown benchmark '" + what + "'; accepted: encode, generate");
+    }
     DemoCommand.deleteRecursively(workDir);
     Files.createDirectories(workDir);
     Map<String, Object> r = new EncodeBenchmark(new EncodeBenchmark.Settings(
