@@ -34,6 +34,25 @@ public final class TrainCommand implements Callable<Integer> {
   @Parameters(paramLabel = "KEY=VALUE", arity = "0..*", description = "Overrides, applied after --config.")
   List<String> overrides = new ArrayList<>();
 
+  @Option(names = "--continue-from", paramLabel = "VERSION",
+      description = "Fine-tune version VERSION of --name, fetched from Kafka (model-versions / model-artifacts).")
+  Integer continueFrom;
+
+  @Option(names = "--publish", description = "Publish the result as the next version of --name (CANDIDATE).")
+  boolean publish;
+
+  @Option(names = "--name", description = "Model name on Kafka, for --continue-from and --publish.")
+  String name;
+
+  @Option(names = "--promote-if-better", description = "With --publish: promote the result only if its held-out "
+      + "psnr beats the active version's (or is within --gate-tolerance); otherwise it stays CANDIDATE.")
+  boolean promoteIfBetter;
+
+  @Option(names = "--gate-tolerance", defaultValue = "0.1", description = "Accepted PSNR shortfall in dB (default: ${DEFAULT-VALUE}).")
+  double gateTolerance;
+
+  @picocli.CommandLine.Mixin KafkaOptions kafka;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -46,12 +65,52 @@ public final class TrainCommand implements Callable<Integer> {
       }
       o.put(kv.substring(0, eq), kv.substring(eq + 1));
     }
+    if ((continueFrom != null || publish) && (name == null || name.isBlank())) {
+      throw new IllegalArgumentException("--continue-from and --publish need --name (the model name on Kafka)");
+    }
+    io.softstream.topology.TopicLayout topics = io.softstream.topology.TopicLayout.defaults();
+    Map<String, Object> props = kafka.clientProperties();
+    if (continueFrom != null) {
+      Path from = fetch(props, topics, name, continueFrom);
+      ModelCard card = io.softstream.model.ModelDir.readCard(from);
+      out.printf("continuing from %s version %d (%s)%n", name, continueFrom, from);
+      // The architecture is the fetched version's; every other setting is this run's.
+      com.fasterxml.jackson.databind.node.ObjectNode tree = ModelCard.JSON.valueToTree(cfg);
+      tree.set("model", ModelCard.JSON.valueToTree(card.tokenizerConfig()));
+      tree.put("init_from", from.toString());
+      cfg = ModelCard.JSON.treeToValue(tree, TrainConfig.class);
+    }
     cfg = cfg.withOverrides(o);
     out.println("config: " + ModelCard.JSON.writeValueAsString(cfg).replaceAll("\\s+", " "));
     out.flush();
     TrainingReport report = TrainerRun.run(cfg);
     out.println(ModelCard.JSON.writeValueAsString(report));
     out.flush();
+    if (publish) {
+      java.util.List<String> args = new ArrayList<>(java.util.List.of("models", "publish", cfg.outputDir(), "--name", name,
+          "--bootstrap-servers", props.get("bootstrap.servers").toString(), "--schema-registry-url",
+          props.get("schema.registry.url").toString(), "--gate-tolerance", Double.toString(gateTolerance)));
+      if (promoteIfBetter) {
+        args.add("--promote-if-better");
+      }
+      return spec.root().commandLine().execute(args.toArray(String[]::new));
+    }
     return 0;
+  }
+
+  /** Fetches, verifies and unpacks a published version into a temporary folder. */
+  private static Path fetch(Map<String, Object> props, io.softstream.topology.TopicLayout topics, String name, int version)
+      throws Exception {
+    try (var schemas = io.softstream.schemas.registry.SchemaRegistryClients.create(props);
+        var catalog = new io.softstream.topology.models.ModelCatalog(props, schemas, topics.modelVersions());
+        var registry = new io.softstream.topology.models.ModelRegistry(props, schemas, topics)) {
+      catalog.refresh(java.time.Duration.ofSeconds(15));
+      var v = catalog.get(name, io.softstream.schemas.avro.ModelKind.ENCODER, version).orElseThrow(() ->
+          new IllegalArgumentException("No version " + version + " of " + name + " on " + topics.modelVersions()
+              + "; see softstream models list"));
+      Path dir = java.nio.file.Files.createTempDirectory("softstream-continue-");
+      io.softstream.topology.models.ModelArtifacts.unpack(registry.fetch(v, java.time.Duration.ofSeconds(60)), dir);
+      return dir;
+    }
   }
 }

@@ -44,6 +44,44 @@ class ModelsCommandIT {
     }
   }
 
+  @Test
+  void retrainingFineTunesAPublishedVersionAndPublishesThroughTheGate() throws Exception {
+    try (EmbeddedPlatform p = EmbeddedPlatform.start(dir.resolve("kafka"), 0, TopicLayout.defaults())) {
+      String[] kafka = {"--bootstrap-servers", p.bootstrapServers(), "--schema-registry-url", p.schemaRegistryUrl()};
+      Path v1 = dir.resolve("v1");
+      String[] tiny = {"steps=2", "batch_size=8", "train_limit=64", "align=false", "log_every=1"};
+      assertThat(cli(concatAll(new String[] {"train"}, tiny, new String[] {"eval_images=0", "model.enc_dim=16",
+          "model.enc_depth=1", "model.enc_heads=2", "model.dec_dim=16", "model.dec_depth=1", "model.dec_heads=2",
+          "model.tokens=4", "model.code_dim=4", "model.codebook_size=16", "model.num_codebooks=1", "output_dir=" + v1,
+          "name=tiny-ft"}))).contains("\"model_dir\"");
+      assertThat(cli(concatAll(new String[] {"models", "publish", v1.toString(), "--name", "tiny-ft", "--activate"}, kafka)))
+          .contains("published tiny-ft ENCODER version 1 (ACTIVE").contains("published tiny-ft DECODER version 1 (ACTIVE");
+
+      Path v2 = dir.resolve("v2");
+      String out = cli(concatAll(new String[] {"train", "--continue-from", "1", "--name", "tiny-ft", "--publish",
+          "--promote-if-better"}, tiny, new String[] {"eval_images=20", "probe_train_images=20", "output_dir=" + v2,
+          "name=tiny-ft"}, kafka));
+      assertThat(out).contains("continuing from tiny-ft version 1").contains("\"init_from\"")
+          .contains("published tiny-ft ENCODER version 2 (CANDIDATE")
+          .contains("tiny-ft ENCODER version 2: active version 1 has no 'psnr' metric");
+      assertThat(cli(concatAll(new String[] {"models", "list"}, kafka)))
+          .containsPattern("tiny-ft +ENCODER +2 ACTIVE .*<- serving");
+    }
+  }
+
+  private static String cli(String... args) {
+    StringWriter out = new StringWriter();
+    CommandLine cl = Softstream.commandLine();
+    cl.setOut(new PrintWriter(out));
+    int code = cl.execute(args);
+    assertThat(code).as(out.toString()).isZero();
+    return out.toString();
+  }
+
+  private static String[] concatAll(String[]... parts) {
+    return java.util.Arrays.stream(parts).flatMap(java.util.Arrays::stream).toArray(String[]::new);
+  }
+
   private static String run(String[] conn, String... args) {
     StringWriter out = new StringWriter();
     CommandLine cl = Softstream.commandLine();

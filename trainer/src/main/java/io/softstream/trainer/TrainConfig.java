@@ -43,6 +43,8 @@ import java.util.Map;
  * @param logEvery steps between progress lines
  * @param evalImages held-out images for the final evaluation (0 = skip Evaluation)
  * @param probeTrainImages training images for the linear probe
+ * @param initFrom model directory whose encoder/decoder weights start the run (fine-tuning; its
+ *     architecture must equal {@code model}); null = fresh initialisation
  */
 public record TrainConfig(
         String name,
@@ -73,7 +75,8 @@ public record TrainConfig(
         int teacherWidth,
         int logEvery,
         int evalImages,
-        int probeTrainImages) {
+        int probeTrainImages,
+        String initFrom) {
 
     /** Checks ranges. */
     public TrainConfig {
@@ -99,7 +102,7 @@ public record TrainConfig(
         return new TrainConfig("softvq-fmnist-32", TokenizerConfig.fashionMnist(),
                 "/usr/share/datasets/fashion-mnist", 0, "models/softvq-fmnist-32", null, 500, 0,
                 3000, 64, 3e-4f, 3e-5f, 200, 0.9f, 0.95f, 1e-4f, 1.0f, 0.999f, 42L,
-                true, 0.1f, 256, "teacher", "models/fmnist-teacher", 400, 32, 25, 10000, 10000);
+                true, 0.1f, 256, "teacher", "models/fmnist-teacher", 400, 32, 25, 10000, 10000, null);
     }
 
     /** Reads a JSON file on top of {@link #defaults()}. */
@@ -164,6 +167,6 @@ public record TrainConfig(
         return new TrainConfig(name, m, dataDir, trainLimit, dir.resolve("model").toString(), checkpointDir,
                 checkpointEvery, stopAtStep, steps, batchSize, lr, minLr, warmupSteps, beta1, beta2, weightDecay,
                 gradClip, emaDecay, seed, align, alignWeight, alignHidden, alignTarget, dir.resolve("teacher").toString(),
-                teacherSteps, teacherWidth, logEvery, evalImages, probeTrainImages);
+                teacherSteps, teacherWidth, logEvery, evalImages, probeTrainImages, initFrom);
     }
 }

@@ -89,6 +89,17 @@ public final class TrainerRun {
             Path ckpt = cfg.checkpointDir() == null ? null : Path.of(cfg.checkpointDir());
             boolean resume = ckpt != null && Files.exists(ckpt.resolve("checkpoint.json"));
             int startStep = 0;
+            if (!resume && cfg.initFrom() != null) {
+                // Fine-tuning: start from a trained version's weights (same architecture only).
+                Path init = Path.of(cfg.initFrom());
+                TokenizerConfig initCfg = ModelDir.readCard(init).tokenizerConfig();
+                if (!initCfg.equals(mc)) {
+                    throw new IllegalArgumentException("init_from " + init + " has architecture " + initCfg
+                            + ", not the configured " + mc + ": fine-tuning needs the same model settings");
+                }
+                ModelDir.loadParams(enc, init.resolve(ModelDir.ENCODER), root);
+                ModelDir.loadParams(dec, init.resolve(ModelDir.DECODER), root);
+            }
             if (resume) {
                 startStep = readCheckpointHeader(ckpt, cfg);
                 ModelDir.loadParams(enc, ckpt.resolve("encoder.params"), root);
