@@ -52,6 +52,10 @@ public final class ModelsCommand implements Callable<Integer> {
   @Option(names = "--activate", description = "publish: announce the new version ACTIVE at once.")
   boolean activate;
 
+  @Option(names = "--artifact-dir", paramLabel = "DIR", description = "publish: write the artifact to this shared folder "
+      + "(file:// location, for models too large for the artifact topic) instead of the model-artifacts topic.")
+  Path artifactDir;
+
   @Option(names = "--promote-if-better", description = "publish: make the new version ACTIVE only if its --gate-metric "
       + "beats the active version's, or is within --gate-tolerance of it; otherwise it stays CANDIDATE and this says why.")
   boolean promoteIfBetter;
@@ -93,8 +97,9 @@ public final class ModelsCommand implements Callable<Integer> {
           Map<String, Double> metrics = cardMetrics(dir);
           for (ModelKind k : kindList) {
             int version = catalog.nextVersion(name, k);
-            ModelVersion v = registry.publish(dir, name, k, version, metrics,
-                activate ? ModelStatus.ACTIVE : ModelStatus.CANDIDATE);
+            ModelStatus status = activate ? ModelStatus.ACTIVE : ModelStatus.CANDIDATE;
+            ModelVersion v = artifactDir != null ? registry.publishToFolder(dir, artifactDir, name, k, version, metrics, status)
+                : registry.publish(dir, name, k, version, metrics, status);
             out.printf("published %s %s version %d (%s, %d bytes, sha256 %s)%n", name, k, version, v.getStatus(),
                 v.getSizeBytes(), v.getSha256());
             if (promoteIfBetter && !activate) {

@@ -85,6 +85,28 @@ public final class ModelRegistry implements AutoCloseable {
     return v;
   }
 
+  /**
+   * Like {@link #publish}, but the artifact goes to a shared folder (e.g. a volume every worker mounts)
+   * and the announcement carries its {@code file://} URI: for models too large for the artifact topic.
+   */
+  public ModelVersion publishToFolder(Path dir, Path folder, String name, ModelKind kind, int version,
+      Map<String, Double> metrics, ModelStatus status) {
+    byte[] artifact = ModelArtifacts.pack(dir);
+    Path file = folder.toAbsolutePath().resolve(ModelCatalog.key(name, kind, version).replace(':', '_') + ".zip");
+    try {
+      java.nio.file.Files.createDirectories(folder);
+      java.nio.file.Files.write(file, artifact);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("Could not write artifact " + file, e);
+    }
+    ModelVersion v = ModelVersion.newBuilder().setName(name).setKind(kind).setVersion(version)
+        .setArtifactLocation(file.toUri().toString()).setSha256(ModelArtifacts.sha256(artifact))
+        .setSizeBytes(artifact.length).setMetrics(new HashMap<>(metrics)).setCreatedAt(Instant.now()).setStatus(status)
+        .build();
+    announce(v);
+    return v;
+  }
+
   /** Sends {@code v} (e.g. with a new status) as the latest state of its version. */
   public void announce(ModelVersion v) {
     try {
@@ -132,8 +154,17 @@ public final class ModelRegistry implements AutoCloseable {
    */
   public byte[] fetch(ModelVersion v, Duration timeout) {
     String loc = v.getArtifactLocation();
+    if (loc.startsWith("file:")) {
+      byte[] bytes;
+      try {
+        bytes = java.nio.file.Files.readAllBytes(Path.of(java.net.URI.create(loc)));
+      } catch (java.io.IOException | IllegalArgumentException e) {
+        throw new ArtifactException("Artifact " + loc + " cannot be read: " + e.getMessage());
+      }
+      return verified(v, bytes);
+    }
     if (!loc.startsWith(KAFKA_SCHEME)) {
-      throw new ArtifactException("Only kafka:// artifact locations are fetched here, not " + loc);
+      throw new ArtifactException("Artifact location " + loc + " is neither kafka:// nor file://");
     }
     String rest = loc.substring(KAFKA_SCHEME.length());
     String topic = rest.substring(0, rest.indexOf('/'));
@@ -167,7 +198,11 @@ public final class ModelRegistry implements AutoCloseable {
     }
     ByteBuffer all = ByteBuffer.allocate(parts.values().stream().mapToInt(b -> b.length).sum());
     parts.values().forEach(all::put);
-    byte[] bytes = all.array();
+    return verified(v, all.array());
+  }
+
+  private static byte[] verified(ModelVersion v, byte[] bytes) {
+    String loc = v.getArtifactLocation();
     if (bytes.length != v.getSizeBytes()) {
       throw new ArtifactException("Artifact " + loc + " has " + bytes.length + " bytes; the announcement says "
           + v.getSizeBytes());
