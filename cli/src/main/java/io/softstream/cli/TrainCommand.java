@@ -51,6 +51,13 @@ public final class TrainCommand implements Callable<Integer> {
   @Option(names = "--gate-tolerance", defaultValue = "0.1", description = "Accepted PSNR shortfall in dB (default: ${DEFAULT-VALUE}).")
   double gateTolerance;
 
+  @Option(names = "--from-topic", paramLabel = "TOPIC",
+      description = "Train on the most recent images of this ImageEvent topic (e.g. images) instead of the data set.")
+  String fromTopic;
+
+  @Option(names = "--max-images", defaultValue = "5000", description = "With --from-topic: how many recent images (default: ${DEFAULT-VALUE}).")
+  int maxImages;
+
   @picocli.CommandLine.Mixin KafkaOptions kafka;
 
   @Override
@@ -83,7 +90,13 @@ public final class TrainCommand implements Callable<Integer> {
     cfg = cfg.withOverrides(o);
     out.println("config: " + ModelCard.JSON.writeValueAsString(cfg).replaceAll("\\s+", " "));
     out.flush();
-    TrainingReport report = TrainerRun.run(cfg);
+    io.softstream.trainer.Dataset data = null;
+    if (fromTopic != null) {
+      data = recentImages(props, fromTopic, maxImages, cfg.model());
+      out.printf("fine-tuning on %d recent images from topic %s%n", data.count(), fromTopic);
+      out.flush();
+    }
+    TrainingReport report = TrainerRun.run(cfg, System.out, data);
     out.println(ModelCard.JSON.writeValueAsString(report));
     out.flush();
     if (publish) {
@@ -96,6 +109,54 @@ public final class TrainCommand implements Callable<Integer> {
       return spec.root().commandLine().execute(args.toArray(String[]::new));
     }
     return 0;
+  }
+
+  /** The last {@code max} decodable images of an ImageEvent topic (read_committed), fitted to the model. */
+  private static io.softstream.trainer.Dataset recentImages(Map<String, Object> props, String topic, int max,
+      io.softstream.model.TokenizerConfig c) {
+    Map<String, Object> cc = new java.util.HashMap<>(props);
+    cc.put("isolation.level", "read_committed");
+    cc.put("enable.auto.commit", false);
+    cc.put("max.partition.fetch.bytes", 16 * 1024 * 1024);
+    var pre = new io.softstream.worker.internals.ImagePreprocessor(c.imageSize(), c.channels(),
+        io.softstream.worker.internals.ImagePreprocessor.Resize.FIT, 16 * 1024 * 1024, 100_000_000);
+    List<float[]> images = new ArrayList<>();
+    try (var schemas = io.softstream.schemas.registry.SchemaRegistryClients.create(props);
+        var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, io.softstream.schemas.avro.ImageEvent>(cc,
+            new org.apache.kafka.common.serialization.StringDeserializer(),
+            new io.softstream.schemas.serde.AvroDeserializer<>(schemas, io.softstream.schemas.avro.ImageEvent.class))) {
+      var parts = consumer.partitionsFor(topic, java.time.Duration.ofSeconds(10)).stream()
+          .map(p -> new org.apache.kafka.common.TopicPartition(topic, p.partition())).toList();
+      consumer.assign(parts);
+      var end = consumer.endOffsets(parts);
+      var begin = consumer.beginningOffsets(parts);
+      int share = Math.max(1, max / parts.size() + 1);
+      parts.forEach(tp -> consumer.seek(tp, Math.max(begin.get(tp), end.get(tp) - share)));
+      long deadline = System.nanoTime() + java.time.Duration.ofSeconds(60).toNanos();
+      while (System.nanoTime() < deadline && parts.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+        for (var r : consumer.poll(java.time.Duration.ofMillis(300))) {
+          float[] px = new float[pre.floatsPerImage()];
+          try {
+            var b = r.value().getImageBytes();
+            byte[] bytes = new byte[b.remaining()];
+            b.duplicate().get(bytes);
+            pre.decodeInto(bytes, r.value().getContentType(), px, 0);
+            images.add(px);
+          } catch (RuntimeException bad) {
+            // an undecodable image is simply not training data
+          }
+        }
+      }
+    }
+    if (images.isEmpty()) {
+      throw new IllegalArgumentException("No decodable images on topic " + topic);
+    }
+    List<float[]> recent = images.subList(Math.max(0, images.size() - max), images.size());
+    float[] all = new float[recent.size() * pre.floatsPerImage()];
+    for (int i = 0; i < recent.size(); i++) {
+      System.arraycopy(recent.get(i), 0, all, i * pre.floatsPerImage(), pre.floatsPerImage());
+    }
+    return new io.softstream.trainer.Dataset(all, null, c.channels(), c.imageSize());
   }
 
   /** Fetches, verifies and unpacks a published version into a temporary folder. */

@@ -57,11 +57,23 @@ class ModelsCommandIT {
       assertThat(cli(concatAll(new String[] {"models", "publish", v1.toString(), "--name", "tiny-ft", "--activate"}, kafka)))
           .contains("published tiny-ft ENCODER version 1 (ACTIVE").contains("published tiny-ft DECODER version 1 (ACTIVE");
 
+      // Recent images on the topic are the newer data the fine-tuning run learns from.
+      try (var schemas = io.softstream.schemas.registry.SchemaRegistryClients.create(p.clientProperties());
+          var producer = new org.apache.kafka.clients.producer.KafkaProducer<String, io.softstream.schemas.avro.ImageEvent>(
+              p.clientProperties(), new org.apache.kafka.common.serialization.StringSerializer(),
+              new io.softstream.schemas.serde.AvroSerializer<>(schemas, p.clientProperties(), false))) {
+        for (SampleImages.Sample s : SampleImages.fashionMnist(24)) {
+          producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("images", s.id(),
+              io.softstream.schemas.avro.ImageEvent.newBuilder().setId(s.id()).setSource("t").setContentType("image/png")
+                  .setImageBytes(java.nio.ByteBuffer.wrap(s.bytes())).setEventTime(java.time.Instant.now()).build()));
+        }
+      }
       Path v2 = dir.resolve("v2");
       String out = cli(concatAll(new String[] {"train", "--continue-from", "1", "--name", "tiny-ft", "--publish",
-          "--promote-if-better"}, tiny, new String[] {"eval_images=20", "probe_train_images=20", "output_dir=" + v2,
+          "--promote-if-better", "--from-topic", "images", "--max-images", "20"}, tiny, new String[] {"eval_images=20", "probe_train_images=20", "output_dir=" + v2,
           "name=tiny-ft"}, kafka));
       assertThat(out).contains("continuing from tiny-ft version 1").contains("\"init_from\"")
+          .contains("fine-tuning on 20 recent images from topic images")
           .contains("published tiny-ft ENCODER version 2 (CANDIDATE")
           .contains("tiny-ft ENCODER version 2: active version 1 has no 'psnr' metric");
       assertThat(cli(concatAll(new String[] {"models", "list"}, kafka)))

@@ -57,11 +57,21 @@ public final class TrainerRun {
 
     /** Runs {@code cfg}, printing one progress line per {@code log_every} steps to {@code out}. */
     public static TrainingReport run(TrainConfig cfg, PrintStream out) throws IOException, MalformedModelException {
+        return run(cfg, out, null);
+    }
+
+    /**
+     * As {@link #run(TrainConfig, PrintStream)}, training on {@code trainData} instead of the configured
+     * training split when given (e.g. recent images read from a topic for a fine-tuning run; unlabelled
+     * data needs an existing teacher and skips the linear probe). Evaluation stays on the held-out split.
+     */
+    public static TrainingReport run(TrainConfig cfg, PrintStream out, Dataset trainData)
+            throws IOException, MalformedModelException {
         Engine engine = Engine.getEngine("PyTorch");
         TokenizerConfig mc = cfg.model();
         try (NDManager root = NDManager.newBaseManager()) {
             Path dataDir = Path.of(cfg.dataDir());
-            Dataset train = Dataset.fashionMnist(dataDir, true, cfg.trainLimit());
+            Dataset train = trainData != null ? trainData : Dataset.fashionMnist(dataDir, true, cfg.trainLimit());
             Dataset test = Dataset.fashionMnist(dataDir, false, 0);
             if (train.size() != mc.imageSize() || train.channels() != mc.channels()) {
                 throw new IllegalArgumentException("model expects " + mc.channels() + "x" + mc.imageSize()
