@@ -8,6 +8,7 @@ import ai.djl.training.ParameterStore;
 import io.softstream.model.TokenDecoder;
 import io.softstream.model.TokenEncoder;
 import io.softstream.model.TokenizerConfig;
+import io.softstream.schemas.tokens.TokenPacking;
 import java.awt.Graphics2D;
 import java.awt.Image;
 import java.awt.RenderingHints;
@@ -31,7 +32,8 @@ import javax.imageio.stream.ImageOutputStream;
  * 100 dB (identical images) and averaged over images.
  *
  * <p>Result keys: {@code psnr}, {@code ssim} (Gaussian window 11, sigma 1.5, valid region),
- * {@code token_bytes_per_image} ({@code {fp16, fp32}}: tokens * code_dim * 2 or 4),
+ * {@code psnr_fp16_tokens} (the same images decoded from tokens rounded to IEEE half precision, as an
+ * fp16 {@code TokenRecord} carries them), {@code token_bytes_per_image} ({@code {fp16, fp32}}: tokens * code_dim * 2 or 4),
  * {@code jpeg_psnr_at_equal_bytes} ({@code {fp16, fp32}}: JDK ImageIO baseline JPEG with the highest
  * quality whose file fits the token bytes, whole JFIF file counted), {@code bicubic_psnr_at_equal_bytes}
  * ({@code {fp16, fp32}}: area-average downscale to the largest square of 8-bit pixels that fits the
@@ -103,6 +105,7 @@ public final class Evaluation {
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("psnr", psnr / nTest);
         r.put("ssim", ssim / nTest);
+        r.put("psnr_fp16_tokens", fp16Psnr(codec, c, test, te.latents, nTest));
         int fp16 = c.tokens() * c.codeDim() * 2, fp32 = fp16 * 2;
         r.put("token_bytes_per_image", pair(fp16, fp32));
         int nCodec = Math.min(o.codecImages(), test.count());
@@ -139,6 +142,24 @@ public final class Evaluation {
     }
 
     private record Coded(float[] latents, float[] recon) {}
+
+    /** Mean PSNR of the first {@code n} images decoded from their tokens after a round trip through fp16. */
+    private static double fp16Psnr(Codec codec, TokenizerConfig c, Dataset d, float[] latents, int n) {
+        int lat = c.tokens() * c.codeDim(), px = d.channels() * d.size() * d.size();
+        double s = 0;
+        for (int i = 0; i < n; i += BATCH) {
+            int to = Math.min(n, i + BATCH);
+            float[] half = new float[(to - i) * lat];
+            for (int k = 0; k < half.length; k++) {
+                half[k] = TokenPacking.fromHalf(TokenPacking.toHalf(latents[i * lat + k]));
+            }
+            float[] recon = codec.decode(half, to - i);
+            for (int j = 0; j < to - i; j++) {
+                s += psnr(toBytes(d.pixels(), (i + j) * px, px), toBytes(recon, j * px, px));
+            }
+        }
+        return s / n;
+    }
 
     private static Coded run(Codec codec, TokenizerConfig c, Dataset d, int n, boolean decode) {
         int lat = c.tokens() * c.codeDim(), px = d.channels() * d.size() * d.size();

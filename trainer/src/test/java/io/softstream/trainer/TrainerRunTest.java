@@ -43,9 +43,12 @@ class TrainerRunTest {
         TrainingReport r = TrainerRun.run(cfg, new PrintStream(new ByteArrayOutputStream()));
         assertThat(r.finished()).isTrue();
         assertThat(r.finalLoss()).isLessThan(r.firstLoss() * 0.8);
-        assertThat(r.evaluation()).containsOnlyKeys("psnr", "ssim", "token_bytes_per_image",
+        assertThat(r.evaluation()).containsOnlyKeys("psnr", "ssim", "psnr_fp16_tokens", "token_bytes_per_image",
                 "jpeg_psnr_at_equal_bytes", "bicubic_psnr_at_equal_bytes", "linear_probe_accuracy");
         assertThat(r.evaluation().get("token_bytes_per_image")).isEqualTo(Map.of("fp16", 64, "fp32", 128));
+        // Half precision keeps ~3 significant digits: the decoded images barely change.
+        assertThat((Double) r.evaluation().get("psnr_fp16_tokens"))
+                .isCloseTo((Double) r.evaluation().get("psnr"), org.assertj.core.data.Offset.offset(0.1));
         Path out = Path.of(r.modelDir());
         assertThat(out.resolve("reconstructions.png")).exists();
         assertThat(out.resolve("README.md")).exists();
