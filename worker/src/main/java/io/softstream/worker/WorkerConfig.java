@@ -130,7 +130,8 @@ public class WorkerConfig extends AbstractConfig {
     c.put("isolation.level", "read_committed");
     c.put("enable.auto.commit", false);
     c.put("auto.offset.reset", "earliest");
-    c.put("max.poll.records", Math.max(getInt(BATCH_MAX_RECORDS) * 2, 64));
+    // Several batches per poll under backlog, so that a flush can pipeline inference with commits.
+    c.put("max.poll.records", Math.max(getInt(BATCH_MAX_RECORDS) * 4, 64));
     c.put("max.partition.fetch.bytes", 16 * 1024 * 1024);
     c.putAll(originalsWithPrefix("consumer."));
     return c;

@@ -4,12 +4,17 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
@@ -21,6 +26,7 @@ import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
@@ -49,6 +55,9 @@ import org.slf4j.LoggerFactory;
  *   <li>fatal ones (authorization, unsupported version, fenced again and again because another live
  *       worker uses our {@code transactional.id}) stop the loop with an exception.
  * </ul>
+ *
+ * <p>A flush of several batches is pipelined: the processor (inference) runs on one compute thread,
+ * one batch ahead of the transaction being committed on the loop thread.
  *
  * <p>On revocation the buffered records of the revoked partitions are committed before they are given
  * up; on a graceful {@link #close()} the in-flight batch is finished and committed.
@@ -88,7 +97,12 @@ public final class TransactionalLoop implements Runnable {
   private Producer<byte[], byte[]> producer;
   private final List<ConsumerRecord<byte[], byte[]>> buffer = new ArrayList<>();
   private long firstBufferedNanos;
-  private final Map<ConsumerRecord<byte[], byte[]>, String> poisonOverrides = new IdentityHashMap<>();
+  // Written by the loop thread, read by the compute thread.
+  private final Map<ConsumerRecord<byte[], byte[]>, String> poisonOverrides =
+      Collections.synchronizedMap(new IdentityHashMap<>());
+  // The processor runs only here, one batch at a time, so it never needs to be thread-safe; idle()
+  // runs on the loop thread only while nothing is being processed.
+  private ExecutorService compute;
   private final List<Long> fenceTimes = new ArrayList<>();
   private volatile boolean running = true;
   private volatile boolean killed;
@@ -123,6 +137,11 @@ public final class TransactionalLoop implements Runnable {
   @Override
   public void run() {
     consumer = consumerFactory.get();
+    compute = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, settings.workerId() + "-compute");
+      t.setDaemon(true);
+      return t;
+    });
     try {
       producer = newProducer();
       consumer.subscribe(settings.topics(), new Rebalance());
@@ -166,6 +185,7 @@ public final class TransactionalLoop implements Runnable {
     } finally {
       polling = false;
       assignment = Set.of();
+      compute.shutdown();
       closeClients(killed ? Duration.ZERO : Duration.ofSeconds(10));
     }
   }
@@ -190,23 +210,66 @@ public final class TransactionalLoop implements Runnable {
     return b;
   }
 
+  /**
+   * Commits {@code records} chunk by chunk. The processor works one chunk ahead on the compute thread,
+   * so chunk i+1 is being processed while chunk i's transaction commits (the commit round trips
+   * would otherwise leave the engine idle). If a chunk cannot be committed, the chunk being processed
+   * ahead is waited for and dropped, and everything from the failed chunk on is re-read.
+   */
   private void flush(List<ConsumerRecord<byte[], byte[]>> records) {
-    for (int from = 0; from < records.size(); from += settings.maxBatchRecords()) {
-      List<ConsumerRecord<byte[], byte[]>> chunk =
-          records.subList(from, Math.min(records.size(), from + settings.maxBatchRecords()));
-      if (!commitChunk(chunk)) {
+    int size = settings.maxBatchRecords();
+    Future<List<Output>> ahead = processAsync(records.subList(0, Math.min(records.size(), size)));
+    for (int from = 0; from < records.size(); from += size) {
+      List<ConsumerRecord<byte[], byte[]>> chunk = records.subList(from, Math.min(records.size(), from + size));
+      Future<List<Output>> current = ahead;
+      int next = from + size;
+      ahead = next < records.size() ? processAsync(records.subList(next, Math.min(records.size(), next + size))) : null;
+      if (!commitChunk(chunk, current)) {
+        waitQuietly(ahead);
         rewind(records.subList(from, records.size()));
         return;
       }
     }
   }
 
-  /** Processes and commits one batch in one transaction; false if it must be re-consumed. */
-  private boolean commitChunk(List<ConsumerRecord<byte[], byte[]>> chunk) {
+  private Future<List<Output>> processAsync(List<ConsumerRecord<byte[], byte[]>> chunk) {
+    return compute.submit(() -> processSafely(chunk));
+  }
+
+  /** The outputs of {@code processing}; a failure inside it is rethrown as it was thrown. */
+  private static List<Output> outputsOf(Future<List<Output>> processing) {
+    try {
+      return processing.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new InterruptException(e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException re) {
+        throw re;
+      }
+      if (e.getCause() instanceof Error err) {
+        throw err;
+      }
+      throw new IllegalStateException(e.getCause());
+    }
+  }
+
+  private static void waitQuietly(Future<List<Output>> processing) {
+    if (processing != null) {
+      try {
+        outputsOf(processing);
+      } catch (RuntimeException ignored) {
+        // its records are re-read and processed again
+      }
+    }
+  }
+
+  /** Commits one processed batch in one transaction; false if it must be re-consumed. */
+  private boolean commitChunk(List<ConsumerRecord<byte[], byte[]>> chunk, Future<List<Output>> processing) {
     while (true) {
       List<Output> outputs;
       try {
-        outputs = processSafely(chunk);
+        outputs = outputsOf(processing);
       } catch (RetriableException e) {
         log.warn("Worker {}: batch of {} records will be retried ({}): {}", settings.workerId(), chunk.size(),
             e.getClass().getSimpleName(), e.getMessage());
@@ -239,6 +302,7 @@ public final class TransactionalLoop implements Runnable {
             sendErrors.forEach((src, ex) -> poisonOverrides.put(src, ex.getClass().getSimpleName() + ": " + ex.getMessage()));
           }
           abortOrRecreate(e);
+          processing = processAsync(chunk);
           continue;
         }
         handleTransactionFailure(e, chunk.size());
