@@ -118,7 +118,10 @@ public final class TokenDecoding implements AutoCloseable {
   public static byte[] png(BufferedImage img) {
     try {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
-      ImageIO.write(img, "png", out);
+      // In-memory stream: ImageIO.write(img, fmt, OutputStream) may cache through a temporary file.
+      try (javax.imageio.stream.ImageOutputStream ios = new javax.imageio.stream.MemoryCacheImageOutputStream(out)) {
+        ImageIO.write(img, "png", ios);
+      }
       return out.toByteArray();
     } catch (IOException e) {
       throw new UncheckedIOException(e);

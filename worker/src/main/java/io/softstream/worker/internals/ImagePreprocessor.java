@@ -9,6 +9,7 @@ import java.io.IOException;
 import java.util.Iterator;
 import java.util.Locale;
 import javax.imageio.ImageIO;
+import javax.imageio.stream.MemoryCacheImageInputStream;
 import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 
@@ -88,7 +89,8 @@ public final class ImagePreprocessor {
       throw new PoisonRecordException("OversizedPayload", "The image has " + bytes.length
           + " bytes; this worker accepts at most " + maxBytes + " (image.max.bytes).");
     }
-    try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
+    // In-memory stream: ImageIO's default for a plain InputStream may cache through a temporary file per image.
+    try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
       Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
       if (!readers.hasNext()) {
         throw new PoisonRecordException("UndecodableImage", "No image decoder recognises these " + bytes.length
