@@ -21,6 +21,10 @@ VARIANTS=(
   "softvq-tokens16|model.tokens=16"
   "softvq-tokens64|model.tokens=64"
 )
+# ONLY="name1 name2" runs just those variants.
+if [[ -n "${ONLY:-}" ]]; then
+  KEEP=(); for v in "${VARIANTS[@]}"; do [[ " $ONLY " == *" ${v%%|*} "* ]] && KEEP+=("$v"); done; VARIANTS=("${KEEP[@]}")
+fi
 run_one() {
   local name="${1%%|*}" extra="${1#*|}"
   local dir="$OUT/$name"
