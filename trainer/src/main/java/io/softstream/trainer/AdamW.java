@@ -3,6 +3,7 @@ package io.softstream.trainer;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import java.util.List;
 
 /**
@@ -45,8 +46,10 @@ final class AdamW {
         float norm = (float) Math.sqrt(sq);
         if (!Float.isFinite(norm)) {
             for (NDArray w : weights) {
-                NDArray g = w.getGradient();
-                g.set(new float[(int) g.size()]);
+                // Zero in place (index put of a scalar). NOT g.set(float[]): on PyTorch that makes the
+                // gradient's storage a direct buffer owned by this temporary wrapper, which the GC frees
+                // while backward keeps accumulating into it (heap corruption, SIGSEGV a few steps later).
+                w.getGradient().set(new NDIndex("..."), 0f);
             }
             return norm;
         }

@@ -104,10 +104,12 @@ public record TrainConfig(
         if (!"fashion-mnist".equals(dataset) && !"photos".equals(dataset)) {
             throw new IllegalArgumentException("dataset must be fashion-mnist or photos, got " + dataset);
         }
-        if (photos() && align && !"hog".equals(alignTarget)) {
+        // (Fields are assigned after this compact constructor: test the parameters, not photos().)
+        boolean photos = "photos".equals(dataset);
+        if (photos && align && !"hog".equals(alignTarget)) {
             throw new IllegalArgumentException("dataset=photos has no labels for a teacher: use align_target=hog or align=false");
         }
-        if (photos() && (photoTrainCrops <= 0 || photoHeldoutCrops <= 0 || photoDirs == null || photoDirs.isEmpty())) {
+        if (photos && (photoTrainCrops <= 0 || photoHeldoutCrops <= 0 || photoDirs == null || photoDirs.isEmpty())) {
             throw new IllegalArgumentException("dataset=photos needs photo_dirs and photo_train_crops, photo_heldout_crops > 0");
         }
         if (!"teacher".equals(alignTarget) && !"hog".equals(alignTarget)) {
