@@ -33,7 +33,8 @@ import javax.imageio.ImageIO;
  * {@code c * files + f}, so files interleave and any prefix of the set spans every picture. Per file, a {@link Random} seeded with
  * {@code seed} and the key draws, per crop, a side {@code s} log-uniform in
  * [{@code size}, min(maxSide, shorter image side)] and a uniformly placed {@code s x s} window, which is
- * area-averaged (exact fractional box filter) to {@code size x size}. Files ImageIO cannot read
+ * area-averaged (exact fractional box filter) to {@code size x size}. Pictures with an alpha channel are
+ * first composited over mid grey (see {@link #overGrey}). Files ImageIO cannot read
  * (SVG) or smaller than {@code size} are skipped, and said on the log.
  */
 public final class PhotoCrops {
@@ -138,6 +139,9 @@ public final class PhotoCrops {
             BufferedImage img = read(f.path());
             int w = img.getWidth(), h = img.getHeight();
             int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
+            if (img.getColorModel().hasAlpha()) {
+                overGrey(argb);
+            }
             img = null;
             Random r = new Random(seed * 1_000_003L + f.key().hashCode() * 31L + f.path().getFileName().toString().hashCode());
             int hi = Math.max(size, Math.min(maxSide, Math.min(w, h)));
@@ -154,6 +158,24 @@ public final class PhotoCrops {
                     files.isEmpty() || !files.get(0).heldOut() ? "training" : "held-out");
         }
         return new Dataset(px, null, 3, size);
+    }
+
+    /**
+     * Composites non-premultiplied ARGB pixels over mid grey (128) in place. Several MATE wallpapers
+     * (Silk, Spring, Waves, MATE-Stripes-*) are one flat colour whose pattern is all in the alpha channel,
+     * meant to be drawn over the desktop colour; without this their crops would be flat.
+     */
+    static void overGrey(int[] argb) {
+        for (int i = 0; i < argb.length; i++) {
+            int p = argb[i], a = p >>> 24;
+            if (a == 255) {
+                continue;
+            }
+            int r = ((p >> 16) & 0xff) * a + 128 * (255 - a);
+            int g = ((p >> 8) & 0xff) * a + 128 * (255 - a);
+            int b = (p & 0xff) * a + 128 * (255 - a);
+            argb[i] = 0xff000000 | ((r + 127) / 255) << 16 | ((g + 127) / 255) << 8 | (b + 127) / 255;
+        }
     }
 
     /** Null when ImageIO reads {@code f} and it is at least {@code size} on each side, else why not. */

@@ -82,6 +82,26 @@ class PhotoCropsTest {
     }
 
     @Test
+    void transparentWallpapersAreCompositedOverGrey() throws Exception {
+        int[] px = {0x00ffffff, 0xffffffff, 0x80000000, 0x80ff0000, 0xff123456};
+        PhotoCrops.overGrey(px);
+        assertThat(px).containsExactly(0xff808080, 0xffffffff, 0xff404040, 0xffc04040, 0xff123456);
+        // Silk.png is flat white with its pattern in alpha: composited, its crops are not flat.
+        Path silk = tmp.resolve("mate/abstract/Silk.png");
+        PhotoCrops.PhotoFile f = PhotoCrops.files(dirs).stream().filter(p -> p.path().equals(silk)).findFirst().orElseThrow();
+        Dataset d = PhotoCrops.crops(List.of(f), 4, 64, 512, 3, null);
+        int per = 3 * 64 * 64;
+        for (int i = 0; i < 4; i++) {
+            float mn = 1, mx = -1;
+            for (int k = i * per; k < (i + 1) * per; k++) {
+                mn = Math.min(mn, d.pixels()[k]);
+                mx = Math.max(mx, d.pixels()[k]);
+            }
+            assertThat(mx - mn).as("crop " + i + " of Silk.png").isGreaterThan(0.05f);
+        }
+    }
+
+    @Test
     void splitRuleIsCrc32OfThePictureKeyOnTheRealFolders() throws Exception {
         List<PhotoCrops.PhotoFile> files = PhotoCrops.files(PhotoCrops.DEFAULT_DIRS);
         assertThat(files).hasSizeGreaterThan(40);
