@@ -70,4 +70,28 @@ class EvalPhotosTest {
     assertThat(r.has("linear_probe_accuracy")).isFalse();
     assertThat(ImageIO.read(grid.toFile()).getColorModel().getNumColorComponents()).isEqualTo(3);
   }
+
+  @Test
+  void withoutModelTheShippedPhotoTokenizerIsScored() throws Exception {
+    String before = System.getProperty("softstream.root");
+    System.setProperty("softstream.root", Path.of("..").toAbsolutePath().normalize().toString());
+    try {
+      JsonNode r = eval("eval", "--dataset", "photos", "--photo-dirs", pictures.toString(), "--test-images", "8", "--json",
+          "--grid", dir.resolve("grid.png").toString());
+      assertThat(r.get("model").asText()).isEqualTo("softvq-photo-64");
+      assertThat(r.get("images").asInt()).isEqualTo(8);
+      // The trained model on 8 crops of two held-out pictures (the card has the 1000-crop figures).
+      assertThat(r.get("psnr").asDouble()).isBetween(PSNR_MIN, 40.0);
+      assertThat(r.get("psnr_fp16_tokens").asDouble()).isCloseTo(r.get("psnr").asDouble(), org.assertj.core.data.Offset.offset(0.05));
+      assertThat(r.get("token_bytes_per_image").get("fp16").asInt()).isEqualTo(32 * 16 * 2);
+    } finally {
+      if (before == null) {
+        System.clearProperty("softstream.root");
+      } else {
+        System.setProperty("softstream.root", before);
+      }
+    }
+  }
+
+  static final double PSNR_MIN = 18.0;
 }
