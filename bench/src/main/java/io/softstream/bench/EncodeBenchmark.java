@@ -20,7 +20,6 @@ import io.softstream.worker.EncodeWorker;
 import io.softstream.worker.WorkerConfig;
 import io.softstream.worker.internals.ImagePreprocessor;
 import java.io.BufferedReader;
-import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
@@ -35,7 +34,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.zip.GZIPInputStream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -348,23 +346,13 @@ public final class EncodeBenchmark {
   }
 
   private static List<byte[]> fashionMnistPngs(int count) throws IOException {
-    Path images = Path.of("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz");
+    io.softstream.model.data.FashionMnist.Split split = io.softstream.model.data.FashionMnist.read(
+        io.softstream.model.data.FashionMnist.DEFAULT_DIR, false, count);
     List<byte[]> out = new ArrayList<>();
-    try (DataInputStream in = new DataInputStream(new GZIPInputStream(Files.newInputStream(images)))) {
-      in.readInt();
-      int n = in.readInt();
-      int rows = in.readInt();
-      int cols = in.readInt();
-      byte[] px = new byte[rows * cols];
-      for (int i = 0; i < Math.min(count, n); i++) {
-        in.readFully(px);
-        java.awt.image.BufferedImage img = new java.awt.image.BufferedImage(cols, rows,
-            java.awt.image.BufferedImage.TYPE_BYTE_GRAY);
-        img.getRaster().setDataElements(0, 0, cols, rows, px);
-        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
-        javax.imageio.ImageIO.write(img, "png", b);
-        out.add(b.toByteArray());
-      }
+    for (int i = 0; i < split.count(); i++) {
+      java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+      javax.imageio.ImageIO.write(split.image(i), "png", b);
+      out.add(b.toByteArray());
     }
     return out;
   }

@@ -7,7 +7,9 @@ import io.softstream.model.runtime.TokenizerRuntime;
 import io.softstream.model.runtime.TokenizerRuntimes;
 import io.softstream.trainer.Dataset;
 import io.softstream.trainer.Evaluation;
+import io.softstream.trainer.PhotoCrops;
 import io.softstream.trainer.TrainConfig;
+import io.softstream.trainer.TrainerRun;
 import io.softstream.worker.internals.ImagePreprocessor;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -31,11 +33,13 @@ import picocli.CommandLine.Spec;
 public final class EvalCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--model", description = "Tokenizer directory (default: the shipped model for the data set).")
+  @Option(names = "--model", description = "Tokenizer directory (default: the shipped model for the data set: "
+      + "models/softvq-fmnist-32 for fashion-mnist and --images, models/softvq-photo-64 for photos).")
   Path model;
 
   static final class Source {
-    @Option(names = "--dataset", description = "fashion-mnist: the official test split (held out), probe on the train split.")
+    @Option(names = "--dataset", description = "fashion-mnist: the official test split (held out), probe on the train "
+        + "split; photos: crops of the held-out wallpaper pictures (see PhotoCrops; no labels, no probe).")
     String dataset;
 
     @Option(names = "--images", description = "A folder of images (PNG, JPEG, BMP, GIF, WebP), fitted to the model; no probe.")
@@ -45,11 +49,16 @@ public final class EvalCommand implements Callable<Integer> {
   @ArgGroup(exclusive = true)
   Source source = new Source();
 
+  @Option(names = "--photo-dirs", split = ",", paramLabel = "DIR",
+      description = "With --dataset photos: picture folders (default: /usr/share/backgrounds/gnome,/usr/share/backgrounds/mate).")
+  List<String> photoDirs;
+
   @Option(names = "--engine", defaultValue = "auto", description = "auto|onnxruntime|pytorch (default: ${DEFAULT-VALUE}).")
   String engine;
 
-  @Option(names = "--test-images", defaultValue = "10000", description = "Held-out images to score (default: ${DEFAULT-VALUE}).")
-  int testImages;
+  @Option(names = "--test-images", description = "Held-out images to score (default: 10000; photos: the training "
+      + "config's photo_heldout_crops, 1000, the crops the trainer holds out).")
+  Integer testImagesOption;
 
   @Option(names = "--probe-train-images", defaultValue = "10000",
       description = "Training images for the linear probe (default: ${DEFAULT-VALUE}).")
@@ -64,18 +73,26 @@ public final class EvalCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    Path dir = model != null ? model : ShippedModels.fashionMnist();
+    String name = source.dataset == null ? "fashion-mnist" : source.dataset;
+    if (source.images == null && !name.equals("fashion-mnist") && !name.equals("photos")) {
+      throw new IllegalArgumentException("Unknown data set '" + name + "'; accepted: fashion-mnist, photos (or --images DIR)");
+    }
+    boolean photos = source.images == null && name.equals("photos");
+    int testImages = testImagesOption != null ? testImagesOption
+        : photos ? TrainConfig.defaults().photoHeldoutCrops() : 10000;
+    Path dir = model != null ? model : photos ? ShippedModels.photo() : ShippedModels.fashionMnist();
     Files.createDirectories(grid.toAbsolutePath().getParent());
     try (TokenizerRuntime rt = TokenizerRuntimes.open(dir, EngineKind.parse(engine), TokenizerRuntimes.Part.BOTH)) {
       Dataset train = null;
       Dataset test;
       if (source.images != null) {
         test = folder(source.images, rt.config());
+      } else if (photos) {
+        // The trainer's held-out crops (same folders, split rule, crop seed and crop size limit).
+        TrainConfig d = TrainConfig.defaults();
+        test = PhotoCrops.load(photoDirs != null ? photoDirs : d.photoDirs(), true, testImages, rt.config().imageSize(), d.photoMaxSide(),
+            TrainerRun.HELDOUT_PHOTO_SEED, json ? null : new java.io.PrintStream(System.err, true));
       } else {
-        String name = source.dataset == null ? "fashion-mnist" : source.dataset;
-        if (!name.equals("fashion-mnist")) {
-          throw new IllegalArgumentException("Unknown data set '" + name + "'; accepted: fashion-mnist (or --images DIR)");
-        }
         Path data = Path.of(TrainConfig.defaults().dataDir());
         test = Dataset.fashionMnist(data, false, testImages);
         train = probeImages > 0 ? Dataset.fashionMnist(data, true, probeImages) : null;

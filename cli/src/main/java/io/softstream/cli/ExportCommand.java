@@ -25,7 +25,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "export", mixinStandardHelpOptions = true,
     description = "Export a tokenizer's encoder and decoder to ONNX (opset 17, dynamic batch) in its model directory, "
         + "so ONNX Runtime and TensorRT can run it; then compare ONNX Runtime with the PyTorch blocks on real "
-        + "(Fashion-MNIST-shaped models) or random images and record opset and parity in model.json.")
+        + "(Fashion-MNIST for 1x32x32 models, held-out wallpaper crops for RGB models) or random images and record "
+        + "opset and parity in model.json.")
 public final class ExportCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -51,6 +52,12 @@ public final class ExportCommand implements Callable<Integer> {
       Dataset test = Dataset.fashionMnist(Path.of(TrainConfig.defaults().dataDir()), false, n);
       px = Arrays.copyOf(test.pixels(), n * 32 * 32);
       inputs = n + " Fashion-MNIST test images";
+    } else if (c.channels() == 3 && io.softstream.trainer.PhotoCrops.available(TrainConfig.defaults().photoDirs())) {
+      TrainConfig d = TrainConfig.defaults();
+      Dataset test = io.softstream.trainer.PhotoCrops.load(d.photoDirs(), true, n, c.imageSize(), d.photoMaxSide(),
+          io.softstream.trainer.TrainerRun.HELDOUT_PHOTO_SEED, null);
+      px = test.pixels();
+      inputs = n + " held-out photo crops";
     } else {
       Random rnd = new Random(1);
       px = new float[n * c.channels() * c.imageSize() * c.imageSize()];

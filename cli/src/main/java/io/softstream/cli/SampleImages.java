@@ -1,10 +1,10 @@
 package io.softstream.cli;
 
+import io.softstream.model.data.FashionMnist;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -14,7 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
-import java.util.zip.GZIPInputStream;
 import javax.imageio.ImageIO;
 
 /**
@@ -22,10 +21,9 @@ import javax.imageio.ImageIO;
  * dataset-fashion-mnist}) as PNG, and crops of the MATE wallpapers ({@code mate-backgrounds}) as JPEG.
  */
 final class SampleImages {
-  static final Path FASHION_MNIST = Path.of("/usr/share/datasets/fashion-mnist");
+  static final Path FASHION_MNIST = FashionMnist.DEFAULT_DIR;
   static final Path MATE_BACKGROUNDS = Path.of("/usr/share/backgrounds/mate");
-  static final List<String> FASHION_LABELS = List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot");
+  static final List<String> FASHION_LABELS = FashionMnist.LABELS;
 
   /** One encoded image and where it came from. */
   record Sample(String id, String source, String contentType, byte[] bytes, int width, int height, String label) {}
@@ -34,27 +32,13 @@ final class SampleImages {
 
   /** {@code count} Fashion-MNIST test images (28×28 grayscale PNG), the first ones of the split. */
   static List<Sample> fashionMnist(int count) {
-    Path images = FASHION_MNIST.resolve("t10k-images-idx3-ubyte.gz");
-    Path labels = FASHION_MNIST.resolve("t10k-labels-idx1-ubyte.gz");
-    requireExists(images, "dataset-fashion-mnist");
-    try (DataInputStream in = new DataInputStream(new GZIPInputStream(Files.newInputStream(images)));
-        DataInputStream lin = new DataInputStream(new GZIPInputStream(Files.newInputStream(labels)))) {
-      if (in.readInt() != 2051 || lin.readInt() != 2049) {
-        throw new IOException("not an IDX image/label file pair: " + images);
-      }
-      int n = in.readInt();
-      int rows = in.readInt();
-      int cols = in.readInt();
-      lin.readInt();
+    requireExists(FASHION_MNIST.resolve("t10k-images-idx3-ubyte.gz"), "dataset-fashion-mnist");
+    try {
+      FashionMnist.Split split = FashionMnist.read(FASHION_MNIST, false, count);
       List<Sample> out = new ArrayList<>();
-      byte[] px = new byte[rows * cols];
-      for (int i = 0; i < Math.min(count, n); i++) {
-        in.readFully(px);
-        int label = lin.readUnsignedByte();
-        BufferedImage img = new BufferedImage(cols, rows, BufferedImage.TYPE_BYTE_GRAY);
-        img.getRaster().setDataElements(0, 0, cols, rows, px);
-        out.add(new Sample("fmnist-test-" + i, "fashion-mnist/t10k#" + i, "image/png", encode(img, "png"),
-            cols, rows, FASHION_LABELS.get(label)));
+      for (int i = 0; i < split.count(); i++) {
+        out.add(new Sample("fmnist-test-" + i, "fashion-mnist/t10k#" + i, "image/png", encode(split.image(i), "png"),
+            split.cols(), split.rows(), FASHION_LABELS.get(split.labels()[i])));
       }
       return out;
     } catch (IOException e) {

@@ -16,6 +16,11 @@ final class ShippedModels {
     return model("softvq-fmnist-32");
   }
 
+  /** The shipped colour-photo tokenizer (64x64 RGB). */
+  static Path photo() {
+    return model("softvq-photo-64");
+  }
+
   static Path model(String name) {
     Path p = root().resolve("models").resolve(name);
     if (!Files.isDirectory(p)) {

@@ -17,12 +17,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** Trains a tokenizer (SoftVQ-VAE, or the hard-VQ / plain autoencoder baselines) on Fashion-MNIST. */
+/** Trains a tokenizer (SoftVQ-VAE, or the hard-VQ / plain autoencoder baselines) on Fashion-MNIST or wallpaper photos. */
 @Command(name = "train", mixinStandardHelpOptions = true,
     description = {"Train a tokenizer and write a model directory (model.json card, weights, README, evaluation).",
         "Settings: --config FILE (JSON) and/or KEY=VALUE overrides, e.g. steps=2000 batch_size=64 model.tokens=32 "
             + "model.quantizer=softvq|hardvq|none model.tau=0.07 align=true output_dir=models/my-tokenizer "
-            + "checkpoint_dir=data/ckpt (resumes when it holds a checkpoint). See trainer/README.md for every key.",
+            + "checkpoint_dir=data/ckpt (resumes when it holds a checkpoint); dataset=photos model.channels=3 "
+            + "align_target=hog for colour crops of the wallpaper pictures. See trainer/README.md for every key.",
         "Progress: one line per log_every steps with loss, images/s and ETA. Use JAVA_OPTS="
             + "-Dai.djl.pytorch.num_threads=1 to leave a core free."})
 public final class TrainCommand implements Callable<Integer> {

@@ -38,7 +38,12 @@ import javax.imageio.stream.ImageOutputStream;
  * quality whose file fits the token bytes, whole JFIF file counted), {@code bicubic_psnr_at_equal_bytes}
  * ({@code {fp16, fp32}}: area-average downscale to the largest square of 8-bit pixels that fits the
  * bytes, bicubic upscale back), {@code linear_probe_accuracy} (ridge regression on standardised,
- * flattened latent tokens of training images, accuracy on held-out images). Grayscale only.
+ * flattened latent tokens of training images, accuracy on held-out images; only when both sets are labelled).
+ *
+ * <p>Grayscale and colour: PSNR is over every value of every channel (one mean squared error per
+ * image), SSIM is computed per channel and averaged over channels, the JPEG baseline writes colour images
+ * as colour JPEG (JDK writer: YCbCr, its default chroma subsampling) and the bicubic baseline keeps
+ * every channel (the square side is chosen so that side * side * channels fits the bytes).
  */
 public final class Evaluation {
     private static final int BATCH = 250;
@@ -88,19 +93,20 @@ public final class Evaluation {
         float[] decode(float[] tokens, int batch);
     }
 
-    private static Map<String, Object> evaluate(Codec codec, TokenizerConfig c, Dataset train, Dataset test, Options o) {
-        if (test.channels() != 1) {
-            throw new IllegalArgumentException("Evaluation supports grayscale only");
+    static Map<String, Object> evaluate(Codec codec, TokenizerConfig c, Dataset train, Dataset test, Options o) {
+        if (test.channels() != c.channels() || test.size() != c.imageSize()) {
+            throw new IllegalArgumentException("model expects " + c.channels() + "x" + c.imageSize() + "x" + c.imageSize()
+                    + " images, held-out data is " + test.channels() + "x" + test.size() + "x" + test.size());
         }
         int nTest = Math.min(o.testImages(), test.count());
         Coded te = run(codec, c, test, nTest, true);
-        int px = test.size() * test.size();
+        int px = test.channels() * test.size() * test.size();
         double psnr = 0, ssim = 0;
         for (int i = 0; i < nTest; i++) {
             int[] a = toBytes(test.pixels(), i * px, px);
             int[] b = toBytes(te.recon, i * px, px);
             psnr += psnr(a, b);
-            ssim += ssim(a, b, test.size());
+            ssim += ssim(a, b, test.channels(), test.size());
         }
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("psnr", psnr / nTest);
@@ -220,6 +226,20 @@ public final class Evaluation {
         return Math.min(PSNR_CAP, 10 * Math.log10(255.0 * 255.0 / (se / a.length)));
     }
 
+    /** Mean over channels of the SSIM of each channel plane of two planar 8-bit images. */
+    static double ssim(int[] a, int[] b, int channels, int size) {
+        if (channels == 1) {
+            return ssim(a, b, size);
+        }
+        int plane = size * size;
+        double s = 0;
+        for (int ch = 0; ch < channels; ch++) {
+            s += ssim(java.util.Arrays.copyOfRange(a, ch * plane, (ch + 1) * plane),
+                    java.util.Arrays.copyOfRange(b, ch * plane, (ch + 1) * plane), size);
+        }
+        return s / channels;
+    }
+
     /** SSIM of two square 8-bit grayscale images, Gaussian 11x11 window (sigma 1.5), valid region. */
     static double ssim(int[] a, int[] b, int size) {
         // The standard 11x11 window; images smaller than that use one window as large as the image.
@@ -255,22 +275,48 @@ public final class Evaluation {
         return total / count;
     }
 
-    private static BufferedImage gray(int[] px, int size) {
-        BufferedImage img = new BufferedImage(size, size, BufferedImage.TYPE_BYTE_GRAY);
-        img.getRaster().setPixels(0, 0, size, size, px);
+    /** Planar 8-bit pixels (1 or 3 channels) as a grayscale or RGB image. */
+    static BufferedImage image(int[] px, int channels, int size) {
+        if (channels == 1) {
+            BufferedImage img = new BufferedImage(size, size, BufferedImage.TYPE_BYTE_GRAY);
+            img.getRaster().setPixels(0, 0, size, size, px);
+            return img;
+        }
+        if (channels != 3) {
+            throw new IllegalArgumentException("images have 1 or 3 channels, not " + channels);
+        }
+        int plane = size * size;
+        int[] rgb = new int[plane];
+        for (int i = 0; i < plane; i++) {
+            rgb[i] = (px[i] << 16) | (px[plane + i] << 8) | px[2 * plane + i];
+        }
+        BufferedImage img = new BufferedImage(size, size, BufferedImage.TYPE_INT_RGB);
+        img.setRGB(0, 0, size, size, rgb, 0, size);
         return img;
     }
 
-    private static int[] pixels(BufferedImage img, int size) {
-        return img.getRaster().getPixels(0, 0, size, size, new int[size * size]);
+    /** An image's pixels as planar 8-bit values with {@code channels} channels (RGB order for 3). */
+    static int[] pixels(BufferedImage img, int channels, int size) {
+        if (channels == 1) {
+            return img.getRaster().getPixels(0, 0, size, size, new int[size * size]);
+        }
+        int plane = size * size;
+        int[] rgb = img.getRGB(0, 0, size, size, null, 0, size);
+        int[] px = new int[3 * plane];
+        for (int i = 0; i < plane; i++) {
+            px[i] = (rgb[i] >> 16) & 0xff;
+            px[plane + i] = (rgb[i] >> 8) & 0xff;
+            px[2 * plane + i] = rgb[i] & 0xff;
+        }
+        return px;
     }
 
     static double jpegPsnr(Dataset d, int n, int budget) {
-        int size = d.size(), px = size * size;
+        int size = d.size(), ch = d.channels(), px = ch * size * size;
         double s = 0;
         for (int i = 0; i < n; i++) {
             int[] a = toBytes(d.pixels(), i * px, px);
-            BufferedImage img = gray(a, size);
+            BufferedImage img = image(a, ch, size);
             byte[] best = jpeg(img, 0f);
             float lo = 0f, hi = 1f;
             for (int it = 0; it < 10; it++) {
@@ -289,7 +335,7 @@ public final class Evaluation {
             }
             try {
                 BufferedImage back = ImageIO.read(new ByteArrayInputStream(best));
-                s += psnr(a, pixels(back, size));
+                s += psnr(a, pixels(back, ch, size));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
@@ -315,8 +361,9 @@ public final class Evaluation {
     }
 
     static double bicubicPsnr(Dataset d, int n, int budget) {
-        int size = d.size(), px = size * size;
-        int side = Math.min(size, (int) Math.floor(Math.sqrt(budget / (double) d.channels())));
+        int size = d.size(), ch = d.channels(), px = ch * size * size;
+        int side = Math.min(size, (int) Math.floor(Math.sqrt(budget / (double) ch)));
+        int type = ch == 1 ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_INT_RGB;
         double s = 0;
         for (int i = 0; i < n; i++) {
             int[] a = toBytes(d.pixels(), i * px, px);
@@ -324,16 +371,16 @@ public final class Evaluation {
                 s += PSNR_CAP;
                 continue;
             }
-            BufferedImage small = new BufferedImage(side, side, BufferedImage.TYPE_BYTE_GRAY);
+            BufferedImage small = new BufferedImage(side, side, type);
             Graphics2D g = small.createGraphics();
-            g.drawImage(gray(a, size).getScaledInstance(side, side, Image.SCALE_AREA_AVERAGING), 0, 0, null);
+            g.drawImage(image(a, ch, size).getScaledInstance(side, side, Image.SCALE_AREA_AVERAGING), 0, 0, null);
             g.dispose();
-            BufferedImage up = new BufferedImage(size, size, BufferedImage.TYPE_BYTE_GRAY);
+            BufferedImage up = new BufferedImage(size, size, type);
             g = up.createGraphics();
             g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BICUBIC);
             g.drawImage(small, 0, 0, size, size, null);
             g.dispose();
-            s += psnr(a, pixels(up, size));
+            s += psnr(a, pixels(up, ch, size));
         }
         return s / n;
     }
@@ -448,14 +495,15 @@ public final class Evaluation {
 
     /** Two rows of {@code count} images, scaled 2x: held-out originals on top, reconstructions below. */
     static void writeGrid(Dataset d, float[] recon, int count, Path file) {
-        int size = d.size(), px = size * size, s = 2, gap = 2;
-        BufferedImage grid = new BufferedImage(count * (size * s + gap) + gap, 2 * (size * s + gap) + gap, BufferedImage.TYPE_BYTE_GRAY);
+        int size = d.size(), ch = d.channels(), px = ch * size * size, s = 2, gap = 2;
+        BufferedImage grid = new BufferedImage(count * (size * s + gap) + gap, 2 * (size * s + gap) + gap,
+                ch == 1 ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_INT_RGB);
         Graphics2D g = grid.createGraphics();
         g.setColor(java.awt.Color.WHITE);
         g.fillRect(0, 0, grid.getWidth(), grid.getHeight());
         for (int i = 0; i < count; i++) {
-            g.drawImage(gray(toBytes(d.pixels(), i * px, px), size), gap + i * (size * s + gap), gap, size * s, size * s, null);
-            g.drawImage(gray(toBytes(recon, i * px, px), size), gap + i * (size * s + gap), 2 * gap + size * s, size * s, size * s, null);
+            g.drawImage(image(toBytes(d.pixels(), i * px, px), ch, size), gap + i * (size * s + gap), gap, size * s, size * s, null);
+            g.drawImage(image(toBytes(recon, i * px, px), ch, size), gap + i * (size * s + gap), 2 * gap + size * s, size * s, size * s, null);
         }
         g.dispose();
         try {

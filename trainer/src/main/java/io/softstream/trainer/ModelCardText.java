@@ -27,7 +27,8 @@ final class ModelCardText {
                         + " and tensor layout), `reconstructions.png` (top: held-out originals, bottom: reconstructions).\n\n");
         try {
             sb.append("## Training\n\n```json\n").append(ModelCard.JSON.writeValueAsString(card.training()))
-                    .append("\n```\n\n## Metrics (held-out = Fashion-MNIST test set)\n\n```json\n")
+                    .append("\n```\n\n## Metrics (held-out = ").append("photos".equals(card.training().get("dataset"))
+                            ? "crops of the held-out pictures" : "Fashion-MNIST test set").append(")\n\n```json\n")
                     .append(ModelCard.JSON.writeValueAsString(card.metrics())).append("\n```\n");
         } catch (JsonProcessingException e) {
             throw new IllegalStateException(e);

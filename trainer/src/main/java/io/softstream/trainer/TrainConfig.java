@@ -15,8 +15,15 @@ import java.util.Map;
  *
  * @param name model name written to the card
  * @param model tokenizer architecture and quantizer
+ * @param dataset "fashion-mnist" (labelled 1x32x32, held-out = official test set) or "photos"
+ *     (unlabelled 3x{@code model.image_size} RGB crops of wallpaper pictures, see {@link PhotoCrops};
+ *     needs {@code align=false} or {@code align_target=hog}; no linear probe)
  * @param dataDir Fashion-MNIST IDX folder (files may be gzipped)
- * @param trainLimit use only the first n training images (0 = all 60 000)
+ * @param trainLimit use only the first n training images (0 = all 60 000); Fashion-MNIST only
+ * @param photoDirs picture folders for "photos" (default: the gnome and mate backgrounds)
+ * @param photoTrainCrops training crops for "photos", taken from the training pictures
+ * @param photoHeldoutCrops held-out crops for "photos", taken from the held-out pictures
+ * @param photoMaxSide largest crop side in source pixels for "photos" (crops are scaled to image_size)
  * @param outputDir model directory to write (model.json, encoder.params, decoder.params, README.md)
  * @param checkpointDir checkpoint folder; a run resumes from it when it holds a checkpoint (null = none)
  * @param checkpointEvery steps between checkpoints (0 = only at the end)
@@ -49,8 +56,13 @@ import java.util.Map;
 public record TrainConfig(
         String name,
         TokenizerConfig model,
+        String dataset,
         String dataDir,
         int trainLimit,
+        java.util.List<String> photoDirs,
+        int photoTrainCrops,
+        int photoHeldoutCrops,
+        int photoMaxSide,
         String outputDir,
         String checkpointDir,
         int checkpointEvery,
@@ -89,6 +101,17 @@ public record TrainConfig(
         if (emaDecay < 0 || emaDecay >= 1) {
             throw new IllegalArgumentException("ema_decay must be in [0, 1), got " + emaDecay);
         }
+        if (!"fashion-mnist".equals(dataset) && !"photos".equals(dataset)) {
+            throw new IllegalArgumentException("dataset must be fashion-mnist or photos, got " + dataset);
+        }
+        // (Fields are assigned after this compact constructor: test the parameters, not photos().)
+        boolean photos = "photos".equals(dataset);
+        if (photos && align && !"hog".equals(alignTarget)) {
+            throw new IllegalArgumentException("dataset=photos has no labels for a teacher: use align_target=hog or align=false");
+        }
+        if (photos && (photoTrainCrops <= 0 || photoHeldoutCrops <= 0 || photoDirs == null || photoDirs.isEmpty())) {
+            throw new IllegalArgumentException("dataset=photos needs photo_dirs and photo_train_crops, photo_heldout_crops > 0");
+        }
         if (!"teacher".equals(alignTarget) && !"hog".equals(alignTarget)) {
             throw new IllegalArgumentException("align_target must be teacher or hog, got " + alignTarget);
         }
@@ -97,10 +120,15 @@ public record TrainConfig(
         }
     }
 
+    /** True for the photo data set. */
+    public boolean photos() {
+        return "photos".equals(dataset);
+    }
+
     /** Defaults for Fashion-MNIST SoftVQ with 32 tokens. */
     public static TrainConfig defaults() {
-        return new TrainConfig("softvq-fmnist-32", TokenizerConfig.fashionMnist(),
-                "/usr/share/datasets/fashion-mnist", 0, "models/softvq-fmnist-32", null, 500, 0,
+        return new TrainConfig("softvq-fmnist-32", TokenizerConfig.fashionMnist(), "fashion-mnist",
+                "/usr/share/datasets/fashion-mnist", 0, PhotoCrops.DEFAULT_DIRS, 10000, 1000, 512, "models/softvq-fmnist-32", null, 500, 0,
                 3000, 64, 3e-4f, 3e-5f, 200, 0.9f, 0.95f, 1e-4f, 1.0f, 0.999f, 42L,
                 true, 0.1f, 256, "teacher", "models/fmnist-teacher", 400, 32, 25, 10000, 10000, null);
     }
@@ -164,7 +192,8 @@ public record TrainConfig(
 
     /** A copy with another model and all output paths under {@code dir} (used by tests and sweeps). */
     public TrainConfig withModel(TokenizerConfig m, Path dir) {
-        return new TrainConfig(name, m, dataDir, trainLimit, dir.resolve("model").toString(), checkpointDir,
+        return new TrainConfig(name, m, dataset, dataDir, trainLimit, photoDirs, photoTrainCrops, photoHeldoutCrops,
+                photoMaxSide, dir.resolve("model").toString(), checkpointDir,
                 checkpointEvery, stopAtStep, steps, batchSize, lr, minLr, warmupSteps, beta1, beta2, weightDecay,
                 gradClip, emaDecay, seed, align, alignWeight, alignHidden, alignTarget, dir.resolve("teacher").toString(),
                 teacherSteps, teacherWidth, logEvery, evalImages, probeTrainImages, initFrom);

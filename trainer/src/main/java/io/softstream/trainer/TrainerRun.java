@@ -70,9 +70,17 @@ public final class TrainerRun {
         Engine engine = Engine.getEngine("PyTorch");
         TokenizerConfig mc = cfg.model();
         try (NDManager root = NDManager.newBaseManager()) {
-            Path dataDir = Path.of(cfg.dataDir());
-            Dataset train = trainData != null ? trainData : Dataset.fashionMnist(dataDir, true, cfg.trainLimit());
-            Dataset test = Dataset.fashionMnist(dataDir, false, 0);
+            Dataset train;
+            Dataset test;
+            if (cfg.photos()) {
+                test = heldOutPhotos(cfg, out);
+                train = trainData != null ? trainData : PhotoCrops.load(cfg.photoDirs(), false, cfg.photoTrainCrops(),
+                        mc.imageSize(), cfg.photoMaxSide(), cfg.seed(), out);
+            } else {
+                Path dataDir = Path.of(cfg.dataDir());
+                train = trainData != null ? trainData : Dataset.fashionMnist(dataDir, true, cfg.trainLimit());
+                test = Dataset.fashionMnist(dataDir, false, 0);
+            }
             if (train.size() != mc.imageSize() || train.channels() != mc.channels()) {
                 throw new IllegalArgumentException("model expects " + mc.channels() + "x" + mc.imageSize()
                         + " images, data is " + train.channels() + "x" + train.size());
@@ -258,6 +266,15 @@ public final class TrainerRun {
         }
     }
 
+    /** Seed of the held-out photo crops: fixed, so that every run and `eval --dataset photos` score the same crops. */
+    public static final long HELDOUT_PHOTO_SEED = 20241214L;
+
+    /** The held-out photo crops of {@code cfg} (same for every run with the same photo settings). */
+    static Dataset heldOutPhotos(TrainConfig cfg, PrintStream out) throws IOException {
+        return PhotoCrops.load(cfg.photoDirs(), true, cfg.photoHeldoutCrops(), cfg.model().imageSize(),
+                cfg.photoMaxSide(), HELDOUT_PHOTO_SEED, out);
+    }
+
     static Map<String, Object> trainingInfo(TrainConfig cfg, int step, double seconds, int startStep, double teacherAcc) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("steps", step);
@@ -275,8 +292,18 @@ public final class TrainerRun {
         m.put("align_target", cfg.align() ? cfg.alignTarget() : null);
         m.put("teacher_dir", cfg.align() && cfg.alignTarget().equals("teacher") ? cfg.teacherDir() : null);
         m.put("teacher_test_accuracy", Double.isNaN(teacherAcc) ? null : teacherAcc);
-        m.put("data", "Fashion-MNIST train split (" + (cfg.trainLimit() > 0 ? cfg.trainLimit() : 60000)
-                + " images), 28x28 padded to 32x32, pixels in [-1,1]; held-out = official test set (10000)");
+        m.put("dataset", cfg.dataset());
+        if (cfg.photos()) {
+            int s = cfg.model().imageSize();
+            m.put("data", cfg.photoTrainCrops() + " random " + s + "x" + s + " RGB crops (side log-uniform in " + s + ".."
+                    + cfg.photoMaxSide() + " source px, area-averaged to " + s + ", seed " + cfg.seed()
+                    + ") of the training pictures in " + String.join(", ", cfg.photoDirs()) + ", pixels in [-1,1]; held-out = "
+                    + cfg.photoHeldoutCrops() + " crops (seed " + HELDOUT_PHOTO_SEED + ") of the pictures with CRC32(key) % "
+                    + PhotoCrops.HELDOUT_MODULUS + " == 0 (see PhotoCrops)");
+        } else {
+            m.put("data", "Fashion-MNIST train split (" + (cfg.trainLimit() > 0 ? cfg.trainLimit() : 60000)
+                    + " images), 28x28 padded to 32x32, pixels in [-1,1]; held-out = official test set (10000)");
+        }
         m.put("threads", System.getProperty("ai.djl.pytorch.num_threads", "default"));
         return m;
     }

@@ -5,14 +5,12 @@ import ai.djl.ndarray.NDManager;
 import io.softstream.model.ModelCard;
 import io.softstream.model.ModelDir;
 import io.softstream.model.TokenizerConfig;
+import io.softstream.model.data.FashionMnist;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Random;
-import java.util.zip.GZIPInputStream;
 
 /** Random-weight model directories and inputs for the parity tests. */
 public final class TestModels {
@@ -43,23 +41,8 @@ public final class TestModels {
 
     /** The first {@code count} Fashion-MNIST test images, scaled to [-1, 1] and padded with -1 to 32x32. */
     static float[] fashionMnist(int count) {
-        try (InputStream in = new GZIPInputStream(Files.newInputStream(FASHION_TEST))) {
-            byte[] header = in.readNBytes(16);
-            if (header.length != 16 || header[3] != 3) {
-                throw new IOException(FASHION_TEST + " is not an IDX image file");
-            }
-            byte[] px = in.readNBytes(count * 28 * 28);
-            float[] out = new float[count * 32 * 32];
-            java.util.Arrays.fill(out, -1f);
-            for (int i = 0; i < count; i++) {
-                for (int y = 0; y < 28; y++) {
-                    for (int x = 0; x < 28; x++) {
-                        int v = px[i * 784 + y * 28 + x] & 0xff;
-                        out[i * 1024 + (y + 2) * 32 + x + 2] = v / 127.5f - 1f;
-                    }
-                }
-            }
-            return out;
+        try {
+            return FashionMnist.read(FASHION_TEST.getParent(), false, count).padded(32);
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -1,0 +1,276 @@
+package io.softstream.trainer;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import java.util.zip.CRC32;
+import javax.imageio.ImageIO;
+
+/**
+ * Unlabelled colour training data from wallpaper pictures (Debian {@code gnome-backgrounds} and
+ * {@code mate-backgrounds}): multi-scale random square crops, area-averaged down to {@code size x size}
+ * RGB, pixels in [-1, 1], {@code [n, 3, size, size]}.
+ *
+ * <p><b>Held-out split, by picture.</b> Every file gets a picture key: its folder's name, then its path
+ * below that folder, without extension, with the variant suffixes of one picture removed (GNOME's
+ * dark/light {@code -d}/{@code -l}, MATE's {@code -Dark}/{@code -Light} and resolution {@code _3840x2160}),
+ * e.g. {@code mate/abstract/Elephants} for all three Elephants files and {@code gnome/adwaita} for
+ * {@code adwaita-d.webp} and {@code adwaita-l.webp}. A file is held out iff
+ * {@code CRC32(UTF-8 key) % 5 == 0} ({@link #HELDOUT_MODULUS}); so held-out crops never come from a
+ * training picture, nor from another resolution or colour variant of one.
+ *
+ * <p><b>Crops.</b> Each readable file of the split is decoded once and gives {@code count / files}
+ * crops (the first {@code count % files} files one more); crop {@code c} of file {@code f} is image
+ * {@code c * files + f}, so files interleave and any prefix of the set spans every picture. Per file, a {@link Random} seeded with
+ * {@code seed} and the key draws, per crop, a side {@code s} log-uniform in
+ * [{@code size}, min(maxSide, shorter image side)] and a uniformly placed {@code s x s} window, which is
+ * area-averaged (exact fractional box filter) to {@code size x size}. Pictures with an alpha channel are
+ * first composited over mid grey (see {@link #overGrey}). Files ImageIO cannot read
+ * (SVG) or smaller than {@code size} are skipped, and said on the log.
+ */
+public final class PhotoCrops {
+    /** Held out iff CRC32(key) % HELDOUT_MODULUS == 0. */
+    public static final int HELDOUT_MODULUS = 5;
+    /** The default picture folders (installed by scripts/install-deps.sh). */
+    public static final List<String> DEFAULT_DIRS = List.of("/usr/share/backgrounds/gnome", "/usr/share/backgrounds/mate");
+
+    private PhotoCrops() {}
+
+    /** One picture file, its split key and split. */
+    public record PhotoFile(Path path, String key, boolean heldOut) {}
+
+    /** True when every folder exists and holds at least one file. */
+    public static boolean available(List<String> dirs) {
+        for (String d : dirs) {
+            if (!Files.isDirectory(Path.of(d))) {
+                return false;
+            }
+        }
+        return !dirs.isEmpty();
+    }
+
+    /** All regular files under {@code dirs}, sorted by key then path, with their split. */
+    public static List<PhotoFile> files(List<String> dirs) throws IOException {
+        List<PhotoFile> out = new ArrayList<>();
+        for (String d : dirs) {
+            Path root = Path.of(d);
+            if (!Files.isDirectory(root)) {
+                throw new IOException("Missing picture folder " + root
+                        + ": install the Debian packages gnome-backgrounds and mate-backgrounds (scripts/install-deps.sh)");
+            }
+            try (Stream<Path> s = Files.walk(root)) {
+                for (Path p : s.filter(Files::isRegularFile).toList()) {
+                    String rel = root.getFileName() + "/" + root.relativize(p).toString().replace('\\', '/');
+                    String key = key(rel);
+                    out.add(new PhotoFile(p, key, heldOut(key)));
+                }
+            }
+        }
+        out.sort((a, b) -> a.key().equals(b.key()) ? a.path().compareTo(b.path()) : a.key().compareTo(b.key()));
+        return out;
+    }
+
+    /** The picture key of a relative path such as {@code mate/abstract/Elephants_3840x2160.jpg}. */
+    public static String key(String relativePath) {
+        String k = relativePath;
+        int dot = k.lastIndexOf('.');
+        if (dot > k.lastIndexOf('/')) {
+            k = k.substring(0, dot);
+        }
+        return k.replaceAll("(_\\d+x\\d+|-d|-l|-Dark|-Light)$", "");
+    }
+
+    /** The split rule: CRC32 of the UTF-8 key, modulo {@link #HELDOUT_MODULUS}, is 0. */
+    public static boolean heldOut(String key) {
+        CRC32 crc = new CRC32();
+        crc.update(key.getBytes(StandardCharsets.UTF_8));
+        return crc.getValue() % HELDOUT_MODULUS == 0;
+    }
+
+    /**
+     * {@code count} crops from the training ({@code heldOut=false}) or held-out files of {@code dirs}.
+     *
+     * @param log where skipped files and a summary are reported (null = nowhere)
+     */
+    public static Dataset load(List<String> dirs, boolean heldOut, int count, int size, int maxSide, long seed,
+            PrintStream log) throws IOException {
+        List<PhotoFile> split = files(dirs).stream().filter(f -> f.heldOut() == heldOut).toList();
+        return crops(split, count, size, maxSide, seed, log);
+    }
+
+    /** {@code count} crops spread over {@code files} (see the class comment). */
+    public static Dataset crops(List<PhotoFile> files, int count, int size, int maxSide, long seed, PrintStream log)
+            throws IOException {
+        List<PhotoFile> readable = new ArrayList<>();
+        float[] px = new float[count * 3 * size * size];
+        int per = 3 * size * size;
+        // First pass, headers only: which files can be read (ImageIO reader present, at least size x size)?
+        for (PhotoFile f : files) {
+            String why = unreadable(f.path(), size);
+            if (why != null) {
+                if (log != null) {
+                    log.printf("photos: skipping %s (%s)%n", f.path(), why);
+                }
+            } else {
+                readable.add(f);
+            }
+        }
+        if (readable.isEmpty()) {
+            throw new IOException("No readable pictures among " + files.size() + " files");
+        }
+        int n = readable.size();
+        int filled = 0;
+        // Crop c of file fi goes to index c * n + fi: files interleave, so any prefix spans every picture.
+        for (int fi = 0; fi < n; fi++) {
+            int want = count / n + (fi < count % n ? 1 : 0);
+            if (want == 0) {
+                continue;
+            }
+            PhotoFile f = readable.get(fi);
+            BufferedImage img = read(f.path());
+            int w = img.getWidth(), h = img.getHeight();
+            int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
+            if (img.getColorModel().hasAlpha()) {
+                overGrey(argb);
+            }
+            img = null;
+            Random r = new Random(seed * 1_000_003L + f.key().hashCode() * 31L + f.path().getFileName().toString().hashCode());
+            int hi = Math.max(size, Math.min(maxSide, Math.min(w, h)));
+            for (int c = 0; c < want; c++) {
+                int side = (int) Math.round(size * Math.exp(r.nextDouble() * Math.log(hi / (double) size)));
+                side = Math.max(size, Math.min(hi, side));
+                int x0 = r.nextInt(w - side + 1), y0 = r.nextInt(h - side + 1);
+                areaAverage(argb, w, x0, y0, side, size, px, (c * n + fi) * per);
+                filled++;
+            }
+        }
+        if (log != null) {
+            log.printf("photos: %d crops of %dx%d from %d of %d %s files%n", filled, size, size, n, files.size(),
+                    files.isEmpty() || !files.get(0).heldOut() ? "training" : "held-out");
+        }
+        return new Dataset(px, null, 3, size);
+    }
+
+    /**
+     * Composites non-premultiplied ARGB pixels over mid grey (128) in place. Several MATE wallpapers
+     * (Silk, Spring, Waves, MATE-Stripes-*) are one flat colour whose pattern is all in the alpha channel,
+     * meant to be drawn over the desktop colour; without this their crops would be flat.
+     */
+    static void overGrey(int[] argb) {
+        for (int i = 0; i < argb.length; i++) {
+            int p = argb[i], a = p >>> 24;
+            if (a == 255) {
+                continue;
+            }
+            int r = ((p >> 16) & 0xff) * a + 128 * (255 - a);
+            int g = ((p >> 8) & 0xff) * a + 128 * (255 - a);
+            int b = (p & 0xff) * a + 128 * (255 - a);
+            argb[i] = 0xff000000 | ((r + 127) / 255) << 16 | ((g + 127) / 255) << 8 | (b + 127) / 255;
+        }
+    }
+
+    /** Null when ImageIO reads {@code f} and it is at least {@code size} on each side, else why not. */
+    private static String unreadable(Path f, int size) {
+        try (InputStream in = Files.newInputStream(f);
+             var iis = ImageIO.createImageInputStream(in)) {
+            var readers = ImageIO.getImageReaders(iis);
+            if (!readers.hasNext()) {
+                return "no ImageIO reader for this format";
+            }
+            var reader = readers.next();
+            try {
+                reader.setInput(iis);
+                int w = reader.getWidth(0), h = reader.getHeight(0);
+                if (w < size || h < size) {
+                    return w + "x" + h + " is smaller than " + size + "x" + size;
+                }
+                return null;
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException | RuntimeException e) {
+            return "unreadable: " + e.getMessage();
+        }
+    }
+
+    private static BufferedImage read(Path f) {
+        try (InputStream in = Files.newInputStream(f)) {
+            BufferedImage img = ImageIO.read(in);
+            if (img == null) {
+                throw new IOException("no ImageIO reader for " + f);
+            }
+            return img;
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Area average of the {@code side x side} window at (x0, y0) of an ARGB image {@code w} wide down to
+     * {@code size x size}, written planar RGB in [-1, 1] at {@code out[off..]}.
+     */
+    static void areaAverage(int[] argb, int w, int x0, int y0, int side, int size, float[] out, int off) {
+        double scale = side / (double) size;
+        // Per output index: covered source range and the weights of its first and last source pixel.
+        int[] lo = new int[size], hiIdx = new int[size];
+        double[] wLo = new double[size], wHi = new double[size];
+        for (int o = 0; o < size; o++) {
+            double a = o * scale, b = (o + 1) * scale;
+            int ia = (int) Math.floor(a), ib = Math.min(side - 1, (int) Math.ceil(b) - 1);
+            lo[o] = ia;
+            hiIdx[o] = ib;
+            wLo[o] = ia == ib ? b - a : (ia + 1) - a;
+            wHi[o] = ia == ib ? 0 : b - ib;
+        }
+        // Horizontal pass: rows of the window -> [side][size][3].
+        double[] tmp = new double[side * size * 3];
+        for (int y = 0; y < side; y++) {
+            int row = (y0 + y) * w + x0;
+            for (int o = 0; o < size; o++) {
+                double rs = 0, gs = 0, bs = 0;
+                for (int x = lo[o]; x <= hiIdx[o]; x++) {
+                    double k = x == lo[o] ? wLo[o] : x == hiIdx[o] ? wHi[o] : 1;
+                    int p = argb[row + x];
+                    rs += k * ((p >> 16) & 0xff);
+                    gs += k * ((p >> 8) & 0xff);
+                    bs += k * (p & 0xff);
+                }
+                int t = (y * size + o) * 3;
+                tmp[t] = rs;
+                tmp[t + 1] = gs;
+                tmp[t + 2] = bs;
+            }
+        }
+        double norm = 1.0 / (scale * scale * 127.5);
+        int plane = size * size;
+        for (int oy = 0; oy < size; oy++) {
+            for (int ox = 0; ox < size; ox++) {
+                double rs = 0, gs = 0, bs = 0;
+                for (int y = lo[oy]; y <= hiIdx[oy]; y++) {
+                    double k = y == lo[oy] ? wLo[oy] : y == hiIdx[oy] ? wHi[oy] : 1;
+                    int t = (y * size + ox) * 3;
+                    rs += k * tmp[t];
+                    gs += k * tmp[t + 1];
+                    bs += k * tmp[t + 2];
+                }
+                int i = oy * size + ox;
+                out[off + i] = clamp((float) (rs * norm - 1));
+                out[off + plane + i] = clamp((float) (gs * norm - 1));
+                out[off + 2 * plane + i] = clamp((float) (bs * norm - 1));
+            }
+        }
+    }
+
+    private static float clamp(float v) {
+        return Math.max(-1f, Math.min(1f, v));
+    }
+}
