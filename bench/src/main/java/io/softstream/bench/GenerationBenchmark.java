@@ -200,8 +200,8 @@ public final class GenerationBenchmark {
       }
     }
     Map<String, Object> q = g.card().metrics() == null ? Map.of() : g.card().metrics();
-    for (String k : new String[] {"class_consistency", "frechet_generated", "frechet_reconstruction", "teacher_accuracy_real",
-        "generated_images", "steps", "guidance_scale"}) {
+    for (String k : new String[] {"class_consistency", "frechet_generated", "frechet_reconstruction", "judge",
+        "judge_accuracy_real", "generated_images", "steps", "guidance_scale"}) {
       if (q.containsKey(k)) {
         m.put(k.equals("steps") || k.equals("guidance_scale") ? "quality_" + k : k, q.get(k));
       }
