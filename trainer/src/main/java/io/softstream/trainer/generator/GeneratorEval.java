@@ -62,10 +62,12 @@ public final class GeneratorEval {
      * @param curvePerClass images per class of each curve and sweep point
      * @param sweep further sampler settings, each evaluated like a curve point
      * @param reconstruction also score the tokenizer's reconstructions of the test split (the floor)
+     * @param cacheDir where generated pixels are kept, keyed by generator, settings, count and seed, so a second
+     *     evaluation (e.g. with another judge) reuses them; null = no cache
      */
     public record Options(int perClass, int realLimit, Sampler.Settings settings, long seed, int batch,
                           List<Float> curveGuidance, List<Integer> curveSteps, int curvePerClass,
-                          List<Sampler.Settings> sweep, boolean reconstruction) {
+                          List<Sampler.Settings> sweep, boolean reconstruction, Path cacheDir) {
         /** Copies the lists. */
         public Options {
             curveGuidance = List.copyOf(curveGuidance);
@@ -76,7 +78,7 @@ public final class GeneratorEval {
         /** Curves, no sweep, with reconstructions. */
         public Options(int perClass, int realLimit, Sampler.Settings settings, long seed, int batch,
                        List<Float> curveGuidance, List<Integer> curveSteps, int curvePerClass) {
-            this(perClass, realLimit, settings, seed, batch, curveGuidance, curveSteps, curvePerClass, List.of(), true);
+            this(perClass, realLimit, settings, seed, batch, curveGuidance, curveSteps, curvePerClass, List.of(), true, null);
         }
 
         /** Without curves. */
@@ -140,7 +142,7 @@ public final class GeneratorEval {
             int[][] labels = new int[1][];
             if (o.perClass() > 0) {
                 m.putAll(generatedMetrics(gen, decode, teacher, ps, nd, test, realStats, o.settings(), o.perClass(), o.seed(),
-                        o.batch(), generated, labels));
+                        o.batch(), generated, labels, generatorDir, o.cacheDir()));
             }
             m.put("judge", judgeDir.getFileName().toString());
             m.put("judge_accuracy_real", accuracy(real.predictions(), test.labels(), classes).get(classes));
@@ -169,7 +171,7 @@ public final class GeneratorEval {
                     Sampler.Settings s = new Sampler.Settings(o.settings().method(), o.settings().steps(), gs,
                             o.settings().guidanceLow(), o.settings().guidanceHigh());
                     curve.add(generatedMetrics(gen, decode, teacher, ps, nd, test, realStats, s, o.curvePerClass(), o.seed(),
-                            o.batch(), null, null));
+                            o.batch(), null, null, generatorDir, o.cacheDir()));
                 }
                 m.put("guidance_curve", curve);
             }
@@ -179,7 +181,7 @@ public final class GeneratorEval {
                     Sampler.Settings s = new Sampler.Settings(o.settings().method(), st, o.settings().guidanceScale(),
                             o.settings().guidanceLow(), o.settings().guidanceHigh());
                     curve.add(generatedMetrics(gen, decode, teacher, ps, nd, test, realStats, s, o.curvePerClass(), o.seed(),
-                            o.batch(), null, null));
+                            o.batch(), null, null, generatorDir, o.cacheDir()));
                 }
                 m.put("steps_curve", curve);
             }
@@ -187,7 +189,7 @@ public final class GeneratorEval {
                 List<Map<String, Object>> curve = new ArrayList<>();
                 for (Sampler.Settings s : o.sweep()) {
                     curve.add(generatedMetrics(gen, decode, teacher, ps, nd, test, realStats, s, o.curvePerClass(), o.seed(),
-                            o.batch(), null, null));
+                            o.batch(), null, null, generatorDir, o.cacheDir()));
                     System.out.println("sweep point " + ModelCard.JSON.writeValueAsString(curve.get(curve.size() - 1)));
                 }
                 m.put("sampler_sweep", curve);
@@ -202,7 +204,7 @@ public final class GeneratorEval {
     /** Generates {@code perClass} images per class with {@code s} and judges them; optionally hands back pixels and labels. */
     private static Map<String, Object> generatedMetrics(GeneratorRuntime gen, Decode decode, TeacherClassifier teacher,
             ParameterStore ps, NDManager nd, Dataset test, Frechet.Stats realStats, Sampler.Settings s, int perClass, long seed,
-            int batch, float[][] pixelsOut, int[][] labelsOut) {
+            int batch, float[][] pixelsOut, int[][] labelsOut, Path generatorDir, Path cacheDir) {
         int px = test.channels() * test.size() * test.size();
         int classes = gen.config().numClasses();
         int total = classes * perClass;
@@ -212,15 +214,27 @@ public final class GeneratorEval {
             labels[i] = i % classes;
             seeds[i] = Sampler.imageSeed(seed, i);
         }
+        Path cached = cacheDir == null ? null : cacheDir.resolve(String.format(java.util.Locale.ROOT,
+                "%s-%s-%d-g%s-%s-%s-n%d-s%d.f32", generatorDir.toAbsolutePath().normalize().getFileName(),
+                s.method().name().toLowerCase(java.util.Locale.ROOT), s.steps(), s.guidanceScale(), s.guidanceLow(),
+                s.guidanceHigh(), total, seed));
         float[] generated = new float[total * px];
-        long t0 = System.nanoTime();
-        for (int from = 0; from < total; from += batch) {
-            int n = Math.min(batch, total - from);
-            float[] tokens = gen.sample(java.util.Arrays.copyOfRange(labels, from, from + n),
-                    java.util.Arrays.copyOfRange(seeds, from, from + n), s);
-            System.arraycopy(decode.apply(tokens, n), 0, generated, from * px, n * px);
+        double genSeconds;
+        if (cached != null && java.nio.file.Files.exists(cached)) {
+            genSeconds = readCache(cached, generated);
+        } else {
+            long t0 = System.nanoTime();
+            for (int from = 0; from < total; from += batch) {
+                int n = Math.min(batch, total - from);
+                float[] tokens = gen.sample(java.util.Arrays.copyOfRange(labels, from, from + n),
+                        java.util.Arrays.copyOfRange(seeds, from, from + n), s);
+                System.arraycopy(decode.apply(tokens, n), 0, generated, from * px, n * px);
+            }
+            genSeconds = (System.nanoTime() - t0) / 1e9;
+            if (cached != null) {
+                writeCache(cached, generated, genSeconds);
+            }
         }
-        double genSeconds = (System.nanoTime() - t0) / 1e9;
         Judged g = judge(teacher, ps, nd, generated, total, test, batch);
         int[] hit = new int[classes];
         int[] seen = new int[classes];
@@ -251,6 +265,33 @@ public final class GeneratorEval {
             labelsOut[0] = labels;
         }
         return m;
+    }
+
+    /** Reads cached pixels into {@code into}; returns the generation seconds stored with them. */
+    private static double readCache(Path file, float[] into) {
+        try {
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(java.nio.file.Files.readAllBytes(file))
+                    .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            double seconds = b.getDouble();
+            b.asFloatBuffer().get(into);
+            return seconds;
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static void writeCache(Path file, float[] px, double seconds) {
+        try {
+            java.nio.file.Files.createDirectories(file.getParent());
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(8 + 4 * px.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            b.putDouble(seconds);
+            b.asFloatBuffer().put(px);
+            Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+            java.nio.file.Files.write(tmp, b.array());
+            java.nio.file.Files.move(tmp, file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     /** Per-class accuracies of {@code pred} against {@code labels}, then the overall one at index {@code classes}. */

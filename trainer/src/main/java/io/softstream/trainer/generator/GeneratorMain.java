@@ -18,7 +18,7 @@ import java.util.Map;
  * {@code eval_sampler} (euler), {@code eval_guidance_low} / {@code eval_guidance_high} (0 / 1), {@code curve_guidance} /
  * {@code curve_steps} (comma lists, default none), {@code curve_per_class} (200, also per sweep point), {@code sweep}
  * (sampler settings {@code method:steps:guidance[:low:high]}, comma-separated), {@code recon} ({@code false}: skip the
- * reconstruction floor), {@code card} ({@code false}: print only, leave the card and samples.png alone), {@code eval_per_class}
+ * reconstruction floor), {@code cache} (dir: keep generated pixels, reuse them in a later run), {@code card} ({@code false}: print only, leave the card and samples.png alone), {@code eval_per_class}
  * 0 skips the headline figures, {@code latent} ({@code tokens}, the default, or {@code pixels}: the 2-D baseline
  * over {@code patch}x{@code patch} pixel patches, default 4, no tokenizer needed), {@code train} ({@code false}:
  * only evaluate the generator already in {@code out}).
@@ -74,7 +74,7 @@ public final class GeneratorMain {
                             Float.parseFloat(a.getOrDefault("eval_guidance_high", "1"))), 0, 250,
                     floats(a.getOrDefault("curve_guidance", "")), ints(a.getOrDefault("curve_steps", "")),
                     Integer.parseInt(a.getOrDefault("curve_per_class", "200")), sweep(a.getOrDefault("sweep", "")),
-                    !"false".equals(a.getOrDefault("recon", "true")));
+                    !"false".equals(a.getOrDefault("recon", "true")), a.containsKey("cache") ? Path.of(a.get("cache")) : null);
             Map<String, Object> metrics = GeneratorEval.evaluate(out, tok, Path.of(judge), data, o,
                     intoCard ? out.resolve("samples.png") : null);
             if (intoCard) {

@@ -67,7 +67,7 @@ class GeneratorTrainerTest {
         Map<String, Object> m = GeneratorEval.evaluate(out, tok, teacher, DATA,
                 new GeneratorEval.Options(3, 40, Sampler.Settings.of(Sampler.Method.EULER, 2, 3f), 0, 16,
                         List.of(1f, 2f), List.of(1, 3), 1,
-                        GeneratorMain.sweep("heun:2:2:0.1:0.9,sde:3:1.5"), true), grid);
+                        GeneratorMain.sweep("heun:2:2:0.1:0.9,sde:3:1.5"), true, dir.resolve("cache")), grid);
         assertThat(m).containsKeys("class_consistency", "class_consistency_per_class", "frechet_generated",
                 "frechet_reconstruction", "judge_accuracy_real", "judge_accuracy_per_class_real",
                 "judge_accuracy_reconstruction", "judge_accuracy_per_class_reconstruction", "generation_images_per_second");
@@ -94,6 +94,18 @@ class GeneratorTrainerTest {
                 .containsEntry("guidance_interval", List.of(0.1f, 0.9f)).containsEntry("generated_images", 10);
         assertThat(sweep.get(1)).containsEntry("sampler", "sde").containsEntry("steps", 3)
                 .containsEntry("guidance_interval", List.of(0f, 1f));
+        // A second evaluation reads the generated images from the cache: same figures, same recorded speed.
+        try (var files = Files.list(dir.resolve("cache"))) {
+            assertThat(files.map(f -> f.getFileName().toString()).toList()).contains("gen-euler-2-g3.0-0.0-1.0-n30-s0.f32",
+                    "gen-heun-2-g2.0-0.1-0.9-n10-s0.f32").hasSize(7);
+        }
+        Map<String, Object> again = GeneratorEval.evaluate(out, tok, teacher, DATA,
+                new GeneratorEval.Options(3, 40, Sampler.Settings.of(Sampler.Method.EULER, 2, 3f), 0, 16, List.of(), List.of(), 1,
+                        List.of(), false, dir.resolve("cache")), null);
+        assertThat(again).containsEntry("class_consistency", m.get("class_consistency"))
+                .containsEntry("frechet_generated", m.get("frechet_generated"))
+                .containsEntry("generation_images_per_second", m.get("generation_images_per_second"))
+                .doesNotContainKey("frechet_reconstruction");
         var img = ImageIO.read(grid.toFile());
         assertThat(img.getHeight()).isEqualTo(10 * 34 + 2);
         assertThat(img.getWidth()).isEqualTo(3 * 34 + 2);
