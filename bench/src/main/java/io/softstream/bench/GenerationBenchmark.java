@@ -56,11 +56,12 @@ public final class GenerationBenchmark {
 
     /**
      * The shipped models under {@code root}: gen-fmnist-32 + softvq-fmnist-32 against gen2d-fmnist, batch 64, Euler
-     * at 50 then 25 steps, guidance 4 (the CLI's default), 3 timed batches each, cards not written.
+     * at the default steps (50) then half of them, the default guidance ({@link Sampler#DEFAULT_GUIDANCE}, as the CLI),
+     * 3 timed batches each, cards not written.
      */
     public static Settings defaults(Path root) {
       return new Settings(root.resolve("gen-fmnist-32"), root.resolve("softvq-fmnist-32"), root.resolve("gen2d-fmnist"), 64,
-          List.of(50, 25), 4f, Sampler.Method.EULER, 3, false);
+          List.of(Sampler.DEFAULT_STEPS, Sampler.DEFAULT_STEPS / 2), Sampler.DEFAULT_GUIDANCE, Sampler.Method.EULER, 3, false);
     }
   }
 
@@ -200,8 +201,8 @@ public final class GenerationBenchmark {
       }
     }
     Map<String, Object> q = g.card().metrics() == null ? Map.of() : g.card().metrics();
-    for (String k : new String[] {"class_consistency", "frechet_generated", "frechet_reconstruction", "teacher_accuracy_real",
-        "generated_images", "steps", "guidance_scale"}) {
+    for (String k : new String[] {"class_consistency", "frechet_generated", "frechet_reconstruction", "judge",
+        "judge_accuracy_real", "generated_images", "steps", "guidance_scale"}) {
       if (q.containsKey(k)) {
         m.put(k.equals("steps") || k.equals("guidance_scale") ? "quality_" + k : k, q.get(k));
       }

@@ -1,6 +1,10 @@
 package io.softstream.cli;
 
+import io.softstream.model.generator.GeneratorDir;
+import io.softstream.model.generator.Sampler;
 import io.softstream.schemas.avro.DeadLetter;
+import io.softstream.schemas.avro.GeneratedImage;
+import io.softstream.schemas.avro.GenerationRequest;
 import io.softstream.schemas.avro.ImageEvent;
 import io.softstream.schemas.avro.TokenRecord;
 import io.softstream.schemas.registry.SchemaRegistryClient;
@@ -11,7 +15,10 @@ import io.softstream.topology.TopicLayout;
 import io.softstream.topology.embedded.EmbeddedPlatform;
 import io.softstream.worker.DecodeWorker;
 import io.softstream.worker.EncodeWorker;
+import io.softstream.worker.GenerateWorker;
 import io.softstream.worker.WorkerConfig;
+import io.softstream.worker.generation.GenerationSettings;
+import io.softstream.worker.generation.ImageGeneration;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
@@ -54,13 +61,16 @@ import picocli.CommandLine.Spec;
 
 /**
  * Runs the whole system on the embedded default: a real KRaft broker (child JVM), the schema registry,
- * the topics, two encode workers and a decode worker, then a stream of real images (and a few poison
- * pills) through Kafka, printing throughput, latency and dead letters as it goes.
+ * the topics, two encode workers, a decode worker and a generation worker, then a stream of real images
+ * (and a few poison pills) through Kafka and a few generation requests (labels, prompts and one bad
+ * request), printing throughput, latency, dead letters and per-request results as it goes.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-    description = {"Start an embedded Kafka broker and schema registry, two encode workers and a decode worker; "
-        + "stream real images (Fashion-MNIST and wallpaper photos from Debian packages) with a few poison pills; "
-        + "print what flowed, throughput, latency and dead letters; save originals next to reconstructions."})
+    description = {"Start an embedded Kafka broker and schema registry, two encode workers, a decode worker and a "
+        + "generation worker; stream real images (Fashion-MNIST and wallpaper photos from Debian packages) with a few "
+        + "poison pills, and send generation requests (labels, prompts and one bad request); print what flowed, "
+        + "throughput, latency, dead letters and per-request results; save originals next to reconstructions and the "
+        + "generated images as PNG files."})
 public final class DemoCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
@@ -91,8 +101,40 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Schema registry port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
   int registryPort;
 
+  @Option(names = "--generator", paramLabel = "DIR",
+      description = "Generator for the generation requests (default: the shipped models/gen-fmnist-32 when the "
+          + "tokenizer has its token shape; otherwise generation is skipped).")
+  Path generator;
+
+  @Option(names = "--generate-count", defaultValue = "4",
+      description = "Images per generation request, 1..16 (default: ${DEFAULT-VALUE}).")
+  int generateCount;
+
+  @Option(names = "--no-generation", description = "Run no generation worker and send no generation requests.")
+  boolean noGeneration;
+
   @Option(names = "--keep-running", description = "Keep everything up after the demo until Ctrl-C.")
   boolean keepRunning;
+
+  /**
+   * A generation request the demo sends: by label or by prompt; {@code slug} names its files.
+   *
+   * @param valid whether the worker should accept it
+   */
+  record DemoRequest(String slug, Integer label, String prompt, boolean valid) {
+    String describe() {
+      return label != null ? "label " + label : "prompt \"" + prompt + "\"";
+    }
+  }
+
+  /** Two labels, three prompts and one request the worker must reject (a prompt that names no class). */
+  static final List<DemoRequest> GENERATION_REQUESTS = List.of(
+      new DemoRequest("label-0", 0, null, true),
+      new DemoRequest("label-8", 8, null, true),
+      new DemoRequest("ankle-boot", null, "ankle boot", true),
+      new DemoRequest("sneakers", null, "a pair of sneakers", true),
+      new DemoRequest("dress", null, "dress", true),
+      new DemoRequest("unicorn", null, "a unicorn", false));
 
   private PrintWriter out;
 
@@ -108,6 +150,12 @@ public final class DemoCommand implements Callable<Integer> {
     String runId = Long.toString(System.currentTimeMillis(), 36);
     say("Softstream demo: %d real images (%d Fashion-MNIST PNG, %d photo JPEG) + 3 poison pills; model %s",
         samples.size(), fashionImages, photos, modelDir);
+
+    if (generateCount < 1 || generateCount > 16) {
+      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--generate-count " + generateCount
+          + " is outside 1..16");
+    }
+    Path generatorDir = noGeneration ? null : generatorFor(modelDir);
 
     long t0 = System.nanoTime();
     try (EmbeddedPlatform platform = EmbeddedPlatform.start(dataDir, registryPort, TopicLayout.defaults())) {
@@ -158,6 +206,33 @@ public final class DemoCommand implements Callable<Integer> {
         threads.add(t);
         stops.add(worker::close);
       }
+      GenerateWorker generation = null;
+      if (generatorDir != null) {
+        Map<String, Object> c = new HashMap<>(props);
+        c.put(WorkerConfig.WORKER_ID, "demo-generate-1");
+        c.put(WorkerConfig.MODEL_DIR, modelDir.toString());
+        c.put(WorkerConfig.MODEL_NAME, modelName);
+        c.put(WorkerConfig.MODEL_VERSION, firstVersion);
+        c.put(WorkerConfig.ENGINE, engine);
+        c.put(WorkerConfig.METRICS_PORT, 0);
+        c.put(GenerationSettings.GENERATOR_DIR, generatorDir.toString());
+        c.put(GenerationSettings.MAX_COUNT, 16);
+        GenerateWorker g = new GenerateWorker(new WorkerConfig(c));
+        generation = g;
+        say("generate worker demo-generate-1 ready: %s, decoder %s (metrics http://127.0.0.1:%d/metrics)",
+            g.generatorModel(), g.decoderModel(), g.metricsPort());
+        Thread t = new Thread(() -> {
+          try {
+            g.run();
+          } finally {
+            g.release();
+          }
+        }, "demo-generate-1");
+        t.setDaemon(true);
+        t.start();
+        threads.add(t);
+        stops.add(g::close);
+      }
       say("Workers loaded and warmed up in %.1f s", (System.nanoTime() - tw) / 1e9);
 
       try (SchemaRegistryClient registry = SchemaRegistryClients.create(props);
@@ -171,12 +246,18 @@ public final class DemoCommand implements Callable<Integer> {
         say("   ... halfway: published %s version %d (ACTIVE); workers swap to it between batches", modelName, nextVersion);
         sent.putAll(produce(props, registry, topics.images(), samples.subList(half, samples.size()), runId));
         int poison = producePoison(props, topics.images(), runId);
+        Map<String, Long> requested = generation == null ? Map.of()
+            : produceGenerationRequests(props, registry, topics.generationRequests(), runId);
+        int expectedImages = generation == null ? 0 : generateCount * (int) GENERATION_REQUESTS.stream()
+            .filter(DemoRequest::valid).count();
+        int expectedRejects = generation == null ? 0 : (int) GENERATION_REQUESTS.stream().filter(r -> !r.valid()).count();
         int expectedTokens = sent.size();
         long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
         long lastPrint = 0;
         while (System.nanoTime() < deadline
             && (watcher.tokens.size() < expectedTokens || watcher.reconstructions.size() < expectedTokens
-                || watcher.deadLetters.size() < poison)) {
+                || watcher.deadLetters.size() < poison || watcher.generated.size() < expectedImages
+                || watcher.generationDeadLetters.size() < expectedRejects)) {
           Thread.sleep(100);
           if (System.nanoTime() - lastPrint > 1_000_000_000L) {
             lastPrint = System.nanoTime();
@@ -216,9 +297,15 @@ public final class DemoCommand implements Callable<Integer> {
         Path grid = dataDir.resolve("reconstructions.png");
         int shown = writeGrid(grid, sent, watcher, runId);
         say("Originals (top) and reconstructions (bottom) of %d images: %s", shown, grid.toAbsolutePath());
+        boolean generationOk = true;
+        if (generation != null) {
+          generationOk = reportGeneration(watcher, requested, runId, expectedImages, expectedRejects);
+        } else {
+          say("Generation: skipped (%s)", noGeneration ? "--no-generation" : "no generator for this tokenizer; pass --generator DIR");
+        }
         say("Registry subjects: %s", registry.subjects());
         boolean ok = watcher.tokens.size() == expectedTokens && watcher.reconstructions.size() == expectedTokens
-            && watcher.deadLetters.size() == poison;
+            && watcher.deadLetters.size() == poison && generationOk;
         if (keepRunning) {
           say("%nRunning until Ctrl-C. Try:%n  kcat -b %s -t %s -C -e -f '%%p@%%o key=%%k %%S bytes%%n'%n  curl %s/subjects",
               platform.bootstrapServers(), topics.tokens(), platform.schemaRegistryUrl());
@@ -256,9 +343,9 @@ public final class DemoCommand implements Callable<Integer> {
 
   private void progress(Watcher w, int expected, long t0) {
     double s = (System.nanoTime() - t0) / 1e9;
-    say("  t=%5.1fs  tokens %4d/%d  reconstructions %4d  dead letters %d  %6.0f images/s  e2e p50 %4d ms p99 %4d ms",
-        s, w.tokens.size(), expected, w.reconstructions.size(), w.deadLetters.size(), w.tokens.size() / s,
-        w.percentile(50), w.percentile(99));
+    say("  t=%5.1fs  tokens %4d/%d  reconstructions %4d  dead letters %d  generated %d  %6.0f images/s  e2e p50 %4d ms p99 %4d ms",
+        s, w.tokens.size(), expected, w.reconstructions.size(), w.deadLetters.size() + w.generationDeadLetters.size(),
+        w.generated.size(), w.tokens.size() / s, w.percentile(50), w.percentile(99));
   }
 
   private Map<String, SampleImages.Sample> produce(Map<String, Object> props, SchemaRegistryClient registry, String topic,
@@ -307,6 +394,103 @@ public final class DemoCommand implements Callable<Integer> {
     return 3;
   }
 
+  /**
+   * The generator for {@code tokenizer}: {@code --generator}, else the shipped gen-fmnist-32 if it exists and
+   * makes the tokenizer's token shape; null (generation skipped, said so) otherwise.
+   */
+  private Path generatorFor(Path tokenizer) throws Exception {
+    if (generator != null) {
+      return generator;
+    }
+    Path shipped = ShippedModels.root().resolve("models").resolve("gen-fmnist-32");
+    if (!Files.isDirectory(shipped)) {
+      return null;
+    }
+    var gc = GeneratorDir.config(GeneratorDir.readCard(shipped));
+    var tc = io.softstream.model.ModelDir.readCard(tokenizer).tokenizerConfig();
+    return gc.tokens() == tc.tokens() && gc.codeDim() == tc.codeDim() ? shipped : null;
+  }
+
+  /** Sends {@link #GENERATION_REQUESTS}; returns request id -> send time (ms). */
+  private Map<String, Long> produceGenerationRequests(Map<String, Object> props, SchemaRegistryClient registry, String topic,
+      String runId) throws Exception {
+    Map<String, Long> sent = new LinkedHashMap<>();
+    say("%n-> sending %d GenerationRequests to %s (%d images each; the last one is bad on purpose)",
+        GENERATION_REQUESTS.size(), topic, generateCount);
+    try (KafkaProducer<String, GenerationRequest> producer = new KafkaProducer<>(props, new StringSerializer(),
+        new AvroSerializer<>(registry, props, false))) {
+      int i = 0;
+      for (DemoRequest r : GENERATION_REQUESTS) {
+        String id = "gen-" + r.slug() + "-" + runId;
+        GenerationRequest req = GenerationRequest.newBuilder().setRequestId(id).setLabel(r.label()).setPrompt(r.prompt())
+            .setCount(generateCount).setSeed(i++).setGuidanceScale(Sampler.DEFAULT_GUIDANCE)
+            .setSamplingSteps(Sampler.DEFAULT_STEPS).build();
+        sent.put(id, System.currentTimeMillis());
+        RecordMetadata m = producer.send(new ProducerRecord<>(topic, id, req)).get();
+        say("  %-28s %-28s count %d -> partition %d offset %d", id, r.describe(), generateCount, m.partition(), m.offset());
+      }
+    }
+    return sent;
+  }
+
+  /** Prints the per-request results, saves the images and a grid; true if everything came back as expected. */
+  private boolean reportGeneration(Watcher w, Map<String, Long> requested, String runId, int expectedImages,
+      int expectedRejects) throws IOException {
+    Path folder = dataDir.resolve("generated");
+    deleteRecursively(folder);
+    Files.createDirectories(folder);
+    io.softstream.worker.Prompts prompts = io.softstream.worker.Prompts.fashionMnist();
+    say("");
+    say("Generation (%d requests, %d images each, %s, %d steps, guidance %.1f):", GENERATION_REQUESTS.size(), generateCount,
+        w.generated.values().stream().findFirst().map(g -> g.getGeneratorModel().toString()).orElse("no images"),
+        Sampler.DEFAULT_STEPS, Sampler.DEFAULT_GUIDANCE);
+    List<List<BufferedImage>> rows = new ArrayList<>();
+    int saved = 0;
+    for (DemoRequest r : GENERATION_REQUESTS) {
+      String id = "gen-" + r.slug() + "-" + runId;
+      List<GeneratedImage> imgs = w.generated.values().stream().filter(g -> g.getRequestId().toString().equals(id))
+          .sorted(Comparator.comparingInt(GeneratedImage::getIndex)).toList();
+      ConsumerRecord<String, DeadLetter> dead = w.generationDeadLetters.get(id);
+      if (dead != null) {
+        say("  %-14s %-26s -> rejected (%s): %s", r.slug(), r.describe(), dead.value().getErrorClass(),
+            dead.value().getReason());
+        continue;
+      }
+      Long last = w.generatedArrival.get(id);
+      long ms = last == null ? -1 : last - requested.getOrDefault(id, last);
+      int label = imgs.isEmpty() ? -1 : imgs.get(0).getLabel();
+      List<BufferedImage> row = new ArrayList<>();
+      for (GeneratedImage g : imgs) {
+        byte[] png = new byte[g.getPng().remaining()];
+        g.getPng().duplicate().get(png);
+        Files.write(folder.resolve(r.slug() + "-" + g.getIndex() + ".png"), png);
+        row.add(ImageIO.read(new ByteArrayInputStream(png)));
+        saved++;
+      }
+      if (!row.isEmpty()) {
+        rows.add(row);
+      }
+      say("  %-14s %-26s -> label %d (%s), %d images in %d ms", r.slug(), r.describe(), label,
+          label >= 0 && label < prompts.size() ? prompts.classNames().get(label) : "?", imgs.size(), ms);
+    }
+    if (!rows.isEmpty()) {
+      int cols = rows.stream().mapToInt(List::size).max().orElse(1);
+      List<BufferedImage> cells = new ArrayList<>();
+      BufferedImage blank = new BufferedImage(rows.get(0).get(0).getWidth(), rows.get(0).get(0).getHeight(),
+          BufferedImage.TYPE_INT_RGB);
+      for (List<BufferedImage> row : rows) {
+        for (int i = 0; i < cols; i++) {
+          cells.add(i < row.size() ? row.get(i) : blank);
+        }
+      }
+      ImageIO.write(ImageGeneration.grid(cells, cols), "png", folder.resolve("grid.png").toFile());
+    }
+    say("Generation summary: %d requests, %d images, %d rejected (%d dead-letter records)", requested.size(),
+        w.generated.size(), w.generationDeadLetters.size(), w.generationDeadLetterRecords.get());
+    say("Generated images: %d PNG files and grid.png (one row per request) in %s", saved, folder.toAbsolutePath());
+    return w.generated.size() == expectedImages && w.generationDeadLetterRecords.get() == expectedRejects;
+  }
+
   private int writeGrid(Path file, Map<String, SampleImages.Sample> sent, Watcher w, String runId) throws IOException {
     List<String> ids = sent.keySet().stream().filter(w.reconstructionPng::containsKey).limit(16).toList();
     if (ids.isEmpty()) {
@@ -344,6 +528,11 @@ public final class DemoCommand implements Callable<Integer> {
     final Map<String, ImageEvent> reconstructions = new ConcurrentHashMap<>();
     final Map<String, byte[]> reconstructionPng = new ConcurrentHashMap<>();
     final Map<String, ConsumerRecord<String, DeadLetter>> deadLetters = new ConcurrentHashMap<>();
+    /** Generated images by "request id/index"; dead letters of generation requests by request id. */
+    final Map<String, GeneratedImage> generated = new ConcurrentHashMap<>();
+    final Map<String, Long> generatedArrival = new ConcurrentHashMap<>();
+    final Map<String, ConsumerRecord<String, DeadLetter>> generationDeadLetters = new ConcurrentHashMap<>();
+    final java.util.concurrent.atomic.AtomicInteger generationDeadLetterRecords = new java.util.concurrent.atomic.AtomicInteger();
     final List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
     final List<Long> tokenArrivals = Collections.synchronizedList(new ArrayList<>());
     private final Map<String, Object> props;
@@ -374,7 +563,8 @@ public final class DemoCommand implements Callable<Integer> {
       c.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 16 * 1024 * 1024);
       try (KafkaConsumer<String, SpecificRecord> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
           new AvroDeserializer<>(registry, null))) {
-        consumer.subscribe(List.of(topics.tokens(), topics.reconstructions(), topics.deadLetters()));
+        consumer.subscribe(List.of(topics.tokens(), topics.reconstructions(), topics.deadLetters(),
+            topics.generatedImages()));
         while (running.get()) {
           for (ConsumerRecord<String, SpecificRecord> r : consumer.poll(Duration.ofMillis(200))) {
             if (r.key() == null || !r.key().endsWith(runId)) {
@@ -387,10 +577,18 @@ public final class DemoCommand implements Callable<Integer> {
             } else if (r.topic().equals(topics.reconstructions()) && r.value() instanceof ImageEvent e) {
               reconstructions.put(r.key(), e);
               reconstructionPng.put(r.key(), e.getImageBytes().array());
+            } else if (r.value() instanceof GeneratedImage g) {
+              generated.put(r.key() + "/" + g.getIndex(), g);
+              generatedArrival.put(r.key(), System.currentTimeMillis());
             } else if (r.value() instanceof DeadLetter) {
               @SuppressWarnings("unchecked")
               ConsumerRecord<String, DeadLetter> d = (ConsumerRecord<String, DeadLetter>) (ConsumerRecord<?, ?>) r;
-              deadLetters.put(r.key(), d);
+              if (r.key().startsWith("gen-")) {
+                generationDeadLetters.put(r.key(), d);
+                generationDeadLetterRecords.incrementAndGet();
+              } else {
+                deadLetters.put(r.key(), d);
+              }
             }
           }
         }

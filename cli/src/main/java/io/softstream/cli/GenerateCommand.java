@@ -14,6 +14,7 @@ import java.util.concurrent.Callable;
 import javax.imageio.ImageIO;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParameterException;
@@ -38,35 +39,25 @@ public final class GenerateCommand implements Callable<Integer> {
   @ArgGroup(exclusive = true, multiplicity = "1")
   Target target;
 
+  @Mixin GeneratorOptions generatorOptions;
+
   @Option(names = "--count", defaultValue = "16", description = "Number of images, 1..4096 (default: ${DEFAULT-VALUE}).")
   int count;
 
   @Option(names = "--seed", defaultValue = "0", description = "Random seed (default: ${DEFAULT-VALUE}).")
   long seed;
 
-  @Option(names = "--guidance", defaultValue = "4.0", description = "Classifier-free guidance scale, 0..20; 1 = none (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--guidance", defaultValue = "" + Sampler.DEFAULT_GUIDANCE, description = "Classifier-free guidance scale, 0..20; 1 = none (default: ${DEFAULT-VALUE}).")
   float guidance;
 
-  @Option(names = "--steps", defaultValue = "50", description = "Integration steps, 1..1000 (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--steps", defaultValue = "" + Sampler.DEFAULT_STEPS, description = "Integration steps, 1..1000 (default: ${DEFAULT-VALUE}).")
   int steps;
-
-  @Option(names = "--sampler", defaultValue = "euler", description = "euler|heun|sde (default: ${DEFAULT-VALUE}).")
-  String sampler;
-
-  @Option(names = "--guidance-low", defaultValue = "0", description = "Guidance applies for t >= this (default: ${DEFAULT-VALUE}).")
-  float guidanceLow;
-
-  @Option(names = "--guidance-high", defaultValue = "1", description = "Guidance applies for t <= this (default: ${DEFAULT-VALUE}).")
-  float guidanceHigh;
 
   @Option(names = "--columns", defaultValue = "0", description = "Grid width in images; 0 = about square.")
   int columns;
 
   @Option(names = "--out", defaultValue = "grid.png", description = "Output PNG (default: ${DEFAULT-VALUE}).")
   Path out;
-
-  @Option(names = "--generator", paramLabel = "DIR", description = "Generator directory (default: the shipped models/gen-fmnist-32).")
-  Path generator;
 
   @Option(names = "--model", paramLabel = "DIR", description = "Tokenizer directory (default: the shipped models/softvq-fmnist-32).")
   Path model;
@@ -88,11 +79,11 @@ public final class GenerateCommand implements Callable<Integer> {
     }
     Sampler.Settings settings;
     try {
-      settings = new Sampler.Settings(Sampler.Method.parse(sampler), steps, guidance, guidanceLow, guidanceHigh);
+      settings = generatorOptions.settings(steps, guidance);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(cl, e.getMessage());
     }
-    Path gen = generator != null ? generator : ShippedModels.model("gen-fmnist-32");
+    Path gen = generatorOptions.generatorDir();
     Path tok = model != null ? model : ShippedModels.fashionMnist();
     PrintWriter pw = cl.getOut();
     try (ImageGeneration g = ImageGeneration.open(gen, tok, EngineKind.parse(engine), 0)) {

@@ -19,10 +19,7 @@ import picocli.CommandLine.Spec;
 public final class GenerateWorkerCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin WorkerOptions options;
-
-  @Option(names = "--generator", paramLabel = "DIR", defaultValue = "${env:SOFTSTREAM_GENERATOR:-}",
-      description = "Generator directory (env SOFTSTREAM_GENERATOR; default: the shipped models/gen-fmnist-32).")
-  String generator;
+  @Mixin GeneratorOptions generatorOptions;
 
   @Option(names = "--generator-version", defaultValue = "1", description = "Generator version written into records (default: ${DEFAULT-VALUE}).")
   int generatorVersion;
@@ -30,25 +27,12 @@ public final class GenerateWorkerCommand implements Callable<Integer> {
   @Option(names = "--max-count", defaultValue = "64", description = "Largest count a request may ask for (default: ${DEFAULT-VALUE}).")
   int maxCount;
 
-  @Option(names = "--sampler", defaultValue = "euler", description = "euler|heun|sde (default: ${DEFAULT-VALUE}).")
-  String sampler;
-
-  @Option(names = "--guidance-low", defaultValue = "0", description = "Guidance applies for t >= this (default: ${DEFAULT-VALUE}).")
-  float guidanceLow;
-
-  @Option(names = "--guidance-high", defaultValue = "1", description = "Guidance applies for t <= this (default: ${DEFAULT-VALUE}).")
-  float guidanceHigh;
-
   @Override
   public Integer call() throws Exception {
     var c = options.toConfig();
-    c.put(GenerationSettings.GENERATOR_DIR, generator == null || generator.isBlank()
-        ? ShippedModels.model("gen-fmnist-32").toString() : generator);
+    generatorOptions.putInto(c);
     c.put(GenerationSettings.GENERATOR_VERSION, generatorVersion);
     c.put(GenerationSettings.MAX_COUNT, maxCount);
-    c.put(GenerationSettings.SAMPLER, sampler);
-    c.put(GenerationSettings.GUIDANCE_LOW, guidanceLow);
-    c.put(GenerationSettings.GUIDANCE_HIGH, guidanceHigh);
     // A batch of large requests can take minutes on a CPU; the default 5-minute poll interval would
     // then evict the worker mid-batch and the batch would be redone elsewhere.
     c.putIfAbsent("consumer.max.poll.interval.ms", 900_000);

@@ -6,11 +6,18 @@ import ai.djl.ndarray.NDManager;
 import io.softstream.model.ModelCard;
 import io.softstream.model.ModelDir;
 import io.softstream.model.TokenizerConfig;
+import io.softstream.model.generator.Generator;
+import io.softstream.model.generator.GeneratorConfig;
+import io.softstream.model.generator.GeneratorDir;
+import java.awt.image.BufferedImage;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
+import java.util.Random;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -24,11 +31,12 @@ class DemoIT {
   @Test
   void demoStreamsRealImagesThroughWorkersAndReportsEveryOutcome() throws Exception {
     Path model = tinyModel(dir.resolve("model"));
+    Path generator = tinyGenerator(dir.resolve("generator"));
     StringWriter out = new StringWriter();
     CommandLine cl = Softstream.commandLine();
     cl.setOut(new PrintWriter(out));
     int code = cl.execute("demo", "--data-dir", dir.resolve("data").toString(), "--fashion-images", "30", "--photos", "2",
-        "--model", model.toString(), "--engine", "pytorch");
+        "--model", model.toString(), "--engine", "pytorch", "--generator", generator.toString(), "--generate-count", "3");
     String text = out.toString();
     assertThat(code).as(text).isZero();
     assertThat(text).contains("32 real images (30 Fashion-MNIST PNG, 2 photo JPEG) + 3 poison pills");
@@ -37,20 +45,54 @@ class DemoIT {
     assertThat(text).contains("Summary: 35 images in, 32 token records, 32 reconstructions, 3 dead letters");
     assertThat(text).contains("UnknownSchemaId").contains("UndecodableImage").contains("NotConfluentAvro");
     assertThat(text).contains("Tokens: 4 x 4 FP16 = 32 bytes per image");
-    assertThat(text).contains("Registry subjects: [dead-letters-value, images-value, model-versions-value, reconstructions-value, tokens-value]");
+    assertThat(text).contains("Registry subjects: [dead-letters-value, generated-images-value, generation-requests-value, "
+        + "images-value, model-versions-value, reconstructions-value, tokens-value]");
     assertThat(text).contains("Published tiny as version 1 (ACTIVE)").contains("halfway: published tiny version 2 (ACTIVE)");
     assertThat(text).contains("encode workers now serve version [2]");
     assertThat(text).contains("Workers stopped cleanly");
     assertThat(Files.size(dir.resolve("data/reconstructions.png"))).isPositive();
 
+    // Generation: 5 good requests (2 labels, 3 prompts) x 3 images, 1 bad prompt rejected with the accepted classes.
+    assertThat(text).contains("generate worker demo-generate-1 ready: tiny-gen:1, decoder tiny:1");
+    assertThat(text).containsPattern("label-0 +label 0 +-> label 0 \\(T-shirt/top\\), 3 images in \\d+ ms");
+    assertThat(text).containsPattern("label-8 +label 8 +-> label 8 \\(Bag\\), 3 images in \\d+ ms");
+    assertThat(text).containsPattern("ankle-boot +prompt \"ankle boot\" +-> label 9 \\(Ankle boot\\), 3 images in \\d+ ms");
+    assertThat(text).containsPattern("sneakers +prompt \"a pair of sneakers\" +-> label 7 \\(Sneaker\\), 3 images in \\d+ ms");
+    assertThat(text).containsPattern("dress +prompt \"dress\" +-> label 3 \\(Dress\\), 3 images in \\d+ ms");
+    assertThat(text.lines().filter(l -> l.contains("-> rejected (")).toList()).singleElement().asString()
+        .contains("unicorn", "prompt \"a unicorn\"", "rejected (UnknownPrompt)", "'a unicorn' names no single known class",
+            "accepted classes are 0 T-shirt/top", "9 Ankle boot");
+    assertThat(text).contains("Generation summary: 6 requests, 15 images, 1 rejected (1 dead-letter records)");
+    Path generated = dir.resolve("data/generated");
+    assertThat(text).contains("Generated images: 15 PNG files and grid.png (one row per request) in " + generated.toAbsolutePath());
+    try (var files = Files.list(generated)) {
+      List<Path> pngs = files.filter(f -> !f.getFileName().toString().equals("grid.png")).sorted().toList();
+      assertThat(pngs).hasSize(15);
+      for (String slug : List.of("label-0", "label-8", "ankle-boot", "sneakers", "dress")) {
+        for (int i = 0; i < 3; i++) {
+          assertThat(pngs).contains(generated.resolve(slug + "-" + i + ".png"));
+        }
+      }
+      for (Path p : pngs) {
+        BufferedImage img = ImageIO.read(p.toFile());
+        assertThat(img).as(p.toString()).isNotNull();
+        assertThat(img.getWidth()).isEqualTo(8);
+        assertThat(img.getHeight()).isEqualTo(8);
+      }
+    }
+    BufferedImage grid = ImageIO.read(generated.resolve("grid.png").toFile());
+    assertThat(grid.getWidth()).isEqualTo(3 * (8 + 2) + 2);
+    assertThat(grid.getHeight()).isEqualTo(5 * (8 + 2) + 2);
+
     // Second run on the same data dir: the broker restarts on it, topics exist, earlier records are ignored.
     StringWriter again = new StringWriter();
     cl.setOut(new PrintWriter(again));
     assertThat(cl.execute("demo", "--data-dir", dir.resolve("data").toString(), "--fashion-images", "4", "--photos", "0",
-        "--model", model.toString(), "--engine", "pytorch")).as(again.toString()).isZero();
+        "--model", model.toString(), "--engine", "pytorch", "--no-generation")).as(again.toString()).isZero();
     assertThat(again.toString()).contains("Topics: 0 created, 9 already there")
         .contains("Summary: 7 images in, 4 token records, 4 reconstructions, 3 dead letters")
-        .contains("Published tiny as version 3 (ACTIVE)").contains("encode workers now serve version [4]");
+        .contains("Published tiny as version 3 (ACTIVE)").contains("encode workers now serve version [4]")
+        .contains("Generation: skipped (--no-generation)");
   }
 
   @Test
@@ -125,6 +167,26 @@ class DemoIT {
         "--bootstrap-servers", "127.0.0.1:1");
     assertThat(code).isEqualTo(2);
     assertThat(err.toString()).contains("Invalid value 0 for configuration batch.max.records: Value must be at least 1");
+  }
+
+  /** A random tiny generator over the tiny tokenizer's 4 x 4 tokens (zero layers perturbed, so labels matter). */
+  static Path tinyGenerator(Path out) throws Exception {
+    ai.djl.engine.Engine.getEngine("PyTorch").setRandomSeed(3);
+    try (NDManager m = NDManager.newBaseManager("PyTorch")) {
+      Generator g = GeneratorDir.newGenerator(GeneratorConfig.tiny(), m);
+      Random r = new Random(3);
+      g.getParameters().forEach(p -> {
+        var a = p.getValue().getArray();
+        float[] v = a.toFloatArray();
+        for (int i = 0; i < v.length; i++) {
+          v[i] += (float) (0.1 * r.nextGaussian());
+        }
+        a.set(v);
+      });
+      GeneratorDir.save(out, GeneratorDir.card("tiny-gen", GeneratorConfig.tiny().withLatentStats(0.1f, 0.5f),
+          Map.of("steps", 0), Map.of()), g);
+    }
+    return out;
   }
 
   static Path tinyModel(Path dir) throws Exception {

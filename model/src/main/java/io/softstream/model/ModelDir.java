@@ -55,7 +55,12 @@ public final class ModelDir {
 
     /** A freshly initialised teacher for {@code channels x size x size} images. */
     public static TeacherClassifier newTeacher(int width, int classes, int channels, int size, NDManager manager) {
-        TeacherClassifier t = new TeacherClassifier(width, classes);
+        return newTeacher(width, classes, 3, channels, size, manager);
+    }
+
+    /** A freshly initialised teacher with {@code depth} conv layers (see {@link TeacherClassifier}). */
+    public static TeacherClassifier newTeacher(int width, int classes, int depth, int channels, int size, NDManager manager) {
+        TeacherClassifier t = new TeacherClassifier(width, classes, depth);
         init(t, manager, new Shape(1, channels, size, size));
         return t;
     }
@@ -135,8 +140,9 @@ public final class ModelDir {
         if (!ModelCard.KIND_TEACHER.equals(card.kind())) {
             throw new MalformedModelException(dir + " holds a " + card.kind() + ", not a " + ModelCard.KIND_TEACHER);
         }
+        Object depth = card.config().get("depth");
         TeacherClassifier t = new TeacherClassifier(((Number) card.config().get("width")).intValue(),
-                ((Number) card.config().get("classes")).intValue());
+                ((Number) card.config().get("classes")).intValue(), depth instanceof Number d ? d.intValue() : 3);
         loadParams(t, dir.resolve(TEACHER), manager);
         return t;
     }

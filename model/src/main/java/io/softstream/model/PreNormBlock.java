@@ -15,8 +15,8 @@ import ai.djl.util.PairList;
 /**
  * Pre-LayerNorm ViT block: {@code x + Attn(LN(x))}, then {@code x + MLP(LN(x))}.
  *
- * <p>Attention is full and bidirectional: {@code qkv = Linear(D, 3D)}, split as
- * {@code [B, T, 3, H, D/H]}, {@code softmax(q k^T / sqrt(D/H)) v}, heads concatenated, then
+ * <p>Attention is {@link Attention#selfAttention}: full and bidirectional, {@code qkv = Linear(D, 3D)},
+ * split as {@code [B, T, 3, H, D/H]}, {@code softmax(q k^T / sqrt(D/H)) v}, heads concatenated, then
  * {@code Linear(D, D)}. The MLP is {@code Linear(D, rD) -> GELU (exact, erf form) -> Linear(rD, D)}.
  * LayerNorm epsilon is 1e-6. Child names: {@code ln1, qkv, proj, ln2, fc1, fc2}.
  */
@@ -24,7 +24,6 @@ public final class PreNormBlock extends AbstractBlock {
     private static final byte VERSION = 1;
     static final float LN_EPS = 1e-6f;
 
-    private final int dim;
     private final int heads;
     private final LayerNorm ln1;
     private final Linear qkv;
@@ -36,7 +35,6 @@ public final class PreNormBlock extends AbstractBlock {
     /** Creates a block of width {@code dim} with {@code heads} heads and MLP width {@code mlpRatio * dim}. */
     public PreNormBlock(int dim, int heads, int mlpRatio) {
         super(VERSION);
-        this.dim = dim;
         this.heads = heads;
         ln1 = addChildBlock("ln1", layerNorm());
         qkv = addChildBlock("qkv", Linear.builder().setUnits(3L * dim).build());
@@ -54,18 +52,8 @@ public final class PreNormBlock extends AbstractBlock {
     @Override
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         NDArray x = inputs.singletonOrThrow();
-        Shape s = x.getShape();
-        long b = s.get(0), t = s.get(1);
-        int hd = dim / heads;
         NDArray h = ln1.forward(ps, new NDList(x), training).singletonOrThrow();
-        NDArray qkvOut = qkv.forward(ps, new NDList(h), training).singletonOrThrow()
-                .reshape(b, t, 3, heads, hd).transpose(2, 0, 3, 1, 4);
-        NDArray q = qkvOut.get(0);
-        NDArray k = qkvOut.get(1);
-        NDArray v = qkvOut.get(2);
-        NDArray attn = q.matMul(k.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(hd)).softmax(-1);
-        NDArray o = attn.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, dim);
-        x = x.add(proj.forward(ps, new NDList(o), training).singletonOrThrow());
+        x = x.add(Attention.selfAttention(ps, qkv, proj, h, heads, training));
         h = ln2.forward(ps, new NDList(x), training).singletonOrThrow();
         h = Activation.gelu(fc1.forward(ps, new NDList(h), training).singletonOrThrow());
         x = x.add(fc2.forward(ps, new NDList(h), training).singletonOrThrow());

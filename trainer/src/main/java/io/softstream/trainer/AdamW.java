@@ -9,9 +9,9 @@ import java.util.List;
 /**
  * AdamW with decoupled weight decay (PyTorch semantics) and global-norm gradient clipping.
  * Written here rather than using DJL's optimizer so its state can be checkpointed and resumed
- * bit-exactly.
+ * bit-exactly. Used by the tokenizer trainer, the generator trainer and the judge trainer.
  */
-final class AdamW {
+public final class AdamW {
     private final List<NDArray> weights;
     private final boolean[] decay;
     private final NDList m = new NDList();
@@ -21,7 +21,7 @@ final class AdamW {
     private final float weightDecay;
     private long t;
 
-    AdamW(NDManager manager, List<NDArray> weights, boolean[] decay, float beta1, float beta2, float weightDecay) {
+    public AdamW(NDManager manager, List<NDArray> weights, boolean[] decay, float beta1, float beta2, float weightDecay) {
         this.weights = weights;
         this.decay = decay;
         this.beta1 = beta1;
@@ -38,7 +38,7 @@ final class AdamW {
      * gradients, and returns the pre-clip norm. A non-finite norm skips the update (weights, moments
      * and step count untouched) so one bad batch cannot poison the weights; the caller counts these.
      */
-    float step(float lr, float maxNorm) {
+    public float step(float lr, float maxNorm) {
         double sq = 0;
         for (NDArray w : weights) {
             sq += w.getGradient().square().sum().getFloat();
@@ -75,7 +75,7 @@ final class AdamW {
         return norm;
     }
 
-    long stepCount() {
+    public long stepCount() {
         return t;
     }
 

@@ -10,12 +10,14 @@ import ai.djl.nn.Activation;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
+import io.softstream.model.Attention;
 
 /**
  * DiT block with adaLN-Zero conditioning.
  *
  * <p>Inputs {@code (x [B, N, D], c [B, D])}. {@code SiLU(c) -> ada Linear(D, 6D)} gives shift, scale and
- * gate for attention and MLP: {@code x += gate_a * Attn(LN(x) * (1 + scale_a) + shift_a)}, then the
+ * gate for attention ({@link Attention#selfAttention}, as in the tokenizer's blocks) and MLP:
+ * {@code x += gate_a * Attn(LN(x) * (1 + scale_a) + shift_a)}, then the
  * same for the MLP ({@code Linear(D, rD) -> GELU -> Linear(rD, D)}). LN has no affine parameters.
  * {@code ada} is zero-initialised ({@link Generator#zeroInit()}), so a fresh block is the identity.
  * Child names: {@code ada, qkv, proj, fc1, fc2}.
@@ -24,7 +26,6 @@ public final class AdaLnBlock extends AbstractBlock {
     private static final byte VERSION = 1;
     static final float LN_EPS = 1e-6f;
 
-    private final int dim;
     private final int heads;
     final Linear ada;
     private final Linear qkv;
@@ -35,7 +36,6 @@ public final class AdaLnBlock extends AbstractBlock {
     /** A block of width {@code dim}, {@code heads} heads, MLP width {@code mlpRatio * dim}. */
     public AdaLnBlock(int dim, int heads, int mlpRatio) {
         super(VERSION);
-        this.dim = dim;
         this.heads = heads;
         ada = addChildBlock("ada", Linear.builder().setUnits(6L * dim).build());
         qkv = addChildBlock("qkv", Linear.builder().setUnits(3L * dim).build());
@@ -61,19 +61,9 @@ public final class AdaLnBlock extends AbstractBlock {
     protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
         NDArray x = inputs.get(0);
         NDArray c = inputs.get(1);
-        long b = x.getShape().get(0);
-        long t = x.getShape().get(1);
-        int hd = dim / heads;
         NDList mod = ada.forward(ps, new NDList(Activation.swish(c, 1f)), training).singletonOrThrow().split(6, 1);
         NDArray h = modulate(layerNorm(x), mod.get(0), mod.get(1));
-        NDArray qkvOut = qkv.forward(ps, new NDList(h), training).singletonOrThrow()
-                .reshape(b, t, 3, heads, hd).transpose(2, 0, 3, 1, 4);
-        NDArray q = qkvOut.get(0);
-        NDArray k = qkvOut.get(1);
-        NDArray v = qkvOut.get(2);
-        NDArray attn = q.matMul(k.transpose(0, 1, 3, 2)).mul(1.0 / Math.sqrt(hd)).softmax(-1);
-        NDArray o = attn.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, dim);
-        o = proj.forward(ps, new NDList(o), training).singletonOrThrow();
+        NDArray o = Attention.selfAttention(ps, qkv, proj, h, heads, training);
         x = x.add(o.mul(mod.get(2).expandDims(1)));
         h = modulate(layerNorm(x), mod.get(3), mod.get(4));
         h = Activation.gelu(fc1.forward(ps, new NDList(h), training).singletonOrThrow());

@@ -23,6 +23,14 @@ import java.util.Random;
  * floating-point differences between batch sizes). Not thread-safe.
  */
 public final class Sampler {
+    /**
+     * Default classifier-free guidance scale of the CLI, the demo and the evaluation (chosen from the measured
+     * guidance curve in {@code models/gen-fmnist-32/README.md}); a {@code GenerationRequest} carries its own.
+     */
+    public static final float DEFAULT_GUIDANCE = 4f;
+    /** Default integration steps of the CLI, the demo and the evaluation. */
+    public static final int DEFAULT_STEPS = 50;
+
     /** Integration method. */
     public enum Method {
         EULER, HEUN, SDE;

@@ -11,12 +11,15 @@ import java.util.Map;
 
 /**
  * Trains a generator, evaluates it and writes the evaluation into its card. Arguments are
- * {@code key=value}: {@code tokenizer} (dir, required), {@code out} (dir, required), {@code teacher}
- * (dir; no evaluation without it), {@code data} (default /usr/share/datasets/fashion-mnist), {@code
+ * {@code key=value}: {@code tokenizer} (dir, required), {@code out} (dir, required), {@code judge}
+ * (the held-out classifier dir, e.g. models/fmnist-judge; {@code teacher} is an alias; no evaluation without it), {@code data} (default /usr/share/datasets/fashion-mnist), {@code
  * steps} (default 5000), {@code batch}, {@code hidden}, {@code depth}, {@code heads}, {@code lr},
  * {@code seed}, {@code eval_per_class} (default 1000), {@code eval_steps} (50), {@code eval_guidance} (4),
- * {@code eval_sampler} (euler), {@code curve_guidance} / {@code curve_steps} (comma lists, default none),
- * {@code curve_per_class} (200), {@code latent} ({@code tokens}, the default, or {@code pixels}: the 2-D baseline
+ * {@code eval_sampler} (euler), {@code eval_guidance_low} / {@code eval_guidance_high} (0 / 1), {@code curve_guidance} /
+ * {@code curve_steps} (comma lists, default none), {@code curve_per_class} (200, also per sweep point), {@code sweep}
+ * (sampler settings {@code method:steps:guidance[:low:high]}, comma-separated), {@code recon} ({@code false}: skip the
+ * reconstruction floor), {@code cache} (dir: keep generated pixels, reuse them in a later run), {@code card} ({@code false}: print only, leave the card and samples.png alone), {@code eval_per_class}
+ * 0 skips the headline figures, {@code latent} ({@code tokens}, the default, or {@code pixels}: the 2-D baseline
  * over {@code patch}x{@code patch} pixel patches, default 4, no tokenizer needed), {@code train} ({@code false}:
  * only evaluate the generator already in {@code out}).
  *
@@ -60,21 +63,48 @@ public final class GeneratorMain {
                 GeneratorTrainer.run(cfg, System.out);
             }
         }
-        if (a.containsKey("teacher")) {
+        String judge = a.getOrDefault("judge", a.get("teacher"));
+        if (judge != null) {
+            boolean intoCard = !"false".equals(a.getOrDefault("card", "true"));
             GeneratorEval.Options o = new GeneratorEval.Options(Integer.parseInt(a.getOrDefault("eval_per_class", "1000")), 0,
-                    Sampler.Settings.of(Sampler.Method.parse(a.getOrDefault("eval_sampler", "euler")),
-                            Integer.parseInt(a.getOrDefault("eval_steps", "50")),
-                            Float.parseFloat(a.getOrDefault("eval_guidance", "4"))), 0, 250,
+                    new Sampler.Settings(Sampler.Method.parse(a.getOrDefault("eval_sampler", "euler")),
+                            Integer.parseInt(a.getOrDefault("eval_steps", "" + Sampler.DEFAULT_STEPS)),
+                            Float.parseFloat(a.getOrDefault("eval_guidance", "" + Sampler.DEFAULT_GUIDANCE)),
+                            Float.parseFloat(a.getOrDefault("eval_guidance_low", "0")),
+                            Float.parseFloat(a.getOrDefault("eval_guidance_high", "1"))), 0, 250,
                     floats(a.getOrDefault("curve_guidance", "")), ints(a.getOrDefault("curve_steps", "")),
-                    Integer.parseInt(a.getOrDefault("curve_per_class", "200")));
-            Map<String, Object> metrics = GeneratorEval.evaluate(out, tok, Path.of(a.get("teacher")), data, o,
-                    out.resolve("samples.png"));
-            ModelCard card = GeneratorDir.readCard(out);
-            Map<String, Object> merged = new LinkedHashMap<>(card.metrics());
-            merged.putAll(metrics);
-            ModelDir.writeCard(out, card.withMetrics(merged));
+                    Integer.parseInt(a.getOrDefault("curve_per_class", "200")), sweep(a.getOrDefault("sweep", "")),
+                    !"false".equals(a.getOrDefault("recon", "true")), a.containsKey("cache") ? Path.of(a.get("cache")) : null);
+            Map<String, Object> metrics = GeneratorEval.evaluate(out, tok, Path.of(judge), data, o,
+                    intoCard ? out.resolve("samples.png") : null);
+            if (intoCard) {
+                ModelCard card = GeneratorDir.readCard(out);
+                Map<String, Object> merged = new LinkedHashMap<>(card.metrics());
+                merged.putAll(metrics);
+                ModelDir.writeCard(out, card.withMetrics(merged));
+            }
             System.out.println(ModelCard.JSON.writeValueAsString(metrics));
         }
+    }
+
+    /**
+     * Sampler settings from {@code method:steps:guidance[:low:high]} items separated by commas, e.g.
+     * {@code heun:25:4,euler:50:3:0.2:1}.
+     */
+    static java.util.List<Sampler.Settings> sweep(String s) {
+        if (s.isBlank()) {
+            return java.util.List.of();
+        }
+        java.util.List<Sampler.Settings> out = new java.util.ArrayList<>();
+        for (String item : s.split(",")) {
+            String[] f = item.trim().split(":");
+            if (f.length != 3 && f.length != 5) {
+                throw new IllegalArgumentException("sweep item '" + item + "' is not method:steps:guidance[:low:high]");
+            }
+            out.add(new Sampler.Settings(Sampler.Method.parse(f[0]), Integer.parseInt(f[1]), Float.parseFloat(f[2]),
+                    f.length == 5 ? Float.parseFloat(f[3]) : 0f, f.length == 5 ? Float.parseFloat(f[4]) : 1f));
+        }
+        return out;
     }
 
     private static java.util.List<Float> floats(String s) {

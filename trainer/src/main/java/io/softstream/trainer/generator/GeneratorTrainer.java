@@ -17,6 +17,7 @@ import io.softstream.model.generator.PixelPatches;
 import io.softstream.model.runtime.EngineKind;
 import io.softstream.model.runtime.TokenizerRuntime;
 import io.softstream.model.runtime.TokenizerRuntimes;
+import io.softstream.trainer.AdamW;
 import io.softstream.trainer.Dataset;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -30,8 +31,8 @@ import java.util.Random;
 /**
  * Trains a class-conditional generator on the Fashion-MNIST training split encoded by a tokenizer:
  * encode the split in batches, measure the latents' scalar mean and std, train {@link Generator} with
- * {@link FlowMatching} (AdamW, linear warm-up then cosine, EMA, gradient clipping, seeded), save the EMA
- * weights as a generator directory.
+ * {@link FlowMatching} (the trainer's {@link AdamW} with betas (0.9, 0.999), linear warm-up then cosine,
+ * EMA, gradient clipping, seeded), save the EMA weights as a generator directory.
  *
  * <pre>{@code
  * GeneratorTrainer.Report r = GeneratorTrainer.run(GeneratorTrainConfig.fashionMnist(tok, data, out, 20000), System.out);
@@ -151,7 +152,8 @@ public final class GeneratorTrainer {
             for (int i = 0; i < decay.length; i++) {
                 decay[i] = decayList.get(i);
             }
-            Optimiser opt = new Optimiser(root, weights, decay, cfg.weightDecay(), cfg.emaDecay());
+            AdamW opt = new AdamW(root, weights, decay, 0.9f, 0.999f, cfg.weightDecay());
+            Ema ema = cfg.emaDecay() > 0 ? new Ema(weights, cfg.emaDecay()) : null;
             Random rng = new Random(cfg.seed());
             int[] order = new int[train.count()];
             int cursor = order.length;
@@ -185,6 +187,9 @@ public final class GeneratorTrainer {
                         lossV = loss.getFloat();
                     }
                     opt.step(lr, cfg.gradClip());
+                    if (ema != null) {
+                        ema.update(opt.stepCount());
+                    }
                     if (!Float.isFinite(lossV)) {
                         throw new IllegalStateException("loss became " + lossV + " at step " + step + " (lr " + lr
                                 + "): lower lr or raise warm-up");
@@ -207,7 +212,9 @@ public final class GeneratorTrainer {
                 }
             }
             double seconds = (System.nanoTime() - t0) / 1e9;
-            opt.applyEma();
+            if (ema != null) {
+                ema.applyTo(weights);
+            }
             Map<String, Object> training = new LinkedHashMap<>();
             training.putAll(source);
             training.put("objective", "flow matching, linear interpolant, velocity MSE, t = sigmoid(N(0,1)), label drop "
@@ -226,6 +233,36 @@ public final class GeneratorTrainer {
             out.printf("saved %s to %s (%.0f s, %.1f img/s)%n", cfg.name(), cfg.outDir(), seconds,
                     cfg.steps() * (double) cfg.batchSize() / seconds);
             return new Report(cfg.outDir(), history, mean, std, count, seconds, cfg.steps() * (double) cfg.batchSize() / seconds);
+        }
+    }
+
+    /** Exponential moving average of the weights, with the decay warmed up as {@code min(decay, (1 + t) / (10 + t))}. */
+    static final class Ema {
+        private final List<NDArray> weights;
+        private final List<NDArray> avg = new ArrayList<>();
+        private final float decay;
+
+        Ema(List<NDArray> weights, float decay) {
+            this.weights = weights;
+            this.decay = decay;
+            for (NDArray w : weights) {
+                avg.add(w.duplicate());
+            }
+        }
+
+        /** Folds the current weights in after optimiser step {@code t} (1-based). */
+        void update(long t) {
+            float d = Math.min(decay, (1f + t) / (10f + t));
+            for (int i = 0; i < avg.size(); i++) {
+                avg.get(i).muli(d).addi(weights.get(i).mul(1 - d));
+            }
+        }
+
+        /** Copies the average into {@code target}. */
+        void applyTo(List<NDArray> target) {
+            for (int i = 0; i < avg.size(); i++) {
+                avg.get(i).copyTo(target.get(i));
+            }
         }
     }
 

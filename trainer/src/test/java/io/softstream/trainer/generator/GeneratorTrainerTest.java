@@ -66,9 +66,13 @@ class GeneratorTrainerTest {
         Path grid = dir.resolve("grid.png");
         Map<String, Object> m = GeneratorEval.evaluate(out, tok, teacher, DATA,
                 new GeneratorEval.Options(3, 40, Sampler.Settings.of(Sampler.Method.EULER, 2, 3f), 0, 16,
-                        List.of(1f, 2f), List.of(1, 3), 1), grid);
+                        List.of(1f, 2f), List.of(1, 3), 1,
+                        GeneratorMain.sweep("heun:2:2:0.1:0.9,sde:3:1.5"), true, dir.resolve("cache")), grid);
         assertThat(m).containsKeys("class_consistency", "class_consistency_per_class", "frechet_generated",
-                "frechet_reconstruction", "teacher_accuracy_real", "generation_images_per_second");
+                "frechet_reconstruction", "judge_accuracy_real", "judge_accuracy_per_class_real",
+                "judge_accuracy_reconstruction", "judge_accuracy_per_class_reconstruction", "generation_images_per_second");
+        assertThat(m).containsEntry("judge", "teacher");
+        assertThat((List<?>) m.get("judge_accuracy_per_class_real")).hasSize(10);
         assertThat((double) m.get("class_consistency")).isBetween(0.0, 1.0);
         assertThat((List<?>) m.get("class_consistency_per_class")).hasSize(10);
         assertThat((double) m.get("frechet_generated")).isNotNegative();
@@ -83,6 +87,25 @@ class GeneratorTrainerTest {
         assertThat(gCurve.get(1)).containsEntry("guidance_scale", 2f);
         assertThat(sCurve).hasSize(2);
         assertThat(sCurve.get(1)).containsEntry("steps", 3).containsEntry("guidance_scale", 3f);
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> sweep = (List<Map<String, Object>>) m.get("sampler_sweep");
+        assertThat(sweep).hasSize(2);
+        assertThat(sweep.get(0)).containsEntry("sampler", "heun").containsEntry("steps", 2).containsEntry("guidance_scale", 2f)
+                .containsEntry("guidance_interval", List.of(0.1f, 0.9f)).containsEntry("generated_images", 10);
+        assertThat(sweep.get(1)).containsEntry("sampler", "sde").containsEntry("steps", 3)
+                .containsEntry("guidance_interval", List.of(0f, 1f));
+        // A second evaluation reads the generated images from the cache: same figures, same recorded speed.
+        try (var files = Files.list(dir.resolve("cache"))) {
+            assertThat(files.map(f -> f.getFileName().toString()).toList()).contains("gen-euler-2-g3.0-0.0-1.0-n30-s0.f32",
+                    "gen-heun-2-g2.0-0.1-0.9-n10-s0.f32").hasSize(7);
+        }
+        Map<String, Object> again = GeneratorEval.evaluate(out, tok, teacher, DATA,
+                new GeneratorEval.Options(3, 40, Sampler.Settings.of(Sampler.Method.EULER, 2, 3f), 0, 16, List.of(), List.of(), 1,
+                        List.of(), false, dir.resolve("cache")), null);
+        assertThat(again).containsEntry("class_consistency", m.get("class_consistency"))
+                .containsEntry("frechet_generated", m.get("frechet_generated"))
+                .containsEntry("generation_images_per_second", m.get("generation_images_per_second"))
+                .doesNotContainKey("frechet_reconstruction");
         var img = ImageIO.read(grid.toFile());
         assertThat(img.getHeight()).isEqualTo(10 * 34 + 2);
         assertThat(img.getWidth()).isEqualTo(3 * 34 + 2);
@@ -115,7 +138,8 @@ class GeneratorTrainerTest {
         assertThat(m).containsEntry("generated_images", 20).containsKeys("class_consistency", "frechet_generated");
         // the pixel "tokenizer" is exact: its reconstructions are the real images
         assertThat((double) m.get("frechet_reconstruction")).isLessThan(1e-3);
-        assertThat(m.get("teacher_accuracy_reconstruction")).isEqualTo(m.get("teacher_accuracy_real"));
+        assertThat(m.get("judge_accuracy_reconstruction")).isEqualTo(m.get("judge_accuracy_real"));
+        assertThat(m.get("judge_accuracy_per_class_reconstruction")).isEqualTo(m.get("judge_accuracy_per_class_real"));
     }
 
     @Test
