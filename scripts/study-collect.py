@@ -3,7 +3,7 @@
 
     scripts/study-collect.py STUDY_DIR MODEL_DIR
 
-Reads STUDY_DIR/<variant>/model/model.json, writes the "study" object into MODEL_DIR/model.json and
+Reads STUDY_DIR/<variant>/model/model.json, writes the "study" object into metrics.study of MODEL_DIR/model.json and
 prints a Markdown table (for the model's README). Findings are computed from the measured values,
 never typed in.
 """
@@ -61,7 +61,7 @@ study = {
 }
 card_path = model_dir / "model.json"
 card = json.loads(card_path.read_text())
-card["study"] = study
+card["metrics"]["study"] = study
 card_path.write_text(json.dumps(card, indent=2) + "\n")
 
 print("| variant | quantizer | tau | tokens | align | PSNR dB | SSIM | PSNR fp16 tokens | linear probe | token bytes (fp16) |")
