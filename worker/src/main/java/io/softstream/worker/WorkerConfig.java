@@ -131,7 +131,7 @@ public class WorkerConfig extends AbstractConfig {
     c.put("enable.auto.commit", false);
     c.put("auto.offset.reset", "earliest");
     // Several batches per poll under backlog, so that a flush can pipeline inference with commits.
-    c.put("max.poll.records", Math.max(getInt(BATCH_MAX_RECORDS) * 4, 64));
+    c.put("max.poll.records", Math.max(getInt(BATCH_MAX_RECORDS) * 8, 64));
     c.put("max.partition.fetch.bytes", 16 * 1024 * 1024);
     c.putAll(originalsWithPrefix("consumer."));
     return c;
