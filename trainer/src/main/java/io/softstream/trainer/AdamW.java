@@ -4,6 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.nn.Block;
+import ai.djl.nn.Parameter;
+import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -31,6 +34,43 @@ public final class AdamW {
             m.add(manager.zeros(w.getShape()));
             v.add(manager.zeros(w.getShape()));
         }
+    }
+
+    /**
+     * AdamW over every parameter of {@code blocks}, in order, made trainable (requires gradient);
+     * weight decay applies to weight matrices only, not to biases, norms or embeddings.
+     */
+    public static AdamW forBlocks(NDManager manager, List<? extends Block> blocks, float beta1, float beta2,
+            float weightDecay) {
+        List<NDArray> weights = new ArrayList<>();
+        List<Boolean> decays = new ArrayList<>();
+        for (Block b : blocks) {
+            for (var p : b.getParameters()) {
+                NDArray w = p.getValue().getArray();
+                w.setRequiresGradient(true);
+                weights.add(w);
+                decays.add(p.getValue().getType() == Parameter.Type.WEIGHT);
+            }
+        }
+        boolean[] decay = new boolean[decays.size()];
+        for (int i = 0; i < decay.length; i++) {
+            decay[i] = decays.get(i);
+        }
+        return new AdamW(manager, weights, decay, beta1, beta2, weightDecay);
+    }
+
+    /** The arrays this optimiser updates, in parameter order. */
+    public List<NDArray> weights() {
+        return weights;
+    }
+
+    /** Number of scalar parameters updated. */
+    public long parameterCount() {
+        long n = 0;
+        for (NDArray w : weights) {
+            n += w.size();
+        }
+        return n;
     }
 
     /**

@@ -126,19 +126,9 @@ public final class TrainerRun {
                     ModelDir.loadParams(proj, ckpt.resolve("projector.params"), root);
                 }
             }
-            List<Parameter> params = new ArrayList<>();
-            for (Block b : proj == null ? List.of(enc, dec) : List.of(enc, dec, proj)) {
-                b.getParameters().forEach(p -> params.add(p.getValue()));
-            }
-            List<NDArray> weights = new ArrayList<>();
-            boolean[] decay = new boolean[params.size()];
-            for (int i = 0; i < params.size(); i++) {
-                NDArray w = params.get(i).getArray();
-                w.setRequiresGradient(true);
-                weights.add(w);
-                decay[i] = params.get(i).getType() == Parameter.Type.WEIGHT;
-            }
-            AdamW opt = new AdamW(root, weights, decay, cfg.beta1(), cfg.beta2(), cfg.weightDecay());
+            AdamW opt = AdamW.forBlocks(root, proj == null ? List.of(enc, dec) : List.of(enc, dec, proj), cfg.beta1(),
+                    cfg.beta2(), cfg.weightDecay());
+            List<NDArray> weights = opt.weights();
             List<NDArray> ema = new ArrayList<>();
             if (cfg.emaDecay() > 0) {
                 for (NDArray w : weights) {

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import io.softstream.model.ModelCard;
@@ -138,21 +137,9 @@ public final class GeneratorTrainer {
         try (NDManager root = NDManager.newBaseManager("PyTorch")) {
             Generator g = GeneratorDir.newGenerator(gc, root);
             ParameterStore ps = new ParameterStore(root, false);
-            List<NDArray> weights = new ArrayList<>();
-            List<Boolean> decayList = new ArrayList<>();
-            long count = 0;
-            for (var p : g.getParameters()) {
-                NDArray w = p.getValue().getArray();
-                w.setRequiresGradient(true);
-                weights.add(w);
-                decayList.add(p.getValue().getType() == Parameter.Type.WEIGHT);
-                count += w.size();
-            }
-            boolean[] decay = new boolean[decayList.size()];
-            for (int i = 0; i < decay.length; i++) {
-                decay[i] = decayList.get(i);
-            }
-            AdamW opt = new AdamW(root, weights, decay, 0.9f, 0.999f, cfg.weightDecay());
+            AdamW opt = AdamW.forBlocks(root, List.of(g), 0.9f, 0.999f, cfg.weightDecay());
+            List<NDArray> weights = opt.weights();
+            long count = opt.parameterCount();
             Ema ema = cfg.emaDecay() > 0 ? new Ema(weights, cfg.emaDecay()) : null;
             Random rng = new Random(cfg.seed());
             int[] order = new int[train.count()];

@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Parameter;
 import ai.djl.training.GradientCollector;
 import ai.djl.training.ParameterStore;
 import io.softstream.model.ModelCard;
@@ -86,21 +85,9 @@ public final class JudgeTrainer {
         try (NDManager root = NDManager.newBaseManager("PyTorch")) {
             TeacherClassifier t = ModelDir.newTeacher(c.width(), 10, c.depth(), train.channels(), train.size(), root);
             ParameterStore ps = new ParameterStore(root, false);
-            List<NDArray> w = new ArrayList<>();
-            List<Boolean> decay = new ArrayList<>();
-            long count = 0;
-            for (var p : t.getParameters()) {
-                NDArray a = p.getValue().getArray();
-                a.setRequiresGradient(true);
-                w.add(a);
-                decay.add(p.getValue().getType() == Parameter.Type.WEIGHT);
-                count += a.size();
-            }
-            boolean[] dec = new boolean[decay.size()];
-            for (int i = 0; i < dec.length; i++) {
-                dec[i] = decay.get(i);
-            }
-            AdamW opt = new AdamW(root, w, dec, 0.9f, 0.999f, c.weightDecay());
+            AdamW opt = AdamW.forBlocks(root, List.of(t), 0.9f, 0.999f, c.weightDecay());
+            List<NDArray> w = opt.weights();
+            long count = opt.parameterCount();
             Random rng = new Random(c.seed());
             int[] order = new int[train.count()];
             int cursor = order.length;
