@@ -59,6 +59,15 @@ public final class AdamW {
         return new AdamW(manager, weights, decay, beta1, beta2, weightDecay);
     }
 
+    /** Learning rate at {@code step}: linear warm-up to {@code lr}, then cosine down to {@code minLr} at {@code steps}. */
+    public static float warmupCosine(float lr, float minLr, int warmupSteps, int steps, int step) {
+        if (step < warmupSteps) {
+            return lr * (step + 1) / warmupSteps;
+        }
+        double prog = (step - warmupSteps) / (double) Math.max(1, steps - warmupSteps);
+        return (float) (minLr + 0.5 * (lr - minLr) * (1 + Math.cos(Math.PI * Math.min(1, prog))));
+    }
+
     /** The arrays this optimiser updates, in parameter order. */
     public List<NDArray> weights() {
         return weights;

@@ -36,6 +36,19 @@ public record Dataset(float[] pixels, int[] labels, int channels, int size) {
         return new Dataset(split.padded(32), split.labels(), 1, 32);
     }
 
+    /** Fills {@code order} with 0..length-1 in a Fisher–Yates order drawn from {@code r} (one data epoch). */
+    public static void shuffledOrder(int[] order, java.util.Random r) {
+        for (int i = 0; i < order.length; i++) {
+            order[i] = i;
+        }
+        for (int i = order.length - 1; i > 0; i--) {
+            int j = r.nextInt(i + 1);
+            int t = order[i];
+            order[i] = order[j];
+            order[j] = t;
+        }
+    }
+
     /** The images at {@code idx} as {@code [B, C, size, size]}. */
     public NDArray batch(NDManager manager, int[] idx) {
         int per = channels * size * size;

@@ -300,11 +300,7 @@ public final class TrainerRun {
 
     /** Linear warm-up, then cosine from lr to min_lr. */
     static float learningRate(TrainConfig cfg, int step) {
-        if (step < cfg.warmupSteps()) {
-            return cfg.lr() * (step + 1) / cfg.warmupSteps();
-        }
-        double prog = (step - cfg.warmupSteps()) / (double) Math.max(1, cfg.steps() - cfg.warmupSteps());
-        return (float) (cfg.minLr() + 0.5 * (cfg.lr() - cfg.minLr()) * (1 + Math.cos(Math.PI * Math.min(1, prog))));
+        return AdamW.warmupCosine(cfg.lr(), cfg.minLr(), cfg.warmupSteps(), cfg.steps(), step);
     }
 
     /** MLP(d -> h -> h -> F) with SiLU, as the alignment projector. */
@@ -507,16 +503,7 @@ public final class TrainerRun {
 
         private int[] permutation(int epoch) {
             int[] p = new int[n];
-            for (int i = 0; i < n; i++) {
-                p[i] = i;
-            }
-            Random r = new Random(seed * 1_000_003L + epoch);
-            for (int i = n - 1; i > 0; i--) {
-                int j = r.nextInt(i + 1);
-                int tmp = p[i];
-                p[i] = p[j];
-                p[j] = tmp;
-            }
+            Dataset.shuffledOrder(p, new Random(seed * 1_000_003L + epoch));
             return p;
         }
     }

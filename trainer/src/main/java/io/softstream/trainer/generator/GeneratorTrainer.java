@@ -156,7 +156,7 @@ public final class GeneratorTrainer {
                 int[] labels = new int[cfg.batchSize()];
                 for (int i = 0; i < cfg.batchSize(); i++) {
                     if (cursor == order.length) {
-                        shuffle(order, rng);
+                        Dataset.shuffledOrder(order, rng);
                         cursor = 0;
                     }
                     int idx = order[cursor++];
@@ -255,23 +255,7 @@ public final class GeneratorTrainer {
 
     /** Linear warm-up, then cosine from lr to min_lr. */
     static float learningRate(GeneratorTrainConfig cfg, int step) {
-        if (step < cfg.warmupSteps()) {
-            return cfg.lr() * (step + 1) / cfg.warmupSteps();
-        }
-        double prog = (step - cfg.warmupSteps()) / (double) Math.max(1, cfg.steps() - cfg.warmupSteps());
-        return (float) (cfg.minLr() + 0.5 * (cfg.lr() - cfg.minLr()) * (1 + Math.cos(Math.PI * Math.min(1, prog))));
-    }
-
-    private static void shuffle(int[] a, Random r) {
-        for (int i = 0; i < a.length; i++) {
-            a[i] = i;
-        }
-        for (int i = a.length - 1; i > 0; i--) {
-            int j = r.nextInt(i + 1);
-            int t = a[i];
-            a[i] = a[j];
-            a[j] = t;
-        }
+        return AdamW.warmupCosine(cfg.lr(), cfg.minLr(), cfg.warmupSteps(), cfg.steps(), step);
     }
 
     static String hms(double s) {

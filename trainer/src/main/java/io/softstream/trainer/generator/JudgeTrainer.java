@@ -102,7 +102,7 @@ public final class JudgeTrainer {
                 float off = c.smoothing() / 10f;
                 for (int i = 0; i < c.batch(); i++) {
                     if (cursor == order.length) {
-                        shuffle(order, rng);
+                        Dataset.shuffledOrder(order, rng);
                         cursor = 0;
                     }
                     int idx = order[cursor++];
@@ -246,11 +246,7 @@ public final class JudgeTrainer {
     }
 
     static float learningRate(Config c, int step) {
-        if (step < c.warmup()) {
-            return c.lr() * (step + 1) / c.warmup();
-        }
-        double prog = (step - c.warmup()) / (double) Math.max(1, c.steps() - c.warmup());
-        return (float) (0.5 * c.lr() * (1 + Math.cos(Math.PI * Math.min(1, prog))));
+        return AdamW.warmupCosine(c.lr(), 0f, c.warmup(), c.steps(), step);
     }
 
     private static List<Double> perClass(double[] acc) {
@@ -263,18 +259,6 @@ public final class JudgeTrainer {
 
     private static double round(double v) {
         return Math.round(v * 1e4) / 1e4;
-    }
-
-    private static void shuffle(int[] a, Random r) {
-        for (int i = 0; i < a.length; i++) {
-            a[i] = i;
-        }
-        for (int i = a.length - 1; i > 0; i--) {
-            int j = r.nextInt(i + 1);
-            int t = a[i];
-            a[i] = a[j];
-            a[j] = t;
-        }
     }
 
     /**
