@@ -47,37 +47,20 @@ public record PixelPatches(int imageSize, int patchSize, int channels) {
 
     /** {@code n} images {@code [n, c, H, W]} to tokens {@code [n, tokens, codeDim]}. */
     public float[] patchify(float[] pixels, int n) {
-        int hw = imageSize * imageSize;
-        int per = channels * hw;
-        if (pixels.length < n * per) {
-            throw new IllegalArgumentException("expected " + n * per + " pixel values, got " + pixels.length);
-        }
-        float[] out = new float[n * per];
-        int s = side();
-        int p = patchSize;
-        int o = 0;
-        for (int i = 0; i < n; i++) {
-            for (int r = 0; r < s; r++) {
-                for (int c = 0; c < s; c++) {
-                    for (int ch = 0; ch < channels; ch++) {
-                        for (int y = 0; y < p; y++) {
-                            int src = i * per + ch * hw + (r * p + y) * imageSize + c * p;
-                            System.arraycopy(pixels, src, out, o, p);
-                            o += p;
-                        }
-                    }
-                }
-            }
-        }
-        return out;
+        return copyPatches(pixels, n, true, "pixel");
     }
 
     /** Tokens {@code [n, tokens, codeDim]} back to images {@code [n, c, H, W]} (the inverse of {@link #patchify}). */
     public float[] unpatchify(float[] tokens, int n) {
+        return copyPatches(tokens, n, false, "token");
+    }
+
+    /** One walk over every patch row; {@code toTokens} says which side of each copy is the image. */
+    private float[] copyPatches(float[] from, int n, boolean toTokens, String what) {
         int hw = imageSize * imageSize;
         int per = channels * hw;
-        if (tokens.length < n * per) {
-            throw new IllegalArgumentException("expected " + n * per + " token values, got " + tokens.length);
+        if (from.length < n * per) {
+            throw new IllegalArgumentException("expected " + n * per + " " + what + " values, got " + from.length);
         }
         float[] out = new float[n * per];
         int s = side();
@@ -88,8 +71,12 @@ public record PixelPatches(int imageSize, int patchSize, int channels) {
                 for (int c = 0; c < s; c++) {
                     for (int ch = 0; ch < channels; ch++) {
                         for (int y = 0; y < p; y++) {
-                            int dst = i * per + ch * hw + (r * p + y) * imageSize + c * p;
-                            System.arraycopy(tokens, o, out, dst, p);
+                            int img = i * per + ch * hw + (r * p + y) * imageSize + c * p;
+                            if (toTokens) {
+                                System.arraycopy(from, img, out, o, p);
+                            } else {
+                                System.arraycopy(from, o, out, img, p);
+                            }
                             o += p;
                         }
                     }
