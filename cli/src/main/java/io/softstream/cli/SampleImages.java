@@ -6,7 +6,6 @@ import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,7 +58,7 @@ final class SampleImages {
     List<Sample> out = new ArrayList<>();
     for (int i = 0; i < count && !files.isEmpty(); i++) {
       Path f = files.get(i % files.size());
-      BufferedImage src = read(f);
+      BufferedImage src = io.softstream.trainer.PhotoCrops.read(f);
       int side = (int) (Math.min(src.getWidth(), src.getHeight()) * (0.25 + 0.75 * r.nextDouble()));
       int x = r.nextInt(src.getWidth() - side + 1);
       int y = r.nextInt(src.getHeight() - side + 1);
@@ -72,18 +71,6 @@ final class SampleImages {
           "image/jpeg", encode(crop, "jpg"), 256, 256, "photo"));
     }
     return out;
-  }
-
-  static BufferedImage read(Path f) {
-    try (InputStream in = Files.newInputStream(f)) {
-      BufferedImage img = ImageIO.read(in);
-      if (img == null) {
-        throw new IOException("no ImageIO reader for " + f);
-      }
-      return img;
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 
   static byte[] encode(BufferedImage img, String format) {

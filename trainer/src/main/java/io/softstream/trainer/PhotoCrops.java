@@ -202,7 +202,8 @@ public final class PhotoCrops {
         }
     }
 
-    private static BufferedImage read(Path f) {
+    /** Decodes one picture file with ImageIO (null from ImageIO becomes an error naming the file). */
+    public static BufferedImage read(Path f) {
         try (InputStream in = Files.newInputStream(f)) {
             BufferedImage img = ImageIO.read(in);
             if (img == null) {
