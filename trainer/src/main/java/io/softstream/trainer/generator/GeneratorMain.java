@@ -30,7 +30,8 @@ import java.util.Map;
 public final class GeneratorMain {
     private GeneratorMain() {}
 
-    public static void main(String[] args) throws Exception {
+    /** {@code key=value} command-line arguments as a map; anything else is refused. */
+    static Map<String, String> keyValues(String[] args) {
         Map<String, String> a = new HashMap<>();
         for (String s : args) {
             int eq = s.indexOf('=');
@@ -39,6 +40,11 @@ public final class GeneratorMain {
             }
             a.put(s.substring(0, eq), s.substring(eq + 1));
         }
+        return a;
+    }
+
+    public static void main(String[] args) throws Exception {
+        Map<String, String> a = keyValues(args);
         boolean pixels = "pixels".equals(a.getOrDefault("latent", "tokens"));
         Path tok = Path.of(pixels ? a.getOrDefault("tokenizer", "none") : required(a, "tokenizer"));
         Path out = Path.of(required(a, "out"));

@@ -20,7 +20,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -268,14 +267,7 @@ public final class JudgeTrainer {
      * {@code smoothing} (0.1), {@code val} (0), {@code eval_every} (500), {@code seed} (11), {@code train_limit} (0).
      */
     public static void main(String[] args) throws Exception {
-        Map<String, String> a = new HashMap<>();
-        for (String s : args) {
-            int eq = s.indexOf('=');
-            if (eq < 0) {
-                throw new IllegalArgumentException("expected key=value, got " + s);
-            }
-            a.put(s.substring(0, eq), s.substring(eq + 1));
-        }
+        Map<String, String> a = GeneratorMain.keyValues(args);
         Config c = new Config(Path.of(a.getOrDefault("data", "/usr/share/datasets/fashion-mnist")),
                 a.containsKey("out") ? Path.of(a.get("out")) : null, a.containsKey("tokenizer") ? Path.of(a.get("tokenizer")) : null,
                 Integer.parseInt(a.getOrDefault("width", "48")), Integer.parseInt(a.getOrDefault("depth", "5")),
