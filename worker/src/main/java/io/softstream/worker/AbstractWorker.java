@@ -67,6 +67,11 @@ public abstract class AbstractWorker implements AutoCloseable {
           }
 
           @Override
+          public TransactionalLoop.Prepared prepare(List<ConsumerRecord<byte[], byte[]>> batch) {
+            return AbstractWorker.this.prepare(batch);
+          }
+
+          @Override
           public void idle() {
             AbstractWorker.this.idle();
           }
@@ -88,6 +93,14 @@ public abstract class AbstractWorker implements AutoCloseable {
 
   /** Turns a batch into outputs; poison records become dead letters (see {@link TransactionalLoop}). */
   protected abstract List<TransactionalLoop.Output> process(List<ConsumerRecord<byte[], byte[]>> batch);
+
+  /**
+   * {@link #process} split in two stages (see {@link TransactionalLoop.BatchProcessor#prepare}); by
+   * default everything happens in the second.
+   */
+  protected TransactionalLoop.Prepared prepare(List<ConsumerRecord<byte[], byte[]>> batch) {
+    return () -> process(batch);
+  }
 
   /** Between polls with nothing buffered, on the loop thread. */
   protected void idle() {}

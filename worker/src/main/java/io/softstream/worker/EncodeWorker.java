@@ -14,6 +14,7 @@ import io.softstream.schemas.tokens.TokenPacking;
 import io.softstream.worker.internals.ImagePreprocessor;
 import io.softstream.worker.internals.ModelWatcher;
 import io.softstream.worker.internals.PoisonRecordException;
+import io.softstream.worker.internals.TransactionalLoop;
 import io.softstream.worker.internals.TransactionalLoop.Output;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
@@ -44,7 +45,7 @@ public final class EncodeWorker extends AbstractWorker {
   /** A loaded model and the name and version written into its records. */
   record Serving(TokenizerRuntime runtime, String name, int version, ImagePreprocessor preprocessor) {}
 
-  private Serving serving;
+  private volatile Serving serving; // read by the prepare thread
   private final AtomicReference<Serving> pending = new AtomicReference<>();
   private final AvroDeserializer<ImageEvent> images;
   private final AvroSerializer<TokenRecord> tokens;
@@ -201,8 +202,43 @@ public final class EncodeWorker extends AbstractWorker {
 
   @Override
   protected List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
-    Serving s = current();
-    ImagePreprocessor preprocessor = s.preprocessor();
+    return prepare(batch).finish();
+  }
+
+  /**
+   * Decodes on the prepare thread with the preprocessor of the version about to serve; encodes on the
+   * compute thread, decoding again in the rare case that a model switch in between changed the version.
+   */
+  @Override
+  protected TransactionalLoop.Prepared prepare(List<ConsumerRecord<byte[], byte[]>> batch) {
+    Serving next = pending.get();
+    Decoded first = decode(batch, (next != null ? next : serving).preprocessor());
+    return () -> {
+      Serving s = current();
+      Decoded d = first.preprocessor() == s.preprocessor() ? first : decode(batch, s.preprocessor());
+      List<Output> out = d.out();
+      if (d.good().isEmpty()) {
+        return out;
+      }
+      List<Integer> main = new ArrayList<>();
+      List<Integer> canaried = new ArrayList<>();
+      for (int i = 0; i < d.good().size(); i++) {
+        (toCanary(d.good().get(i).key()) ? canaried : main).add(i);
+      }
+      int per = s.preprocessor().floatsPerImage();
+      encodeGroup(s, main, d.good(), d.events(), d.pixels(), per, out);
+      if (!canaried.isEmpty()) {
+        encodeGroup(canary, canaried, d.good(), d.events(), d.pixels(), per, out);
+      }
+      return out;
+    };
+  }
+
+  /** A batch decoded to pixels: the readable records, their events and pixels, and dead letters for the rest. */
+  private record Decoded(ImagePreprocessor preprocessor, List<ConsumerRecord<byte[], byte[]>> good,
+      List<ImageEvent> events, float[] pixels, List<Output> out) {}
+
+  private Decoded decode(List<ConsumerRecord<byte[], byte[]>> batch, ImagePreprocessor preprocessor) {
     List<Output> out = new ArrayList<>(batch.size());
     List<ConsumerRecord<byte[], byte[]>> good = new ArrayList<>(batch.size());
     List<ImageEvent> events = new ArrayList<>(batch.size());
@@ -226,19 +262,7 @@ public final class EncodeWorker extends AbstractWorker {
         out.add(unreadable(r, se));
       }
     }
-    if (good.isEmpty()) {
-      return out;
-    }
-    List<Integer> main = new ArrayList<>();
-    List<Integer> canaried = new ArrayList<>();
-    for (int i = 0; i < good.size(); i++) {
-      (toCanary(good.get(i).key()) ? canaried : main).add(i);
-    }
-    encodeGroup(s, main, good, events, pixels, per, out);
-    if (!canaried.isEmpty()) {
-      encodeGroup(canary, canaried, good, events, pixels, per, out);
-    }
-    return out;
+    return new Decoded(preprocessor, good, events, pixels, out);
   }
 
   private void encodeGroup(Serving s, List<Integer> idx, List<ConsumerRecord<byte[], byte[]>> good, List<ImageEvent> events,

@@ -4,7 +4,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
@@ -56,8 +55,9 @@ import org.slf4j.LoggerFactory;
  *       worker uses our {@code transactional.id}) stop the loop with an exception.
  * </ul>
  *
- * <p>A flush of several batches is pipelined: the processor (inference) runs on one compute thread,
- * one batch ahead of the transaction being committed on the loop thread.
+ * <p>A flush of several batches is pipelined in three stages: the processor's prepare stage (parsing,
+ * image decoding) on a prepare thread, its second stage (inference) on a compute thread one batch
+ * ahead of the transaction being committed on the loop thread.
  *
  * <p>On revocation the buffered records of the revoked partitions are committed before they are given
  * up; on a graceful {@link #close()} the in-flight batch is finished and committed.
@@ -78,8 +78,23 @@ public final class TransactionalLoop implements Runnable {
      */
     List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch);
 
+    /**
+     * {@link #process} in two stages: this one (parsing, image decoding) runs on the prepare thread, so
+     * it overlaps the engine working on the previous batch; the returned stage runs on the compute
+     * thread. Both stages may throw what {@code process} may throw. The default does everything in the
+     * second stage.
+     */
+    default Prepared prepare(List<ConsumerRecord<byte[], byte[]>> batch) {
+      return () -> process(batch);
+    }
+
     /** Called on the loop thread between polls when no batch is pending (e.g. to switch models while idle). */
     default void idle() {}
+  }
+
+  /** The second stage of {@link BatchProcessor#prepare}. */
+  public interface Prepared {
+    List<Output> finish();
   }
 
   /** Loop settings. */
@@ -97,11 +112,12 @@ public final class TransactionalLoop implements Runnable {
   private Producer<byte[], byte[]> producer;
   private final List<ConsumerRecord<byte[], byte[]>> buffer = new ArrayList<>();
   private long firstBufferedNanos;
-  // Written by the loop thread, read by the compute thread.
-  private final Map<ConsumerRecord<byte[], byte[]>, String> poisonOverrides =
-      Collections.synchronizedMap(new IdentityHashMap<>());
-  // The processor runs only here, one batch at a time, so it never needs to be thread-safe; idle()
-  // runs on the loop thread only while nothing is being processed.
+  // Loop thread only: consulted when a batch is submitted for processing.
+  private final Map<ConsumerRecord<byte[], byte[]>, String> poisonOverrides = new IdentityHashMap<>();
+  // Each processor stage runs on its own single thread, one batch at a time and in order, so the
+  // processor never runs a stage concurrently with itself; idle() runs on the loop thread only while
+  // nothing is being processed.
+  private ExecutorService preparer;
   private ExecutorService compute;
   private final List<Long> fenceTimes = new ArrayList<>();
   private volatile boolean running = true;
@@ -137,11 +153,8 @@ public final class TransactionalLoop implements Runnable {
   @Override
   public void run() {
     consumer = consumerFactory.get();
-    compute = Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, settings.workerId() + "-compute");
-      t.setDaemon(true);
-      return t;
-    });
+    preparer = stageThread("prepare");
+    compute = stageThread("compute");
     try {
       producer = newProducer();
       consumer.subscribe(settings.topics(), new Rebalance());
@@ -185,6 +198,7 @@ public final class TransactionalLoop implements Runnable {
     } finally {
       polling = false;
       assignment = Set.of();
+      preparer.shutdown();
       compute.shutdown();
       closeClients(killed ? Duration.ZERO : Duration.ofSeconds(10));
     }
@@ -232,12 +246,36 @@ public final class TransactionalLoop implements Runnable {
     }
   }
 
-  private Future<List<Output>> processAsync(List<ConsumerRecord<byte[], byte[]>> chunk) {
-    return compute.submit(() -> processSafely(chunk));
+  private ExecutorService stageThread(String stage) {
+    return Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, settings.workerId() + "-" + stage);
+      t.setDaemon(true);
+      return t;
+    });
   }
 
-  /** The outputs of {@code processing}; a failure inside it is rethrown as it was thrown. */
-  private static List<Output> outputsOf(Future<List<Output>> processing) {
+  /**
+   * Submits {@code chunk}: records whose output the broker refused become dead letters, the others go
+   * through the processor's two stages (prepare thread, then compute thread).
+   */
+  private Future<List<Output>> processAsync(List<ConsumerRecord<byte[], byte[]>> chunk) {
+    List<ConsumerRecord<byte[], byte[]>> good = new ArrayList<>();
+    List<Output> refused = new ArrayList<>();
+    for (ConsumerRecord<byte[], byte[]> r : chunk) {
+      String reason = poisonOverrides.get(r);
+      if (reason != null) {
+        refused.add(new Output(r, deadLetters.of(r, "OutputRejected", "The output for this record was refused by the broker: "
+            + reason), true, -1));
+      } else {
+        good.add(r);
+      }
+    }
+    Future<Prepared> prepared = good.isEmpty() ? null : preparer.submit(() -> processor.prepare(good));
+    return compute.submit(() -> finishSafely(good, refused, prepared));
+  }
+
+  /** The result of {@code processing}; a failure inside it is rethrown as it was thrown. */
+  private static <T> T outputsOf(Future<T> processing) {
     try {
       return processing.get();
     } catch (InterruptedException e) {
@@ -329,23 +367,14 @@ public final class TransactionalLoop implements Runnable {
     }
   }
 
-  private List<Output> processSafely(List<ConsumerRecord<byte[], byte[]>> chunk) {
-    List<ConsumerRecord<byte[], byte[]>> good = new ArrayList<>();
-    List<Output> out = new ArrayList<>();
-    for (ConsumerRecord<byte[], byte[]> r : chunk) {
-      String reason = poisonOverrides.get(r);
-      if (reason != null) {
-        out.add(new Output(r, deadLetters.of(r, "OutputRejected", "The output for this record was refused by the broker: "
-            + reason), true, -1));
-      } else {
-        good.add(r);
-      }
-    }
-    if (good.isEmpty()) {
+  private List<Output> finishSafely(List<ConsumerRecord<byte[], byte[]>> good, List<Output> refused,
+      Future<Prepared> prepared) {
+    List<Output> out = new ArrayList<>(refused);
+    if (prepared == null) {
       return out;
     }
     try {
-      out.addAll(processor.process(good));
+      out.addAll(outputsOf(prepared).finish());
       return out;
     } catch (RetriableException e) {
       throw e;
