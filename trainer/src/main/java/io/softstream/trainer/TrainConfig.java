@@ -129,7 +129,7 @@ public record TrainConfig(
     public static TrainConfig defaults() {
         return new TrainConfig("softvq-fmnist-32", TokenizerConfig.fashionMnist(), "fashion-mnist",
                 "/usr/share/datasets/fashion-mnist", 0, PhotoCrops.DEFAULT_DIRS, 10000, 1000, 512, "models/softvq-fmnist-32", null, 500, 0,
-                3000, 64, 3e-4f, 3e-5f, 200, 0.9f, 0.95f, 1e-4f, 1.0f, 0.999f, 42L,
+                3000, 64, 2e-3f, 1e-4f, 200, 0.9f, 0.95f, 1e-4f, 1.0f, 0.999f, 42L,
                 true, 0.1f, 256, "teacher", "models/fmnist-teacher", 400, 32, 25, 10000, 10000, null);
     }
 
