@@ -28,7 +28,8 @@ import picocli.CommandLine.Spec;
 /** Evaluates a tokenizer on held-out images: quality, bytes, codec baselines at equal bytes, semantic probe. */
 @Command(name = "eval", mixinStandardHelpOptions = true,
     description = {"Evaluate a tokenizer: psnr, ssim, token_bytes_per_image, jpeg_psnr_at_equal_bytes, "
-        + "bicubic_psnr_at_equal_bytes and, for labelled data, linear_probe_accuracy; writes an originals/"
+        + "bicubic_psnr_at_equal_bytes, mean_colour_psnr (each image as its mean colour), psnr_by_detail (model and "
+        + "mean colour per pixel-std bucket) and, for labelled data, linear_probe_accuracy; writes an originals/"
         + "reconstructions grid. Same figures on every engine (--engine)."})
 public final class EvalCommand implements Callable<Integer> {
   @Spec CommandSpec spec;

@@ -38,7 +38,12 @@ import javax.imageio.stream.ImageOutputStream;
  * quality whose file fits the token bytes, whole JFIF file counted), {@code bicubic_psnr_at_equal_bytes}
  * ({@code {fp16, fp32}}: area-average downscale to the largest square of 8-bit pixels that fits the
  * bytes, bicubic upscale back), {@code linear_probe_accuracy} (ridge regression on standardised,
- * flattened latent tokens of training images, accuracy on held-out images; only when both sets are labelled).
+ * flattened latent tokens of training images, accuracy on held-out images; only when both sets are labelled),
+ * {@code mean_colour_psnr} (each image sent as its per-channel mean, 1 byte per channel: the floor a
+ * tokenizer must clear), {@code psnr_by_detail} (the held-out images bucketed by the standard deviation of
+ * their 8-bit pixels — {@code <2.55}, {@code <5.1}, {@code <12.75}, {@code <25.5}, {@code >=25.5}, i.e. 1/2/5/10 %
+ * of full scale — each bucket with {@code images}, {@code psnr} and {@code mean_colour_psnr}: shows whether a
+ * model reproduces more than the mean colour where there is detail to reproduce).
  *
  * <p>Grayscale and colour: PSNR is over every value of every channel (one mean squared error per
  * image), SSIM is computed per channel and averaged over channels, the JPEG baseline writes colour images
@@ -101,16 +106,23 @@ public final class Evaluation {
         int nTest = Math.min(o.testImages(), test.count());
         Coded te = run(codec, c, test, nTest, true);
         int px = test.channels() * test.size() * test.size();
-        double psnr = 0, ssim = 0;
+        double psnr = 0, ssim = 0, meanColour = 0;
+        DetailBuckets buckets = new DetailBuckets();
         for (int i = 0; i < nTest; i++) {
             int[] a = toBytes(test.pixels(), i * px, px);
             int[] b = toBytes(te.recon, i * px, px);
-            psnr += psnr(a, b);
+            double p = psnr(a, b);
+            double m = psnr(a, meanColour(a, test.channels()));
+            psnr += p;
+            meanColour += m;
+            buckets.add(pixelStd(a), p, m);
             ssim += ssim(a, b, test.channels(), test.size());
         }
         Map<String, Object> r = new LinkedHashMap<>();
         r.put("psnr", psnr / nTest);
         r.put("ssim", ssim / nTest);
+        r.put("mean_colour_psnr", meanColour / nTest);
+        r.put("psnr_by_detail", buckets.toMap());
         r.put("psnr_fp16_tokens", fp16Psnr(codec, c, test, te.latents, nTest));
         int fp16 = c.tokens() * c.codeDim() * 2, fp32 = fp16 * 2;
         r.put("token_bytes_per_image", pair(fp16, fp32));
@@ -212,6 +224,64 @@ public final class Evaluation {
             b[i] = Math.round((x + 1f) * 127.5f);
         }
         return b;
+    }
+
+    /** {@code a} (planar, {@code channels} planes) with every value replaced by its plane's rounded mean. */
+    static int[] meanColour(int[] a, int channels) {
+        int plane = a.length / channels;
+        int[] m = new int[a.length];
+        for (int c = 0; c < channels; c++) {
+            long sum = 0;
+            for (int i = c * plane; i < (c + 1) * plane; i++) {
+                sum += a[i];
+            }
+            java.util.Arrays.fill(m, c * plane, (c + 1) * plane, (int) Math.round(sum / (double) plane));
+        }
+        return m;
+    }
+
+    /** Standard deviation of all values of an 8-bit image (all channels together). */
+    static double pixelStd(int[] a) {
+        double mean = 0, sq = 0;
+        for (int v : a) {
+            mean += v;
+        }
+        mean /= a.length;
+        for (int v : a) {
+            sq += (v - mean) * (v - mean);
+        }
+        return Math.sqrt(sq / a.length);
+    }
+
+    /** Mean PSNR of the model and of the mean colour per pixel-std bucket ({@code psnr_by_detail}). */
+    static final class DetailBuckets {
+        static final double[] UPPER = {2.55, 5.1, 12.75, 25.5, Double.POSITIVE_INFINITY};
+        static final String[] NAMES = {"std<2.55", "std<5.1", "std<12.75", "std<25.5", "std>=25.5"};
+        private final int[] count = new int[UPPER.length];
+        private final double[] model = new double[UPPER.length];
+        private final double[] mean = new double[UPPER.length];
+
+        void add(double std, double modelPsnr, double meanColourPsnr) {
+            int k = 0;
+            while (std >= UPPER[k]) {
+                k++;
+            }
+            count[k]++;
+            model[k] += modelPsnr;
+            mean[k] += meanColourPsnr;
+        }
+
+        Map<String, Object> toMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            for (int k = 0; k < UPPER.length; k++) {
+                Map<String, Object> b = new LinkedHashMap<>();
+                b.put("images", count[k]);
+                b.put("psnr", count[k] == 0 ? null : model[k] / count[k]);
+                b.put("mean_colour_psnr", count[k] == 0 ? null : mean[k] / count[k]);
+                m.put(NAMES[k], b);
+            }
+            return m;
+        }
     }
 
     static double psnr(int[] a, int[] b) {

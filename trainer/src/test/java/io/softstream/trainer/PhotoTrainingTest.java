@@ -36,7 +36,7 @@ class PhotoTrainingTest {
         assertThat(r.finished()).isTrue();
         assertThat(r.finalLoss()).isLessThan(r.firstLoss() * 0.8);
         // Unlabelled: no linear probe; every other metric, in colour.
-        assertThat(r.evaluation()).containsOnlyKeys("psnr", "ssim", "psnr_fp16_tokens", "token_bytes_per_image",
+        assertThat(r.evaluation()).containsOnlyKeys("psnr", "ssim", "mean_colour_psnr", "psnr_by_detail", "psnr_fp16_tokens", "token_bytes_per_image",
                 "jpeg_psnr_at_equal_bytes", "bicubic_psnr_at_equal_bytes");
         assertThat((Double) r.evaluation().get("psnr")).isBetween(5.0, 40.0);
         ModelCard card = ModelDir.readCard(Path.of(r.modelDir()));

@@ -43,7 +43,7 @@ class TrainerRunTest {
         TrainingReport r = TrainerRun.run(cfg, new PrintStream(new ByteArrayOutputStream()));
         assertThat(r.finished()).isTrue();
         assertThat(r.finalLoss()).isLessThan(r.firstLoss() * 0.8);
-        assertThat(r.evaluation()).containsOnlyKeys("psnr", "ssim", "psnr_fp16_tokens", "token_bytes_per_image",
+        assertThat(r.evaluation()).containsOnlyKeys("psnr", "ssim", "mean_colour_psnr", "psnr_by_detail", "psnr_fp16_tokens", "token_bytes_per_image",
                 "jpeg_psnr_at_equal_bytes", "bicubic_psnr_at_equal_bytes", "linear_probe_accuracy");
         assertThat(r.evaluation().get("token_bytes_per_image")).isEqualTo(Map.of("fp16", 64, "fp32", 128));
         // Half precision keeps ~3 significant digits: the decoded images barely change.
