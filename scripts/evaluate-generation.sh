@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproduces the generation figures of models/gen-fmnist-32 (1-D tokens) and models/gen2d-fmnist (2-D
+# Reproduces the generation figures of $GEN (default models/gen-fmnist-16, 1-D tokens) and models/gen2d-fmnist (2-D
 # pixel-patch baseline), judged by the held-out classifier models/fmnist-judge.
 #
 #   scripts/evaluate-generation.sh [STAGE...]      default: judge sweep eval1d eval2d bench
@@ -10,14 +10,14 @@
 #   sweep     sampler settings on 500 images (50 per class), card untouched: guidance curve, step curve,
 #             Heun vs Euler, guidance interval, SDE -> $LOGS/sweep.log (last line: JSON)
 #   eval1d    the 1-D generator at the default settings on 2,000 images (200 per class) + the reconstruction
-#             floor on the 10,000 test images + the curves -> models/gen-fmnist-32/model.json, samples.png
+#             floor on the 10,000 test images + the curves -> $GEN/model.json, samples.png
 #   eval2d    the 2-D baseline at the same settings on 2,000 images -> models/gen2d-fmnist/model.json, samples.png
-#   check10k  the 1-D generator on 10,000 images (1,000 per class), printed only
+#   check10k  the 1-D generator on 10,000 images (1,000 per class) -> metrics.check_10k of $GEN
 #   bench     speed, batch of 64, 1-D vs 2-D at equal steps, 2 torch threads; records speedup_1d_vs_2d in the cards
 #
 # Generated pixels are cached in $CACHE by generator, settings, count and seed, so a stage that needs images
 # another stage already made (e.g. the curves inside eval1d after sweep) only re-scores them.
-# Env: JUDGE (models/fmnist-judge), CACHE (data/generation-cache), LOGS (data/generation-eval),
+# Env: GEN (models/gen-fmnist-16), TOK (models/softvq-fmnist-16), JUDGE (models/fmnist-judge), CACHE (data/generation-cache), LOGS (data/generation-eval),
 #      GUIDANCE (4), STEPS (50), SAMPLER (euler), CURVE_GUIDANCE, CURVE_STEPS, SWEEP (see below),
 #      CP (a classpath to use instead of building).
 set -euo pipefail
@@ -32,7 +32,8 @@ SAMPLER=${SAMPLER:-euler}
 CURVE_GUIDANCE=${CURVE_GUIDANCE-1,2,3,4,6}
 CURVE_STEPS=${CURVE_STEPS-5,10,25,50}
 SWEEP=${SWEEP-heun:25:4,heun:25:3,euler:50:4:0:0.7,euler:50:6:0:0.7,sde:50:4}
-TOK=models/softvq-fmnist-32
+GEN=${GEN:-models/gen-fmnist-16}
+TOK=${TOK:-models/softvq-fmnist-16}   # the tokenizer GEN was trained on
 mkdir -p "$LOGS" "$CACHE"
 
 if [[ -z "${CP:-}" ]]; then
@@ -57,7 +58,7 @@ for k in list(m):
 json.dump(c, open(p, "w"), indent=2)
 EOF
 }
-GEN1=(io.softstream.trainer.generator.GeneratorMain train=false tokenizer=$TOK out=models/gen-fmnist-32 judge=$JUDGE
+GEN1=(io.softstream.trainer.generator.GeneratorMain train=false tokenizer=$TOK out=$GEN judge=$JUDGE
       eval_sampler=$SAMPLER eval_steps=$STEPS eval_guidance=$GUIDANCE cache=$CACHE)
 
 stage() {
@@ -66,13 +67,25 @@ stage() {
              val=5000 eval_every=500 tokenizer=$TOK ;;
     sweep) run 1 "${GEN1[@]}" card=false recon=false eval_per_class=0 curve_per_class=50 \
              curve_guidance=$CURVE_GUIDANCE curve_steps=$CURVE_STEPS sweep=$SWEEP ;;
-    eval1d) clean_card models/gen-fmnist-32
+    eval1d) clean_card $GEN
             run 1 "${GEN1[@]}" eval_per_class=200 curve_per_class=50 curve_guidance=$CURVE_GUIDANCE \
               curve_steps=$CURVE_STEPS sweep=$SWEEP ;;
     eval2d) clean_card models/gen2d-fmnist
             run 1 io.softstream.trainer.generator.GeneratorMain train=false latent=pixels out=models/gen2d-fmnist \
               judge=$JUDGE eval_sampler=$SAMPLER eval_steps=$STEPS eval_guidance=$GUIDANCE eval_per_class=200 cache=$CACHE ;;
-    check10k) run 1 "${GEN1[@]}" card=false recon=false eval_per_class=1000 ;;
+    check10k) run 1 "${GEN1[@]}" card=false recon=false eval_per_class=1000 > "$LOGS/check10k.out"
+              cat "$LOGS/check10k.out"
+              python3 - "$GEN/model.json" "$LOGS/check10k.out" <<'EOF'
+import json, sys
+card_path, out = sys.argv[1], open(sys.argv[2]).read().splitlines()
+start = max(i for i, l in enumerate(out) if l.startswith("{"))
+r = json.loads("\n".join(out[start:]))
+card = json.load(open(card_path))
+card["metrics"]["check_10k"] = {k: r[k] for k in ("class_consistency", "class_consistency_per_class", "frechet_generated",
+                                                  "generated_images", "sampler", "steps", "guidance_scale") if k in r}
+json.dump(card, open(card_path, "w"), indent=2)
+EOF
+              ;;
     bench) run 2 io.softstream.bench.GenerationBenchmark record=true guidance=$GUIDANCE steps=$STEPS,$((STEPS / 2)) ;;
     *) echo "unknown stage $1: judge sweep eval1d eval2d check10k bench" >&2; exit 2 ;;
   esac

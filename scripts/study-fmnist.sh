@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The tokenizer study of issue #4 on Fashion-MNIST: every variant trained with the same short budget
-# (STEPS x 64 images, seed 42, EMA 0.98) from the shipped architecture (trainer defaults), then evaluated on the same held-out images.
+# (STEPS x 64 images, seed 42, AdamW peak 2e-3 cosine to 2e-4, EMA 0.98) from the shipped architecture (trainer defaults),
+# then evaluated on the same held-out images.
 # Each variant writes its own model dir under OUT; scripts/study-collect.py gathers the metrics into
 # the shipped model card. Runs JOBS variants at a time, one PyTorch thread each.
 #   scripts/study-fmnist.sh [OUT] [STEPS] [JOBS]
@@ -34,7 +35,7 @@ run_one() {
   JAVA_OPTS="-Dai.djl.pytorch.num_threads=1 -Dai.djl.pytorch.num_interop_threads=1 -Xmx3g" \
     "$ROOT/softstream" train \
     name="$name" output_dir="$dir/model" checkpoint_dir="$dir/ckpt" checkpoint_every=100 \
-    steps="$STEPS" warmup_steps=30 ema_decay=0.98 log_every=50 eval_images=2000 probe_train_images=5000 \
+    steps="$STEPS" lr=2e-3 min_lr=2e-4 warmup_steps=30 ema_decay=0.98 log_every=50 eval_images=2000 probe_train_images=5000 \
     teacher_dir="$ROOT/models/fmnist-teacher" $extra > "$dir/train.log" 2>&1 \
     && echo "study: $name finished" || echo "study: $name FAILED (see $dir/train.log)"
 }

@@ -55,12 +55,12 @@ public final class GenerationBenchmark {
     }
 
     /**
-     * The shipped models under {@code root}: gen-fmnist-32 + softvq-fmnist-32 against gen2d-fmnist, batch 64, Euler
+     * The shipped models under {@code root}: gen-fmnist-16 + softvq-fmnist-16 against gen2d-fmnist, batch 64, Euler
      * at the default steps (50) then half of them, the default guidance ({@link Sampler#DEFAULT_GUIDANCE}, as the CLI),
      * 3 timed batches each, cards not written.
      */
     public static Settings defaults(Path root) {
-      return new Settings(root.resolve("gen-fmnist-32"), root.resolve("softvq-fmnist-32"), root.resolve("gen2d-fmnist"), 64,
+      return new Settings(root.resolve("gen-fmnist-16"), root.resolve("softvq-fmnist-16"), root.resolve("gen2d-fmnist"), 64,
           List.of(Sampler.DEFAULT_STEPS, Sampler.DEFAULT_STEPS / 2), Sampler.DEFAULT_GUIDANCE, Sampler.Method.EULER, 3, false);
     }
   }

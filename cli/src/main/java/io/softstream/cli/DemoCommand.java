@@ -102,8 +102,9 @@ public final class DemoCommand implements Callable<Integer> {
   int registryPort;
 
   @Option(names = "--generator", paramLabel = "DIR",
-      description = "Generator for the generation requests (default: the shipped models/gen-fmnist-32 when the "
-          + "tokenizer has its token shape; otherwise generation is skipped).")
+      description = "Generator for the generation requests (default: the shipped models/" + GeneratorOptions.SHIPPED
+          + ", decoded by the shipped tokenizer it was trained on; a generator whose card names no shipped tokenizer "
+          + "is decoded by --model if the token shapes fit, otherwise generation is skipped).")
   Path generator;
 
   @Option(names = "--generate-count", defaultValue = "4",
@@ -155,7 +156,11 @@ public final class DemoCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--generate-count " + generateCount
           + " is outside 1..16");
     }
-    Path generatorDir = noGeneration ? null : generatorFor(modelDir);
+    Path generatorDir = noGeneration ? null : generator != null ? generator : shippedGenerator();
+    Path generationTokenizer = generatorDir == null ? null : generationTokenizer(generatorDir, modelDir);
+    if (generationTokenizer == null) {
+      generatorDir = null;
+    }
 
     long t0 = System.nanoTime();
     try (EmbeddedPlatform platform = EmbeddedPlatform.start(dataDir, registryPort, TopicLayout.defaults())) {
@@ -210,9 +215,11 @@ public final class DemoCommand implements Callable<Integer> {
       if (generatorDir != null) {
         Map<String, Object> c = new HashMap<>(props);
         c.put(WorkerConfig.WORKER_ID, "demo-generate-1");
-        c.put(WorkerConfig.MODEL_DIR, modelDir.toString());
-        c.put(WorkerConfig.MODEL_NAME, modelName);
-        c.put(WorkerConfig.MODEL_VERSION, firstVersion);
+        c.put(WorkerConfig.MODEL_DIR, generationTokenizer.toString());
+        if (generationTokenizer.equals(modelDir)) {
+          c.put(WorkerConfig.MODEL_NAME, modelName);
+          c.put(WorkerConfig.MODEL_VERSION, firstVersion);
+        }
         c.put(WorkerConfig.ENGINE, engine);
         c.put(WorkerConfig.METRICS_PORT, 0);
         c.put(GenerationSettings.GENERATOR_DIR, generatorDir.toString());
@@ -394,21 +401,24 @@ public final class DemoCommand implements Callable<Integer> {
     return 3;
   }
 
+  /** The shipped generator, or null (generation skipped, said so) when it is not there. */
+  private static Path shippedGenerator() {
+    Path shipped = ShippedModels.root().resolve("models").resolve(GeneratorOptions.SHIPPED);
+    return Files.isDirectory(shipped) ? shipped : null;
+  }
+
   /**
-   * The generator for {@code tokenizer}: {@code --generator}, else the shipped gen-fmnist-32 if it exists and
-   * makes the tokenizer's token shape; null (generation skipped, said so) otherwise.
+   * The tokenizer that decodes {@code generator}'s tokens: the shipped one named in its card, else the demo's
+   * {@code tokenizer} if it has the generator's token shape; null (generation skipped) otherwise.
    */
-  private Path generatorFor(Path tokenizer) throws Exception {
-    if (generator != null) {
-      return generator;
+  private static Path generationTokenizer(Path generator, Path tokenizer) throws Exception {
+    Path named = GeneratorOptions.trainedOn(generator);
+    if (named != null) {
+      return named;
     }
-    Path shipped = ShippedModels.root().resolve("models").resolve("gen-fmnist-32");
-    if (!Files.isDirectory(shipped)) {
-      return null;
-    }
-    var gc = GeneratorDir.config(GeneratorDir.readCard(shipped));
+    var gc = GeneratorDir.config(GeneratorDir.readCard(generator));
     var tc = io.softstream.model.ModelDir.readCard(tokenizer).tokenizerConfig();
-    return gc.tokens() == tc.tokens() && gc.codeDim() == tc.codeDim() ? shipped : null;
+    return gc.tokens() == tc.tokens() && gc.codeDim() == tc.codeDim() ? tokenizer : null;
   }
 
   /** Sends {@link #GENERATION_REQUESTS}; returns request id -> send time (ms). */

@@ -59,7 +59,7 @@ public final class GenerateCommand implements Callable<Integer> {
   @Option(names = "--out", defaultValue = "grid.png", description = "Output PNG (default: ${DEFAULT-VALUE}).")
   Path out;
 
-  @Option(names = "--model", paramLabel = "DIR", description = "Tokenizer directory (default: the shipped models/softvq-fmnist-32).")
+  @Option(names = "--model", paramLabel = "DIR", description = "Tokenizer directory (default: the shipped tokenizer the generator was trained on).")
   Path model;
 
   @Option(names = "--engine", defaultValue = "auto", description = "Decoder engine: auto|onnxruntime|pytorch|tensorrt (default: ${DEFAULT-VALUE}).")
@@ -84,7 +84,7 @@ public final class GenerateCommand implements Callable<Integer> {
       throw new ParameterException(cl, e.getMessage());
     }
     Path gen = generatorOptions.generatorDir();
-    Path tok = model != null ? model : ShippedModels.fashionMnist();
+    Path tok = model != null ? model : generatorOptions.defaultTokenizer();
     PrintWriter pw = cl.getOut();
     try (ImageGeneration g = ImageGeneration.open(gen, tok, EngineKind.parse(engine), 0)) {
       Prompts prompts = g.numClasses() == 10 ? Prompts.fashionMnist() : Prompts.numbered(g.numClasses());

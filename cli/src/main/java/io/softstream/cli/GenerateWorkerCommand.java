@@ -14,7 +14,7 @@ import picocli.CommandLine.Spec;
 /** Runs one generation worker until SIGTERM. */
 @Command(name = "generate-worker", mixinStandardHelpOptions = true,
     description = {"Consume GenerationRequests (a label or a prompt), sample the images of each batch of requests "
-        + "together, decode them with the tokenizer (--model) and publish one GeneratedImage per image exactly once.",
+        + "together, decode them with the tokenizer (--model; default: the one the generator was trained on) and publish one GeneratedImage per image exactly once.",
         "Invalid requests go to the dead-letter topic with the reason. SIGTERM commits the in-flight batch and exits 0."})
 public final class GenerateWorkerCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -31,6 +31,9 @@ public final class GenerateWorkerCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     var c = options.toConfig();
     generatorOptions.putInto(c);
+    if (options.model == null || options.model.isBlank()) {
+      c.put(WorkerConfig.MODEL_DIR, generatorOptions.defaultTokenizer().toString());
+    }
     c.put(GenerationSettings.GENERATOR_VERSION, generatorVersion);
     c.put(GenerationSettings.MAX_COUNT, maxCount);
     // A batch of large requests can take minutes on a CPU; the default 5-minute poll interval would
