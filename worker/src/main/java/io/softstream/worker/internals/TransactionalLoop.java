@@ -55,9 +55,10 @@ import org.slf4j.LoggerFactory;
  *       worker uses our {@code transactional.id}) stop the loop with an exception.
  * </ul>
  *
- * <p>A flush of several batches is pipelined in three stages: the processor's prepare stage (parsing,
- * image decoding) on a prepare thread, its second stage (inference) on a compute thread one batch
- * ahead of the transaction being committed on the loop thread.
+ * <p>Batches are pipelined in three stages: the processor's prepare stage (parsing, image decoding) on
+ * a prepare thread, its second stage (inference) on a compute thread one batch ahead of the
+ * transaction being committed on the loop thread; the last batch of a poll is committed after the
+ * next poll, so the engine keeps working across polls under a backlog.
  *
  * <p>On revocation the buffered records of the revoked partitions are committed before they are given
  * up; on a graceful {@link #close()} the in-flight batch is finished and committed.
@@ -112,6 +113,9 @@ public final class TransactionalLoop implements Runnable {
   private Producer<byte[], byte[]> producer;
   private final List<ConsumerRecord<byte[], byte[]>> buffer = new ArrayList<>();
   private long firstBufferedNanos;
+  // The last batch of a flush, processed ahead and committed after the next poll (see flush), or null.
+  private List<ConsumerRecord<byte[], byte[]>> pendingChunk;
+  private Future<List<Output>> pendingWork;
   // Loop thread only: consulted when a batch is submitted for processing.
   private final Map<ConsumerRecord<byte[], byte[]>, String> poisonOverrides = new IdentityHashMap<>();
   // Each processor stage runs on its own single thread, one batch at a time and in order, so the
@@ -161,11 +165,12 @@ public final class TransactionalLoop implements Runnable {
       polling = true;
       while (running) {
         resumeIfDue();
-        if (buffer.isEmpty()) {
+        if (buffer.isEmpty() && pendingChunk == null) {
           processor.idle();
         }
         try {
-          Duration timeout = buffer.isEmpty() ? Duration.ofMillis(500)
+          // With a batch pending, only take what has already been fetched: that batch commits right after.
+          Duration timeout = pendingChunk != null ? Duration.ZERO : buffer.isEmpty() ? Duration.ofMillis(500)
               : Duration.ofNanos(Math.max(1_000_000, settings.maxBatchWait().toNanos() - (System.nanoTime() - firstBufferedNanos)));
           var records = consumer.poll(timeout);
           if (killed) {
@@ -188,12 +193,17 @@ public final class TransactionalLoop implements Runnable {
         }
         if (buffer.size() >= settings.maxBatchRecords()
             || (!buffer.isEmpty() && System.nanoTime() - firstBufferedNanos >= settings.maxBatchWait().toNanos())) {
-          flush(takeBuffer());
+          flush(takeBuffer(), true);
+        } else {
+          commitPending();
         }
       }
-      if (!buffer.isEmpty() && !killed) {
-        log.info("Worker {} stopping: finishing the in-flight batch of {} records", settings.workerId(), buffer.size());
-        flush(takeBuffer());
+      if (!killed) {
+        if (!buffer.isEmpty()) {
+          log.info("Worker {} stopping: finishing the in-flight batch of {} records", settings.workerId(), buffer.size());
+          flush(takeBuffer(), false);
+        }
+        commitPending();
       }
     } finally {
       polling = false;
@@ -229,14 +239,37 @@ public final class TransactionalLoop implements Runnable {
    * so chunk i+1 is being processed while chunk i's transaction commits (the commit round trips
    * would otherwise leave the engine idle). If a chunk cannot be committed, the chunk being processed
    * ahead is waited for and dropped, and everything from the failed chunk on is re-read.
+   *
+   * <p>The chunk left pending by the previous flush is committed first, while this flush's first chunk
+   * is processed. With {@code leaveLastPending} this flush's last chunk is not committed here but left
+   * pending: the loop polls meanwhile and commits it after the poll (or in the next flush), so neither
+   * the last commit nor the poll leaves the engine idle. Every path that gives up partitions or stops
+   * commits (or, for lost partitions, drops) the pending chunk first.
    */
-  private void flush(List<ConsumerRecord<byte[], byte[]>> records) {
+  private void flush(List<ConsumerRecord<byte[], byte[]>> records, boolean leaveLastPending) {
     int size = settings.maxBatchRecords();
     Future<List<Output>> ahead = processAsync(records.subList(0, Math.min(records.size(), size)));
+    if (pendingChunk != null) {
+      List<ConsumerRecord<byte[], byte[]>> previous = pendingChunk;
+      Future<List<Output>> previousWork = pendingWork;
+      clearPending();
+      if (!commitChunk(previous, previousWork)) {
+        waitQuietly(ahead);
+        List<ConsumerRecord<byte[], byte[]>> all = new ArrayList<>(previous);
+        all.addAll(records);
+        rewind(all);
+        return;
+      }
+    }
     for (int from = 0; from < records.size(); from += size) {
       List<ConsumerRecord<byte[], byte[]>> chunk = records.subList(from, Math.min(records.size(), from + size));
       Future<List<Output>> current = ahead;
       int next = from + size;
+      if (next >= records.size() && leaveLastPending) {
+        pendingChunk = chunk;
+        pendingWork = current;
+        return;
+      }
       ahead = next < records.size() ? processAsync(records.subList(next, Math.min(records.size(), next + size))) : null;
       if (!commitChunk(chunk, current)) {
         waitQuietly(ahead);
@@ -244,6 +277,24 @@ public final class TransactionalLoop implements Runnable {
         return;
       }
     }
+  }
+
+  /** Commits the chunk the last flush left pending, if any; if it cannot be committed it is re-read. */
+  private void commitPending() {
+    if (pendingChunk == null) {
+      return;
+    }
+    List<ConsumerRecord<byte[], byte[]>> chunk = pendingChunk;
+    Future<List<Output>> work = pendingWork;
+    clearPending();
+    if (!commitChunk(chunk, work)) {
+      rewind(chunk);
+    }
+  }
+
+  private void clearPending() {
+    pendingChunk = null;
+    pendingWork = null;
   }
 
   private ExecutorService stageThread(String stage) {
@@ -537,7 +588,9 @@ public final class TransactionalLoop implements Runnable {
       if (!mine.isEmpty()) {
         log.info("Worker {}: committing {} buffered records of revoked partitions {}", settings.workerId(), mine.size(),
             partitions);
-        flush(mine);
+        flush(mine, false); // commits the pending chunk first
+      } else {
+        commitPending();
       }
     }
 
@@ -545,6 +598,16 @@ public final class TransactionalLoop implements Runnable {
     public void onPartitionsLost(Collection<TopicPartition> partitions) {
       Set<TopicPartition> lost = new HashSet<>(partitions);
       buffer.removeIf(r -> lost.contains(new TopicPartition(r.topic(), r.partition())));
+      if (pendingChunk != null) {
+        // Its transaction could no longer commit the lost partitions' offsets: drop it, re-read the rest.
+        waitQuietly(pendingWork);
+        List<ConsumerRecord<byte[], byte[]>> keep = pendingChunk.stream()
+            .filter(r -> !lost.contains(new TopicPartition(r.topic(), r.partition()))).toList();
+        clearPending();
+        if (!keep.isEmpty()) {
+          rewind(keep);
+        }
+      }
     }
 
     @Override
