@@ -43,7 +43,7 @@ public final class WorkerOptions {
       description = "auto|onnxruntime|pytorch|tensorrt (default: ${DEFAULT-VALUE}).")
   String engine;
 
-  @Option(names = "--engine-threads", defaultValue = "0", description = "Engine intra-op threads; 0 = engine default.")
+  @Option(names = "--engine-threads", defaultValue = "0", description = "Engine intra-op threads; 0 = all cores but one (default: ${DEFAULT-VALUE}).")
   int engineThreads;
 
   @Option(names = "--worker-id", defaultValue = "${env:SOFTSTREAM_WORKER_ID:-}",

@@ -67,7 +67,7 @@ public final class DecodeWorker extends AbstractWorker {
   }
 
   private TokenDecoding open(Path dir, String name, int version) {
-    TokenDecoding d = TokenDecoding.open(dir, config.engine(), name, version, config.getInt(WorkerConfig.ENGINE_THREADS));
+    TokenDecoding d = TokenDecoding.open(dir, config.engine(), name, version, config.engineThreads());
     try {
       d.warmUp();
       return d;

@@ -118,7 +118,7 @@ public final class EncodeWorker extends AbstractWorker {
   /** Opens, warms up and self-checks a model; the caller decides when it starts serving. */
   private Serving load(Path dir, String name, int version) {
     TokenizerRuntime runtime = TokenizerRuntimes.open(dir, config.engine(), TokenizerRuntimes.Part.ENCODER,
-        new TokenizerRuntimes.Options(config.getInt(WorkerConfig.ENGINE_THREADS)));
+        new TokenizerRuntimes.Options(config.engineThreads()));
     try {
       TokenizerConfig model = runtime.config();
       ImagePreprocessor pre = new ImagePreprocessor(model.imageSize(), model.channels(), config.resize(),

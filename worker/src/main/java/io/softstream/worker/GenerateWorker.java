@@ -50,7 +50,7 @@ public final class GenerateWorker extends AbstractWorker {
     super(config, "generate", layout(config).generationRequests());
     this.settings = GenerationSettings.from(config.originals());
     this.generation = ImageGeneration.open(settings.generatorDir(), Path.of(config.getString(WorkerConfig.MODEL_DIR)),
-        config.engine(), config.getInt(WorkerConfig.ENGINE_THREADS));
+        config.engine(), config.engineThreads());
     try {
       int classes = generation.numClasses();
       this.prompts = classes == 10 ? Prompts.fashionMnist() : Prompts.numbered(classes);

@@ -72,7 +72,7 @@ public class WorkerConfig extends AbstractConfig {
           "Where fetched model artifacts are unpacked.")
       .define(ENGINE, Type.STRING, "auto", ValidString.in("auto", "onnxruntime", "pytorch", "tensorrt"), Importance.HIGH,
           "Inference engine; auto = ONNX Runtime if the model has ONNX files, else PyTorch (TensorRT: see README).")
-      .define(ENGINE_THREADS, Type.INT, 0, Range.atLeast(0), Importance.LOW, "Intra-op threads of the engine; 0 = engine default.")
+      .define(ENGINE_THREADS, Type.INT, 0, Range.atLeast(0), Importance.LOW, "Intra-op threads of the engine; 0 = all cores but one (the loop, image decoding and the Kafka clients use the other).")
       .define(BATCH_MAX_RECORDS, Type.INT, 32, Range.between(1, 4096), Importance.HIGH, "Largest micro-batch (one transaction).")
       .define(BATCH_MAX_WAIT_MS, Type.LONG, 20L, Range.atLeast(0), Importance.HIGH,
           "Longest a record waits for its batch to fill; under load batches fill before this.")
@@ -161,6 +161,16 @@ public class WorkerConfig extends AbstractConfig {
     c.put("bootstrap.servers", getString(BOOTSTRAP_SERVERS));
     c.putAll(serdeConfig());
     return c;
+  }
+
+  /**
+   * The engine's intra-op threads: {@code engine.threads}, or when 0 all cores but one, because the worker's own
+   * threads (poll/commit, image decoding, Kafka clients) need a core: on 2 cores one engine thread encodes more
+   * images per second through the worker than two (426 vs ~390, README performance section).
+   */
+  public int engineThreads() {
+    int t = getInt(ENGINE_THREADS);
+    return t > 0 ? t : Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
   }
 
   /** Serde settings for the schema registry (URL plus any schema.registry.* / auth keys). */
