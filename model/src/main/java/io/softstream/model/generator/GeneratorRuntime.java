@@ -13,7 +13,7 @@ import java.nio.file.Path;
  * generation worker, the CLI, the evaluator) never see engine types. Not thread-safe: one per thread.
  *
  * <pre>{@code
- * try (GeneratorRuntime g = GeneratorRuntime.open(Path.of("models/gen-fmnist-32"))) {
+ * try (GeneratorRuntime g = GeneratorRuntime.open(Path.of("models/gen-fmnist-16"))) {
  *   float[] tokens = g.sample(new int[] {9, 9}, new long[] {1, 2}, Sampler.Settings.of(Sampler.Method.HEUN, 30, 4f));
  * }
  * }</pre>
