@@ -134,6 +134,23 @@ public final class ModelDir {
         return dec;
     }
 
+    /**
+     * The card config of a teacher-style classifier: what {@link #loadTeacher} reads to rebuild it ({@code width},
+     * {@code depth}, {@code classes}) and what its features mean ({@code channels} x {@code image_size} input,
+     * {@code feature_dim} per cell of a {@code feature_grid} = size / 4 square grid).
+     */
+    public static Map<String, Object> teacherConfig(TeacherClassifier t, int classes, int channels, int size) {
+        Map<String, Object> config = new java.util.LinkedHashMap<>();
+        config.put("width", t.width());
+        config.put("depth", t.depth());
+        config.put("classes", classes);
+        config.put("channels", channels);
+        config.put("image_size", size);
+        config.put("feature_dim", t.featureDim());
+        config.put("feature_grid", size / 4);
+        return config;
+    }
+
     /** Builds the teacher described by {@code dir/model.json} and loads {@code teacher.params}. */
     public static TeacherClassifier loadTeacher(Path dir, NDManager manager) throws IOException, MalformedModelException {
         ModelCard card = readCard(dir);

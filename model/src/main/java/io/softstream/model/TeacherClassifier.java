@@ -67,6 +67,11 @@ public final class TeacherClassifier extends AbstractBlock {
                 .optStride(new Shape(stride, stride)).optPadding(new Shape(1, 1)).build();
     }
 
+    /** Channels of the first conv layer. */
+    public int width() {
+        return width;
+    }
+
     /** Feature dimension per patch (3 * width). */
     public int featureDim() {
         return 3 * width;

@@ -370,13 +370,7 @@ public final class TrainerRun {
         double seconds = (System.nanoTime() - t0) / 1e9;
         double acc = teacherAccuracy(t, test, root, ps);
         out.printf("teacher test accuracy %.4f after %d steps (%.0f s)%n", acc, cfg.teacherSteps(), seconds);
-        Map<String, Object> config = new LinkedHashMap<>();
-        config.put("width", cfg.teacherWidth());
-        config.put("classes", 10);
-        config.put("channels", train.channels());
-        config.put("image_size", train.size());
-        config.put("feature_dim", t.featureDim());
-        config.put("feature_grid", train.size() / 4);
+        Map<String, Object> config = ModelDir.teacherConfig(t, 10, train.channels(), train.size());
         Map<String, Object> training = new LinkedHashMap<>();
         training.put("steps", cfg.teacherSteps());
         training.put("batch_size", TEACHER_BATCH);

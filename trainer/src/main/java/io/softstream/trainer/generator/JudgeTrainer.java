@@ -160,14 +160,7 @@ public final class JudgeTrainer {
                         r[10], perClass(r));
             }
             if (c.outDir() != null) {
-                Map<String, Object> config = new LinkedHashMap<>();
-                config.put("width", c.width());
-                config.put("depth", c.depth());
-                config.put("classes", 10);
-                config.put("channels", train.channels());
-                config.put("image_size", train.size());
-                config.put("feature_dim", t.featureDim());
-                config.put("feature_grid", train.size() / 4);
+                Map<String, Object> config = ModelDir.teacherConfig(t, 10, train.channels(), train.size());
                 Map<String, Object> training = new LinkedHashMap<>();
                 training.put("data", "Fashion-MNIST train split only" + (c.val() > 0 ? " (first " + train.count() + ")" : "")
                         + ", 32x32 padded, [-1,1]; random shifts up to " + c.shift() + " px" + (c.flip() ? ", horizontal flips" : ""));
