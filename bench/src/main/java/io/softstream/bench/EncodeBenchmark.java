@@ -205,14 +205,7 @@ public final class EncodeBenchmark {
     c.put(WorkerConfig.BATCH_MAX_RECORDS, s.workerBatch());
     c.put(WorkerConfig.METRICS_PORT, -1);
     EncodeWorker worker = new EncodeWorker(new WorkerConfig(c));
-    Thread th = new Thread(() -> {
-      try {
-        worker.run();
-      } finally {
-        worker.release();
-      }
-    }, "bench-worker");
-    th.start();
+    Thread th = worker.startInBackground("bench-worker");
     try {
       Map<String, Object> m = measure(platform, t, pngs, "ours");
       m.put("rss_mb", rssMb(ProcessHandle.current().pid()));

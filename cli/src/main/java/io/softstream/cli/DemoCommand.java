@@ -200,16 +200,7 @@ public final class DemoCommand implements Callable<Integer> {
           encoders.add(e);
         }
         say("%s worker demo-%s ready (metrics http://127.0.0.1:%d/metrics)", role.substring(0, 6), role, worker.metricsPort());
-        Thread t = new Thread(() -> {
-          try {
-            worker.run();
-          } finally {
-            worker.release();
-          }
-        }, "demo-" + role);
-        t.setDaemon(true);
-        t.start();
-        threads.add(t);
+        threads.add(worker.startInBackground("demo-" + role));
         stops.add(worker::close);
       }
       GenerateWorker generation = null;
@@ -229,16 +220,7 @@ public final class DemoCommand implements Callable<Integer> {
         generation = g;
         say("generate worker demo-generate-1 ready: %s, decoder %s (metrics http://127.0.0.1:%d/metrics)",
             g.generatorModel(), g.decoderModel(), g.metricsPort());
-        Thread t = new Thread(() -> {
-          try {
-            g.run();
-          } finally {
-            g.release();
-          }
-        }, "demo-generate-1");
-        t.setDaemon(true);
-        t.start();
-        threads.add(t);
+        threads.add(g.startInBackground("demo-generate-1"));
         stops.add(g::close);
       }
       say("Workers loaded and warmed up in %.1f s", (System.nanoTime() - tw) / 1e9);

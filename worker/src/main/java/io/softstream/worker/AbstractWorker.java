@@ -116,6 +116,23 @@ public abstract class AbstractWorker implements AutoCloseable {
     loop.run();
   }
 
+  /**
+   * Runs {@link #run()} and then {@link #release()} on a new daemon thread named {@code threadName}, started
+   * here, for hosts that run workers beside other work (the demo, the benchmark, tests); join it after {@link #close()}.
+   */
+  public Thread startInBackground(String threadName) {
+    Thread t = new Thread(() -> {
+      try {
+        run();
+      } finally {
+        release();
+      }
+    }, threadName);
+    t.setDaemon(true);
+    t.start();
+    return t;
+  }
+
   /** Graceful stop: the in-flight batch is finished and committed; {@link #run()} then returns. */
   @Override
   public void close() {

@@ -128,15 +128,6 @@ abstract class WorkerIT {
 
   /** Runs a worker on its own thread; returns the thread. */
   static Thread runInBackground(AbstractWorker w) {
-    Thread t = new Thread(() -> {
-      try {
-        w.run();
-      } finally {
-        w.release();
-      }
-    }, "worker-" + System.nanoTime());
-    t.setDaemon(true);
-    t.start();
-    return t;
+    return w.startInBackground("worker-" + System.nanoTime());
   }
 }
