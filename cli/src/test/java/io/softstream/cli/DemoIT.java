@@ -2,21 +2,14 @@ package io.softstream.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.djl.ndarray.NDManager;
-import io.softstream.model.ModelCard;
-import io.softstream.model.ModelDir;
 import io.softstream.model.TokenizerConfig;
-import io.softstream.model.generator.Generator;
-import io.softstream.model.generator.GeneratorConfig;
-import io.softstream.model.generator.GeneratorDir;
+import io.softstream.worker.TestImages;
 import java.awt.image.BufferedImage;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
-import java.util.Random;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -30,8 +23,8 @@ class DemoIT {
 
   @Test
   void demoStreamsRealImagesThroughWorkersAndReportsEveryOutcome() throws Exception {
-    Path model = tinyModel(dir.resolve("model"));
-    Path generator = tinyGenerator(dir.resolve("generator"));
+    Path model = TestImages.tinyModel(dir.resolve("model"), TokenizerConfig.tiny("softvq"), "tiny");
+    Path generator = TestImages.tinyGenerator(dir.resolve("generator"));
     StringWriter out = new StringWriter();
     CommandLine cl = Softstream.commandLine();
     cl.setOut(new PrintWriter(out));
@@ -136,7 +129,7 @@ class DemoIT {
 
   @Test
   void evalPrintsOneJsonObjectWithTheDocumentedKeys() throws Exception {
-    Path model = tinyModel(dir.resolve("model"));
+    Path model = TestImages.tinyModel(dir.resolve("model"), TokenizerConfig.tiny("softvq"), "tiny");
     Path images = Files.createDirectories(dir.resolve("images"));
     for (SampleImages.Sample s : SampleImages.fashionMnist(12)) {
       Files.write(images.resolve(s.id() + ".png"), s.bytes());
@@ -159,7 +152,7 @@ class DemoIT {
 
   @Test
   void aBadWorkerSettingStopsAtStartWithTheRule() throws Exception {
-    Path model = tinyModel(dir.resolve("model"));
+    Path model = TestImages.tinyModel(dir.resolve("model"), TokenizerConfig.tiny("softvq"), "tiny");
     StringWriter err = new StringWriter();
     CommandLine cl = Softstream.commandLine();
     cl.setErr(new PrintWriter(err));
@@ -167,34 +160,5 @@ class DemoIT {
         "--bootstrap-servers", "127.0.0.1:1");
     assertThat(code).isEqualTo(2);
     assertThat(err.toString()).contains("Invalid value 0 for configuration batch.max.records: Value must be at least 1");
-  }
-
-  /** A random tiny generator over the tiny tokenizer's 4 x 4 tokens (zero layers perturbed, so labels matter). */
-  static Path tinyGenerator(Path out) throws Exception {
-    ai.djl.engine.Engine.getEngine("PyTorch").setRandomSeed(3);
-    try (NDManager m = NDManager.newBaseManager("PyTorch")) {
-      Generator g = GeneratorDir.newGenerator(GeneratorConfig.tiny(), m);
-      Random r = new Random(3);
-      g.getParameters().forEach(p -> {
-        var a = p.getValue().getArray();
-        float[] v = a.toFloatArray();
-        for (int i = 0; i < v.length; i++) {
-          v[i] += (float) (0.1 * r.nextGaussian());
-        }
-        a.set(v);
-      });
-      GeneratorDir.save(out, GeneratorDir.card("tiny-gen", GeneratorConfig.tiny().withLatentStats(0.1f, 0.5f),
-          Map.of("steps", 0), Map.of()), g);
-    }
-    return out;
-  }
-
-  static Path tinyModel(Path dir) throws Exception {
-    TokenizerConfig cfg = TokenizerConfig.tiny("softvq");
-    try (NDManager m = NDManager.newBaseManager("PyTorch")) {
-      ModelDir.saveTokenizer(dir, ModelCard.tokenizer("tiny", cfg, Map.of("steps", 0), Map.of()),
-          ModelDir.newEncoder(cfg, m), ModelDir.newDecoder(cfg, m));
-    }
-    return dir;
   }
 }

@@ -2,8 +2,10 @@ package io.softstream.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.softstream.model.TokenizerConfig;
 import io.softstream.topology.TopicLayout;
 import io.softstream.topology.embedded.EmbeddedPlatform;
+import io.softstream.worker.TestImages;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -19,7 +21,7 @@ class ModelsCommandIT {
 
   @Test
   void publishPromoteRollbackRetire() throws Exception {
-    Path model = DemoIT.tinyModel(dir.resolve("model"));
+    Path model = TestImages.tinyModel(dir.resolve("model"), TokenizerConfig.tiny("softvq"), "tiny");
     try (EmbeddedPlatform p = EmbeddedPlatform.start(dir.resolve("kafka"), 0, TopicLayout.defaults())) {
       String[] conn = {"--bootstrap-servers", p.bootstrapServers(), "--schema-registry-url", p.schemaRegistryUrl(),
           "--kind", "ENCODER"};

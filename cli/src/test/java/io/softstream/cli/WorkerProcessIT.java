@@ -2,12 +2,14 @@ package io.softstream.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.softstream.model.TokenizerConfig;
 import io.softstream.schemas.avro.ImageEvent;
 import io.softstream.schemas.registry.SchemaRegistryClient;
 import io.softstream.schemas.registry.SchemaRegistryClients;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicLayout;
 import io.softstream.topology.embedded.EmbeddedPlatform;
+import io.softstream.worker.TestImages;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -36,7 +38,7 @@ class WorkerProcessIT {
 
   @Test
   void sigtermFinishesTheBatchAndExitsZero() throws Exception {
-    Path model = DemoIT.tinyModel(dir.resolve("model"));
+    Path model = TestImages.tinyModel(dir.resolve("model"), TokenizerConfig.tiny("softvq"), "tiny");
     try (EmbeddedPlatform platform = EmbeddedPlatform.start(dir.resolve("kafka"), 0, TopicLayout.defaults())) {
       List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
           "-Dai.djl.offline=true", "-cp", launcherClasspath(), Softstream.class.getName(),

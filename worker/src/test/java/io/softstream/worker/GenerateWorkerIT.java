@@ -2,12 +2,6 @@ package io.softstream.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ai.djl.engine.Engine;
-import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import io.softstream.model.generator.Generator;
-import io.softstream.model.generator.GeneratorConfig;
-import io.softstream.model.generator.GeneratorDir;
 import io.softstream.schemas.avro.DeadLetter;
 import io.softstream.schemas.avro.GeneratedImage;
 import io.softstream.schemas.avro.GenerationRequest;
@@ -24,7 +18,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.stream.Collectors;
 import javax.imageio.ImageIO;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -40,27 +33,7 @@ class GenerateWorkerIT extends WorkerIT {
 
   @BeforeAll
   static void tinyGenerator() throws Exception {
-    generator = tinyGenerator(dir.resolve("generator"));
-  }
-
-  /** A random tiny generator (4 tokens of 4, like the tiny tokenizer) with its zero layers perturbed, so labels matter. */
-  static Path tinyGenerator(Path out) throws Exception {
-    Engine.getEngine("PyTorch").setRandomSeed(3);
-    try (NDManager m = NDManager.newBaseManager("PyTorch")) {
-      Generator g = GeneratorDir.newGenerator(GeneratorConfig.tiny(), m);
-      Random r = new Random(3);
-      g.getParameters().forEach(p -> {
-        NDArray a = p.getValue().getArray();
-        float[] v = a.toFloatArray();
-        for (int i = 0; i < v.length; i++) {
-          v[i] += (float) (0.1 * r.nextGaussian());
-        }
-        a.set(v);
-      });
-      GeneratorDir.save(out, GeneratorDir.card("tiny-gen", GeneratorConfig.tiny().withLatentStats(0.1f, 0.5f),
-          Map.of("steps", 0), Map.of()), g);
-    }
-    return out;
+    generator = TestImages.tinyGenerator(dir.resolve("generator"));
   }
 
   static GenerationRequest request(String id, Integer label, String prompt, int count, long seed, float guidance, int steps) {

@@ -2,11 +2,15 @@ package io.softstream.worker;
 
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.NDArray;
 import io.softstream.model.ModelCard;
 import io.softstream.model.ModelDir;
 import io.softstream.model.TokenDecoder;
 import io.softstream.model.TokenEncoder;
 import io.softstream.model.TokenizerConfig;
+import io.softstream.model.generator.Generator;
+import io.softstream.model.generator.GeneratorConfig;
+import io.softstream.model.generator.GeneratorDir;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -19,7 +23,7 @@ import java.util.Random;
 import java.util.zip.CRC32;
 import javax.imageio.ImageIO;
 
-/** Generated images, poison pills and a tiny random model for worker tests. */
+/** Generated images, poison pills and tiny random models for the worker and cli tests. */
 public final class TestImages {
   private TestImages() {}
 
@@ -78,5 +82,28 @@ public final class TestImages {
       ModelDir.saveTokenizer(dir, ModelCard.tokenizer(name, cfg, Map.of("steps", 0), Map.of()), enc, dec);
     }
     return dir;
+  }
+
+  /**
+   * Saves a random tiny generator (4 tokens of 4, like {@link TokenizerConfig#tiny}) whose zero-initialised layers
+   * are perturbed, so that labels change the samples.
+   */
+  public static Path tinyGenerator(Path out) throws IOException {
+    Engine.getEngine("PyTorch").setRandomSeed(3);
+    try (NDManager m = NDManager.newBaseManager("PyTorch")) {
+      Generator g = GeneratorDir.newGenerator(GeneratorConfig.tiny(), m);
+      Random r = new Random(3);
+      g.getParameters().forEach(p -> {
+        NDArray a = p.getValue().getArray();
+        float[] v = a.toFloatArray();
+        for (int i = 0; i < v.length; i++) {
+          v[i] += (float) (0.1 * r.nextGaussian());
+        }
+        a.set(v);
+      });
+      GeneratorDir.save(out, GeneratorDir.card("tiny-gen", GeneratorConfig.tiny().withLatentStats(0.1f, 0.5f),
+          Map.of("steps", 0), Map.of()), g);
+    }
+    return out;
   }
 }
