@@ -24,7 +24,7 @@ import java.util.List;
  * H, W]} float in [-1, 1]; outputs {@code tokens [batch, N, d]} (the quantized latent zq) and
  * {@code codes [batch, N]} int64 (argmax codeword; zeros for quantizer "none"). Decoder: input
  * {@code tokens [batch, N, d]}; output {@code images [batch, C, H, W]} clamped to [-1, 1]. Only ops
- * TensorRT's ONNX parser supports are used: MatMul, Add, Sub, Mul, Div, Max, Reshape, Transpose,
+ * TensorRT's ONNX parser supports are used: Gemm, MatMul, Add, Sub, Mul, Div, Max, Reshape, Transpose,
  * Gather, Slice, Concat, Shape, Expand, Softmax, LayerNormalization, Erf, ReduceL2, ArgMax, Clip,
  * Identity and ConstantOfShape.
  *

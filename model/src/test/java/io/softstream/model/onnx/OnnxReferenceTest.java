@@ -32,7 +32,7 @@ class OnnxReferenceTest {
         Python.assumeModules("onnx");
         List<String> args = new java.util.ArrayList<>(List.of("-c", String.join("\n",
                 "import sys, onnx",
-                "TENSORRT_OPS = {'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Max', 'Reshape', 'Transpose', 'Gather', 'Slice',",
+                "TENSORRT_OPS = {'Gemm', 'MatMul', 'Add', 'Sub', 'Mul', 'Div', 'Max', 'Reshape', 'Transpose', 'Gather', 'Slice',",
                 "    'Concat', 'Shape', 'Expand', 'Softmax', 'LayerNormalization', 'Erf', 'ReduceL2', 'ArgMax', 'Clip',",
                 "    'Identity', 'ConstantOfShape'}",
                 "for f in sys.argv[1:]:",
