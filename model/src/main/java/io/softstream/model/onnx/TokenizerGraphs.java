@@ -139,13 +139,12 @@ final class TokenizerGraphs {
     private String block(String x, String prefix, int dim, int heads, int seq) {
         int hd = dim / heads;
         String h = layerNorm(x, prefix + ".ln1");
-        String qkv = linear(h, prefix + ".qkv", seq);
-        qkv = g.node("Reshape", List.of(qkv, g.ints(-1, seq, 3, heads, hd)));
-        qkv = g.node("Transpose", List.of(qkv), Attr.ints("perm", 2, 0, 3, 1, 4));
-        String q = g.node("Gather", List.of(qkv, g.intScalar(0)), Attr.i("axis", 0));
-        String k = g.node("Gather", List.of(qkv, g.intScalar(1)), Attr.i("axis", 0));
-        String v = g.node("Gather", List.of(qkv, g.intScalar(2)), Attr.i("axis", 0));
-        String kt = g.node("Transpose", List.of(k), Attr.ints("perm", 0, 1, 3, 2));
+        // q, k and v as three Gemms on row slices of the qkv weight (constant-folded at load), each reshaped
+        // straight to its head layout: k comes out transposed for q k^T, and no 5-D transpose or split is needed.
+        String h2 = g.node("Reshape", List.of(h, g.ints(-1, dim)));
+        String q = head(h2, prefix + ".qkv", 0, dim, seq, heads, hd, 0, 2, 1, 3);
+        String kt = head(h2, prefix + ".qkv", 1, dim, seq, heads, hd, 0, 2, 3, 1);
+        String v = head(h2, prefix + ".qkv", 2, dim, seq, heads, hd, 0, 2, 1, 3);
         String s = g.node("MatMul", List.of(q, kt));
         s = g.node("Mul", List.of(s, g.floatScalar((float) (1.0 / Math.sqrt(hd)))));
         String a = g.node("Softmax", List.of(s), Attr.i("axis", -1));
@@ -156,6 +155,19 @@ final class TokenizerGraphs {
         h = layerNorm(x, prefix + ".ln2");
         h = gelu(linear(h, prefix + ".fc1", seq));
         return g.node("Add", List.of(x, linear(h, prefix + ".fc2", seq)));
+    }
+
+    /**
+     * Part {@code part} (0 q, 1 k, 2 v) of the qkv projection of the 2-D rows {@code h2}, reshaped to
+     * {@code [batch, seq, heads, hd]} and transposed by {@code perm}.
+     */
+    private String head(String h2, String prefix, int part, int dim, int seq, int heads, int hd, long... perm) {
+        String from = g.ints((long) part * dim), to = g.ints((long) (part + 1) * dim), axis0 = g.ints(0);
+        String w = g.node("Slice", List.of(prefix + ".weight", from, to, axis0));
+        String b = g.node("Slice", List.of(prefix + ".bias", from, to, axis0));
+        String y = g.node("Gemm", List.of(h2, w, b), Attr.i("transB", 1));
+        y = g.node("Reshape", List.of(y, g.ints(-1, seq, heads, hd)));
+        return g.node("Transpose", List.of(y), Attr.ints("perm", perm));
     }
 
     /** {@code x / max(||x||_2, 1e-12)} along the last axis. ReduceL2 takes axes as an attribute up to opset 17. */
