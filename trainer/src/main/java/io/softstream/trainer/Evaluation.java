@@ -40,10 +40,11 @@ import javax.imageio.stream.ImageOutputStream;
  * bytes, bicubic upscale back), {@code linear_probe_accuracy} (ridge regression on standardised,
  * flattened latent tokens of training images, accuracy on held-out images; only when both sets are labelled),
  * {@code mean_colour_psnr} (each image sent as its per-channel mean, 1 byte per channel: the floor a
- * tokenizer must clear), {@code psnr_by_detail} (the held-out images bucketed by the standard deviation of
- * their 8-bit pixels — {@code <2.55}, {@code <5.1}, {@code <12.75}, {@code <25.5}, {@code >=25.5}, i.e. 1/2/5/10 %
- * of full scale — each bucket with {@code images}, {@code psnr} and {@code mean_colour_psnr}: shows whether a
- * model reproduces more than the mean colour where there is detail to reproduce).
+ * tokenizer must clear), {@code psnr_by_detail} (the held-out images bucketed by the detail the mean colour
+ * leaves out, the root mean square distance of their 8-bit values from their channel's mean: {@code <2.55},
+ * {@code <5.1}, {@code <12.75}, {@code <25.5}, {@code >=25.5}, i.e. 1/2/5/10 % of full scale; each bucket
+ * with {@code images}, {@code psnr} and {@code mean_colour_psnr}: shows whether a model reproduces more than
+ * the mean colour where there is detail to reproduce).
  *
  * <p>Grayscale and colour: PSNR is over every value of every channel (one mean squared error per
  * image), SSIM is computed per channel and averaged over channels, the JPEG baseline writes colour images
@@ -115,7 +116,7 @@ public final class Evaluation {
             double m = psnr(a, meanColour(a, test.channels()));
             psnr += p;
             meanColour += m;
-            buckets.add(pixelStd(a), p, m);
+            buckets.add(pixelStd(a, test.channels()), p, m);
             ssim += ssim(a, b, test.channels(), test.size());
         }
         Map<String, Object> r = new LinkedHashMap<>();
@@ -240,15 +241,15 @@ public final class Evaluation {
         return m;
     }
 
-    /** Standard deviation of all values of an 8-bit image (all channels together). */
-    static double pixelStd(int[] a) {
-        double mean = 0, sq = 0;
-        for (int v : a) {
-            mean += v;
-        }
-        mean /= a.length;
-        for (int v : a) {
-            sq += (v - mean) * (v - mean);
+    /**
+     * Detail of an 8-bit planar image: the root mean square distance of its values from their channel's mean,
+     * i.e. what a mean colour leaves out (a flat saturated colour has none).
+     */
+    static double pixelStd(int[] a, int channels) {
+        int[] m = meanColour(a, channels);
+        double sq = 0;
+        for (int i = 0; i < a.length; i++) {
+            sq += (a[i] - m[i]) * (double) (a[i] - m[i]);
         }
         return Math.sqrt(sq / a.length);
     }

@@ -118,26 +118,30 @@ class EvaluationColourTest {
 
     @Test
     void meanColourBaselineAndDetailBuckets() {
-        // 12 tokens x 16 = 192 values = one 3x8x8 image, as the identity codec needs. Image 0 flat (std 0), image 1 with +-40 grey levels on every other value of the red plane only.
-        int size = 8, per = 3 * size * size;
-        float[] px = new float[2 * per];
+        // 12 tokens x 16 = 192 values = one 3x8x8 image, as the identity codec needs. Image 0 flat grey, image 1
+        // with +-40 grey levels on every other value of the red plane only, image 2 a flat saturated colour.
+        int size = 8, plane = size * size, per = 3 * plane;
+        float[] px = new float[3 * per];
         for (int i = 0; i < per; i++) {
             px[i] = 0.2f;
-            px[per + i] = (i < size * size && i % 2 == 0 ? 40 : i < size * size ? -40 : 0) / 127.5f;
+            px[per + i] = (i < plane && i % 2 == 0 ? 40 : i < plane ? -40 : 0) / 127.5f;
+            px[2 * per + i] = i < plane ? 0.8f : i < 2 * plane ? -0.8f : 0f;
         }
         Dataset test = new Dataset(px, null, 3, size);
         TokenizerConfig rgb8 = new TokenizerConfig(8, 3, 4, 12, 16, 8, 2, 0.07f, "none", 0.01f, 0.01f,
             0.25f, 16, 1, 2, 16, 1, 2, 2);
-        Map<String, Object> r = Evaluation.evaluate(codec(), rgb8, null, test, new Evaluation.Options(2, 0, 1, null));
-        // Flat image: the mean colour is exact (cap); the other: red values 40 away from their mean on
+        Map<String, Object> r = Evaluation.evaluate(codec(), rgb8, null, test, new Evaluation.Options(3, 0, 1, null));
+        // Flat images: the mean colour is exact (cap); image 1: red values 40 away from their mean on
         // a third of all values -> MSE 1600 / 3.
         double detailed = 10 * Math.log10(255.0 * 255.0 / (1600.0 / 3));
-        assertThat((Double) r.get("mean_colour_psnr")).isCloseTo((100 + detailed) / 2, within(0.02));
+        assertThat((Double) r.get("mean_colour_psnr")).isCloseTo((100 + detailed + 100) / 3, within(0.02));
         @SuppressWarnings("unchecked")
         Map<String, Map<String, Object>> b = (Map<String, Map<String, Object>>) r.get("psnr_by_detail");
         assertThat(b).containsOnlyKeys("std<2.55", "std<5.1", "std<12.75", "std<25.5", "std>=25.5");
-        assertThat(b.get("std<2.55")).containsEntry("images", 1).containsEntry("psnr", 100.0).containsEntry("mean_colour_psnr", 100.0);
-        // std over all values: sqrt(1600 / 3) = 23.1 -> the std<25.5 bucket; the identity codec is exact.
+        // Detail is measured around each channel's mean: the saturated flat colour has none (over all values
+        // together its std would be 83 grey levels).
+        assertThat(b.get("std<2.55")).containsEntry("images", 2).containsEntry("psnr", 100.0).containsEntry("mean_colour_psnr", 100.0);
+        // sqrt(1600 / 3) = 23.1 -> the std<25.5 bucket; the identity codec is exact.
         assertThat(b.get("std<25.5")).containsEntry("images", 1).containsEntry("psnr", 100.0);
         assertThat((Double) b.get("std<25.5").get("mean_colour_psnr")).isCloseTo(detailed, within(0.05));
         assertThat(b.get("std>=25.5")).containsEntry("images", 0).containsEntry("psnr", null);
