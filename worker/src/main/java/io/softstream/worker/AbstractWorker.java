@@ -17,9 +17,11 @@ import java.io.UncheckedIOException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
+import java.util.function.Function;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -165,6 +167,29 @@ public abstract class AbstractWorker implements AutoCloseable {
 
   public WorkerMetrics metrics() {
     return metrics;
+  }
+
+  /**
+   * Reads one input record with {@code read} (deserialise and check it). Bad input — a tombstone, bytes that are
+   * not {@code expected} (e.g. "an ImageEvent") in our wire format, or anything {@code read} rejects with a
+   * {@link PoisonRecordException} — becomes a dead letter in {@code out}, and the result is null. A retriable
+   * error (the registry is down) propagates, so the batch is retried instead of dead-lettered.
+   */
+  protected <T> T readOrDeadLetter(ConsumerRecord<byte[], byte[]> r, String expected,
+      List<TransactionalLoop.Output> out, Function<ConsumerRecord<byte[], byte[]>, T> read) {
+    try {
+      if (r.value() == null) {
+        throw new PoisonRecordException("EmptyRecord", "The record has no value (tombstone); expected " + expected + ".");
+      }
+      return read.apply(r);
+    } catch (PoisonRecordException p) {
+      out.add(deadLetter(r, p));
+    } catch (RetriableException retry) {
+      throw retry;
+    } catch (SerializationException s) {
+      out.add(unreadable(r, s));
+    }
+    return null;
   }
 
   /** A dead letter for a record whose bytes could not be read as the expected Avro record. */

@@ -22,8 +22,6 @@ import java.util.Map;
 import java.util.Optional;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.errors.RetriableException;
-import org.apache.kafka.common.errors.SerializationException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -123,29 +121,24 @@ public final class DecodeWorker extends AbstractWorker {
     List<TokenRecord> records = new ArrayList<>();
     for (int i = 0; i < batch.size(); i++) {
       ConsumerRecord<byte[], byte[]> r = batch.get(i);
-      try {
-        if (r.value() == null) {
-          throw new PoisonRecordException("EmptyRecord", "The record has no value (tombstone); expected a TokenRecord.");
-        }
-        TokenRecord t = tokens.deserialize(r.topic(), r.headers(), r.value());
-        TokenDecoding d = decoderFor(t.getModelName(), t.getModelVersion());
+      int index = i;
+      TokenRecord t = readOrDeadLetter(r, "a TokenRecord", out, rec -> {
+        TokenRecord tokens = this.tokens.deserialize(rec.topic(), rec.headers(), rec.value());
+        TokenDecoding d = decoderFor(tokens.getModelName(), tokens.getModelVersion());
         if (d == null) {
-          throw new PoisonRecordException("UnknownModelVersion", "Tokens of image " + t.getImageId() + " come from "
-              + t.getModelName() + ":" + t.getModelVersion() + ", which no announcement names; this decoder serves "
+          throw new PoisonRecordException("UnknownModelVersion", "Tokens of image " + tokens.getImageId() + " come from "
+              + tokens.getModelName() + ":" + tokens.getModelVersion() + ", which no announcement names; this decoder serves "
               + decoders.keySet() + ".");
         }
-        d.check(t);
-        groups.computeIfAbsent(d, k -> new ArrayList<>()).add(i);
+        d.check(tokens);
+        groups.computeIfAbsent(d, k -> new ArrayList<>()).add(index);
+        return tokens;
+      });
+      if (t != null) {
         while (records.size() < i) {
           records.add(null);
         }
         records.add(t);
-      } catch (PoisonRecordException p) {
-        out.add(deadLetter(r, p));
-      } catch (RetriableException retry) {
-        throw retry;
-      } catch (SerializationException s) {
-        out.add(unreadable(r, s));
       }
     }
     String topic = topics.reconstructions();

@@ -13,7 +13,6 @@ import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.schemas.tokens.TokenPacking;
 import io.softstream.worker.internals.ImagePreprocessor;
 import io.softstream.worker.internals.ModelWatcher;
-import io.softstream.worker.internals.PoisonRecordException;
 import io.softstream.worker.internals.TransactionalLoop;
 import io.softstream.worker.internals.TransactionalLoop.Output;
 import java.nio.ByteBuffer;
@@ -27,8 +26,6 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.errors.RetriableException;
-import org.apache.kafka.common.errors.SerializationException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -245,21 +242,14 @@ public final class EncodeWorker extends AbstractWorker {
     int per = preprocessor.floatsPerImage();
     float[] pixels = new float[batch.size() * per];
     for (ConsumerRecord<byte[], byte[]> r : batch) {
-      try {
-        if (r.value() == null) {
-          throw new PoisonRecordException("EmptyRecord", "The record has no value (tombstone); expected an ImageEvent.");
-        }
-        ImageEvent e = images.deserialize(r.topic(), r.headers(), r.value());
-        byte[] img = bytes(e.getImageBytes());
-        preprocessor.decodeInto(img, e.getContentType(), pixels, good.size() * per);
+      ImageEvent e = readOrDeadLetter(r, "an ImageEvent", out, rec -> {
+        ImageEvent event = images.deserialize(rec.topic(), rec.headers(), rec.value());
+        preprocessor.decodeInto(bytes(event.getImageBytes()), event.getContentType(), pixels, good.size() * per);
+        return event;
+      });
+      if (e != null) {
         good.add(r);
         events.add(e);
-      } catch (PoisonRecordException p) {
-        out.add(deadLetter(r, p));
-      } catch (RetriableException retry) {
-        throw retry;
-      } catch (SerializationException se) {
-        out.add(unreadable(r, se));
       }
     }
     return new Decoded(preprocessor, good, events, pixels, out);

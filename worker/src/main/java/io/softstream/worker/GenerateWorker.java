@@ -21,8 +21,6 @@ import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.errors.RetriableException;
-import org.apache.kafka.common.errors.SerializationException;
 
 /**
  * Consumes {@code GenerationRequest}s, samples the images of a whole batch of requests together (one
@@ -101,18 +99,12 @@ public final class GenerateWorker extends AbstractWorker {
     List<Output> out = new ArrayList<>();
     List<Valid> valid = new ArrayList<>();
     for (ConsumerRecord<byte[], byte[]> r : batch) {
-      try {
-        if (r.value() == null) {
-          throw new PoisonRecordException("EmptyRecord", "The record has no value (tombstone); expected a GenerationRequest.");
-        }
-        GenerationRequest req = requests.deserialize(r.topic(), r.headers(), r.value());
-        valid.add(new Valid(r, req, validate(req)));
-      } catch (PoisonRecordException p) {
-        out.add(deadLetter(r, p));
-      } catch (RetriableException retry) {
-        throw retry;
-      } catch (SerializationException s) {
-        out.add(unreadable(r, s));
+      Valid v = readOrDeadLetter(r, "a GenerationRequest", out, rec -> {
+        GenerationRequest req = requests.deserialize(rec.topic(), rec.headers(), rec.value());
+        return new Valid(rec, req, validate(req));
+      });
+      if (v != null) {
+        valid.add(v);
       }
     }
     if (valid.isEmpty()) {
