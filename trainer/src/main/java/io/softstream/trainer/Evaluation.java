@@ -113,10 +113,11 @@ public final class Evaluation {
             int[] a = toBytes(test.pixels(), i * px, px);
             int[] b = toBytes(te.recon, i * px, px);
             double p = psnr(a, b);
-            double m = psnr(a, meanColour(a, test.channels()));
+            int[] colour = meanColour(a, test.channels());
+            double m = psnr(a, colour);
             psnr += p;
             meanColour += m;
-            buckets.add(pixelStd(a, test.channels()), p, m);
+            buckets.add(pixelStd(a, colour), p, m);
             ssim += ssim(a, b, test.channels(), test.size());
         }
         Map<String, Object> r = new LinkedHashMap<>();
@@ -242,11 +243,11 @@ public final class Evaluation {
     }
 
     /**
-     * Detail of an 8-bit planar image: the root mean square distance of its values from their channel's mean,
-     * i.e. what a mean colour leaves out (a flat saturated colour has none).
+     * Detail of an 8-bit planar image: the root mean square distance of its values from their channel's mean
+     * ({@code m}, the image's {@link #meanColour}), i.e. what a mean colour leaves out (a flat saturated colour
+     * has none).
      */
-    static double pixelStd(int[] a, int channels) {
-        int[] m = meanColour(a, channels);
+    static double pixelStd(int[] a, int[] m) {
         double sq = 0;
         for (int i = 0; i < a.length; i++) {
             sq += (a[i] - m[i]) * (double) (a[i] - m[i]);

@@ -18,10 +18,11 @@ import java.util.Map;
  * dotted names ({@code block0.qkv.weight}); Linear weights keep DJL's {@code [out, in]} layout (Gemm
  * reads them with {@code transB}), so the initializers read like a torch {@code state_dict}.
  *
- * <p>Two choices are for ONNX Runtime's CPU speed, not for meaning: linear layers are one Gemm with its
- * bias over the rows flattened to 2-D (ONNX Runtime does not fuse a bias Add into a 3-D MatMul), and GELU
+ * <p>Three choices are for ONNX Runtime's CPU speed, not for meaning: linear layers are one Gemm with its
+ * bias over the rows flattened to 2-D (ONNX Runtime does not fuse a bias Add into a 3-D MatMul); GELU
  * divides by sqrt 2, the pattern ONNX Runtime fuses into one Gelu kernel (a multiply by 1/sqrt 2 is left
- * as five element-wise ops, a fifth of the encoder's time). Both are plain ONNX ops that TensorRT takes.
+ * as five element-wise ops, a fifth of the encoder's time); and q, k, v are three Gemms on slices of the
+ * qkv weight, reshaped straight to their head layout. All are plain ONNX ops that TensorRT takes.
  */
 final class TokenizerGraphs {
     /** LayerNorm epsilon of {@code PreNormBlock}. */
