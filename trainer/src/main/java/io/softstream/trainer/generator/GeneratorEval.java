@@ -13,6 +13,7 @@ import io.softstream.model.generator.GeneratorDir;
 import io.softstream.model.generator.GeneratorRuntime;
 import io.softstream.model.generator.PixelPatches;
 import io.softstream.model.generator.Sampler;
+import io.softstream.model.onnx.OnnxExport;
 import io.softstream.model.runtime.EngineKind;
 import io.softstream.model.runtime.TokenizerRuntime;
 import io.softstream.model.runtime.TokenizerRuntimes;
@@ -214,10 +215,11 @@ public final class GeneratorEval {
             labels[i] = i % classes;
             seeds[i] = Sampler.imageSeed(seed, i);
         }
+        // Keyed by the weights' hash too: a generator retrained in place must not be scored on its predecessor's images.
         Path cached = cacheDir == null ? null : cacheDir.resolve(String.format(java.util.Locale.ROOT,
-                "%s-%s-%d-g%s-%s-%s-n%d-s%d.f32", generatorDir.toAbsolutePath().normalize().getFileName(),
-                s.method().name().toLowerCase(java.util.Locale.ROOT), s.steps(), s.guidanceScale(), s.guidanceLow(),
-                s.guidanceHigh(), total, seed));
+                "%s-%s-%s-%d-g%s-%s-%s-n%d-s%d.f32", generatorDir.toAbsolutePath().normalize().getFileName(),
+                weightsHash(generatorDir), s.method().name().toLowerCase(java.util.Locale.ROOT), s.steps(), s.guidanceScale(),
+                s.guidanceLow(), s.guidanceHigh(), total, seed));
         float[] generated = new float[total * px];
         double genSeconds;
         if (cached != null && java.nio.file.Files.exists(cached)) {
@@ -265,6 +267,15 @@ public final class GeneratorEval {
             labelsOut[0] = labels;
         }
         return m;
+    }
+
+    /** First 12 hex digits of the SHA-256 of {@code dir}'s generator weights. */
+    static String weightsHash(Path dir) {
+        try {
+            return OnnxExport.sha256(java.nio.file.Files.readAllBytes(dir.resolve(GeneratorDir.PARAMS))).substring(0, 12);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("Could not read the generator weights in " + dir, e);
+        }
     }
 
     /** Reads cached pixels into {@code into}; returns the generation seconds stored with them. */

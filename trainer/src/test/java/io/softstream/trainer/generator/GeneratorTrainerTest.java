@@ -95,9 +95,11 @@ class GeneratorTrainerTest {
         assertThat(sweep.get(1)).containsEntry("sampler", "sde").containsEntry("steps", 3)
                 .containsEntry("guidance_interval", List.of(0f, 1f));
         // A second evaluation reads the generated images from the cache: same figures, same recorded speed.
+        String hash = GeneratorEval.weightsHash(out);
+        assertThat(hash).hasSize(12);
         try (var files = Files.list(dir.resolve("cache"))) {
-            assertThat(files.map(f -> f.getFileName().toString()).toList()).contains("gen-euler-2-g3.0-0.0-1.0-n30-s0.f32",
-                    "gen-heun-2-g2.0-0.1-0.9-n10-s0.f32").hasSize(7);
+            assertThat(files.map(f -> f.getFileName().toString()).toList()).contains("gen-" + hash + "-euler-2-g3.0-0.0-1.0-n30-s0.f32",
+                    "gen-" + hash + "-heun-2-g2.0-0.1-0.9-n10-s0.f32").hasSize(7);
         }
         Map<String, Object> again = GeneratorEval.evaluate(out, tok, teacher, DATA,
                 new GeneratorEval.Options(3, 40, Sampler.Settings.of(Sampler.Method.EULER, 2, 3f), 0, 16, List.of(), List.of(), 1,
@@ -106,6 +108,15 @@ class GeneratorTrainerTest {
                 .containsEntry("frechet_generated", m.get("frechet_generated"))
                 .containsEntry("generation_images_per_second", m.get("generation_images_per_second"))
                 .doesNotContainKey("frechet_reconstruction");
+        // Retrained in place (other weights, same directory name): its images are generated anew, not read from the cache.
+        GeneratorTrainer.run(GeneratorTrainConfig.tiny(tok, DATA, out, 10), new PrintStream(new ByteArrayOutputStream(), true));
+        assertThat(GeneratorEval.weightsHash(out)).isNotEqualTo(hash);
+        GeneratorEval.evaluate(out, tok, teacher, DATA, new GeneratorEval.Options(3, 40,
+                Sampler.Settings.of(Sampler.Method.EULER, 2, 3f), 0, 16, List.of(), List.of(), 1, List.of(), false, dir.resolve("cache")), null);
+        try (var files = Files.list(dir.resolve("cache"))) {
+            assertThat(files.map(f -> f.getFileName().toString()).toList()).hasSize(8)
+                    .contains("gen-" + GeneratorEval.weightsHash(out) + "-euler-2-g3.0-0.0-1.0-n30-s0.f32");
+        }
         var img = ImageIO.read(grid.toFile());
         assertThat(img.getHeight()).isEqualTo(10 * 34 + 2);
         assertThat(img.getWidth()).isEqualTo(3 * 34 + 2);
