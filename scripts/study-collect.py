@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Gathers the tokenizer study (scripts/study.sh) into a model card.
 
-    scripts/study-collect.py STUDY_DIR MODEL_DIR
+    scripts/study-collect.py STUDY_DIR MODEL_DIR [NOTE]
 
 Reads STUDY_DIR/<variant>/model/model.json, writes the "study" object into metrics.study of MODEL_DIR/model.json and
 prints a Markdown table (for the model's README). Findings are computed from the measured values,
@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 study_dir, model_dir = Path(sys.argv[1]), Path(sys.argv[2])
+note = sys.argv[3] if len(sys.argv) > 3 else None  # how to read the study, kept with it in the card
 ORDER = ["softvq-tau0.07", "hardvq", "autoencoder", "softvq-noalign", "softvq-tau0.01", "softvq-tau0.5",
          "softvq-tau2.0", "softvq-tokens8", "softvq-tokens16", "softvq-tokens64"]
 LOG_LINE = re.compile(r"^step (\d+)/\d+ .* rec ([0-9.]+) ")
@@ -87,6 +88,8 @@ study = {
     "variants": variants,
     "findings": findings,
 }
+if note:
+    study["note"] = note
 card_path = model_dir / "model.json"
 card = json.loads(card_path.read_text())
 previous = card["metrics"].get("study")
