@@ -15,7 +15,7 @@ from pathlib import Path
 study_dir, model_dir = Path(sys.argv[1]), Path(sys.argv[2])
 note = sys.argv[3] if len(sys.argv) > 3 else None  # how to read the study, kept with it in the card
 ORDER = ["softvq-tau0.07", "hardvq", "autoencoder", "softvq-noalign", "softvq-tau0.01", "softvq-tau0.5",
-         "softvq-tau2.0", "softvq-tokens8", "softvq-tokens16", "softvq-tokens64"]
+         "softvq-tau2.0", "softvq-tokens8", "softvq-tokens16", "softvq-tokens64", "softvq-seed43"]
 LOG_LINE = re.compile(r"^step (\d+)/\d+ .* rec ([0-9.]+) ")
 
 
@@ -70,6 +70,7 @@ findings = {
     "softvq_minus_autoencoder_psnr_db": diff(base, "autoencoder", "psnr"),
     "align_on_minus_off_probe_accuracy": diff(base, "softvq-noalign", "linear_probe_accuracy"),
     "align_on_minus_off_psnr_db": diff(base, "softvq-noalign", "psnr"),
+    "run_to_run_psnr_db": diff(base, "softvq-seed43", "psnr"),
     "fp16_cost_db_max": max(abs(v["psnr_raw"] - v["psnr_fp16_raw"]) for v in variants.values()),
 }
 for v in variants.values():

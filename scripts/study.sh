@@ -34,6 +34,7 @@ VARIANTS=(
   "softvq-tokens8|model.tokens=8"
   "softvq-tokens16|model.tokens=16"
   "softvq-tokens64|model.tokens=64"
+  "softvq-seed43|seed=43"   # the baseline again with another seed (init, data order, photo crops): run-to-run spread
 )
 # ONLY="name1 name2" runs just those variants, in that order.
 if [[ -n "${ONLY:-}" ]]; then
