@@ -36,7 +36,8 @@ for card_file in sorted(study_dir.glob("*/model/model.json"),
                         key=lambda f: (ORDER + [f.parent.parent.name]).index(f.parent.parent.name)):
     card = json.loads(card_file.read_text())
     m, c, t = card["metrics"], card["config"], card["training"]
-    variants[card_file.parent.parent.name] = {
+    name = card_file.parent.parent.name
+    variants[name] = {
         "quantizer": c["quantizer"], "tau": c["tau"], "tokens": c["tokens"], "align": t["align"],
         "psnr": round(m["psnr"], 3), "ssim": round(m["ssim"], 4),
         "psnr_raw": m["psnr"], "psnr_fp16_raw": m["psnr_fp16_tokens"],
@@ -49,8 +50,8 @@ for card_file in sorted(study_dir.glob("*/model/model.json"),
         "training_rec_mse_at_step": rec_curve(card_file.parent.parent / "train.log"),
     }
     if "psnr_by_detail" in m:
-        variants[card_file.parent.parent.name]["mean_colour_psnr"] = round(m["mean_colour_psnr"], 3)
-        variants[card_file.parent.parent.name]["psnr_by_detail"] = {
+        variants[name]["mean_colour_psnr"] = round(m["mean_colour_psnr"], 3)
+        variants[name]["psnr_by_detail"] = {
             k: round(b["psnr"], 3) for k, b in m["psnr_by_detail"].items()}
 if not variants:
     sys.exit(f"no finished variants under {study_dir}")

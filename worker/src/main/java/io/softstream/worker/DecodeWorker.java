@@ -123,16 +123,16 @@ public final class DecodeWorker extends AbstractWorker {
       ConsumerRecord<byte[], byte[]> r = batch.get(i);
       int index = i;
       TokenRecord t = readOrDeadLetter(r, "a TokenRecord", out, rec -> {
-        TokenRecord tokens = this.tokens.deserialize(rec.topic(), rec.headers(), rec.value());
-        TokenDecoding d = decoderFor(tokens.getModelName(), tokens.getModelVersion());
+        TokenRecord parsed = tokens.deserialize(rec.topic(), rec.headers(), rec.value());
+        TokenDecoding d = decoderFor(parsed.getModelName(), parsed.getModelVersion());
         if (d == null) {
-          throw new PoisonRecordException("UnknownModelVersion", "Tokens of image " + tokens.getImageId() + " come from "
-              + tokens.getModelName() + ":" + tokens.getModelVersion() + ", which no announcement names; this decoder serves "
+          throw new PoisonRecordException("UnknownModelVersion", "Tokens of image " + parsed.getImageId() + " come from "
+              + parsed.getModelName() + ":" + parsed.getModelVersion() + ", which no announcement names; this decoder serves "
               + decoders.keySet() + ".");
         }
-        d.check(tokens);
+        d.check(parsed);
         groups.computeIfAbsent(d, k -> new ArrayList<>()).add(index);
-        return tokens;
+        return parsed;
       });
       if (t != null) {
         while (records.size() < i) {
