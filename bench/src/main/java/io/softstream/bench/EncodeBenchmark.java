@@ -15,7 +15,7 @@ import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicAdmin;
 import io.softstream.topology.TopicLayout;
-import io.softstream.topology.embedded.EmbeddedPlatform;
+import io.softstream.embedded.EmbeddedPlatform;
 import io.softstream.worker.EncodeWorker;
 import io.softstream.worker.WorkerConfig;
 import io.softstream.worker.internals.ImagePreprocessor;

@@ -12,7 +12,7 @@ import io.softstream.schemas.registry.SchemaRegistryClients;
 import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicLayout;
-import io.softstream.topology.embedded.EmbeddedPlatform;
+import io.softstream.embedded.EmbeddedPlatform;
 import io.softstream.worker.DecodeWorker;
 import io.softstream.worker.EncodeWorker;
 import io.softstream.worker.GenerateWorker;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.softstream.model.TokenizerConfig;
 import io.softstream.topology.TopicLayout;
-import io.softstream.topology.embedded.EmbeddedPlatform;
+import io.softstream.embedded.EmbeddedPlatform;
 import io.softstream.worker.TestImages;
 import java.io.PrintWriter;
 import java.io.StringWriter;

@@ -8,7 +8,7 @@ import io.softstream.schemas.registry.SchemaRegistryClient;
 import io.softstream.schemas.registry.SchemaRegistryClients;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicLayout;
-import io.softstream.topology.embedded.EmbeddedPlatform;
+import io.softstream.embedded.EmbeddedPlatform;
 import io.softstream.worker.TestImages;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;

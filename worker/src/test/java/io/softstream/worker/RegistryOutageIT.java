@@ -7,7 +7,7 @@ import io.softstream.schemas.avro.ImageEvent;
 import io.softstream.schemas.avro.TokenRecord;
 import io.softstream.schemas.registry.SchemaRegistryClient;
 import io.softstream.schemas.registry.SchemaRegistryClients;
-import io.softstream.schemas.registry.server.SchemaRegistryServer;
+import io.softstream.registry.SchemaRegistryServer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicLayout;
 import java.net.ServerSocket;

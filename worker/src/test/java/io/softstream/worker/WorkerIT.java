@@ -8,7 +8,7 @@ import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicAdmin;
 import io.softstream.topology.TopicLayout;
-import io.softstream.topology.embedded.EmbeddedPlatform;
+import io.softstream.embedded.EmbeddedPlatform;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;

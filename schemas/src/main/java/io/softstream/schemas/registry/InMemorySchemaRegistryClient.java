@@ -1,6 +1,6 @@
 package io.softstream.schemas.registry;
 
-import io.softstream.schemas.registry.server.SchemaRegistryCore;
+import io.softstream.schemas.registry.core.SchemaRegistryCore;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;

@@ -1,0 +1,98 @@
+package io.softstream.embedded;
+
+import io.softstream.registry.SchemaRegistryServer;
+import io.softstream.topology.TopicAdmin;
+import io.softstream.topology.TopicLayout;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+
+/**
+ * The embedded default: a single-node KRaft broker, the schema registry (stored in the broker's
+ * {@code _schemas} topic) and every declared topic. What the demo, {@code softstream kafka} and the
+ * integration tests run on.
+ */
+public final class EmbeddedPlatform implements AutoCloseable {
+  private final EmbeddedKafkaBroker broker;
+  private final SchemaRegistryServer registry;
+  private final TopicLayout layout;
+  private final TopicAdmin.Report topics;
+
+  private EmbeddedPlatform(EmbeddedKafkaBroker broker, SchemaRegistryServer registry, TopicLayout layout,
+      TopicAdmin.Report topics) {
+    this.broker = broker;
+    this.registry = registry;
+    this.layout = layout;
+    this.topics = topics;
+  }
+
+  /**
+   * Starts (or restarts, keeping all data) the broker in {@code dataDir}, creates the topics of
+   * {@code layout} and starts the registry on {@code registryPort} (0 = any free port).
+   */
+  public static EmbeddedPlatform start(Path dataDir, int registryPort, TopicLayout layout) {
+    EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().dataDir(dataDir.resolve("kafka")).build().start();
+    try {
+      TopicAdmin.Report report;
+      try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
+        report = TopicAdmin.ensure(admin, layout.all());
+      }
+      SchemaRegistryServer registry = SchemaRegistryServer.builder()
+          .setBootstrapServers(broker.bootstrapServers())
+          .optTopic(layout.schemas())
+          .optPort(registryPort)
+          .build()
+          .start();
+      return new EmbeddedPlatform(broker, registry, layout, report);
+    } catch (IOException e) {
+      broker.close();
+      throw new UncheckedIOException("Could not start the schema registry on port " + registryPort
+          + " (is it taken? use 0 for any free port)", e);
+    } catch (RuntimeException e) {
+      broker.close();
+      throw e;
+    }
+  }
+
+  public String bootstrapServers() {
+    return broker.bootstrapServers();
+  }
+
+  public String schemaRegistryUrl() {
+    return registry.url();
+  }
+
+  public TopicLayout layout() {
+    return layout;
+  }
+
+  public EmbeddedKafkaBroker broker() {
+    return broker;
+  }
+
+  /** What the topic step did at start. */
+  public TopicAdmin.Report topics() {
+    return topics;
+  }
+
+  /** {@code bootstrap.servers} and {@code schema.registry.url}, ready for clients and serdes. */
+  public Map<String, Object> clientProperties() {
+    Map<String, Object> p = new LinkedHashMap<>();
+    p.put("bootstrap.servers", bootstrapServers());
+    p.put("schema.registry.url", schemaRegistryUrl());
+    return p;
+  }
+
+  /** Stops the registry, then the broker (cleanly); the data directory stays for the next start. */
+  @Override
+  public void close() {
+    try {
+      registry.close();
+    } finally {
+      broker.close();
+    }
+  }
+}
