@@ -21,24 +21,14 @@ import java.nio.file.Path;
  * The tokenizer as DJL blocks on the PyTorch engine: the same code the trainer runs. Encoder and
  * decoder load lazily, so an encode worker never reads decoder weights.
  */
-final class DjlBlockRuntime implements TokenizerRuntime {
-  private final Path dir;
-  private final ModelCard card;
-  private final TokenizerConfig cfg;
+final class DjlBlockRuntime extends AbstractTokenizerRuntime {
   private final NDManager manager;
   private TokenEncoder encoder;
   private TokenDecoder decoder;
 
   DjlBlockRuntime(Path dir) throws MalformedModelException {
-    this.dir = dir;
-    this.card = ModelDir.readCard(dir);
-    this.cfg = card.tokenizerConfig();
+    super(dir);
     this.manager = NDManager.newBaseManager(Engine.getEngine("PyTorch").getEngineName());
-  }
-
-  @Override
-  public ModelCard card() {
-    return card;
   }
 
   @Override
@@ -76,9 +66,9 @@ final class DjlBlockRuntime implements TokenizerRuntime {
   @Override
   public Encoded encode(float[] pixels, int batch) {
     loadEncoder();
+    requirePixels(pixels, batch);
     int c = cfg.channels();
     int s = cfg.imageSize();
-    requireLength(pixels, (long) batch * c * s * s, "pixels");
     try (NDManager m = manager.newSubManager()) {
       NDArray x = m.create(pixels, new Shape(batch, c, s, s));
       NDList out = encoder.forward(new ParameterStore(m, false), new NDList(x), false);
@@ -91,7 +81,7 @@ final class DjlBlockRuntime implements TokenizerRuntime {
   @Override
   public float[] decode(float[] tokens, int batch) {
     loadDecoder();
-    requireLength(tokens, (long) batch * cfg.tokens() * cfg.codeDim(), "tokens");
+    requireTokens(tokens, batch);
     try (NDManager m = manager.newSubManager()) {
       NDArray z = m.create(tokens, new Shape(batch, cfg.tokens(), cfg.codeDim()));
       NDArray y = decoder.forward(new ParameterStore(m, false), new NDList(z), false).singletonOrThrow();

@@ -24,15 +24,12 @@ import java.util.Map;
  * engine, CPU. Encoder and decoder sessions load lazily, like {@link DjlBlockRuntime}. Works
  * offline: the ONNX Runtime jar bundles its native libraries.
  */
-public final class OnnxTokenizerRuntime implements TokenizerRuntime {
+public final class OnnxTokenizerRuntime extends AbstractTokenizerRuntime {
   /** DJL's engine name for ONNX Runtime. */
   public static final String ENGINE = "OnnxRuntime";
   /** Decoder export file name. */
   public static final String DECODER_ONNX = "decoder.onnx";
 
-  private final Path dir;
-  private final ModelCard card;
-  private final TokenizerConfig cfg;
   private final int intraOpThreads;
   private Model encoder;
   private Model decoder;
@@ -46,20 +43,13 @@ public final class OnnxTokenizerRuntime implements TokenizerRuntime {
    * @throws MalformedModelException if {@code model.json} is missing or invalid
    */
   public OnnxTokenizerRuntime(Path dir, int intraOpThreads) throws MalformedModelException {
+    super(dir);
     if (intraOpThreads < 0) {
       throw new IllegalArgumentException("intraOpThreads must be >= 0, got " + intraOpThreads);
     }
-    this.dir = dir;
-    this.card = ModelDir.readCard(dir);
-    this.cfg = card.tokenizerConfig();
     this.intraOpThreads = intraOpThreads;
     // Started before any other ai.onnxruntime use, or DJL cannot set its thread pool later.
     Engine.getEngine(ENGINE);
-  }
-
-  @Override
-  public ModelCard card() {
-    return card;
   }
 
   @Override
@@ -87,7 +77,7 @@ public final class OnnxTokenizerRuntime implements TokenizerRuntime {
     Path f = dir.resolve(file);
     if (!Files.isRegularFile(f)) {
       throw new IllegalStateException("No " + file + " in " + dir
-          + ": export the model to ONNX first (OnnxExport.export), or use --engine pytorch");
+          + ": export the model to ONNX first (softstream export --model " + dir + "), or use --engine pytorch");
     }
     Model m = Model.newInstance(name, Device.cpu(), ENGINE);
     try {
@@ -103,16 +93,16 @@ public final class OnnxTokenizerRuntime implements TokenizerRuntime {
     } catch (MalformedModelException e) {
       m.close();
       throw new IllegalStateException("ONNX Runtime rejected " + f + ": " + e.getMessage()
-          + "; re-export it with OnnxExport", e);
+          + "; re-export it (softstream export --model " + dir + ")", e);
     }
   }
 
   @Override
   public Encoded encode(float[] pixels, int batch) {
     loadEncoder();
+    requirePixels(pixels, batch);
     int c = cfg.channels();
     int s = cfg.imageSize();
-    requireLength(pixels, (long) batch * c * s * s, "pixels");
     try (NDManager m = encoder.getNDManager().newSubManager()) {
       NDArray x = m.create(pixels, new Shape(batch, c, s, s));
       NDList out = encoder.getBlock().forward(new ParameterStore(m, false), new NDList(x), false);
@@ -129,7 +119,7 @@ public final class OnnxTokenizerRuntime implements TokenizerRuntime {
   @Override
   public float[] decode(float[] tokens, int batch) {
     loadDecoder();
-    requireLength(tokens, (long) batch * cfg.tokens() * cfg.codeDim(), "tokens");
+    requireTokens(tokens, batch);
     try (NDManager m = decoder.getNDManager().newSubManager()) {
       NDArray z = m.create(tokens, new Shape(batch, cfg.tokens(), cfg.codeDim()));
       NDList out = decoder.getBlock().forward(new ParameterStore(m, false), new NDList(z), false);

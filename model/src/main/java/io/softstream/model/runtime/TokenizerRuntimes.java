@@ -107,7 +107,7 @@ public final class TokenizerRuntimes {
     }
     if (!missing.isEmpty()) {
       throw new IllegalArgumentException("Engine onnxruntime cannot run " + dir + ": " + missing
-          + " missing; export the model first (OnnxExport.export), or use --engine pytorch");
+          + " missing; export the model first (softstream export --model " + dir + "), or use --engine pytorch");
     }
   }
 

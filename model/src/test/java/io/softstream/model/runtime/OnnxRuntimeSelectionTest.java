@@ -37,7 +37,7 @@ class OnnxRuntimeSelectionTest {
         assertThatThrownBy(() -> TokenizerRuntimes.open(dir, EngineKind.ONNXRUNTIME, Part.ENCODER))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("encoder.onnx")
-                .hasMessageContaining("OnnxExport.export");
+                .hasMessageContaining("softstream export --model");
     }
 
     @Test
