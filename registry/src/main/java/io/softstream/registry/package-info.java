@@ -1,9 +1,8 @@
 /**
- * The schema registry itself: {@link io.softstream.schemas.registry.core.SchemaRegistryCore} (state
- * and compatibility rules), {@link io.softstream.registry.KafkaRegistryStore} (durable
- * records in a compacted topic) and {@link io.softstream.registry.SchemaRegistryServer}
- * (the Confluent REST API over the JDK's HTTP server).
+ * The Confluent-compatible schema registry server: the REST API over the JDK's HTTP server ({@link
+ * io.softstream.registry.SchemaRegistryServer}) on the shared rules of {@code
+ * io.softstream.schemas.registry.core}, every change stored in a compacted topic ({@link
+ * io.softstream.registry.KafkaRegistryStore}). Clients and workers do not ship it: they need only the
+ * serde and the client in {@code schemas}.
  */
 package io.softstream.registry;
-
-import io.softstream.schemas.registry.core.SchemaRegistryCore;
