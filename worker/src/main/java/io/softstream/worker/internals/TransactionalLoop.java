@@ -102,6 +102,8 @@ public final class TransactionalLoop implements Runnable {
   // The last batch of a flush, processed ahead and committed after the next poll (see flush), or null.
   private List<ConsumerRecord<byte[], byte[]>> pendingChunk;
   private Future<List<Output>> pendingWork;
+  // Set when a commit failed in a way that may have committed after all; the next rewind reads the group's offsets.
+  private boolean commitInDoubt;
   private volatile boolean running = true;
   private volatile boolean killed;
   private volatile boolean polling;
@@ -298,6 +300,7 @@ public final class TransactionalLoop implements Runnable {
       log.warn("Worker {}: transaction for {} records not committed ({}: {}); re-creating the producer and re-reading "
           + "the batch", settings.workerId(), chunk.size(), e.getClass().getSimpleName(), e.getMessage());
       transactions.recreate();
+      commitInDoubt = true;
       backOff();
       return false;
     }
@@ -353,20 +356,35 @@ public final class TransactionalLoop implements Runnable {
     consumer.pause(consumer.assignment());
   }
 
-  /** Seeks every partition of {@code records} (and of the buffer) back to its earliest unprocessed offset. */
+  /**
+   * Seeks every partition of {@code records} (and of the buffer) back to its earliest unprocessed
+   * offset. After a commit in doubt the group's committed offsets say where to resume instead: a commit
+   * that timed out may have been written, and the new producer's initTransactions has completed it, so
+   * re-reading from the batch would produce it twice.
+   */
   private void rewind(List<ConsumerRecord<byte[], byte[]>> records) {
-    Map<TopicPartition, Long> earliest = new HashMap<>();
+    Map<TopicPartition, Long> resume = new HashMap<>();
     List<ConsumerRecord<byte[], byte[]>> all = new ArrayList<>(records);
     all.addAll(batcher.take());
     for (ConsumerRecord<byte[], byte[]> r : all) {
-      earliest.merge(new TopicPartition(r.topic(), r.partition()), r.offset(), Math::min);
+      resume.merge(new TopicPartition(r.topic(), r.partition()), r.offset(), Math::min);
     }
-    Set<TopicPartition> assigned = consumer.assignment();
-    earliest.forEach((tp, offset) -> {
-      if (assigned.contains(tp)) {
-        consumer.seek(tp, offset);
+    resume.keySet().retainAll(consumer.assignment());
+    if (commitInDoubt && !resume.isEmpty()) {
+      try {
+        consumer.committed(resume.keySet()).forEach((tp, committed) -> {
+          if (committed != null) {
+            resume.put(tp, committed.offset());
+          }
+        });
+      } catch (KafkaException e) {
+        log.warn("Worker {}: could not read the committed offsets of {} ({}); re-reading from the batch, which "
+            + "duplicates its outputs if the failed commit was written after all", settings.workerId(), resume.keySet(),
+            e.toString());
       }
-    });
+    }
+    commitInDoubt = false;
+    resume.forEach(consumer::seek);
   }
 
   private void updateLag() {

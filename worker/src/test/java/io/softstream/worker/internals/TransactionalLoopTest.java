@@ -22,6 +22,7 @@ import java.util.function.Supplier;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -94,6 +95,30 @@ class TransactionalLoopTest {
     assertThat(producers.get(1).commitCount()).isEqualTo(1);
     assertThat(values(committed())).containsExactly("a", "b", "c");
     assertThat(metrics.retryCount()).isEqualTo(1);
+  }
+
+  @Test
+  void aCommitThatFailedButWasWrittenIsNotProducedTwice() {
+    producerFactory = () -> producers.isEmpty() ? new MockProducer<>(true, null, new ByteArraySerializer(),
+        new ByteArraySerializer()) {
+      @Override
+      public void commitTransaction() {
+        // The broker writes the commit, the answer is lost: the group's offsets move on all the same.
+        Map<TopicPartition, OffsetAndMetadata> offsets = uncommittedOffsets().values().iterator().next();
+        super.commitTransaction();
+        consumer.commitSync(offsets);
+        throw new TimeoutException("Timeout expired after 60000ms while awaiting EndTxn");
+      }
+    } : producer();
+    start(3, new Echo());
+    add("a", "b", "c");
+    awaitTicking(() -> producers.size() == 2 && metrics.retryCount() == 1);
+    add("d");
+    clock.advance(Duration.ofMillis(50));
+    awaitTicking(() -> committed().size() >= 4);
+
+    assertThat(values(committed())).containsExactly("a", "b", "c", "d");
+    assertThat(committedOffsets(producers.get(1), 0)).isEqualTo(Map.of(IN, 4L));
   }
 
   @Test
