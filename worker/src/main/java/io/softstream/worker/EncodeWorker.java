@@ -5,7 +5,6 @@ import io.softstream.model.runtime.TokenizerRuntime;
 import io.softstream.model.runtime.TokenizerRuntimes;
 import io.softstream.schemas.avro.ImageEvent;
 import io.softstream.schemas.avro.ModelKind;
-import io.softstream.schemas.avro.ModelStatus;
 import io.softstream.schemas.avro.ModelVersion;
 import io.softstream.schemas.avro.TokenDtype;
 import io.softstream.schemas.avro.TokenRecord;
@@ -68,9 +67,7 @@ public final class EncodeWorker extends AbstractWorker {
         config.getDouble(WorkerConfig.CANARY_FRACTION), 0), watch ? feed.artifacts() : null,
         watch ? feed.cacheDir() : null, (dir, v) -> load(dir, v.getName(), v.getVersion()), metrics);
     if (watch) {
-      Optional<ModelVersion> active = feed.readNow().stream()
-          .filter(v -> v.getName().equals(name) && v.getKind() == ModelKind.ENCODER && v.getStatus() == ModelStatus.ACTIVE)
-          .reduce((a, b) -> b);
+      Optional<ModelVersion> active = slot.activeIn(feed.readNow());
       if (active.isPresent()) {
         try {
           slot.startOn(active.get());

@@ -4,7 +4,6 @@ import io.softstream.model.generator.Sampler;
 import io.softstream.schemas.avro.GeneratedImage;
 import io.softstream.schemas.avro.GenerationRequest;
 import io.softstream.schemas.avro.ModelKind;
-import io.softstream.schemas.avro.ModelStatus;
 import io.softstream.schemas.avro.ModelVersion;
 import io.softstream.schemas.avro.TokenDtype;
 import io.softstream.schemas.serde.AvroDeserializer;
@@ -27,6 +26,8 @@ import java.util.Map;
 import java.util.Optional;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Consumes {@code GenerationRequest}s, samples the images of a whole batch of requests together (one
@@ -44,6 +45,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * the keys of {@link GenerationSettings}.
  */
 public final class GenerateWorker extends AbstractWorker {
+  private static final Logger log = LoggerFactory.getLogger(GenerateWorker.class);
   private final GenerationSettings settings;
   private final Prompts prompts;
   private final AvroDeserializer<GenerationRequest> requests;
@@ -68,12 +70,17 @@ public final class GenerateWorker extends AbstractWorker {
         (dir, v) -> open(dir, v.getName() + ":" + v.getVersion()), metrics);
     try {
       if (feed != null) {
-        Optional<ModelVersion> active = feed.readNow().stream()
-            .filter(v -> v.getName().equals(settings.generatorName()) && v.getKind() == ModelKind.GENERATOR
-                && v.getStatus() == ModelStatus.ACTIVE)
-            .reduce((a, b) -> b);
+        Optional<ModelVersion> active = slot.activeIn(feed.readNow());
         if (active.isPresent()) {
-          slot.startOn(active.get());
+          try {
+            slot.startOn(active.get());
+          } catch (Exception e) {
+            if (settings.generatorDir() == null) {
+              throw e;
+            }
+            log.error("Active generator {}:{} cannot be served ({}); starting on {}", settings.generatorName(),
+                active.get().getVersion(), e.getMessage(), settings.generatorDir());
+          }
         }
       }
       if (slot.activeVersion() == 0) {

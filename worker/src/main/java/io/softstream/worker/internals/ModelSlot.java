@@ -180,8 +180,7 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
   public void update(List<ModelVersion> announcements) {
     List<ModelVersion> ours = announcements.stream()
         .filter(v -> v.getName().equals(settings.name()) && v.getKind() == settings.kind()).toList();
-    Optional<ModelVersion> activeNow = ours.stream().filter(v -> v.getStatus() == ModelStatus.ACTIVE)
-        .reduce((a, b) -> b);
+    Optional<ModelVersion> activeNow = activeIn(announcements);
     if (activeNow.isPresent() && activeNow.get().getVersion() != activeTarget) {
       Model<T> m;
       synchronized (this) {
@@ -235,6 +234,17 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
         }
       }
     }
+  }
+
+  /**
+   * The ACTIVE version of this slot's model: the latest ACTIVE announcement, so a rollback (re-announcing an
+   * older version as ACTIVE) is acted on like a promotion.
+   *
+   * @param announcements every version's latest announcement, in announcement order
+   */
+  public Optional<ModelVersion> activeIn(List<ModelVersion> announcements) {
+    return announcements.stream().filter(v -> v.getName().equals(settings.name()) && v.getKind() == settings.kind()
+        && v.getStatus() == ModelStatus.ACTIVE).reduce((a, b) -> b);
   }
 
   private synchronized void stageActive(Model<T> m) {
