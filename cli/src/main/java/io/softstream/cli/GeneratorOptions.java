@@ -71,7 +71,7 @@ public final class GeneratorOptions {
   void putInto(Map<String, Object> config) {
     config.put(GenerationSettings.GENERATOR_DIR, generatorDir().toString());
     config.put(GenerationSettings.SAMPLER, sampler);
-    config.put(GenerationSettings.GUIDANCE_LOW, guidanceLow);
-    config.put(GenerationSettings.GUIDANCE_HIGH, guidanceHigh);
+    config.put(GenerationSettings.GUIDANCE_LOW, (double) guidanceLow);
+    config.put(GenerationSettings.GUIDANCE_HIGH, (double) guidanceHigh);
   }
 }

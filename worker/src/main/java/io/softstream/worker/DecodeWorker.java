@@ -2,17 +2,15 @@ package io.softstream.worker;
 
 import io.softstream.schemas.avro.ImageEvent;
 import io.softstream.schemas.avro.ModelKind;
-import io.softstream.schemas.avro.ModelVersion;
 import io.softstream.schemas.avro.TokenRecord;
 import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
-import io.softstream.topology.models.ModelCatalog;
-import io.softstream.worker.internals.ModelWatcher;
+import io.softstream.worker.internals.ModelFeed;
+import io.softstream.worker.internals.ModelSlot;
 import io.softstream.worker.internals.PoisonRecordException;
 import io.softstream.worker.internals.TransactionalLoop.Output;
 import java.awt.image.BufferedImage;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -22,44 +20,46 @@ import java.util.Map;
 import java.util.Optional;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * Consumes {@code TokenRecord}s and publishes the reconstructed images as PNG {@code ImageEvent}s on
  * the reconstructions topic, exactly once. Each record is decoded by the decoder of exactly the model
- * version that produced it: the one in {@code model.dir}, and with {@code model.watch=true} any
- * version announced on the model-versions topic (fetched and loaded on first use, a few kept loaded),
- * so old tokens still decode after a new version took over. Tokens of a version nobody announced are
- * dead-lettered with the versions known.
+ * version that produced it: the one in {@code model.dir}, and with {@code model.watch=true} the ACTIVE
+ * decoder and any version announced on the model-versions topic (loaded in the background on first
+ * use, a few kept loaded), so old tokens still decode after a new version took over. A version not
+ * loaded yet never blocks the record path: the batch is retried once the background has loaded it.
+ * Tokens of a version that the catalog, read to its end, does not name are dead-lettered with the
+ * versions known.
  */
 public final class DecodeWorker extends AbstractWorker {
-  private static final Logger log = LoggerFactory.getLogger(DecodeWorker.class);
   private static final int MAX_LOADED = 4;
 
-  private final Map<String, TokenDecoding> decoders = new LinkedHashMap<>(8, 0.75f, true);
   private final AvroDeserializer<TokenRecord> tokens;
   private final AvroSerializer<ImageEvent> images;
-  private final ModelWatcher watcher;
-  private final ModelCatalog catalog;
+  private final ModelFeed feed;
+  private final ModelSlot<TokenDecoding> slot;
 
   public DecodeWorker(WorkerConfig config) {
     super(config, "decode", layout(config).tokens());
     this.tokens = new AvroDeserializer<>(registry, TokenRecord.class);
     this.tokens.configure(config.serdeConfig(), false);
     this.images = new AvroSerializer<>(registry, config.serdeConfig(), false);
-    String name = config.getString(WorkerConfig.MODEL_NAME);
-    if (config.getBoolean(WorkerConfig.MODEL_WATCH)) {
-      watcher = new ModelWatcher(config.clientConfig(), registry, topics, name, ModelKind.DECODER, cacheDir(), metrics);
-      catalog = new ModelCatalog(config.clientConfig(), registry, topics.modelVersions());
-    } else {
-      watcher = null;
-      catalog = null;
+    boolean watch = config.getBoolean(WorkerConfig.MODEL_WATCH);
+    this.feed = watch ? new ModelFeed(config.clientConfig(), registry, topics,
+        Path.of(config.getString(WorkerConfig.MODEL_CACHE_DIR))) : null;
+    TokenDecoding local = config.getString(WorkerConfig.MODEL_DIR).isEmpty() ? null
+        : open(Path.of(config.getString(WorkerConfig.MODEL_DIR)), config.getString(WorkerConfig.MODEL_NAME),
+            config.getInt(WorkerConfig.MODEL_VERSION));
+    String name = local != null ? local.modelName() : config.getString(WorkerConfig.MODEL_NAME);
+    this.slot = new ModelSlot<>(new ModelSlot.Settings(name, ModelKind.DECODER, 0, MAX_LOADED),
+        watch ? feed.artifacts() : null, watch ? feed.cacheDir() : null,
+        (dir, v) -> open(dir, v.getName(), v.getVersion()), metrics);
+    if (local != null) {
+      slot.startOn(local.modelName(), local.modelVersion(), local);
     }
-    if (!config.getString(WorkerConfig.MODEL_DIR).isEmpty()) {
-      TokenDecoding d = open(Path.of(config.getString(WorkerConfig.MODEL_DIR)), name, config.getInt(WorkerConfig.MODEL_VERSION));
-      decoders.put(key(d.modelName(), d.modelVersion()), d);
-      metrics.activeModel(d.modelName(), d.modelVersion());
+    if (feed != null) {
+      feed.feed(slot);
+      feed.start();
     }
     markReady();
   }
@@ -75,47 +75,29 @@ public final class DecodeWorker extends AbstractWorker {
     }
   }
 
-  private Path cacheDir() {
-    try {
-      return Files.createDirectories(Path.of(config.getString(WorkerConfig.MODEL_CACHE_DIR)));
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
-  }
-
-  private static String key(String name, int version) {
-    return name + ":" + version;
-  }
-
-  /** The decoder of exactly this version, loading an announced one on first use; null if none is known. */
-  private TokenDecoding decoderFor(String name, int version) {
-    TokenDecoding d = decoders.get(key(name, version));
-    if (d != null || catalog == null) {
-      return d;
-    }
-    catalog.refresh(Duration.ofSeconds(5));
-    Optional<ModelVersion> v = catalog.get(name, ModelKind.DECODER, version);
-    if (v.isEmpty()) {
-      return null;
-    }
-    try {
-      d = open(watcher.materialize(v.get()), name, version);
-    } catch (Exception e) {
-      throw new PoisonRecordException("UnloadableModelVersion", "Decoder " + name + ":" + version
-          + " is announced but cannot be loaded: " + e.getMessage(), e);
-    }
-    decoders.put(key(name, version), d);
-    log.info("Decode worker {} loaded decoder {}:{}", workerId, name, version);
-    if (decoders.size() > MAX_LOADED) {
-      var eldest = decoders.entrySet().iterator().next();
-      eldest.getValue().close();
-      decoders.remove(eldest.getKey());
-    }
-    return d;
+  /**
+   * The decoder of exactly this version, held by {@code lease}.
+   *
+   * @throws ModelSlot.ModelNotReadyException (retriable) while it is looked up or loaded in the background
+   * @throws PoisonRecordException if no announcement names it or it cannot be loaded
+   */
+  private TokenDecoding decoderFor(ModelSlot.Lease<TokenDecoding> lease, TokenRecord t) {
+    Optional<ModelSlot.Model<TokenDecoding>> m = t.getModelName().toString().equals(slot.settings().name())
+        ? lease.version(t.getModelVersion()) : Optional.empty();
+    return m.map(ModelSlot.Model::get).orElseThrow(() -> new PoisonRecordException("UnknownModelVersion",
+        "Tokens of image " + t.getImageId() + " come from " + t.getModelName() + ":" + t.getModelVersion()
+            + ", which no announcement " + (feed == null ? "(model.watch is off)" : "on " + feed.topic())
+            + " names; this decoder serves " + slot.loaded() + ". Decode them with that version's model."));
   }
 
   @Override
   protected List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
+    try (ModelSlot.Lease<TokenDecoding> lease = slot.begin()) {
+      return process(batch, lease);
+    }
+  }
+
+  private List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch, ModelSlot.Lease<TokenDecoding> lease) {
     List<Output> out = new ArrayList<>();
     Map<TokenDecoding, List<Integer>> groups = new LinkedHashMap<>();
     List<TokenRecord> records = new ArrayList<>();
@@ -124,12 +106,7 @@ public final class DecodeWorker extends AbstractWorker {
       int index = i;
       TokenRecord t = readOrDeadLetter(r, "a TokenRecord", out, rec -> {
         TokenRecord parsed = tokens.deserialize(rec.topic(), rec.headers(), rec.value());
-        TokenDecoding d = decoderFor(parsed.getModelName(), parsed.getModelVersion());
-        if (d == null) {
-          throw new PoisonRecordException("UnknownModelVersion", "Tokens of image " + parsed.getImageId() + " come from "
-              + parsed.getModelName() + ":" + parsed.getModelVersion() + ", which no announcement names; this decoder serves "
-              + decoders.keySet() + ".");
-        }
+        TokenDecoding d = decoderFor(lease, parsed);
         d.check(parsed);
         groups.computeIfAbsent(d, k -> new ArrayList<>()).add(index);
         return parsed;
@@ -147,6 +124,7 @@ public final class DecodeWorker extends AbstractWorker {
       long t0 = System.nanoTime();
       List<BufferedImage> decoded = g.getKey().decode(group);
       metrics.inference(Duration.ofNanos(System.nanoTime() - t0));
+      metrics.recordsOutByVersion(g.getKey().modelName(), g.getKey().modelVersion(), group.size());
       for (int j = 0; j < group.size(); j++) {
         ConsumerRecord<byte[], byte[]> src = batch.get(g.getValue().get(j));
         TokenRecord t = group.get(j);
@@ -171,11 +149,10 @@ public final class DecodeWorker extends AbstractWorker {
 
   @Override
   public void release() {
-    decoders.values().forEach(TokenDecoding::close);
-    if (watcher != null) {
-      watcher.close();
-      catalog.close();
+    if (feed != null) {
+      feed.close();
     }
+    slot.close();
     super.release();
   }
 }

@@ -12,18 +12,17 @@ import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.schemas.tokens.TokenPacking;
 import io.softstream.worker.internals.ImagePreprocessor;
-import io.softstream.worker.internals.ModelWatcher;
+import io.softstream.worker.internals.ModelFeed;
+import io.softstream.worker.internals.ModelSlot;
 import io.softstream.worker.internals.TransactionalLoop;
 import io.softstream.worker.internals.TransactionalLoop.Output;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.slf4j.Logger;
@@ -40,17 +39,19 @@ public final class EncodeWorker extends AbstractWorker {
   private static final Logger log = LoggerFactory.getLogger(EncodeWorker.class);
 
   /** A loaded model and the name and version written into its records. */
-  record Serving(TokenizerRuntime runtime, String name, int version, ImagePreprocessor preprocessor) {}
+  record Serving(TokenizerRuntime runtime, String name, int version, ImagePreprocessor preprocessor)
+      implements AutoCloseable {
+    @Override
+    public void close() {
+      runtime.close();
+    }
+  }
 
-  private volatile Serving serving; // read by the prepare thread
-  private final AtomicReference<Serving> pending = new AtomicReference<>();
   private final AvroDeserializer<ImageEvent> images;
   private final AvroSerializer<TokenRecord> tokens;
   private final TokenDtype dtype;
-  private final ModelWatcher watcher;
-  private final double canaryFraction;
-  private Serving canary;
-  private final AtomicReference<Optional<Serving>> pendingCanary = new AtomicReference<>();
+  private final ModelFeed feed;
+  private final ModelSlot<Serving> slot;
 
   public EncodeWorker(WorkerConfig config) {
     super(config, "encode", layout(config).images());
@@ -58,15 +59,18 @@ public final class EncodeWorker extends AbstractWorker {
     this.images.configure(config.serdeConfig(), false);
     this.tokens = new AvroSerializer<>(registry, config.serdeConfig(), false);
     this.dtype = config.getString(WorkerConfig.TOKEN_DTYPE).equals("fp16") ? TokenDtype.FP16 : TokenDtype.FP32;
-    this.canaryFraction = config.getDouble(WorkerConfig.CANARY_FRACTION);
     String name = config.getString(WorkerConfig.MODEL_NAME);
-    if (config.getBoolean(WorkerConfig.MODEL_WATCH)) {
-      watcher = new ModelWatcher(config.clientConfig(), registry, topics, name, ModelKind.ENCODER, cacheDir(),
-          metrics);
-      Optional<ModelVersion> active = watcher.activeNow();
+    boolean watch = config.getBoolean(WorkerConfig.MODEL_WATCH);
+    this.feed = watch ? new ModelFeed(config.clientConfig(), registry, topics,
+        Path.of(config.getString(WorkerConfig.MODEL_CACHE_DIR))) : null;
+    this.slot = new ModelSlot<>(new ModelSlot.Settings(name, ModelKind.ENCODER,
+        config.getDouble(WorkerConfig.CANARY_FRACTION), 0), watch ? feed.artifacts() : null,
+        watch ? feed.cacheDir() : null, (dir, v) -> load(dir, v.getName(), v.getVersion()), metrics);
+    if (watch) {
+      Optional<ModelVersion> active = slot.activeIn(feed.readNow());
       if (active.isPresent()) {
         try {
-          serving = load(watcher.materialize(active.get()), active.get().getName(), active.get().getVersion());
+          slot.startOn(active.get());
         } catch (Exception e) {
           if (config.getString(WorkerConfig.MODEL_DIR).isEmpty()) {
             throw new IllegalStateException("The active version " + name + ":" + active.get().getVersion()
@@ -76,40 +80,21 @@ public final class EncodeWorker extends AbstractWorker {
               e.getMessage(), config.getString(WorkerConfig.MODEL_DIR));
         }
       }
-    } else {
-      watcher = null;
     }
-    if (serving == null) {
+    if (slot.activeVersion() == 0) {
       if (config.getString(WorkerConfig.MODEL_DIR).isEmpty()) {
         throw new IllegalStateException("No active version of " + name + " is announced on " + topics.modelVersions()
             + " and no model.dir is given: publish one (softstream models publish) or pass --model");
       }
       Path dir = Path.of(config.getString(WorkerConfig.MODEL_DIR));
-      serving = load(dir, name, config.getInt(WorkerConfig.MODEL_VERSION));
+      Serving s = load(dir, name, config.getInt(WorkerConfig.MODEL_VERSION));
+      slot.startOn(s.name(), s.version(), s);
     }
-    metrics.activeModel(serving.name(), serving.version());
-    if (watcher != null) {
-      watcher.start(serving.version(), (dir, v) -> load(dir, v.getName(), v.getVersion()), (v, loaded) -> {
-        Serving superseded = pending.getAndSet(loaded);
-        if (superseded != null) {
-          superseded.runtime().close(); // announced and replaced before it ever served
-        }
-      }, canaryFraction > 0 ? (v, loaded) -> {
-        Optional<Serving> superseded = pendingCanary.getAndSet(Optional.ofNullable(loaded));
-        if (superseded != null) {
-          superseded.ifPresent(x -> x.runtime().close());
-        }
-      } : null);
+    if (feed != null) {
+      feed.feed(slot);
+      feed.start();
     }
     markReady();
-  }
-
-  private Path cacheDir() {
-    try {
-      return Files.createDirectories(Path.of(config.getString(WorkerConfig.MODEL_CACHE_DIR)));
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e);
-    }
   }
 
   /** Opens, warms up and self-checks a model; the caller decides when it starts serving. */
@@ -146,55 +131,19 @@ public final class EncodeWorker extends AbstractWorker {
     }
   }
 
-  /** Switches to a newly loaded version between batches, on the inference thread. */
-  private Serving current() {
-    Optional<Serving> nextCanary = pendingCanary.getAndSet(null);
-    if (nextCanary != null) {
-      Serving old = canary;
-      canary = nextCanary.orElse(null);
-      log.info("Worker {} canary: {} of images by key hash now go to {}", workerId, canaryFraction,
-          canary == null ? "nobody (no candidate)" : canary.name() + ":" + canary.version());
-      if (old != null) {
-        old.runtime().close();
-      }
-    }
-    Serving next = pending.getAndSet(null);
-    if (next != null) {
-      Serving old = serving;
-      serving = next;
-      metrics.activeModel(next.name(), next.version());
-      log.info("Worker {} now serves {}:{} (was {}:{})", workerId, next.name(), next.version(), old.name(), old.version());
-      old.runtime().close();
-      if (canary != null && canary.version() <= next.version()) {
-        canary.runtime().close(); // promoted (or overtaken): it serves everything now
-        canary = null;
-      }
-    }
-    return serving;
-  }
-
   /** The canary version in use, or 0. */
   public int canaryVersion() {
-    Serving c = canary;
-    return c == null ? 0 : c.version();
-  }
-
-  private boolean toCanary(byte[] key) {
-    if (canary == null || key == null) {
-      return false;
-    }
-    return (org.apache.kafka.common.utils.Utils.toPositive(org.apache.kafka.common.utils.Utils.murmur2(key)) % 10_000)
-        < canaryFraction * 10_000;
+    return slot.canaryVersion();
   }
 
   @Override
   protected void idle() {
-    current(); // a new version waits for no image
+    slot.begin().close(); // a new version waits for no image
   }
 
   /** The version serving now. */
   public int servingVersion() {
-    return serving.version();
+    return slot.activeVersion();
   }
 
   @Override
@@ -208,26 +157,27 @@ public final class EncodeWorker extends AbstractWorker {
    */
   @Override
   protected TransactionalLoop.Prepared prepare(List<ConsumerRecord<byte[], byte[]>> batch) {
-    Serving next = pending.get();
-    Decoded first = decode(batch, (next != null ? next : serving).preprocessor());
+    Decoded first = decode(batch, slot.peek().get().preprocessor());
     return () -> {
-      Serving s = current();
-      Decoded d = first.preprocessor() == s.preprocessor() ? first : decode(batch, s.preprocessor());
-      List<Output> out = d.out();
-      if (d.good().isEmpty()) {
+      try (ModelSlot.Lease<Serving> lease = slot.begin()) {
+        Serving s = lease.model().get();
+        Decoded d = first.preprocessor() == s.preprocessor() ? first : decode(batch, s.preprocessor());
+        List<Output> out = d.out();
+        if (d.good().isEmpty()) {
+          return out;
+        }
+        List<Integer> main = new ArrayList<>();
+        List<Integer> canaried = new ArrayList<>();
+        for (int i = 0; i < d.good().size(); i++) {
+          (lease.pick(d.good().get(i).key()) == lease.model() ? main : canaried).add(i);
+        }
+        int per = s.preprocessor().floatsPerImage();
+        encodeGroup(lease, lease.model(), main, d.good(), d.events(), d.pixels(), per, out);
+        if (!canaried.isEmpty()) {
+          encodeGroup(lease, lease.canary(), canaried, d.good(), d.events(), d.pixels(), per, out);
+        }
         return out;
       }
-      List<Integer> main = new ArrayList<>();
-      List<Integer> canaried = new ArrayList<>();
-      for (int i = 0; i < d.good().size(); i++) {
-        (toCanary(d.good().get(i).key()) ? canaried : main).add(i);
-      }
-      int per = s.preprocessor().floatsPerImage();
-      encodeGroup(s, main, d.good(), d.events(), d.pixels(), per, out);
-      if (!canaried.isEmpty()) {
-        encodeGroup(canary, canaried, d.good(), d.events(), d.pixels(), per, out);
-      }
-      return out;
     };
   }
 
@@ -255,11 +205,12 @@ public final class EncodeWorker extends AbstractWorker {
     return new Decoded(preprocessor, good, events, pixels, out);
   }
 
-  private void encodeGroup(Serving s, List<Integer> idx, List<ConsumerRecord<byte[], byte[]>> good, List<ImageEvent> events,
+  private void encodeGroup(ModelSlot.Lease<Serving> lease, ModelSlot.Model<Serving> m, List<Integer> idx, List<ConsumerRecord<byte[], byte[]>> good, List<ImageEvent> events,
       float[] pixels, int per, List<Output> out) {
     if (idx.isEmpty()) {
       return;
     }
+    Serving s = m.get();
     float[] px = new float[idx.size() * per];
     for (int j = 0; j < idx.size(); j++) {
       System.arraycopy(pixels, idx.get(j) * per, px, j * per, per);
@@ -268,7 +219,7 @@ public final class EncodeWorker extends AbstractWorker {
     TokenizerRuntime.Encoded enc = s.runtime().encode(px, idx.size());
     long micros = (System.nanoTime() - t0) / 1000;
     metrics.inference(Duration.ofNanos(micros * 1000));
-    metrics.recordsOutByVersion(s.name(), s.version(), idx.size());
+    lease.served(m, idx.size());
     for (int j = 0; j < idx.size(); j++) {
       ConsumerRecord<byte[], byte[]> r = good.get(idx.get(j));
       ImageEvent e = events.get(idx.get(j));
@@ -301,21 +252,10 @@ public final class EncodeWorker extends AbstractWorker {
 
   @Override
   public void release() {
-    if (watcher != null) {
-      watcher.close();
+    if (feed != null) {
+      feed.close();
     }
-    Serving p = pending.getAndSet(null);
-    if (p != null) {
-      p.runtime().close();
-    }
-    Optional<Serving> pc = pendingCanary.getAndSet(null);
-    if (pc != null) {
-      pc.ifPresent(x -> x.runtime().close());
-    }
-    if (canary != null) {
-      canary.runtime().close();
-    }
-    serving.runtime().close();
+    slot.close();
     super.release();
   }
 }

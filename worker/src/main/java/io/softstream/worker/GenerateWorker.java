@@ -3,12 +3,16 @@ package io.softstream.worker;
 import io.softstream.model.generator.Sampler;
 import io.softstream.schemas.avro.GeneratedImage;
 import io.softstream.schemas.avro.GenerationRequest;
+import io.softstream.schemas.avro.ModelKind;
+import io.softstream.schemas.avro.ModelVersion;
 import io.softstream.schemas.avro.TokenDtype;
 import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.schemas.tokens.TokenPacking;
 import io.softstream.worker.generation.GenerationSettings;
 import io.softstream.worker.generation.ImageGeneration;
+import io.softstream.worker.internals.ModelFeed;
+import io.softstream.worker.internals.ModelSlot;
 import io.softstream.worker.internals.PoisonRecordException;
 import io.softstream.worker.internals.TransactionalLoop.Output;
 import java.nio.ByteBuffer;
@@ -19,8 +23,11 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Consumes {@code GenerationRequest}s, samples the images of a whole batch of requests together (one
@@ -29,17 +36,25 @@ import org.apache.kafka.clients.producer.ProducerRecord;
  * a label out of range, an unknown prompt, a count above {@code generation.max.count}, steps outside
  * [1, 1000] or guidance outside [0, 20] becomes a dead letter whose reason names the accepted values.
  *
+ * <p>With {@code generator.watch=true} it follows the ACTIVE generator version of {@code generator.name}:
+ * a newly announced one is fetched, checksummed, loaded with the tokenizer's decoder, warmed up and
+ * self-checked off the serving thread, and serves from the next batch on; each image names the
+ * generator version that made it.
+ *
  * <p>Settings: the usual worker keys ({@code model.dir} is the tokenizer whose decoder is used) plus
  * the keys of {@link GenerationSettings}.
  */
 public final class GenerateWorker extends AbstractWorker {
+  private static final Logger log = LoggerFactory.getLogger(GenerateWorker.class);
   private final GenerationSettings settings;
-  private final ImageGeneration generation;
   private final Prompts prompts;
   private final AvroDeserializer<GenerationRequest> requests;
   private final AvroSerializer<GeneratedImage> images;
-  private final String generatorModel;
   private final String decoderModel;
+  private final Path tokenizerDir;
+  private final ModelFeed feed;
+  private final ModelSlot<ImageGeneration> slot;
+  private int classes;
 
   /** A request that passed validation, with its resolved label. */
   private record Valid(ConsumerRecord<byte[], byte[]> source, GenerationRequest request, int label) {}
@@ -47,35 +62,90 @@ public final class GenerateWorker extends AbstractWorker {
   public GenerateWorker(WorkerConfig config) {
     super(config, "generate", layout(config).generationRequests());
     this.settings = GenerationSettings.from(config.originals());
-    this.generation = ImageGeneration.open(settings.generatorDir(), Path.of(config.getString(WorkerConfig.MODEL_DIR)),
-        config.engine(), config.engineThreads());
+    this.tokenizerDir = Path.of(config.getString(WorkerConfig.MODEL_DIR));
+    this.feed = settings.watch() ? new ModelFeed(config.clientConfig(), registry, topics,
+        Path.of(config.getString(WorkerConfig.MODEL_CACHE_DIR))) : null;
+    this.slot = new ModelSlot<>(new ModelSlot.Settings(settings.generatorName(), ModelKind.GENERATOR, 0, 0),
+        feed != null ? feed.artifacts() : null, feed != null ? feed.cacheDir() : null,
+        (dir, v) -> open(dir, v.getName() + ":" + v.getVersion()), metrics);
     try {
-      int classes = generation.numClasses();
+      if (feed != null) {
+        Optional<ModelVersion> active = slot.activeIn(feed.readNow());
+        if (active.isPresent()) {
+          try {
+            slot.startOn(active.get());
+          } catch (Exception e) {
+            if (settings.generatorDir() == null) {
+              throw e;
+            }
+            log.error("Active generator {}:{} cannot be served ({}); starting on {}", settings.generatorName(),
+                active.get().getVersion(), e.getMessage(), settings.generatorDir());
+          }
+        }
+      }
+      if (slot.activeVersion() == 0) {
+        if (settings.generatorDir() == null) {
+          throw new IllegalStateException("No active generator version of " + settings.generatorName() + " is announced on "
+              + topics.modelVersions() + " and no generator.dir is given: publish one or pass generator.dir");
+        }
+        ImageGeneration g = open(settings.generatorDir(), "generator " + settings.generatorDir());
+        String gName = settings.generatorName().isEmpty() ? g.generator().card().name() : settings.generatorName();
+        slot.startOn(gName, settings.generatorVersion(), g);
+      }
+      ImageGeneration first = slot.peek().get();
       this.prompts = classes == 10 ? Prompts.fashionMnist() : Prompts.numbered(classes);
-      String gName = settings.generatorName().isEmpty() ? generation.generator().card().name() : settings.generatorName();
-      this.generatorModel = gName + ":" + settings.generatorVersion();
-      String dName = config.getString(WorkerConfig.MODEL_NAME).isEmpty() ? generation.decoder().card().name()
+      String dName = config.getString(WorkerConfig.MODEL_NAME).isEmpty() ? first.decoder().card().name()
           : config.getString(WorkerConfig.MODEL_NAME);
       this.decoderModel = dName + ":" + config.getInt(WorkerConfig.MODEL_VERSION);
       this.requests = new AvroDeserializer<>(registry, GenerationRequest.class);
       this.requests.configure(config.serdeConfig(), false);
       this.images = new AvroSerializer<>(registry, config.serdeConfig(), false);
-      warmUp();
-    } catch (RuntimeException e) {
-      generation.close();
-      throw e;
+    } catch (Exception e) {
+      release();
+      throw e instanceof RuntimeException r ? r : new IllegalStateException(e.getMessage(), e);
     }
-    metrics.activeModel(gName(), settings.generatorVersion());
+    if (feed != null) {
+      feed.feed(slot);
+      feed.start();
+    }
     markReady();
   }
 
-  private String gName() {
-    return generatorModel.substring(0, generatorModel.lastIndexOf(':'));
+  /**
+   * Opens a generator with the tokenizer's decoder, warms it up and self-checks it; a version whose classes
+   * differ from the first one's is refused (requests are validated against those classes).
+   */
+  private ImageGeneration open(Path generatorDir, String what) {
+    ImageGeneration g = ImageGeneration.open(generatorDir, tokenizerDir, config.engine(), config.engineThreads());
+    try {
+      if (classes == 0) {
+        classes = g.numClasses();
+      } else if (g.numClasses() != classes) {
+        throw new IllegalStateException("Generator " + what + " knows " + g.numClasses() + " classes, the one serving "
+            + classes + ": requests are validated against those; refusing to serve it");
+      }
+      // First passes allocate and JIT-compile; do them before serving.
+      var out = g.generate(new int[] {0}, new long[] {0}, settings.sampler(1, 2f), 1);
+      for (float v : out.get(0).tokens()) {
+        if (!Float.isFinite(v)) {
+          throw new IllegalStateException("Generator " + what + " produced non-finite tokens on warm-up: refusing to serve it");
+        }
+      }
+      return g;
+    } catch (RuntimeException e) {
+      g.close();
+      throw e;
+    }
   }
 
-  /** "generator:version" written into records. */
+  /** "generator:version" serving now (written into records). */
   public String generatorModel() {
-    return generatorModel;
+    return slot.peek().toString();
+  }
+
+  /** The generator version serving now. */
+  public int generatorVersion() {
+    return slot.activeVersion();
   }
 
   /** "tokenizer:version" written into records. */
@@ -83,19 +153,16 @@ public final class GenerateWorker extends AbstractWorker {
     return decoderModel;
   }
 
-  // First passes allocate and JIT-compile; do them before reporting ready.
-  private void warmUp() {
-    var out = generation.generate(new int[] {0}, new long[] {0}, settings.sampler(1, 2f), 1);
-    for (float v : out.get(0).tokens()) {
-      if (!Float.isFinite(v)) {
-        throw new IllegalStateException("Generator " + generatorModel + " produced non-finite tokens on warm-up: "
-            + "refusing to serve it");
-      }
+  @Override
+  protected List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
+    try (ModelSlot.Lease<ImageGeneration> lease = slot.begin()) {
+      return process(batch, lease);
     }
   }
 
-  @Override
-  protected List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
+  private List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch, ModelSlot.Lease<ImageGeneration> lease) {
+    ImageGeneration generation = lease.model().get();
+    String generatorModel = lease.model().toString();
     List<Output> out = new ArrayList<>();
     List<Valid> valid = new ArrayList<>();
     for (ConsumerRecord<byte[], byte[]> r : batch) {
@@ -134,6 +201,7 @@ public final class GenerateWorker extends AbstractWorker {
       List<ImageGeneration.Image> imgs = generation.generate(labels, seeds,
           settings.sampler(first.getSamplingSteps(), first.getGuidanceScale()), settings.maxBatchImages());
       metrics.inference(Duration.ofNanos(System.nanoTime() - t0));
+      lease.served(lease.model(), n);
       k = 0;
       for (Valid v : group) {
         List<Output> outs = new ArrayList<>();
@@ -216,7 +284,10 @@ public final class GenerateWorker extends AbstractWorker {
 
   @Override
   public void release() {
-    generation.close();
+    if (feed != null) {
+      feed.close();
+    }
+    slot.close();
     super.release();
   }
 }

@@ -5,10 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.softstream.schemas.avro.DeadLetter;
 import io.softstream.schemas.avro.GeneratedImage;
 import io.softstream.schemas.avro.GenerationRequest;
+import io.softstream.schemas.avro.ModelKind;
+import io.softstream.schemas.avro.ModelStatus;
 import io.softstream.schemas.registry.SchemaRegistryClient;
 import io.softstream.schemas.registry.SchemaRegistryClients;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicLayout;
+import io.softstream.topology.models.ModelRegistry;
 import io.softstream.worker.generation.GenerationSettings;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
@@ -16,8 +19,13 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.stream.Collectors;
 import javax.imageio.ImageIO;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -163,6 +171,81 @@ class GenerateWorkerIT extends WorkerIT {
     } finally {
       worker.close();
       thread.join(30_000);
+    }
+  }
+
+  @Test
+  void aNewGeneratorVersionIsTakenMidStreamWithNothingLostOrDuplicated() throws Exception {
+    TopicLayout t = freshTopics();
+    Path v2 = TestImages.tinyGenerator(dir.resolve("generator-v2"), 4);
+    try (SchemaRegistryClient schemas = SchemaRegistryClients.create(platform.clientProperties());
+        ModelRegistry models = new ModelRegistry(platform.clientProperties(), schemas, t)) {
+      models.publish(generator, "tiny-gen", ModelKind.GENERATOR, 1, Map.of(), ModelStatus.ACTIVE);
+      Map<String, Object> props = generateProps(t, "gen-swap");
+      props.remove(GenerationSettings.GENERATOR_DIR);
+      props.put(GenerationSettings.GENERATOR_WATCH, true);
+      props.put(GenerationSettings.GENERATOR_NAME, "tiny-gen");
+      props.put(WorkerConfig.BATCH_MAX_RECORDS, 4);
+      props.put(WorkerConfig.MODEL_CACHE_DIR, dir.resolve("gen-cache").toString());
+      GenerateWorker worker = new GenerateWorker(new WorkerConfig(props));
+      assertThat(worker.generatorModel()).isEqualTo("tiny-gen:1");
+      Thread thread = runInBackground(worker);
+      ExecutorService feeder = Executors.newSingleThreadExecutor();
+      AtomicBoolean swapped = new AtomicBoolean();
+      // Requests keep coming until well after the swap, so both versions serve part of the stream.
+      Future<Integer> feeding = feeder.submit(() -> {
+        int n = 0;
+        for (int after = 0; after < 10; n += 4) {
+          List<GenerationRequest> chunk = new ArrayList<>();
+          for (int j = n; j < n + 4; j++) {
+            chunk.add(request("req-" + j, j % 10, null, 2, j, 2f, 2));
+          }
+          produceRequests(t.generationRequests(), chunk);
+          Thread.sleep(100);
+          after += swapped.get() ? 1 : 0;
+        }
+        return n;
+      });
+      try {
+        assertThat(readCommitted(t.generatedImages(), GeneratedImage.class, 8, Duration.ofSeconds(60)).size())
+            .isGreaterThanOrEqualTo(8);
+        models.publish(v2, "tiny-gen", ModelKind.GENERATOR, 2, Map.of(), ModelStatus.ACTIVE);
+        long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
+        while (worker.generatorVersion() != 2 && System.nanoTime() < deadline) {
+          Thread.sleep(50);
+        }
+        assertThat(worker.generatorVersion()).isEqualTo(2);
+        swapped.set(true);
+        int requests = feeding.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        List<ConsumerRecord<String, GeneratedImage>> out =
+            readCommitted(t.generatedImages(), GeneratedImage.class, 2 * requests, Duration.ofSeconds(90));
+        Map<String, Long> perImage = out.stream()
+            .collect(Collectors.groupingBy(r -> r.key() + "#" + r.value().getIndex(), Collectors.counting()));
+        assertThat(perImage).as("every image of every request exactly once").hasSize(2 * requests);
+        assertThat(perImage.values()).allMatch(c -> c == 1L);
+        assertThat(out.stream().map(r -> r.value().getGeneratorModel().toString()).distinct().sorted().toList())
+            .containsExactly("tiny-gen:1", "tiny-gen:2");
+        // Per partition, in offset order, v1 serves until the swap and v2 from then on; a request is served by one.
+        Map<Integer, List<ConsumerRecord<String, GeneratedImage>>> byPartition =
+            out.stream().collect(Collectors.groupingBy(ConsumerRecord::partition));
+        for (List<ConsumerRecord<String, GeneratedImage>> l : byPartition.values()) {
+          l.sort(java.util.Comparator.comparingLong(ConsumerRecord::offset));
+          boolean seenV2 = false;
+          for (ConsumerRecord<String, GeneratedImage> r : l) {
+            boolean v2Made = r.value().getGeneratorModel().toString().equals("tiny-gen:2");
+            assertThat(v2Made || !seenV2).as("offset %d of partition %d went back to v1", r.offset(), r.partition()).isTrue();
+            seenV2 |= v2Made;
+          }
+        }
+        Map<String, List<String>> versionsPerRequest = out.stream().collect(Collectors.groupingBy(ConsumerRecord::key,
+            Collectors.mapping(r -> r.value().getGeneratorModel().toString(), Collectors.toList())));
+        assertThat(versionsPerRequest.values()).allMatch(l -> l.stream().distinct().count() == 1);
+        assertThat(worker.metrics().recordsOutByVersionCount("tiny-gen", 2)).isPositive();
+      } finally {
+        feeder.shutdownNow();
+        worker.close();
+        thread.join(30_000);
+      }
     }
   }
 

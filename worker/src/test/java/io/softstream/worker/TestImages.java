@@ -89,10 +89,15 @@ public final class TestImages {
    * are perturbed, so that labels change the samples.
    */
   public static Path tinyGenerator(Path out) throws IOException {
-    Engine.getEngine("PyTorch").setRandomSeed(3);
+    return tinyGenerator(out, 3);
+  }
+
+  /** As {@link #tinyGenerator(Path)} with another seed: other weights, same shape (a new generator version). */
+  public static Path tinyGenerator(Path out, int seed) throws IOException {
+    Engine.getEngine("PyTorch").setRandomSeed(seed);
     try (NDManager m = NDManager.newBaseManager("PyTorch")) {
       Generator g = GeneratorDir.newGenerator(GeneratorConfig.tiny(), m);
-      Random r = new Random(3);
+      Random r = new Random(seed);
       g.getParameters().forEach(p -> {
         NDArray a = p.getValue().getArray();
         float[] v = a.toFloatArray();

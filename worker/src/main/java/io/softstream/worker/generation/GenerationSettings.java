@@ -4,36 +4,25 @@ import io.softstream.model.generator.Sampler;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.Map;
+import org.apache.kafka.common.config.AbstractConfig;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigDef.Importance;
+import org.apache.kafka.common.config.ConfigDef.Range;
+import org.apache.kafka.common.config.ConfigDef.Type;
 import org.apache.kafka.common.config.ConfigException;
 
 /**
- * The generation worker's own settings, read from the worker config's originals (so {@code
- * WorkerConfig} stays the encode/decode contract). Keys:
- *
- * <ul>
- *   <li>{@value #GENERATOR_DIR} (required): generator model directory
- *   <li>{@value #GENERATOR_NAME}: name written into records; empty = the card's name
- *   <li>{@value #GENERATOR_VERSION} (default 1): version written into records
- *   <li>{@value #MAX_COUNT} (default 64): largest {@code count} a request may ask for
- *   <li>{@value #SAMPLER} (default euler): euler, heun or sde
- *   <li>{@value #GUIDANCE_LOW} / {@value #GUIDANCE_HIGH} (default 0 / 1): the t interval where guidance applies
- *   <li>{@value #MAX_BATCH_IMAGES} (default 256): most images sampled and decoded in one pass
- * </ul>
- *
- * @param generatorDir generator directory
- * @param generatorName name override, empty for the card's
- * @param generatorVersion version of the generator
- * @param maxCount largest count per request
- * @param method sampler
- * @param guidanceLow guidance interval start
- * @param guidanceHigh guidance interval end
- * @param maxBatchImages most images per forward pass
+ * The generation worker's own settings, declared once (Kafka's {@code ConfigDef}) and read from the
+ * worker config's originals, so {@code WorkerConfig} stays the encode/decode contract. A bad value stops
+ * the worker at start-up with Kafka's message, e.g. "Invalid value 0 for configuration
+ * generation.max.count: Value must be at least 1". {@code java -cp ...
+ * io.softstream.worker.generation.GenerationSettings} prints the table for the README.
  */
-public record GenerationSettings(Path generatorDir, String generatorName, int generatorVersion, int maxCount,
-    Sampler.Method method, float guidanceLow, float guidanceHigh, int maxBatchImages) {
+public final class GenerationSettings extends AbstractConfig {
   public static final String GENERATOR_DIR = "generator.dir";
   public static final String GENERATOR_NAME = "generator.name";
   public static final String GENERATOR_VERSION = "generator.version";
+  public static final String GENERATOR_WATCH = "generator.watch";
   public static final String MAX_COUNT = "generation.max.count";
   public static final String SAMPLER = "generation.sampler";
   public static final String GUIDANCE_LOW = "generation.guidance.low";
@@ -43,62 +32,99 @@ public record GenerationSettings(Path generatorDir, String generatorName, int ge
   public static final int MAX_STEPS = 1000;
   public static final float MAX_GUIDANCE = 20f;
 
-  /** Reads the keys above; a bad value throws {@link ConfigException} naming the key and the rule. */
+  private static final ConfigDef CONFIG = new ConfigDef()
+      .define(GENERATOR_DIR, Type.STRING, "", Importance.HIGH,
+          "Generator model directory served first; may be empty with generator.watch=true.")
+      .define(GENERATOR_NAME, Type.STRING, "", Importance.MEDIUM,
+          "Generator name written into records (and followed with generator.watch); empty = the card's name.")
+      .define(GENERATOR_VERSION, Type.INT, 1, Range.atLeast(1), Importance.MEDIUM,
+          "Version of generator.dir, written into records.")
+      .define(GENERATOR_WATCH, Type.BOOLEAN, false, Importance.HIGH,
+          "Follow the ACTIVE GENERATOR version of generator.name on the model-versions topic: start on it if one is "
+              + "announced, and hot-swap to each newly announced one (fetched, checksummed, warmed up) between batches.")
+      .define(MAX_COUNT, Type.INT, 64, Range.between(1, 4096), Importance.MEDIUM,
+          "Largest count a request may ask for; larger requests are dead-lettered (InvalidCount).")
+      .define(SAMPLER, Type.STRING, "euler", ConfigDef.CaseInsensitiveValidString.in("euler", "heun", "sde"), Importance.MEDIUM,
+          "How the sampler integrates: euler, heun or sde.")
+      .define(GUIDANCE_LOW, Type.DOUBLE, 0.0, Range.between(0.0, 1.0), Importance.LOW,
+          "Guidance applies for t >= this (at most generation.guidance.high).")
+      .define(GUIDANCE_HIGH, Type.DOUBLE, 1.0, Range.between(0.0, 1.0), Importance.LOW, "Guidance applies for t <= this.")
+      .define(MAX_BATCH_IMAGES, Type.INT, 256, Range.between(1, 65536), Importance.MEDIUM,
+          "Most images sampled and decoded in one forward pass.");
+
+  public GenerationSettings(Map<?, ?> originals) {
+    super(CONFIG, originals, false);
+    if (generatorDir() == null && !getBoolean(GENERATOR_WATCH)) {
+      throw new ConfigException(GENERATOR_DIR, "", "The generation worker needs a generator model directory, or "
+          + "generator.watch=true (with generator.name) to serve the active version announced on the model-versions topic");
+    }
+    if (getBoolean(GENERATOR_WATCH) && generatorName().isEmpty()) {
+      throw new ConfigException(GENERATOR_NAME, "", "generator.watch=true needs the generator.name to follow");
+    }
+    if (guidanceLow() > guidanceHigh()) {
+      throw new ConfigException(GUIDANCE_LOW, guidanceLow(), "must not exceed " + GUIDANCE_HIGH + " (" + guidanceHigh()
+          + "): guidance applies for low <= t <= high");
+    }
+  }
+
+  /** Reads the keys above from a worker config's originals; a bad value throws {@link ConfigException}. */
   public static GenerationSettings from(Map<String, ?> originals) {
-    Object dir = originals.get(GENERATOR_DIR);
-    if (dir == null || dir.toString().isBlank()) {
-      throw new ConfigException(GENERATOR_DIR, dir, "the generation worker needs a generator model directory");
-    }
-    Object name = originals.get(GENERATOR_NAME);
-    int version = integer(originals, GENERATOR_VERSION, 1, 1, Integer.MAX_VALUE);
-    int max = integer(originals, MAX_COUNT, 64, 1, 4096);
-    int batch = integer(originals, MAX_BATCH_IMAGES, 256, 1, 65536);
-    Object s = originals.get(SAMPLER);
-    Sampler.Method method;
-    try {
-      method = s == null ? Sampler.Method.EULER : Sampler.Method.parse(s.toString());
-    } catch (IllegalArgumentException e) {
-      throw new ConfigException(SAMPLER, s, "must be one of euler, heun, sde");
-    }
-    float lo = real(originals, GUIDANCE_LOW, 0f);
-    float hi = real(originals, GUIDANCE_HIGH, 1f);
-    if (!(lo >= 0 && lo <= hi && hi <= 1)) {
-      throw new ConfigException(GUIDANCE_LOW + "/" + GUIDANCE_HIGH, lo + "/" + hi, "need 0 <= low <= high <= 1");
-    }
-    return new GenerationSettings(Path.of(dir.toString()), name == null ? "" : name.toString(), version, max, method, lo,
-        hi, batch);
+    return new GenerationSettings(originals);
+  }
+
+  public static ConfigDef configDef() {
+    return new ConfigDef(CONFIG);
+  }
+
+  /** The generator directory, or null with none given. */
+  public Path generatorDir() {
+    String d = getString(GENERATOR_DIR);
+    return d.isBlank() ? null : Path.of(d);
+  }
+
+  public String generatorName() {
+    return getString(GENERATOR_NAME);
+  }
+
+  public int generatorVersion() {
+    return getInt(GENERATOR_VERSION);
+  }
+
+  public boolean watch() {
+    return getBoolean(GENERATOR_WATCH);
+  }
+
+  public int maxCount() {
+    return getInt(MAX_COUNT);
+  }
+
+  public Sampler.Method method() {
+    return Sampler.Method.parse(getString(SAMPLER));
+  }
+
+  public float guidanceLow() {
+    return getDouble(GUIDANCE_LOW).floatValue();
+  }
+
+  public float guidanceHigh() {
+    return getDouble(GUIDANCE_HIGH).floatValue();
+  }
+
+  public int maxBatchImages() {
+    return getInt(MAX_BATCH_IMAGES);
   }
 
   /** Sampler settings for a request's steps and guidance scale. */
   public Sampler.Settings sampler(int steps, float guidance) {
-    return new Sampler.Settings(method, steps, guidance, guidanceLow, guidanceHigh);
+    return new Sampler.Settings(method(), steps, guidance, guidanceLow(), guidanceHigh());
   }
 
-  private static int integer(Map<String, ?> m, String key, int def, int min, int max) {
-    Object v = m.get(key);
-    if (v == null) {
-      return def;
-    }
-    try {
-      int i = v instanceof Number n ? n.intValue() : Integer.parseInt(v.toString().trim());
-      if (i < min || i > max) {
-        throw new ConfigException(key, v, "must be in [" + min + ", " + max + "]");
-      }
-      return i;
-    } catch (NumberFormatException e) {
-      throw new ConfigException(key, v, "must be an integer");
-    }
-  }
-
-  private static float real(Map<String, ?> m, String key, float def) {
-    Object v = m.get(key);
-    if (v == null) {
-      return def;
-    }
-    try {
-      return v instanceof Number n ? n.floatValue() : Float.parseFloat(v.toString().trim().toLowerCase(Locale.ROOT));
-    } catch (NumberFormatException e) {
-      throw new ConfigException(key, v, "must be a number");
+  /** Prints the settings table (Markdown) for the README. */
+  public static void main(String[] args) {
+    System.out.println("| key | type | default | description |\n|---|---|---|---|");
+    for (ConfigDef.ConfigKey k : CONFIG.configKeys().values()) {
+      System.out.println("| `" + k.name + "` | " + k.type.name().toLowerCase(Locale.ROOT) + " | "
+          + (k.hasDefault() ? k.defaultValue : "(required)") + " | " + k.documentation + " |");
     }
   }
 }
