@@ -23,10 +23,11 @@ import org.junit.jupiter.api.io.TempDir;
  * resize policy).
  */
 class TrainServeParityTest {
+  static final Path PHOTO_MODEL = Path.of("..", "models", "softvq-photo-64"); // tests run in cli/
   @TempDir Path dir;
 
   static void assertSameModelInput(Path file) throws Exception {
-    TokenizerConfig model = ModelDir.readCard(ShippedModels.photo()).tokenizerConfig();
+    TokenizerConfig model = ModelDir.readCard(PHOTO_MODEL).tokenizerConfig();
     int size = model.imageSize();
     // Training path.
     ImageTranslator train = PhotoCrops.translator(size);
@@ -36,7 +37,7 @@ class TrainServeParityTest {
     train.cropInto(pic, (pic.width() - side) / 2, (pic.height() - side) / 2, side, trained, 0);
     // Serving path.
     WorkerConfig config = new WorkerConfig(Map.of(WorkerConfig.BOOTSTRAP_SERVERS, "localhost:1",
-        WorkerConfig.SCHEMA_REGISTRY_URL, "mock://parity", WorkerConfig.MODEL_DIR, ShippedModels.photo().toString()));
+        WorkerConfig.SCHEMA_REGISTRY_URL, "mock://parity", WorkerConfig.MODEL_DIR, PHOTO_MODEL.toString()));
     ImageTranslator serve = config.imageTranslator(model);
     float[] served = new float[serve.floatsPerImage()];
     serve.decodeInto(Files.readAllBytes(file), "", served, 0);
