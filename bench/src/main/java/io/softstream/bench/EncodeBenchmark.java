@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.softstream.model.TokenizerConfig;
+import io.softstream.model.image.ImageTranslator;
 import io.softstream.model.runtime.EngineKind;
 import io.softstream.model.runtime.TokenizerRuntime;
 import io.softstream.model.runtime.TokenizerRuntimes;
@@ -18,7 +19,6 @@ import io.softstream.topology.TopicLayout;
 import io.softstream.embedded.EmbeddedPlatform;
 import io.softstream.worker.EncodeWorker;
 import io.softstream.worker.WorkerConfig;
-import io.softstream.worker.internals.ImagePreprocessor;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -82,8 +82,8 @@ public final class EncodeBenchmark {
       r.put("matmul_peak_gflops", round(peak, 1));
       say("matmul peak (PyTorch engine, fp32 1024x1024): %.1f GFLOP/s", peak);
 
-      ImagePreprocessor pre = new ImagePreprocessor(cfg.imageSize(), cfg.channels(), ImagePreprocessor.Resize.FIT,
-          1 << 24, 100_000_000);
+      ImageTranslator pre = new ImageTranslator(cfg.imageSize(), cfg.channels(), ImageTranslator.Resize.FIT,
+          ImageTranslator.Limits.of(1 << 24, 100_000_000));
       float[] all = new float[64 * pre.floatsPerImage()];
       for (int i = 0; i < 64; i++) {
         pre.decodeInto(pngs.get(i % pngs.size()), "image/png", all, i * pre.floatsPerImage());

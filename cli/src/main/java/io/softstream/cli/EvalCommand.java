@@ -2,6 +2,7 @@ package io.softstream.cli;
 
 import io.softstream.model.ModelCard;
 import io.softstream.model.TokenizerConfig;
+import io.softstream.model.image.ImageTranslator;
 import io.softstream.model.runtime.EngineKind;
 import io.softstream.model.runtime.TokenizerRuntime;
 import io.softstream.model.runtime.TokenizerRuntimes;
@@ -10,7 +11,6 @@ import io.softstream.trainer.Evaluation;
 import io.softstream.trainer.PhotoCrops;
 import io.softstream.trainer.TrainConfig;
 import io.softstream.trainer.TrainerRun;
-import io.softstream.worker.internals.ImagePreprocessor;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -119,8 +119,8 @@ public final class EvalCommand implements Callable<Integer> {
     try (Stream<Path> s = Files.list(dir)) {
       files = s.filter(Files::isRegularFile).sorted().toList();
     }
-    ImagePreprocessor pre = new ImagePreprocessor(c.imageSize(), c.channels(), ImagePreprocessor.Resize.FIT,
-        64 * 1024 * 1024, 100_000_000);
+    ImageTranslator pre = new ImageTranslator(c.imageSize(), c.channels(), ImageTranslator.Resize.FIT,
+        ImageTranslator.Limits.of(64 * 1024 * 1024, 100_000_000));
     List<float[]> ok = new ArrayList<>();
     for (Path f : files) {
       float[] px = new float[pre.floatsPerImage()];

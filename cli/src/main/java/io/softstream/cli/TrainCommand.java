@@ -119,8 +119,9 @@ public final class TrainCommand implements Callable<Integer> {
     cc.put("isolation.level", "read_committed");
     cc.put("enable.auto.commit", false);
     cc.put("max.partition.fetch.bytes", 16 * 1024 * 1024);
-    var pre = new io.softstream.worker.internals.ImagePreprocessor(c.imageSize(), c.channels(),
-        io.softstream.worker.internals.ImagePreprocessor.Resize.FIT, 16 * 1024 * 1024, 100_000_000);
+    var pre = new io.softstream.model.image.ImageTranslator(c.imageSize(), c.channels(),
+        io.softstream.model.image.ImageTranslator.Resize.FIT,
+        io.softstream.model.image.ImageTranslator.Limits.of(16 * 1024 * 1024, 100_000_000));
     List<float[]> images = new ArrayList<>();
     try (var schemas = io.softstream.schemas.registry.SchemaRegistryClients.create(props);
         var consumer = new org.apache.kafka.clients.consumer.KafkaConsumer<String, io.softstream.schemas.avro.ImageEvent>(cc,

@@ -8,9 +8,9 @@ import ai.djl.training.ParameterStore;
 import io.softstream.model.TokenDecoder;
 import io.softstream.model.TokenEncoder;
 import io.softstream.model.TokenizerConfig;
+import io.softstream.model.image.ImageTranslator;
 import io.softstream.schemas.tokens.TokenPacking;
 import java.awt.Graphics2D;
-import java.awt.Image;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
@@ -36,7 +36,7 @@ import javax.imageio.stream.ImageOutputStream;
  * fp16 {@code TokenRecord} carries them), {@code token_bytes_per_image} ({@code {fp16, fp32}}: tokens * code_dim * 2 or 4),
  * {@code jpeg_psnr_at_equal_bytes} ({@code {fp16, fp32}}: JDK ImageIO baseline JPEG with the highest
  * quality whose file fits the token bytes, whole JFIF file counted), {@code bicubic_psnr_at_equal_bytes}
- * ({@code {fp16, fp32}}: area-average downscale to the largest square of 8-bit pixels that fits the
+ * ({@code {fp16, fp32}}: area-average downscale (the model's {@link ImageTranslator}) to the largest square of 8-bit pixels that fits the
  * bytes, bicubic upscale back), {@code linear_probe_accuracy} (ridge regression on standardised,
  * flattened latent tokens of training images, accuracy on held-out images; only when both sets are labelled),
  * {@code mean_colour_psnr} (each image sent as its per-channel mean, 1 byte per channel: the floor a
@@ -347,40 +347,22 @@ public final class Evaluation {
         return total / count;
     }
 
-    /** Planar 8-bit pixels (1 or 3 channels) as a grayscale or RGB image. */
+    /** Planar 8-bit pixels (1 or 3 channels) as a grayscale or RGB image, by the model's {@link ImageTranslator}. */
     static BufferedImage image(int[] px, int channels, int size) {
-        if (channels == 1) {
-            BufferedImage img = new BufferedImage(size, size, BufferedImage.TYPE_BYTE_GRAY);
-            img.getRaster().setPixels(0, 0, size, size, px);
-            return img;
-        }
-        if (channels != 3) {
+        if (channels != 1 && channels != 3) {
             throw new IllegalArgumentException("images have 1 or 3 channels, not " + channels);
         }
-        int plane = size * size;
-        int[] rgb = new int[plane];
-        for (int i = 0; i < plane; i++) {
-            rgb[i] = (px[i] << 16) | (px[plane + i] << 8) | px[2 * plane + i];
+        float[] v = new float[px.length];
+        for (int i = 0; i < px.length; i++) {
+            v[i] = px[i] / 127.5f - 1f;
         }
-        BufferedImage img = new BufferedImage(size, size, BufferedImage.TYPE_INT_RGB);
-        img.setRGB(0, 0, size, size, rgb, 0, size);
-        return img;
+        return ImageTranslator.toImage(v, 0, channels, size);
     }
 
-    /** An image's pixels as planar 8-bit values with {@code channels} channels (RGB order for 3). */
+    /** A {@code size x size} image's pixels as planar 8-bit values with {@code channels} channels, by the model's {@link ImageTranslator}. */
     static int[] pixels(BufferedImage img, int channels, int size) {
-        if (channels == 1) {
-            return img.getRaster().getPixels(0, 0, size, size, new int[size * size]);
-        }
-        int plane = size * size;
-        int[] rgb = img.getRGB(0, 0, size, size, null, 0, size);
-        int[] px = new int[3 * plane];
-        for (int i = 0; i < plane; i++) {
-            px[i] = (rgb[i] >> 16) & 0xff;
-            px[plane + i] = (rgb[i] >> 8) & 0xff;
-            px[2 * plane + i] = rgb[i] & 0xff;
-        }
-        return px;
+        float[] v = new ImageTranslator(size, channels, ImageTranslator.Resize.FIT, ImageTranslator.FILE_LIMITS).normalise(img);
+        return toBytes(v, 0, v.length);
     }
 
     static double jpegPsnr(Dataset d, int n, int budget) {
@@ -436,6 +418,8 @@ public final class Evaluation {
         int size = d.size(), ch = d.channels(), px = ch * size * size;
         int side = Math.min(size, (int) Math.floor(Math.sqrt(budget / (double) ch)));
         int type = ch == 1 ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_INT_RGB;
+        ImageTranslator down = side >= size ? null
+                : new ImageTranslator(side, ch, ImageTranslator.Resize.CROP, ImageTranslator.FILE_LIMITS);
         double s = 0;
         for (int i = 0; i < n; i++) {
             int[] a = toBytes(d.pixels(), i * px, px);
@@ -443,12 +427,9 @@ public final class Evaluation {
                 s += PSNR_CAP;
                 continue;
             }
-            BufferedImage small = new BufferedImage(side, side, type);
-            Graphics2D g = small.createGraphics();
-            g.drawImage(image(a, ch, size).getScaledInstance(side, side, Image.SCALE_AREA_AVERAGING), 0, 0, null);
-            g.dispose();
+            BufferedImage small = ImageTranslator.toImage(down.normalise(image(a, ch, size)), 0, ch, side);
             BufferedImage up = new BufferedImage(size, size, type);
-            g = up.createGraphics();
+            Graphics2D g = up.createGraphics();
             g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BICUBIC);
             g.drawImage(small, 0, 0, size, size, null);
             g.dispose();

@@ -1,8 +1,9 @@
 package io.softstream.trainer;
 
+import io.softstream.model.image.ImageRejectedException;
+import io.softstream.model.image.ImageTranslator;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -13,7 +14,6 @@ import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 import java.util.zip.CRC32;
-import javax.imageio.ImageIO;
 
 /**
  * Unlabelled colour training data from wallpaper pictures (Debian {@code gnome-backgrounds} and
@@ -32,9 +32,10 @@ import javax.imageio.ImageIO;
  * crops (the first {@code count % files} files one more); crop {@code c} of file {@code f} is image
  * {@code c * files + f}, so files interleave and any prefix of the set spans every picture. Per file, a {@link Random} seeded with
  * {@code seed} and the key draws, per crop, a side {@code s} log-uniform in
- * [{@code size}, min(maxSide, shorter image side)] and a uniformly placed {@code s x s} window, which is
- * area-averaged (exact fractional box filter) to {@code size x size}. Pictures with an alpha channel are
- * first composited over mid grey (see {@link #overGrey}). Files ImageIO cannot read
+ * [{@code size}, min(maxSide, shorter image side)] and a uniformly placed {@code s x s} window. The
+ * pixels are the model's {@link ImageTranslator}'s, as the encode worker prepares them: decoded with its
+ * colour policy (grey kept, alpha over mid grey) and each window area-averaged (exact fractional box
+ * filter) to {@code size x size} by {@link ImageTranslator#cropInto}. Files the translator cannot read
  * (SVG) or smaller than {@code size} are skipped, and said on the log.
  */
 public final class PhotoCrops {
@@ -111,11 +112,12 @@ public final class PhotoCrops {
     public static Dataset crops(List<PhotoFile> files, int count, int size, int maxSide, long seed, PrintStream log)
             throws IOException {
         List<PhotoFile> readable = new ArrayList<>();
+        ImageTranslator t = translator(size);
         float[] px = new float[count * 3 * size * size];
         int per = 3 * size * size;
         // First pass, headers only: which files can be read (ImageIO reader present, at least size x size)?
         for (PhotoFile f : files) {
-            String why = unreadable(f.path(), size);
+            String why = unreadable(t, f.path(), size);
             if (why != null) {
                 if (log != null) {
                     log.printf("photos: skipping %s (%s)%n", f.path(), why);
@@ -136,20 +138,15 @@ public final class PhotoCrops {
                 continue;
             }
             PhotoFile f = readable.get(fi);
-            BufferedImage img = read(f.path());
-            int w = img.getWidth(), h = img.getHeight();
-            int[] argb = img.getRGB(0, 0, w, h, null, 0, w);
-            if (img.getColorModel().hasAlpha()) {
-                overGrey(argb);
-            }
-            img = null;
+            ImageTranslator.Picture pic = picture(t, f.path());
+            int w = pic.width(), h = pic.height();
             Random r = new Random(seed * 1_000_003L + f.key().hashCode() * 31L + f.path().getFileName().toString().hashCode());
             int hi = Math.max(size, Math.min(maxSide, Math.min(w, h)));
             for (int c = 0; c < want; c++) {
                 int side = (int) Math.round(size * Math.exp(r.nextDouble() * Math.log(hi / (double) size)));
                 side = Math.max(size, Math.min(hi, side));
                 int x0 = r.nextInt(w - side + 1), y0 = r.nextInt(h - side + 1);
-                areaAverage(argb, w, x0, y0, side, size, px, (c * n + fi) * per);
+                t.cropInto(pic, x0, y0, side, px, (c * n + fi) * per);
                 filled++;
             }
         }
@@ -160,52 +157,35 @@ public final class PhotoCrops {
         return new Dataset(px, null, 3, size);
     }
 
-    /**
-     * Composites non-premultiplied ARGB pixels over mid grey (128) in place. Several MATE wallpapers
-     * (Silk, Spring, Waves, MATE-Stripes-*) are one flat colour whose pattern is all in the alpha channel,
-     * meant to be drawn over the desktop colour; without this their crops would be flat.
-     */
-    static void overGrey(int[] argb) {
-        for (int i = 0; i < argb.length; i++) {
-            int p = argb[i], a = p >>> 24;
-            if (a == 255) {
-                continue;
-            }
-            int r = ((p >> 16) & 0xff) * a + 128 * (255 - a);
-            int g = ((p >> 8) & 0xff) * a + 128 * (255 - a);
-            int b = (p & 0xff) * a + 128 * (255 - a);
-            argb[i] = 0xff000000 | ((r + 127) / 255) << 16 | ((g + 127) / 255) << 8 | (b + 127) / 255;
-        }
+    /** The translator of the photo models ({@code size x size} RGB; crops are chosen here, so no resize policy applies). */
+    public static ImageTranslator translator(int size) {
+        return new ImageTranslator(size, 3, ImageTranslator.Resize.CROP, ImageTranslator.FILE_LIMITS);
     }
 
-    /** Null when ImageIO reads {@code f} and it is at least {@code size} on each side, else why not. */
-    private static String unreadable(Path f, int size) {
-        try (InputStream in = Files.newInputStream(f);
-             var iis = ImageIO.createImageInputStream(in)) {
-            var readers = ImageIO.getImageReaders(iis);
-            if (!readers.hasNext()) {
-                return "no ImageIO reader for this format";
+    /** A picture file decoded by {@code t} (guards, ImageIO, colour policy). */
+    public static ImageTranslator.Picture picture(ImageTranslator t, Path f) throws IOException {
+        return t.decode(Files.readAllBytes(f), f.getFileName().toString());
+    }
+
+    /** Null when the translator reads {@code f}'s header and it is at least {@code size} on each side, else why not. */
+    private static String unreadable(ImageTranslator t, Path f, int size) {
+        try {
+            ImageTranslator.Header h = t.header(Files.readAllBytes(f), f.getFileName().toString());
+            if (h.width() < size || h.height() < size) {
+                return h.width() + "x" + h.height() + " is smaller than " + size + "x" + size;
             }
-            var reader = readers.next();
-            try {
-                reader.setInput(iis);
-                int w = reader.getWidth(0), h = reader.getHeight(0);
-                if (w < size || h < size) {
-                    return w + "x" + h + " is smaller than " + size + "x" + size;
-                }
-                return null;
-            } finally {
-                reader.dispose();
-            }
-        } catch (IOException | RuntimeException e) {
+            return null;
+        } catch (ImageRejectedException e) {
+            return e.getMessage();
+        } catch (IOException e) {
             return "unreadable: " + e.getMessage();
         }
     }
 
-    /** Decodes one picture file with ImageIO (null from ImageIO becomes an error naming the file). */
+    /** Decodes one picture file with ImageIO, as is (the demo's sample images; model input goes through {@link #picture}). */
     public static BufferedImage read(Path f) {
-        try (InputStream in = Files.newInputStream(f)) {
-            BufferedImage img = ImageIO.read(in);
+        try {
+            BufferedImage img = javax.imageio.ImageIO.read(f.toFile());
             if (img == null) {
                 throw new IOException("no ImageIO reader for " + f);
             }
@@ -213,65 +193,5 @@ public final class PhotoCrops {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-    }
-
-    /**
-     * Area average of the {@code side x side} window at (x0, y0) of an ARGB image {@code w} wide down to
-     * {@code size x size}, written planar RGB in [-1, 1] at {@code out[off..]}.
-     */
-    static void areaAverage(int[] argb, int w, int x0, int y0, int side, int size, float[] out, int off) {
-        double scale = side / (double) size;
-        // Per output index: covered source range and the weights of its first and last source pixel.
-        int[] lo = new int[size], hiIdx = new int[size];
-        double[] wLo = new double[size], wHi = new double[size];
-        for (int o = 0; o < size; o++) {
-            double a = o * scale, b = (o + 1) * scale;
-            int ia = (int) Math.floor(a), ib = Math.min(side - 1, (int) Math.ceil(b) - 1);
-            lo[o] = ia;
-            hiIdx[o] = ib;
-            wLo[o] = ia == ib ? b - a : (ia + 1) - a;
-            wHi[o] = ia == ib ? 0 : b - ib;
-        }
-        // Horizontal pass: rows of the window -> [side][size][3].
-        double[] tmp = new double[side * size * 3];
-        for (int y = 0; y < side; y++) {
-            int row = (y0 + y) * w + x0;
-            for (int o = 0; o < size; o++) {
-                double rs = 0, gs = 0, bs = 0;
-                for (int x = lo[o]; x <= hiIdx[o]; x++) {
-                    double k = x == lo[o] ? wLo[o] : x == hiIdx[o] ? wHi[o] : 1;
-                    int p = argb[row + x];
-                    rs += k * ((p >> 16) & 0xff);
-                    gs += k * ((p >> 8) & 0xff);
-                    bs += k * (p & 0xff);
-                }
-                int t = (y * size + o) * 3;
-                tmp[t] = rs;
-                tmp[t + 1] = gs;
-                tmp[t + 2] = bs;
-            }
-        }
-        double norm = 1.0 / (scale * scale * 127.5);
-        int plane = size * size;
-        for (int oy = 0; oy < size; oy++) {
-            for (int ox = 0; ox < size; ox++) {
-                double rs = 0, gs = 0, bs = 0;
-                for (int y = lo[oy]; y <= hiIdx[oy]; y++) {
-                    double k = y == lo[oy] ? wLo[oy] : y == hiIdx[oy] ? wHi[oy] : 1;
-                    int t = (y * size + ox) * 3;
-                    rs += k * tmp[t];
-                    gs += k * tmp[t + 1];
-                    bs += k * tmp[t + 2];
-                }
-                int i = oy * size + ox;
-                out[off + i] = clamp((float) (rs * norm - 1));
-                out[off + plane + i] = clamp((float) (gs * norm - 1));
-                out[off + 2 * plane + i] = clamp((float) (bs * norm - 1));
-            }
-        }
-    }
-
-    private static float clamp(float v) {
-        return Math.max(-1f, Math.min(1f, v));
     }
 }

@@ -84,7 +84,7 @@ class PhotoCropsTest {
     @Test
     void transparentWallpapersAreCompositedOverGrey() throws Exception {
         int[] px = {0x00ffffff, 0xffffffff, 0x80000000, 0x80ff0000, 0xff123456};
-        PhotoCrops.overGrey(px);
+        io.softstream.model.image.ImageTranslator.overGrey(px);
         assertThat(px).containsExactly(0xff808080, 0xffffffff, 0xff404040, 0xffc04040, 0xff123456);
         // Silk.png is flat white with its pattern in alpha: composited, its crops are not flat.
         Path silk = tmp.resolve("mate/abstract/Silk.png");
@@ -135,7 +135,7 @@ class PhotoCropsTest {
             }
         }
         float[] out = new float[3 * 64 * 64];
-        PhotoCrops.areaAverage(argb, w, 1, 1, 128, 64, out, 0);
+        PhotoCrops.translator(64).cropInto(new io.softstream.model.image.ImageTranslator.Picture(argb, w, w), 1, 1, 128, out, 0);
         for (float v : out) {
             assertThat(v).isCloseTo(0f, within(1e-6f));
         }
@@ -148,7 +148,7 @@ class PhotoCropsTest {
                 ramp[y * 96 + x] = 0xff000000 | (g << 16) | (g << 8) | g;
             }
         }
-        PhotoCrops.areaAverage(ramp, 96, 0, 0, 96, 64, out, 0);
+        PhotoCrops.translator(64).cropInto(new io.softstream.model.image.ImageTranslator.Picture(ramp, 96, 96), 0, 0, 96, out, 0);
         for (int o = 0; o < 64; o++) {
             double lo = 1.5 * o, hi = lo + 1.5, expected = 0;
             for (int x = 0; x < 96; x++) {
@@ -176,7 +176,7 @@ class PhotoCropsTest {
         ByteArrayOutputStream log = new ByteArrayOutputStream();
         Dataset d = PhotoCrops.crops(all, 4, 64, 512, 1, new PrintStream(log, true, StandardCharsets.UTF_8));
         String said = log.toString(StandardCharsets.UTF_8);
-        assertThat(said).contains("skipping " + pics.resolve("vector.svg") + " (no ImageIO reader for this format)")
+        assertThat(said).contains("skipping " + pics.resolve("vector.svg") + " (No image decoder recognises these")
                 .contains("skipping " + pics.resolve("tiny.png") + " (10x10 is smaller than 64x64)")
                 .contains("4 crops of 64x64 from 1 of 3");
         assertThat(d.count()).isEqualTo(4);

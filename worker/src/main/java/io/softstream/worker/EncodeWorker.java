@@ -1,6 +1,8 @@
 package io.softstream.worker;
 
 import io.softstream.model.TokenizerConfig;
+import io.softstream.model.image.ImageRejectedException;
+import io.softstream.model.image.ImageTranslator;
 import io.softstream.model.runtime.TokenizerRuntime;
 import io.softstream.model.runtime.TokenizerRuntimes;
 import io.softstream.schemas.avro.ImageEvent;
@@ -11,9 +13,9 @@ import io.softstream.schemas.avro.TokenRecord;
 import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.schemas.tokens.TokenPacking;
-import io.softstream.worker.internals.ImagePreprocessor;
 import io.softstream.worker.internals.ModelFeed;
 import io.softstream.worker.internals.ModelSlot;
+import io.softstream.worker.internals.PoisonRecordException;
 import io.softstream.worker.internals.TransactionalLoop;
 import io.softstream.worker.internals.TransactionalLoop.Output;
 import java.nio.ByteBuffer;
@@ -39,7 +41,7 @@ public final class EncodeWorker extends AbstractWorker {
   private static final Logger log = LoggerFactory.getLogger(EncodeWorker.class);
 
   /** A loaded model and the name and version written into its records. */
-  record Serving(TokenizerRuntime runtime, String name, int version, ImagePreprocessor preprocessor)
+  record Serving(TokenizerRuntime runtime, String name, int version, ImageTranslator preprocessor)
       implements AutoCloseable {
     @Override
     public void close() {
@@ -103,8 +105,7 @@ public final class EncodeWorker extends AbstractWorker {
         new TokenizerRuntimes.Options(config.engineThreads()));
     try {
       TokenizerConfig model = runtime.config();
-      ImagePreprocessor pre = new ImagePreprocessor(model.imageSize(), model.channels(), config.resize(),
-          config.getInt(WorkerConfig.IMAGE_MAX_BYTES), config.getLong(WorkerConfig.IMAGE_MAX_PIXELS));
+      ImageTranslator pre = config.imageTranslator(model);
       selfCheck(runtime, pre, name.isEmpty() ? runtime.card().name() : name, version);
       return new Serving(runtime, name.isEmpty() ? runtime.card().name() : name, version, pre);
     } catch (RuntimeException e) {
@@ -114,7 +115,7 @@ public final class EncodeWorker extends AbstractWorker {
   }
 
   // Warm-up and self-check in one: a known input (black and a ramp) must give finite, bounded tokens.
-  private void selfCheck(TokenizerRuntime runtime, ImagePreprocessor pre, String name, int version) {
+  private void selfCheck(TokenizerRuntime runtime, ImageTranslator pre, String name, int version) {
     int b = 2;
     int per = pre.floatsPerImage();
     float[] px = new float[b * per];
@@ -182,10 +183,10 @@ public final class EncodeWorker extends AbstractWorker {
   }
 
   /** A batch decoded to pixels: the readable records, their events and pixels, and dead letters for the rest. */
-  private record Decoded(ImagePreprocessor preprocessor, List<ConsumerRecord<byte[], byte[]>> good,
+  private record Decoded(ImageTranslator preprocessor, List<ConsumerRecord<byte[], byte[]>> good,
       List<ImageEvent> events, float[] pixels, List<Output> out) {}
 
-  private Decoded decode(List<ConsumerRecord<byte[], byte[]>> batch, ImagePreprocessor preprocessor) {
+  private Decoded decode(List<ConsumerRecord<byte[], byte[]>> batch, ImageTranslator preprocessor) {
     List<Output> out = new ArrayList<>(batch.size());
     List<ConsumerRecord<byte[], byte[]>> good = new ArrayList<>(batch.size());
     List<ImageEvent> events = new ArrayList<>(batch.size());
@@ -194,7 +195,11 @@ public final class EncodeWorker extends AbstractWorker {
     for (ConsumerRecord<byte[], byte[]> r : batch) {
       ImageEvent e = readOrDeadLetter(r, "an ImageEvent", out, rec -> {
         ImageEvent event = images.deserialize(rec.topic(), rec.headers(), rec.value());
-        preprocessor.decodeInto(bytes(event.getImageBytes()), event.getContentType(), pixels, good.size() * per);
+        try {
+          preprocessor.decodeInto(bytes(event.getImageBytes()), event.getContentType(), pixels, good.size() * per);
+        } catch (ImageRejectedException x) {
+          throw PoisonRecordException.of(x);
+        }
         return event;
       });
       if (e != null) {

@@ -1,12 +1,12 @@
 package io.softstream.worker;
 
 import io.softstream.model.TokenizerConfig;
+import io.softstream.model.image.ImageTranslator;
 import io.softstream.model.runtime.EngineKind;
 import io.softstream.model.runtime.TokenizerRuntime;
 import io.softstream.model.runtime.TokenizerRuntimes;
 import io.softstream.schemas.avro.TokenRecord;
 import io.softstream.schemas.tokens.TokenPacking;
-import io.softstream.worker.internals.ImagePreprocessor;
 import io.softstream.worker.internals.PoisonRecordException;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
@@ -98,7 +98,7 @@ public final class TokenDecoding implements AutoCloseable {
     int pixels = c.channels() * c.imageSize() * c.imageSize();
     List<BufferedImage> out = new ArrayList<>(records.size());
     for (int i = 0; i < records.size(); i++) {
-      out.add(ImagePreprocessor.toImage(px, i * pixels, c.channels(), c.imageSize()));
+      out.add(ImageTranslator.toImage(px, i * pixels, c.channels(), c.imageSize()));
     }
     return out;
   }

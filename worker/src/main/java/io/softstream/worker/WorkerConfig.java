@@ -1,7 +1,8 @@
 package io.softstream.worker;
 
 import io.softstream.model.runtime.EngineKind;
-import io.softstream.worker.internals.ImagePreprocessor;
+import io.softstream.model.TokenizerConfig;
+import io.softstream.model.image.ImageTranslator;
 import java.lang.management.ManagementFactory;
 import java.util.HashMap;
 import java.util.Locale;
@@ -108,8 +109,14 @@ public class WorkerConfig extends AbstractConfig {
     return EngineKind.parse(getString(ENGINE));
   }
 
-  public ImagePreprocessor.Resize resize() {
-    return ImagePreprocessor.Resize.parse(getString(IMAGE_RESIZE));
+  public ImageTranslator.Resize resize() {
+    return ImageTranslator.Resize.parse(getString(IMAGE_RESIZE));
+  }
+
+  /** The translator the encode worker feeds {@code model} through: resize policy and size limits from this config. */
+  public ImageTranslator imageTranslator(TokenizerConfig model) {
+    return new ImageTranslator(model.imageSize(), model.channels(), resize(), new ImageTranslator.Limits(
+        getInt(IMAGE_MAX_BYTES), getLong(IMAGE_MAX_PIXELS), "this worker", IMAGE_MAX_BYTES, IMAGE_MAX_PIXELS));
   }
 
   public String groupId(String role) {

@@ -1,5 +1,6 @@
 package io.softstream.model.data;
 
+import io.softstream.model.image.ImageTranslator;
 import java.awt.image.BufferedImage;
 import java.io.BufferedInputStream;
 import java.io.DataInputStream;
@@ -50,19 +51,19 @@ public final class FashionMnist {
 
         /**
          * Every image padded with background to {@code size x size} (centred), pixels {@code v / 127.5 - 1}
-         * in [-1, 1], {@code [count, 1, size, size]} row-major.
+         * in [-1, 1], {@code [count, 1, size, size]} row-major: the {@link ImageTranslator}'s {@code FIT}, as
+         * the encode worker prepares a 28x28 PNG.
          */
         public float[] padded(int size) {
-            int padY = (size - rows) / 2, padX = (size - cols) / 2;
+            ImageTranslator t = new ImageTranslator(size, 1, ImageTranslator.Resize.FIT, ImageTranslator.FILE_LIMITS);
             float[] px = new float[count() * size * size];
-            Arrays.fill(px, -1f);
+            int[] grey = new int[rows * cols];
             for (int i = 0; i < count(); i++) {
-                for (int y = 0; y < rows; y++) {
-                    for (int x = 0; x < cols; x++) {
-                        int v = pixels[(i * rows + y) * cols + x] & 0xff;
-                        px[i * size * size + (y + padY) * size + x + padX] = v / 127.5f - 1f;
-                    }
+                for (int k = 0; k < grey.length; k++) {
+                    int v = pixels[i * rows * cols + k] & 0xff;
+                    grey[k] = 0xff000000 | v << 16 | v << 8 | v;
                 }
+                t.fitInto(new ImageTranslator.Picture(grey, cols, rows), px, i * size * size);
             }
             return px;
         }

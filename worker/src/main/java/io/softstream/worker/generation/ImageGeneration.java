@@ -4,10 +4,10 @@ import io.softstream.model.TokenizerConfig;
 import io.softstream.model.generator.GeneratorConfig;
 import io.softstream.model.generator.GeneratorRuntime;
 import io.softstream.model.generator.Sampler;
+import io.softstream.model.image.ImageTranslator;
 import io.softstream.model.runtime.EngineKind;
 import io.softstream.model.runtime.TokenizerRuntime;
 import io.softstream.model.runtime.TokenizerRuntimes;
-import io.softstream.worker.internals.ImagePreprocessor;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -94,7 +94,7 @@ public final class ImageGeneration implements AutoCloseable {
       float[] tokens = generator.sample(l, s, settings);
       float[] px = decoder.decode(tokens, n);
       for (int i = 0; i < n; i++) {
-        out.add(new Image(ImagePreprocessor.toImage(px, i * pixels, c.channels(), c.imageSize()),
+        out.add(new Image(ImageTranslator.toImage(px, i * pixels, c.channels(), c.imageSize()),
             java.util.Arrays.copyOfRange(tokens, i * per, (i + 1) * per)));
       }
     }

@@ -19,6 +19,11 @@ public class PoisonRecordException extends RuntimeException {
     this.errorClass = errorClass;
   }
 
+  /** A rejected image as a poison record: same error class, same reason. */
+  public static PoisonRecordException of(io.softstream.model.image.ImageRejectedException e) {
+    return new PoisonRecordException(e.errorClass().name(), e.getMessage(), e);
+  }
+
   /** Short error type, e.g. UndecodableImage, OversizedPayload, WrongSchema. */
   public String errorClass() {
     return errorClass;
