@@ -65,7 +65,7 @@ public final class GenerateWorker extends AbstractWorker {
   // fitting stays open while its successor waits for a partner.
   private ModelSlot.Lease<GeneratorRuntime> generator;
   private ModelSlot.Lease<TokenizerRuntime> decoder;
-  private String heldBack = "";
+  private volatile String heldBack = "";
   private volatile String generatorModel;
   private volatile String decoderModel;
 
@@ -215,6 +215,11 @@ public final class GenerateWorker extends AbstractWorker {
     return version(decoderModel);
   }
 
+  /** Why a version announced and loaded is not serving (it does not fit the other half of the pair), or "". */
+  public String heldBack() {
+    return heldBack;
+  }
+
   private static int version(String model) {
     return Integer.parseInt(model.substring(model.lastIndexOf(':') + 1));
   }
@@ -260,11 +265,12 @@ public final class GenerateWorker extends AbstractWorker {
       log.warn("Not switching: {}. {} with {} keeps serving until a version that fits is announced", waiting,
           useG.model(), useD.model());
     }
-    heldBack = waiting;
-    if (useG != generator || useD != decoder) {
+    // A plain swap was logged by its slot; a pair that waited for its partner says when it finally serves.
+    if (!heldBack.isEmpty() && (useG != generator || useD != decoder)) {
       log.info("Generation switched from {} + {} to {} + {}", generator.model(), decoder.model(), useG.model(),
           useD.model());
     }
+    heldBack = waiting;
     (useG == g ? generator : g).close();
     (useD == d ? decoder : d).close();
     generator = useG;
