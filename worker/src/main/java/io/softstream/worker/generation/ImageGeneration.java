@@ -73,7 +73,9 @@ public final class ImageGeneration implements AutoCloseable {
     try {
       d = TokenizerRuntimes.open(tokenizerDir, engine, TokenizerRuntimes.Part.DECODER,
           new TokenizerRuntimes.Options(engineThreads));
-      of(g, generatorDir.toString(), d, tokenizerDir.toString());
+      mismatch(g.config(), generatorDir.toString(), d.config(), tokenizerDir.toString()).ifPresent(m -> {
+        throw new IllegalArgumentException(m);
+      });
       return new ImageGeneration(g, d, true);
     } catch (RuntimeException e) {
       if (d != null) {
