@@ -1,6 +1,9 @@
 package io.softstream.worker;
 
+import io.softstream.model.generator.GeneratorRuntime;
 import io.softstream.model.generator.Sampler;
+import io.softstream.model.runtime.TokenizerRuntime;
+import io.softstream.model.runtime.TokenizerRuntimes;
 import io.softstream.schemas.avro.GeneratedImage;
 import io.softstream.schemas.avro.GenerationRequest;
 import io.softstream.schemas.avro.ModelKind;
@@ -36,12 +39,16 @@ import org.slf4j.LoggerFactory;
  * a label out of range, an unknown prompt, a count above {@code generation.max.count}, steps outside
  * [1, 1000] or guidance outside [0, 20] becomes a dead letter whose reason names the accepted values.
  *
- * <p>With {@code generator.watch=true} it follows the ACTIVE generator version of {@code generator.name}:
- * a newly announced one is fetched, checksummed, loaded with the tokenizer's decoder, warmed up and
- * self-checked off the serving thread, and serves from the next batch on; each image names the
- * generator version that made it.
+ * <p>With {@code generator.watch=true} it follows the ACTIVE generator version of {@code generator.name}
+ * and the ACTIVE decoder version of the tokenizer ({@code model.name}, or the card's name): each newly
+ * announced one is fetched, checksummed, loaded, warmed up and self-checked off the serving thread in its
+ * own model slot. Generator and decoder switch only between batches and only as a matching pair (same
+ * token count and dimension): a version that does not fit the other one serving is held back, with a log
+ * line, and the current pair keeps serving until a version of the other kind that fits it is announced
+ * (a generator trained on a new tokenizer shape waits for that tokenizer's decoder, and vice versa). Each
+ * image names the generator and decoder versions that made it.
  *
- * <p>Settings: the usual worker keys ({@code model.dir} is the tokenizer whose decoder is used) plus
+ * <p>Settings: the usual worker keys ({@code model.dir} is the tokenizer whose decoder serves first) plus
  * the keys of {@link GenerationSettings}.
  */
 public final class GenerateWorker extends AbstractWorker {
@@ -50,11 +57,17 @@ public final class GenerateWorker extends AbstractWorker {
   private final Prompts prompts;
   private final AvroDeserializer<GenerationRequest> requests;
   private final AvroSerializer<GeneratedImage> images;
-  private final String decoderModel;
-  private final Path tokenizerDir;
   private final ModelFeed feed;
-  private final ModelSlot<ImageGeneration> slot;
+  private final ModelSlot<GeneratorRuntime> generators;
+  private final ModelSlot<TokenizerRuntime> decoders;
   private int classes;
+  // The pair serving now, held across batches (serving thread only) so that a version held back for not
+  // fitting stays open while its successor waits for a partner.
+  private ModelSlot.Lease<GeneratorRuntime> generator;
+  private ModelSlot.Lease<TokenizerRuntime> decoder;
+  private volatile String heldBack = "";
+  private volatile String generatorModel;
+  private volatile String decoderModel;
 
   /** A request that passed validation, with its resolved label. */
   private record Valid(ConsumerRecord<byte[], byte[]> source, GenerationRequest request, int label) {}
@@ -62,41 +75,67 @@ public final class GenerateWorker extends AbstractWorker {
   public GenerateWorker(WorkerConfig config) {
     super(config, "generate", layout(config).generationRequests());
     this.settings = GenerationSettings.from(config.originals());
-    this.tokenizerDir = Path.of(config.getString(WorkerConfig.MODEL_DIR));
     this.feed = settings.watch() ? new ModelFeed(config.clientConfig(), registry, topics,
         Path.of(config.getString(WorkerConfig.MODEL_CACHE_DIR))) : null;
-    this.slot = new ModelSlot<>(new ModelSlot.Settings(settings.generatorName(), ModelKind.GENERATOR, 0, 0),
-        feed != null ? feed.artifacts() : null, feed != null ? feed.cacheDir() : null,
-        (dir, v) -> open(dir, v.getName() + ":" + v.getVersion()), metrics);
+    ModelSlot.Artifacts artifacts = feed != null ? feed.artifacts() : null;
+    Path cache = feed != null ? feed.cacheDir() : null;
+    this.generators = new ModelSlot<>(new ModelSlot.Settings(settings.generatorName(), ModelKind.GENERATOR, 0, 0),
+        artifacts, cache, (dir, v) -> openGenerator(dir, v.getName() + ":" + v.getVersion()), metrics);
+    String tokenizerDir = config.getString(WorkerConfig.MODEL_DIR);
+    TokenizerRuntime local = null;
     try {
-      if (feed != null) {
-        Optional<ModelVersion> active = slot.activeIn(feed.readNow());
-        if (active.isPresent()) {
-          try {
-            slot.startOn(active.get());
-          } catch (Exception e) {
-            if (settings.generatorDir() == null) {
-              throw e;
-            }
-            log.error("Active generator {}:{} cannot be served ({}); starting on {}", settings.generatorName(),
-                active.get().getVersion(), e.getMessage(), settings.generatorDir());
+      local = tokenizerDir.isEmpty() ? null : openDecoder(Path.of(tokenizerDir), "tokenizer " + tokenizerDir);
+    } catch (RuntimeException e) {
+      release();
+      throw e;
+    }
+    String dName = config.getString(WorkerConfig.MODEL_NAME).isEmpty() && local != null ? local.card().name()
+        : config.getString(WorkerConfig.MODEL_NAME);
+    this.decoders = new ModelSlot<>(new ModelSlot.Settings(dName, ModelKind.DECODER, 0, 0), artifacts, cache,
+        (dir, v) -> openDecoder(dir, v.getName() + ":" + v.getVersion()), metrics);
+    try {
+      if (local != null) {
+        decoders.startOn(dName, config.getInt(WorkerConfig.MODEL_VERSION), local);
+      }
+      List<ModelVersion> announced = feed != null ? feed.readNow() : List.of();
+      if (local == null) {
+        Optional<ModelVersion> active = decoders.activeIn(announced);
+        if (active.isEmpty()) {
+          throw new IllegalStateException("No model.dir is given and no active decoder of " + dName + " is announced on "
+              + topics.modelVersions() + (feed == null ? " (generator.watch is off)" : "") + ": pass model.dir or publish one");
+        }
+        decoders.startOn(active.get());
+      }
+      Optional<ModelVersion> active = generators.activeIn(announced);
+      if (active.isPresent()) {
+        try {
+          generators.startOn(active.get());
+        } catch (Exception e) {
+          if (settings.generatorDir() == null) {
+            throw e;
           }
+          log.error("Active generator {}:{} cannot be served ({}); starting on {}", settings.generatorName(),
+              active.get().getVersion(), e.getMessage(), settings.generatorDir());
         }
       }
-      if (slot.activeVersion() == 0) {
+      if (generators.activeVersion() == 0) {
         if (settings.generatorDir() == null) {
           throw new IllegalStateException("No active generator version of " + settings.generatorName() + " is announced on "
               + topics.modelVersions() + " and no generator.dir is given: publish one or pass generator.dir");
         }
-        ImageGeneration g = open(settings.generatorDir(), "generator " + settings.generatorDir());
-        String gName = settings.generatorName().isEmpty() ? g.generator().card().name() : settings.generatorName();
-        slot.startOn(gName, settings.generatorVersion(), g);
+        GeneratorRuntime g = openGenerator(settings.generatorDir(), "generator " + settings.generatorDir());
+        String gName = settings.generatorName().isEmpty() ? g.card().name() : settings.generatorName();
+        generators.startOn(gName, settings.generatorVersion(), g);
       }
-      ImageGeneration first = slot.peek().get();
+      // The first pair is taken here, before the feed can stage anything, and must fit.
+      generator = generators.begin();
+      decoder = decoders.begin();
+      mismatch(generator, decoder).ifPresent(m -> {
+        throw new IllegalStateException(m);
+      });
+      this.generatorModel = generator.model().toString();
+      this.decoderModel = decoder.model().toString();
       this.prompts = classes == 10 ? Prompts.fashionMnist() : Prompts.numbered(classes);
-      String dName = config.getString(WorkerConfig.MODEL_NAME).isEmpty() ? first.decoder().card().name()
-          : config.getString(WorkerConfig.MODEL_NAME);
-      this.decoderModel = dName + ":" + config.getInt(WorkerConfig.MODEL_VERSION);
       this.requests = new AvroDeserializer<>(registry, GenerationRequest.class);
       this.requests.configure(config.serdeConfig(), false);
       this.images = new AvroSerializer<>(registry, config.serdeConfig(), false);
@@ -105,32 +144,29 @@ public final class GenerateWorker extends AbstractWorker {
       throw e instanceof RuntimeException r ? r : new IllegalStateException(e.getMessage(), e);
     }
     if (feed != null) {
-      feed.feed(slot);
+      feed.feed(generators);
+      feed.feed(decoders);
       feed.start();
     }
     markReady();
   }
 
   /**
-   * Opens a generator with the tokenizer's decoder, warms it up and self-checks it; a version whose classes
-   * differ from the first one's is refused (requests are validated against those classes).
+   * Opens a generator, warms it up and self-checks it; a version whose classes differ from the first one's is
+   * refused (requests are validated against those classes).
    */
-  private ImageGeneration open(Path generatorDir, String what) {
-    ImageGeneration g = ImageGeneration.open(generatorDir, tokenizerDir, config.engine(), config.engineThreads());
+  private GeneratorRuntime openGenerator(Path dir, String what) {
+    GeneratorRuntime g = GeneratorRuntime.open(dir);
     try {
+      int n = g.config().numClasses();
       if (classes == 0) {
-        classes = g.numClasses();
-      } else if (g.numClasses() != classes) {
-        throw new IllegalStateException("Generator " + what + " knows " + g.numClasses() + " classes, the one serving "
-            + classes + ": requests are validated against those; refusing to serve it");
+        classes = n;
+      } else if (n != classes) {
+        throw new IllegalStateException("Generator " + what + " knows " + n + " classes, the one serving " + classes
+            + ": requests are validated against those; refusing to serve it");
       }
       // First passes allocate and JIT-compile; do them before serving.
-      var out = g.generate(new int[] {0}, new long[] {0}, settings.sampler(1, 2f), 1);
-      for (float v : out.get(0).tokens()) {
-        if (!Float.isFinite(v)) {
-          throw new IllegalStateException("Generator " + what + " produced non-finite tokens on warm-up: refusing to serve it");
-        }
-      }
+      finite(g.sample(new int[] {0}, new long[] {0}, settings.sampler(1, 2f)), "Generator " + what, "tokens");
       return g;
     } catch (RuntimeException e) {
       g.close();
@@ -138,31 +174,125 @@ public final class GenerateWorker extends AbstractWorker {
     }
   }
 
+  /** Opens a tokenizer's decoder, warms it up on zero tokens and self-checks it. */
+  private TokenizerRuntime openDecoder(Path dir, String what) {
+    TokenizerRuntime d = TokenizerRuntimes.open(dir, config.engine(), TokenizerRuntimes.Part.DECODER,
+        new TokenizerRuntimes.Options(config.engineThreads()));
+    try {
+      finite(d.decode(new float[d.config().tokens() * d.config().codeDim()], 1), "Decoder " + what, "pixels");
+      return d;
+    } catch (RuntimeException e) {
+      d.close();
+      throw e;
+    }
+  }
+
+  private static void finite(float[] values, String who, String what) {
+    for (float v : values) {
+      if (!Float.isFinite(v)) {
+        throw new IllegalStateException(who + " produced non-finite " + what + " on warm-up: refusing to serve it");
+      }
+    }
+  }
+
   /** "generator:version" serving now (written into records). */
   public String generatorModel() {
-    return slot.peek().toString();
+    return generatorModel;
   }
 
   /** The generator version serving now. */
   public int generatorVersion() {
-    return slot.activeVersion();
+    return version(generatorModel);
   }
 
-  /** "tokenizer:version" written into records. */
+  /** "tokenizer:version" of the decoder serving now (written into records). */
   public String decoderModel() {
     return decoderModel;
   }
 
-  @Override
-  protected List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
-    try (ModelSlot.Lease<ImageGeneration> lease = slot.begin()) {
-      return process(batch, lease);
-    }
+  /** The decoder version serving now. */
+  public int decoderVersion() {
+    return version(decoderModel);
   }
 
-  private List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch, ModelSlot.Lease<ImageGeneration> lease) {
-    ImageGeneration generation = lease.model().get();
-    String generatorModel = lease.model().toString();
+  /** Why a version announced and loaded is not serving (it does not fit the other half of the pair), or "". */
+  public String heldBack() {
+    return heldBack;
+  }
+
+  private static int version(String model) {
+    return Integer.parseInt(model.substring(model.lastIndexOf(':') + 1));
+  }
+
+  @Override
+  protected List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
+    switchPair();
+    return process(batch, generator.model(), decoder.model());
+  }
+
+  /**
+   * Between batches: takes the versions each slot serves now, but only as a pair that fits (same token shape),
+   * preferring both new, then a new generator, then a new decoder; a version that fits neither is held back (its
+   * slot keeps it loaded) and the pair serving keeps serving.
+   */
+  private void switchPair() {
+    ModelSlot.Lease<GeneratorRuntime> g = generators.begin();
+    ModelSlot.Lease<TokenizerRuntime> d = decoders.begin();
+    boolean newG = g.model() != generator.model();
+    boolean newD = d.model() != decoder.model();
+    if (!newG && !newD) {
+      g.close();
+      d.close();
+      return;
+    }
+    ModelSlot.Lease<GeneratorRuntime> useG = generator;
+    ModelSlot.Lease<TokenizerRuntime> useD = decoder;
+    if (fits(g, d)) {
+      useG = g;
+      useD = d;
+    } else if (newG && fits(g, decoder)) {
+      useG = g;
+    } else if (newD && fits(generator, d)) {
+      useD = d;
+    }
+    String waiting = "";
+    if (newG && useG != g) {
+      waiting = mismatch(g, useD).orElse("");
+    } else if (newD && useD != d) {
+      waiting = mismatch(useG, d).orElse("");
+    }
+    if (!waiting.equals(heldBack) && !waiting.isEmpty()) {
+      log.warn("Not switching: {}. {} with {} keeps serving until a version that fits is announced", waiting,
+          useG.model(), useD.model());
+    }
+    // A plain swap was logged by its slot; a pair that waited for its partner says when it finally serves.
+    if (!heldBack.isEmpty() && (useG != generator || useD != decoder)) {
+      log.info("Generation switched from {} + {} to {} + {}", generator.model(), decoder.model(), useG.model(),
+          useD.model());
+    }
+    heldBack = waiting;
+    (useG == g ? generator : g).close();
+    (useD == d ? decoder : d).close();
+    generator = useG;
+    decoder = useD;
+    generatorModel = useG.model().toString();
+    decoderModel = useD.model().toString();
+  }
+
+  private static boolean fits(ModelSlot.Lease<GeneratorRuntime> g, ModelSlot.Lease<TokenizerRuntime> d) {
+    return mismatch(g, d).isEmpty();
+  }
+
+  private static Optional<String> mismatch(ModelSlot.Lease<GeneratorRuntime> g, ModelSlot.Lease<TokenizerRuntime> d) {
+    return ImageGeneration.mismatch(g.model().get().config(), g.model().toString(), d.model().get().config(),
+        d.model().toString());
+  }
+
+  private List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch, ModelSlot.Model<GeneratorRuntime> gen,
+      ModelSlot.Model<TokenizerRuntime> dec) {
+    ImageGeneration generation = ImageGeneration.of(gen.get(), gen.toString(), dec.get(), dec.toString());
+    String generatorModel = gen.toString();
+    String decoderModel = dec.toString();
     List<Output> out = new ArrayList<>();
     List<Valid> valid = new ArrayList<>();
     for (ConsumerRecord<byte[], byte[]> r : batch) {
@@ -201,7 +331,8 @@ public final class GenerateWorker extends AbstractWorker {
       List<ImageGeneration.Image> imgs = generation.generate(labels, seeds,
           settings.sampler(first.getSamplingSteps(), first.getGuidanceScale()), settings.maxBatchImages());
       metrics.inference(Duration.ofNanos(System.nanoTime() - t0));
-      lease.served(lease.model(), n);
+      generator.served(gen, n);
+      decoder.served(dec, n);
       k = 0;
       for (Valid v : group) {
         List<Output> outs = new ArrayList<>();
@@ -287,7 +418,14 @@ public final class GenerateWorker extends AbstractWorker {
     if (feed != null) {
       feed.close();
     }
-    slot.close();
+    if (generator != null) {
+      generator.close();
+      decoder.close();
+    }
+    generators.close();
+    if (decoders != null) {
+      decoders.close();
+    }
     super.release();
   }
 }

@@ -192,12 +192,18 @@ public class WorkerConfig extends AbstractConfig {
     return s;
   }
 
+  /**
+   * Unprefixed keys that are none of the workers' own: Kafka client settings (security, SASL, SSL...) for every
+   * client. The generation worker's keys share this config, so they and their namespaces are held back, else
+   * each client would log them as unknown settings.
+   */
   private Map<String, Object> clientOverrides() {
     Set<String> ours = CONFIG.names();
     Map<String, Object> m = new HashMap<>();
     originals().forEach((k, v) -> {
       if (!ours.contains(k) && !k.startsWith("producer.") && !k.startsWith("consumer.") && !k.startsWith("schema.registry.")
-          && !k.startsWith("basic.auth.") && !k.startsWith("bearer.auth.")) {
+          && !k.startsWith("basic.auth.") && !k.startsWith("bearer.auth.") && !k.startsWith("generator.")
+          && !k.startsWith("generation.")) {
         m.put(k, v);
       }
     });

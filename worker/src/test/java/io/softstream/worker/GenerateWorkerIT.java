@@ -2,6 +2,11 @@ package io.softstream.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.softstream.model.TokenizerConfig;
+import io.softstream.model.generator.GeneratorConfig;
+import io.softstream.model.runtime.EngineKind;
+import io.softstream.model.runtime.TokenizerRuntime;
+import io.softstream.model.runtime.TokenizerRuntimes;
 import io.softstream.schemas.avro.DeadLetter;
 import io.softstream.schemas.avro.GeneratedImage;
 import io.softstream.schemas.avro.GenerationRequest;
@@ -13,6 +18,7 @@ import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicLayout;
 import io.softstream.topology.models.ModelRegistry;
 import io.softstream.worker.generation.GenerationSettings;
+import io.softstream.worker.internals.ImagePreprocessor;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.nio.ByteBuffer;
@@ -192,20 +198,7 @@ class GenerateWorkerIT extends WorkerIT {
       Thread thread = runInBackground(worker);
       ExecutorService feeder = Executors.newSingleThreadExecutor();
       AtomicBoolean swapped = new AtomicBoolean();
-      // Requests keep coming until well after the swap, so both versions serve part of the stream.
-      Future<Integer> feeding = feeder.submit(() -> {
-        int n = 0;
-        for (int after = 0; after < 10; n += 4) {
-          List<GenerationRequest> chunk = new ArrayList<>();
-          for (int j = n; j < n + 4; j++) {
-            chunk.add(request("req-" + j, j % 10, null, 2, j, 2f, 2));
-          }
-          produceRequests(t.generationRequests(), chunk);
-          Thread.sleep(100);
-          after += swapped.get() ? 1 : 0;
-        }
-        return n;
-      });
+      Future<Integer> feeding = feed(feeder, t, swapped);
       try {
         assertThat(readCommitted(t.generatedImages(), GeneratedImage.class, 8, Duration.ofSeconds(60)).size())
             .isGreaterThanOrEqualTo(8);
@@ -241,6 +234,186 @@ class GenerateWorkerIT extends WorkerIT {
             Collectors.mapping(r -> r.value().getGeneratorModel().toString(), Collectors.toList())));
         assertThat(versionsPerRequest.values()).allMatch(l -> l.stream().distinct().count() == 1);
         assertThat(worker.metrics().recordsOutByVersionCount("tiny-gen", 2)).isPositive();
+      } finally {
+        feeder.shutdownNow();
+        worker.close();
+        thread.join(30_000);
+      }
+    }
+  }
+
+  /**
+   * Requests of 2 images each, 4 every 100 ms, until 10 rounds after {@code swapped} is set, so that the versions
+   * before and after a swap both serve part of the stream; returns how many requests were sent.
+   */
+  static Future<Integer> feed(ExecutorService feeder, TopicLayout t, AtomicBoolean swapped) {
+    return feeder.submit(() -> {
+      int n = 0;
+      for (int after = 0; after < 10; n += 4) {
+        List<GenerationRequest> chunk = new ArrayList<>();
+        for (int j = n; j < n + 4; j++) {
+          chunk.add(request("req-" + j, j % 10, null, 2, j, 2f, 2));
+        }
+        produceRequests(t.generationRequests(), chunk);
+        Thread.sleep(100);
+        after += swapped.get() ? 1 : 0;
+      }
+      return n;
+    });
+  }
+
+  /** Worker settings that follow tiny-gen's (and so tiny-softvq's) announcements. */
+  static Map<String, Object> watchProps(TopicLayout t, String workerId) {
+    Map<String, Object> props = generateProps(t, workerId);
+    props.remove(GenerationSettings.GENERATOR_DIR);
+    props.put(GenerationSettings.GENERATOR_WATCH, true);
+    props.put(GenerationSettings.GENERATOR_NAME, "tiny-gen");
+    props.put(WorkerConfig.BATCH_MAX_RECORDS, 4);
+    props.put(WorkerConfig.MODEL_CACHE_DIR, dir.resolve("cache-" + workerId).toString());
+    return props;
+  }
+
+  static void await(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (!condition.getAsBoolean() && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    assertThat(condition.getAsBoolean()).as(what).isTrue();
+  }
+
+  /**
+   * Every image of every request exactly once, and per partition no going back to an older pair of versions (pairs
+   * compared as "generator:v+decoder:v" strings, so single-digit versions only).
+   */
+  static void assertExactlyOnceAndInOrder(List<ConsumerRecord<String, GeneratedImage>> out, int images) {
+    Map<String, Long> perImage = out.stream()
+        .collect(Collectors.groupingBy(r -> r.key() + "#" + r.value().getIndex(), Collectors.counting()));
+    assertThat(perImage).as("every image of every request exactly once").hasSize(images);
+    assertThat(perImage.values()).allMatch(c -> c == 1L);
+    Map<Integer, List<ConsumerRecord<String, GeneratedImage>>> byPartition =
+        out.stream().collect(Collectors.groupingBy(ConsumerRecord::partition));
+    for (List<ConsumerRecord<String, GeneratedImage>> l : byPartition.values()) {
+      l.sort(java.util.Comparator.comparingLong(ConsumerRecord::offset));
+      String last = "";
+      for (ConsumerRecord<String, GeneratedImage> r : l) {
+        String pair = r.value().getGeneratorModel() + "+" + r.value().getDecoderModel();
+        assertThat(pair.compareTo(last)).as("offset %d of partition %d went back to %s", r.offset(), r.partition(), pair)
+            .isGreaterThanOrEqualTo(0);
+        last = pair;
+      }
+    }
+    Map<String, List<String>> pairsPerRequest = out.stream().collect(Collectors.groupingBy(ConsumerRecord::key,
+        Collectors.mapping(r -> r.value().getGeneratorModel() + "+" + r.value().getDecoderModel(), Collectors.toList())));
+    assertThat(pairsPerRequest.values()).as("a request is served by one pair").allMatch(l -> l.stream().distinct().count() == 1);
+  }
+
+  /** The largest difference of a gray level between {@code png} and what {@code decoderDir} decodes {@code tokens} to. */
+  static int difference(byte[] png, float[] tokens, Path decoderDir) throws Exception {
+    try (TokenizerRuntime d = TokenizerRuntimes.open(decoderDir, EngineKind.AUTO, TokenizerRuntimes.Part.DECODER)) {
+      int size = d.config().imageSize();
+      BufferedImage want = ImagePreprocessor.toImage(d.decode(tokens, 1), 0, d.config().channels(), size);
+      BufferedImage got = ImageIO.read(new ByteArrayInputStream(png));
+      int max = 0;
+      for (int y = 0; y < size; y++) {
+        for (int x = 0; x < size; x++) {
+          max = Math.max(max, Math.abs(want.getRaster().getSample(x, y, 0) - got.getRaster().getSample(x, y, 0)));
+        }
+      }
+      return max;
+    }
+  }
+
+  /** Like {@link TokenizerConfig#tiny} with 8 tokens: a tokenizer the tiny generator's 4 tokens do not fit. */
+  static final TokenizerConfig EIGHT_TOKENS = new TokenizerConfig(8, 1, 4, 8, 4, 8, 2, 0.07f, "softvq", 0.01f, 0.01f,
+      0.25f, 16, 1, 2, 16, 1, 2, 2);
+
+  @Test
+  void aNewDecoderVersionIsTakenMidStreamAndOneOfAnotherShapeRefused() throws Exception {
+    TopicLayout t = freshTopics();
+    Path dec2 = TestImages.tinyModel(dir.resolve("decoder-v2"), TokenizerConfig.tiny("softvq"), "tiny-softvq", 11);
+    Path dec3 = TestImages.tinyModel(dir.resolve("decoder-v3-8-tokens"), EIGHT_TOKENS, "tiny-softvq", 12);
+    try (SchemaRegistryClient schemas = SchemaRegistryClients.create(platform.clientProperties());
+        ModelRegistry models = new ModelRegistry(platform.clientProperties(), schemas, t)) {
+      models.publish(generator, "tiny-gen", ModelKind.GENERATOR, 1, Map.of(), ModelStatus.ACTIVE);
+      GenerateWorker worker = new GenerateWorker(new WorkerConfig(watchProps(t, "gen-dec-swap")));
+      assertThat(worker.decoderModel()).isEqualTo("tiny-softvq:1");
+      Thread thread = runInBackground(worker);
+      ExecutorService feeder = Executors.newSingleThreadExecutor();
+      AtomicBoolean swapped = new AtomicBoolean();
+      Future<Integer> feeding = feed(feeder, t, swapped);
+      try {
+        assertThat(readCommitted(t.generatedImages(), GeneratedImage.class, 8, Duration.ofSeconds(60)).size())
+            .isGreaterThanOrEqualTo(8);
+        models.publish(dec2, "tiny-softvq", ModelKind.DECODER, 2, Map.of(), ModelStatus.ACTIVE);
+        await(() -> worker.decoderVersion() == 2, "decoder v2 serves");
+        // Loaded and warmed up fine, but it decodes 8 tokens and the serving generator makes 4.
+        models.publish(dec3, "tiny-softvq", ModelKind.DECODER, 3, Map.of(), ModelStatus.ACTIVE);
+        await(() -> worker.heldBack().contains("tiny-softvq:3"), "decoder v3 refused");
+        assertThat(worker.heldBack()).contains("tiny-gen:1", "4x4", "8x4");
+        swapped.set(true);
+        int requests = feeding.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        List<ConsumerRecord<String, GeneratedImage>> out =
+            readCommitted(t.generatedImages(), GeneratedImage.class, 2 * requests, Duration.ofSeconds(90));
+        assertExactlyOnceAndInOrder(out, 2 * requests);
+        assertThat(out.stream().map(r -> r.value().getDecoderModel().toString()).distinct().sorted().toList())
+            .containsExactly("tiny-softvq:1", "tiny-softvq:2");
+        assertThat(out).allMatch(r -> r.value().getGeneratorModel().toString().equals("tiny-gen:1"));
+        assertThat(worker.decoderModel()).isEqualTo("tiny-softvq:2");
+        // Each image is what the decoder version it names makes of its tokens, and not what the other one makes.
+        boolean versionsDiffer = false;
+        for (ConsumerRecord<String, GeneratedImage> r : out) {
+          boolean v2 = r.value().getDecoderModel().toString().equals("tiny-softvq:2");
+          byte[] png = bytes(r.value().getPng());
+          float[] tokens = floats(r.value().getTokens());
+          assertThat(difference(png, tokens, v2 ? dec2 : model)).as("%s #%d", r.key(), r.value().getIndex()).isLessThanOrEqualTo(1);
+          versionsDiffer |= v2 && difference(png, tokens, model) > 1;
+        }
+        assertThat(versionsDiffer).as("v1 and v2 decode to different images").isTrue();
+        assertThat(worker.metrics().recordsOutByVersionCount("tiny-softvq", 2)).isPositive();
+        assertThat(worker.metrics().recordsOutByVersionCount("tiny-softvq", 3)).isZero();
+      } finally {
+        feeder.shutdownNow();
+        worker.close();
+        thread.join(30_000);
+      }
+    }
+  }
+
+  @Test
+  void aGeneratorOfAnotherTokenShapeWaitsForItsDecoderAndBothSwitchTogether() throws Exception {
+    TopicLayout t = freshTopics();
+    Path gen2 = TestImages.tinyGenerator(dir.resolve("generator-8-tokens"), 5,
+        new GeneratorConfig(8, 4, 16, 1, 2, 2, 10, 0f, 1f));
+    Path dec2 = TestImages.tinyModel(dir.resolve("decoder-8-tokens"), EIGHT_TOKENS, "tiny-softvq", 13);
+    try (SchemaRegistryClient schemas = SchemaRegistryClients.create(platform.clientProperties());
+        ModelRegistry models = new ModelRegistry(platform.clientProperties(), schemas, t)) {
+      models.publish(generator, "tiny-gen", ModelKind.GENERATOR, 1, Map.of(), ModelStatus.ACTIVE);
+      GenerateWorker worker = new GenerateWorker(new WorkerConfig(watchProps(t, "gen-pair-swap")));
+      Thread thread = runInBackground(worker);
+      ExecutorService feeder = Executors.newSingleThreadExecutor();
+      AtomicBoolean swapped = new AtomicBoolean();
+      Future<Integer> feeding = feed(feeder, t, swapped);
+      try {
+        assertThat(readCommitted(t.generatedImages(), GeneratedImage.class, 8, Duration.ofSeconds(60)).size())
+            .isGreaterThanOrEqualTo(8);
+        models.publish(gen2, "tiny-gen", ModelKind.GENERATOR, 2, Map.of(), ModelStatus.ACTIVE);
+        await(() -> worker.heldBack().contains("tiny-gen:2"), "generator v2 waits for a decoder of its shape");
+        assertThat(worker.generatorModel()).isEqualTo("tiny-gen:1");
+        models.publish(dec2, "tiny-softvq", ModelKind.DECODER, 2, Map.of(), ModelStatus.ACTIVE);
+        await(() -> worker.generatorVersion() == 2, "generator v2 serves");
+        assertThat(worker.decoderModel()).isEqualTo("tiny-softvq:2");
+        swapped.set(true);
+        int requests = feeding.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        List<ConsumerRecord<String, GeneratedImage>> out =
+            readCommitted(t.generatedImages(), GeneratedImage.class, 2 * requests, Duration.ofSeconds(90));
+        assertExactlyOnceAndInOrder(out, 2 * requests);
+        Map<String, List<Integer>> tokensPerPair = out.stream().collect(Collectors.groupingBy(
+            r -> r.value().getGeneratorModel() + "+" + r.value().getDecoderModel(),
+            Collectors.mapping(r -> floats(r.value().getTokens()).length, Collectors.toList())));
+        assertThat(tokensPerPair).as("never a mismatched pair").containsOnlyKeys("tiny-gen:1+tiny-softvq:1",
+            "tiny-gen:2+tiny-softvq:2");
+        assertThat(tokensPerPair.get("tiny-gen:1+tiny-softvq:1")).allMatch(n -> n == 4 * 4);
+        assertThat(tokensPerPair.get("tiny-gen:2+tiny-softvq:2")).allMatch(n -> n == 8 * 4);
       } finally {
         feeder.shutdownNow();
         worker.close();

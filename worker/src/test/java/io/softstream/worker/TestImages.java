@@ -94,9 +94,14 @@ public final class TestImages {
 
   /** As {@link #tinyGenerator(Path)} with another seed: other weights, same shape (a new generator version). */
   public static Path tinyGenerator(Path out, int seed) throws IOException {
+    return tinyGenerator(out, seed, GeneratorConfig.tiny());
+  }
+
+  /** As {@link #tinyGenerator(Path, int)} with another shape (e.g. more tokens, for another tokenizer). */
+  public static Path tinyGenerator(Path out, int seed, GeneratorConfig cfg) throws IOException {
     Engine.getEngine("PyTorch").setRandomSeed(seed);
     try (NDManager m = NDManager.newBaseManager("PyTorch")) {
-      Generator g = GeneratorDir.newGenerator(GeneratorConfig.tiny(), m);
+      Generator g = GeneratorDir.newGenerator(cfg, m);
       Random r = new Random(seed);
       g.getParameters().forEach(p -> {
         NDArray a = p.getValue().getArray();
@@ -106,7 +111,7 @@ public final class TestImages {
         }
         a.set(v);
       });
-      GeneratorDir.save(out, GeneratorDir.card("tiny-gen", GeneratorConfig.tiny().withLatentStats(0.1f, 0.5f),
+      GeneratorDir.save(out, GeneratorDir.card("tiny-gen", cfg.withLatentStats(0.1f, 0.5f),
           Map.of("steps", 0), Map.of()), g);
     }
     return out;

@@ -40,8 +40,10 @@ public final class GenerationSettings extends AbstractConfig {
       .define(GENERATOR_VERSION, Type.INT, 1, Range.atLeast(1), Importance.MEDIUM,
           "Version of generator.dir, written into records.")
       .define(GENERATOR_WATCH, Type.BOOLEAN, false, Importance.HIGH,
-          "Follow the ACTIVE GENERATOR version of generator.name on the model-versions topic: start on it if one is "
-              + "announced, and hot-swap to each newly announced one (fetched, checksummed, warmed up) between batches.")
+          "Follow the ACTIVE GENERATOR version of generator.name and the ACTIVE DECODER version of the tokenizer "
+              + "(model.name) on the model-versions topic: start on the generator if one is announced, and hot-swap to "
+              + "each newly announced one (fetched, checksummed, warmed up) between batches, generator and decoder only "
+              + "as a pair of the same token shape.")
       .define(MAX_COUNT, Type.INT, 64, Range.between(1, 4096), Importance.MEDIUM,
           "Largest count a request may ask for; larger requests are dead-lettered (InvalidCount).")
       .define(SAMPLER, Type.STRING, "euler", ConfigDef.CaseInsensitiveValidString.in("euler", "heun", "sde"), Importance.MEDIUM,

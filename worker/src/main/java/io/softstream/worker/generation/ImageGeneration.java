@@ -12,6 +12,7 @@ import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Labels to images: a generator samples tokens, the matching tokenizer decoder turns them into pixels.
@@ -30,10 +31,35 @@ public final class ImageGeneration implements AutoCloseable {
 
   private final GeneratorRuntime generator;
   private final TokenizerRuntime decoder;
+  private final boolean owned;
 
-  private ImageGeneration(GeneratorRuntime generator, TokenizerRuntime decoder) {
+  private ImageGeneration(GeneratorRuntime generator, TokenizerRuntime decoder, boolean owned) {
     this.generator = generator;
     this.decoder = decoder;
+    this.owned = owned;
+  }
+
+  /**
+   * Pairs a generator and a decoder opened (and closed) by the caller, e.g. versions hot-swapped separately.
+   *
+   * @throws IllegalArgumentException if the decoder does not decode the tokens the generator makes
+   */
+  public static ImageGeneration of(GeneratorRuntime generator, String generatorName, TokenizerRuntime decoder,
+      String decoderName) {
+    mismatch(generator.config(), generatorName, decoder.config(), decoderName).ifPresent(m -> {
+      throw new IllegalArgumentException(m);
+    });
+    return new ImageGeneration(generator, decoder, false);
+  }
+
+  /** Why this decoder cannot decode this generator's tokens (count or dimension differ), if it cannot. */
+  public static Optional<String> mismatch(GeneratorConfig g, String generatorName, TokenizerConfig d, String decoderName) {
+    if (g.tokens() == d.tokens() && g.codeDim() == d.codeDim()) {
+      return Optional.empty();
+    }
+    return Optional.of("Generator " + generatorName + " makes " + g.tokens() + "x" + g.codeDim() + " tokens but tokenizer "
+        + decoderName + " decodes " + d.tokens() + "x" + d.codeDim()
+        + "; use the tokenizer the generator was trained on (its model.json training.tokenizer)");
   }
 
   /**
@@ -47,14 +73,10 @@ public final class ImageGeneration implements AutoCloseable {
     try {
       d = TokenizerRuntimes.open(tokenizerDir, engine, TokenizerRuntimes.Part.DECODER,
           new TokenizerRuntimes.Options(engineThreads));
-      GeneratorConfig gc = g.config();
-      TokenizerConfig tc = d.config();
-      if (gc.tokens() != tc.tokens() || gc.codeDim() != tc.codeDim()) {
-        throw new IllegalArgumentException("Generator " + generatorDir + " makes " + gc.tokens() + "x" + gc.codeDim()
-            + " tokens but tokenizer " + tokenizerDir + " decodes " + tc.tokens() + "x" + tc.codeDim()
-            + "; use the tokenizer the generator was trained on (its model.json training.tokenizer)");
-      }
-      return new ImageGeneration(g, d);
+      mismatch(g.config(), generatorDir.toString(), d.config(), tokenizerDir.toString()).ifPresent(m -> {
+        throw new IllegalArgumentException(m);
+      });
+      return new ImageGeneration(g, d, true);
     } catch (RuntimeException e) {
       if (d != null) {
         d.close();
@@ -122,9 +144,12 @@ public final class ImageGeneration implements AutoCloseable {
     return g;
   }
 
+  /** Closes both models if {@link #open} opened them; a pair made with {@link #of} leaves them to the caller. */
   @Override
   public void close() {
-    decoder.close();
-    generator.close();
+    if (owned) {
+      decoder.close();
+      generator.close();
+    }
   }
 }
