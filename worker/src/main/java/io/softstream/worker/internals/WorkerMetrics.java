@@ -129,7 +129,12 @@ public final class WorkerMetrics implements AutoCloseable {
   /** Marks {@code model:version} as the one serving (gauge 1; others 0). */
   public void activeModel(String model, int version) {
     String key = model + ":" + version;
-    activeModel.values().forEach(v -> v.set(0));
+    // Only this model's other versions go to 0: a generation worker serves a generator and a decoder.
+    activeModel.forEach((k, v) -> {
+      if (k.startsWith(model + ":")) {
+        v.set(0);
+      }
+    });
     activeModel.computeIfAbsent(key, k -> {
       AtomicLong v = new AtomicLong();
       Gauge.builder("softstream.model.active", v, AtomicLong::get).tag("model", model)
