@@ -39,8 +39,11 @@ public final class GenerateWorkerCommand implements Callable<Integer> {
     // A batch of large requests can take minutes on a CPU; the default 5-minute poll interval would
     // then evict the worker mid-batch and the batch would be redone elsewhere.
     c.putIfAbsent("consumer.max.poll.interval.ms", 900_000);
-    Path generator = Path.of(c.get(GenerationSettings.GENERATOR_DIR).toString());
-    return WorkerOptions.orModel(c, GeneratorOptions.defaultTokenizer(generator));
+    if (WorkerOptions.needsModel(c)) {
+      c.put(WorkerConfig.MODEL_DIR, GeneratorOptions.defaultTokenizer(Path.of(c.get(GenerationSettings.GENERATOR_DIR)
+          .toString())).toString());
+    }
+    return c;
   }
 
   @Override

@@ -78,13 +78,15 @@ public final class WorkerOptions {
     return c;
   }
 
-  /**
-   * Puts {@code defaultModel} as {@code model.dir} when no layer named one and the worker does not follow the
-   * model-versions topic; returns {@code c}.
-   */
-  static Map<String, Object> orModel(Map<String, Object> c, Path defaultModel) {
+  /** Whether no layer named a model directory while the worker needs one (it does not follow model-versions). */
+  static boolean needsModel(Map<String, Object> c) {
     boolean watching = Boolean.parseBoolean(String.valueOf(c.getOrDefault(WorkerConfig.MODEL_WATCH, false)));
-    if (String.valueOf(c.getOrDefault(WorkerConfig.MODEL_DIR, "")).isBlank() && !watching) {
+    return String.valueOf(c.getOrDefault(WorkerConfig.MODEL_DIR, "")).isBlank() && !watching;
+  }
+
+  /** Puts {@code defaultModel} as {@code model.dir} if {@link #needsModel}; returns {@code c}. */
+  static Map<String, Object> orModel(Map<String, Object> c, Path defaultModel) {
+    if (needsModel(c)) {
       c.put(WorkerConfig.MODEL_DIR, defaultModel.toString());
     }
     return c;
