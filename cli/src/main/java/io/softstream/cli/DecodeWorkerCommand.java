@@ -21,7 +21,7 @@ public final class DecodeWorkerCommand implements Callable<Integer> {
 
   /** The worker's settings: defaults < --config file < environment < flags. */
   Map<String, Object> config() throws IOException {
-    return WorkerOptions.orModel(options.toConfig(), ShippedModels.fashionMnist());
+    return WorkerOptions.orModel(options.toConfig(), ShippedModels::fashionMnist);
   }
 
   @Override

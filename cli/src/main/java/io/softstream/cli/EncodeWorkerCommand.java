@@ -30,7 +30,7 @@ public final class EncodeWorkerCommand implements Callable<Integer> {
     Map<String, Object> c = options.toConfig();
     Settings.putIfSet(c, WorkerConfig.TOKEN_DTYPE, dtype);
     Settings.putIfSet(c, WorkerConfig.IMAGE_RESIZE, resize);
-    return WorkerOptions.orModel(c, ShippedModels.fashionMnist());
+    return WorkerOptions.orModel(c, ShippedModels::fashionMnist);
   }
 
   @Override

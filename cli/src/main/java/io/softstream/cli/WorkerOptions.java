@@ -7,6 +7,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Supplier;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
@@ -84,10 +85,13 @@ public final class WorkerOptions {
     return String.valueOf(c.getOrDefault(WorkerConfig.MODEL_DIR, "")).isBlank() && !watching;
   }
 
-  /** Puts {@code defaultModel} as {@code model.dir} if {@link #needsModel}; returns {@code c}. */
-  static Map<String, Object> orModel(Map<String, Object> c, Path defaultModel) {
+  /**
+   * Puts {@code defaultModel} as {@code model.dir} if {@link #needsModel}; returns {@code c}. Only then is it
+   * looked up, so a worker given a model runs where the shipped models are not.
+   */
+  static Map<String, Object> orModel(Map<String, Object> c, Supplier<Path> defaultModel) {
     if (needsModel(c)) {
-      c.put(WorkerConfig.MODEL_DIR, defaultModel.toString());
+      c.put(WorkerConfig.MODEL_DIR, defaultModel.get().toString());
     }
     return c;
   }
