@@ -82,13 +82,8 @@ public final class TrainCommand implements Callable<Integer> {
     Map<String, Object> props = kafka.clientProperties();
     if (continueFrom != null) {
       Path from = PublishedModels.fetch(props, topics, name, continueFrom);
-      ModelCard card = io.softstream.model.ModelDir.readCard(from);
       out.printf("continuing from %s version %d (%s)%n", name, continueFrom, from);
-      // The architecture is the fetched version's; every other setting is this run's.
-      com.fasterxml.jackson.databind.node.ObjectNode tree = ModelCard.JSON.valueToTree(cfg);
-      tree.set("model", ModelCard.JSON.valueToTree(card.tokenizerConfig()));
-      tree.put("init_from", from.toString());
-      cfg = ModelCard.JSON.treeToValue(tree, TrainConfig.class);
+      cfg = cfg.continuingFrom(from);
     }
     cfg = cfg.withOverrides(o);
     out.println("config: " + ModelCard.JSON.writeValueAsString(cfg).replaceAll("\\s+", " "));
