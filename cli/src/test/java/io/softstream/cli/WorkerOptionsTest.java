@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.softstream.worker.WorkerConfig;
 import io.softstream.worker.generation.GenerationSettings;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -156,6 +158,22 @@ class WorkerOptionsTest {
     assertThat(Path.of(c.getString(WorkerConfig.MODEL_DIR)).getFileName().toString()).isEqualTo("softvq-fmnist-16");
     assertThat(Path.of(c.getString(WorkerConfig.MODEL_DIR))).isEqualTo(
         ShippedModels.model("softvq-fmnist-16"));
+  }
+
+  /** As a user sees it: a bad value in the file stops the worker at start, unless a flag overrides it. */
+  @Test
+  void aWorkerStartedWithAFileReportsTheFilesBadValueUnlessAFlagOverridesIt() throws Exception {
+    Path f = file("batch.max.records=0", "bootstrap.servers=127.0.0.1:1");
+    StringWriter err = new StringWriter();
+    CommandLine cl = Softstream.commandLine();
+    cl.setErr(new PrintWriter(err));
+    assertThat(cl.execute("encode-worker", "--config", f.toString())).isEqualTo(2);
+    assertThat(err.toString()).contains("Invalid value 0 for configuration batch.max.records");
+
+    env.put("SOFTSTREAM_ENGINE", "bogus");
+    err.getBuffer().setLength(0);
+    assertThat(cl.execute("decode-worker", "--config", f.toString(), "--batch-size", "4")).isEqualTo(2);
+    assertThat(err.toString()).doesNotContain("batch.max.records").contains("Invalid value bogus for configuration engine");
   }
 
   @Test
