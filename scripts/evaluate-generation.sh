@@ -40,7 +40,7 @@ if [[ -z "${CP:-}" ]]; then
   ./softstream --help >/dev/null   # builds if sources changed
   CP="$ROOT/cli/target/classes:$(cat "$ROOT/cli/target/classpath.txt")"
 fi
-run() {   # run THREADS MAIN ARGS...
+run() {   # run THREADS MAIN ARGS... (MAIN: a Java main class; the softstream commands through $CLI)
   local threads=$1; shift
   DJL_CACHE_DIR="${DJL_CACHE_DIR:-$ROOT/.cache/djl}" java -Xmx3g -Dai.djl.offline=true \
     -Dai.djl.pytorch.num_threads="$threads" -Dai.djl.pytorch.num_interop_threads=1 -cp "$CP" "$@"
@@ -58,12 +58,13 @@ for k in list(m):
 json.dump(c, open(p, "w"), indent=2)
 EOF
 }
-GEN1=(io.softstream.trainer.generator.GeneratorMain train=false tokenizer=$TOK out=$GEN judge=$JUDGE
+CLI=io.softstream.cli.Softstream   # ./softstream, with this script's thread and heap settings
+GEN1=($CLI train-generator train=false tokenizer=$TOK out=$GEN judge=$JUDGE
       eval_sampler=$SAMPLER eval_steps=$STEPS eval_guidance=$GUIDANCE cache=$CACHE)
 
 stage() {
   case "$1" in
-    judge) run 1 io.softstream.trainer.generator.JudgeTrainer out=$JUDGE width=32 depth=5 steps=3000 warmup=150 \
+    judge) run 1 $CLI train-judge out=$JUDGE width=32 depth=5 steps=3000 warmup=150 \
              val=5000 eval_every=500 tokenizer=$TOK ;;
     sweep) run 1 "${GEN1[@]}" card=false recon=false eval_per_class=0 curve_per_class=50 \
              curve_guidance=$CURVE_GUIDANCE curve_steps=$CURVE_STEPS sweep=$SWEEP ;;
@@ -71,7 +72,7 @@ stage() {
             run 1 "${GEN1[@]}" eval_per_class=200 curve_per_class=50 curve_guidance=$CURVE_GUIDANCE \
               curve_steps=$CURVE_STEPS sweep=$SWEEP ;;
     eval2d) clean_card models/gen2d-fmnist
-            run 1 io.softstream.trainer.generator.GeneratorMain train=false latent=pixels out=models/gen2d-fmnist \
+            run 1 $CLI train-generator train=false latent=pixels out=models/gen2d-fmnist \
               judge=$JUDGE eval_sampler=$SAMPLER eval_steps=$STEPS eval_guidance=$GUIDANCE eval_per_class=200 cache=$CACHE ;;
     check10k) run 1 "${GEN1[@]}" card=false recon=false eval_per_class=1000 > "$LOGS/check10k.out"
               cat "$LOGS/check10k.out"

@@ -2,6 +2,8 @@ package io.softstream.cli;
 
 import io.softstream.worker.DecodeWorker;
 import io.softstream.worker.WorkerConfig;
+import java.io.IOException;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -17,9 +19,14 @@ public final class DecodeWorkerCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin WorkerOptions options;
 
+  /** The worker's settings: defaults < --config file < environment < flags. */
+  Map<String, Object> config() throws IOException {
+    return WorkerOptions.orModel(options.toConfig(), ShippedModels::fashionMnist);
+  }
+
   @Override
   public Integer call() throws Exception {
-    DecodeWorker worker = new DecodeWorker(new WorkerConfig(options.toConfig()));
-    return WorkerOptions.runUntilTerminated(worker, spec.commandLine().getOut(), "decode");
+    DecodeWorker worker = new DecodeWorker(new WorkerConfig(config()));
+    return WorkerOptions.runUntilTerminated(worker, spec.commandLine().getOut(), "decode", "");
   }
 }

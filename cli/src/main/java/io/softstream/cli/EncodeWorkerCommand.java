@@ -2,6 +2,8 @@ package io.softstream.cli;
 
 import io.softstream.worker.EncodeWorker;
 import io.softstream.worker.WorkerConfig;
+import java.io.IOException;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -17,18 +19,23 @@ public final class EncodeWorkerCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin WorkerOptions options;
 
-  @Option(names = "--token-dtype", defaultValue = "fp16", description = "fp16|fp32 token payload (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--token-dtype", description = "fp16|fp32 token payload (default: fp16).")
   String dtype;
 
-  @Option(names = "--image-resize", defaultValue = "fit", description = "fit|crop|pad (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--image-resize", description = "fit|crop|pad (default: fit).")
   String resize;
+
+  /** The worker's settings: defaults < --config file < environment < flags. */
+  Map<String, Object> config() throws IOException {
+    Map<String, Object> c = options.toConfig();
+    Settings.putIfSet(c, WorkerConfig.TOKEN_DTYPE, dtype);
+    Settings.putIfSet(c, WorkerConfig.IMAGE_RESIZE, resize);
+    return WorkerOptions.orModel(c, ShippedModels::fashionMnist);
+  }
 
   @Override
   public Integer call() throws Exception {
-    var c = options.toConfig();
-    c.put(WorkerConfig.TOKEN_DTYPE, dtype);
-    c.put(WorkerConfig.IMAGE_RESIZE, resize);
-    EncodeWorker worker = new EncodeWorker(new WorkerConfig(c));
-    return WorkerOptions.runUntilTerminated(worker, spec.commandLine().getOut(), "encode");
+    EncodeWorker worker = new EncodeWorker(new WorkerConfig(config()));
+    return WorkerOptions.runUntilTerminated(worker, spec.commandLine().getOut(), "encode", "");
   }
 }

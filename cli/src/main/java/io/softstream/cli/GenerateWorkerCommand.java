@@ -3,7 +3,10 @@ package io.softstream.cli;
 import io.softstream.worker.GenerateWorker;
 import io.softstream.worker.WorkerConfig;
 import io.softstream.worker.generation.GenerationSettings;
-import java.io.PrintWriter;
+import ai.djl.MalformedModelException;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -21,37 +24,32 @@ public final class GenerateWorkerCommand implements Callable<Integer> {
   @Mixin WorkerOptions options;
   @Mixin GeneratorOptions generatorOptions;
 
-  @Option(names = "--generator-version", defaultValue = "1", description = "Generator version written into records (default: ${DEFAULT-VALUE}).")
-  int generatorVersion;
+  @Option(names = "--generator-version", description = "Generator version written into records (default: 1).")
+  Integer generatorVersion;
 
-  @Option(names = "--max-count", defaultValue = "64", description = "Largest count a request may ask for (default: ${DEFAULT-VALUE}).")
-  int maxCount;
+  @Option(names = "--max-count", description = "Largest count a request may ask for (default: 64).")
+  Integer maxCount;
 
-  @Override
-  public Integer call() throws Exception {
-    var c = options.toConfig();
+  /** The worker's settings: defaults < --config file < environment < flags. */
+  Map<String, Object> config() throws IOException, MalformedModelException {
+    Map<String, Object> c = options.toConfig();
     generatorOptions.putInto(c);
-    if (options.model == null || options.model.isBlank()) {
-      c.put(WorkerConfig.MODEL_DIR, generatorOptions.defaultTokenizer().toString());
-    }
-    c.put(GenerationSettings.GENERATOR_VERSION, generatorVersion);
-    c.put(GenerationSettings.MAX_COUNT, maxCount);
+    Settings.putIfSet(c, GenerationSettings.GENERATOR_VERSION, generatorVersion);
+    Settings.putIfSet(c, GenerationSettings.MAX_COUNT, maxCount);
     // A batch of large requests can take minutes on a CPU; the default 5-minute poll interval would
     // then evict the worker mid-batch and the batch would be redone elsewhere.
     c.putIfAbsent("consumer.max.poll.interval.ms", 900_000);
-    GenerateWorker worker = new GenerateWorker(new WorkerConfig(c));
-    PrintWriter out = spec.commandLine().getOut();
-    out.printf("generate worker ready (%s, decoder %s): metrics on :%d, Ctrl-C or SIGTERM to stop%n",
-        worker.generatorModel(), worker.decoderModel(), worker.metricsPort());
-    out.flush();
-    Signals.onTerminate(worker::close);
-    try {
-      worker.run();
-    } finally {
-      worker.release();
+    if (WorkerOptions.needsModel(c)) {
+      c.put(WorkerConfig.MODEL_DIR, GeneratorOptions.defaultTokenizer(Path.of(c.get(GenerationSettings.GENERATOR_DIR)
+          .toString())).toString());
     }
-    out.println("generate worker stopped cleanly");
-    out.flush();
-    return 0;
+    return c;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    GenerateWorker worker = new GenerateWorker(new WorkerConfig(config()));
+    return WorkerOptions.runUntilTerminated(worker, spec.commandLine().getOut(), "generate",
+        " (" + worker.generatorModel() + ", decoder " + worker.decoderModel() + ")");
   }
 }

@@ -19,23 +19,26 @@ public final class GeneratorOptions {
   /** The shipped generator: 16 tokens of softvq-fmnist-16 (3.2x faster than the 2-D baseline, see its card). */
   static final String SHIPPED = "gen-fmnist-16";
 
-  @Option(names = "--generator", paramLabel = "DIR", defaultValue = "${env:SOFTSTREAM_GENERATOR:-}",
+  @Option(names = "--generator", paramLabel = "DIR",
       description = "Generator directory (env SOFTSTREAM_GENERATOR; default: the shipped models/" + GeneratorOptions.SHIPPED
           + ").")
   String generator;
 
-  @Option(names = "--sampler", defaultValue = "euler", description = "euler|heun|sde (default: ${DEFAULT-VALUE}).")
+  // Null unless given, so that generate-worker's --config file and environment are not overridden.
+  @Option(names = "--sampler", description = "euler|heun|sde (default: euler).")
   String sampler;
 
-  @Option(names = "--guidance-low", defaultValue = "0", description = "Guidance applies for t >= this (default: ${DEFAULT-VALUE}).")
-  float guidanceLow;
+  @Option(names = "--guidance-low", description = "Guidance applies for t >= this (default: 0).")
+  Float guidanceLow;
 
-  @Option(names = "--guidance-high", defaultValue = "1", description = "Guidance applies for t <= this (default: ${DEFAULT-VALUE}).")
-  float guidanceHigh;
+  @Option(names = "--guidance-high", description = "Guidance applies for t <= this (default: 1).")
+  Float guidanceHigh;
 
-  /** {@code --generator}, or the shipped generator. */
+  /** {@code --generator}, else env SOFTSTREAM_GENERATOR, else the shipped generator. */
   Path generatorDir() {
-    return generator == null || generator.isBlank() ? ShippedModels.model(SHIPPED) : Path.of(generator);
+    String env = Settings.env("SOFTSTREAM_GENERATOR");
+    String dir = generator != null && !generator.isBlank() ? generator : env;
+    return dir == null || dir.isBlank() ? ShippedModels.model(SHIPPED) : Path.of(dir);
   }
 
   /**
@@ -44,7 +47,12 @@ public final class GeneratorOptions {
    * shipped Fashion-MNIST tokenizer.
    */
   Path defaultTokenizer() throws MalformedModelException {
-    Path named = trainedOn(generatorDir());
+    return defaultTokenizer(generatorDir());
+  }
+
+  /** {@link #defaultTokenizer()} of the generator in {@code generator}. */
+  static Path defaultTokenizer(Path generator) throws MalformedModelException {
+    Path named = trainedOn(generator);
     return named != null ? named : ShippedModels.fashionMnist();
   }
 
@@ -64,14 +72,23 @@ public final class GeneratorOptions {
    * @throws IllegalArgumentException naming the bad value
    */
   Sampler.Settings settings(int steps, float guidance) {
-    return new Sampler.Settings(Sampler.Method.parse(sampler), steps, guidance, guidanceLow, guidanceHigh);
+    return new Sampler.Settings(Sampler.Method.parse(sampler == null ? "euler" : sampler), steps, guidance,
+        guidanceLow == null ? 0f : guidanceLow, guidanceHigh == null ? 1f : guidanceHigh);
   }
 
-  /** The generation worker's keys ({@link GenerationSettings}) for these options. */
+  /**
+   * Layers the generation worker's keys ({@link GenerationSettings}) onto {@code config}, which holds the file's:
+   * the environment and flags win over it, and the shipped generator fills in when no layer names one.
+   */
   void putInto(Map<String, Object> config) {
-    config.put(GenerationSettings.GENERATOR_DIR, generatorDir().toString());
-    config.put(GenerationSettings.SAMPLER, sampler);
-    config.put(GenerationSettings.GUIDANCE_LOW, (double) guidanceLow);
-    config.put(GenerationSettings.GUIDANCE_HIGH, (double) guidanceHigh);
+    Settings.putIfSet(config, GenerationSettings.GENERATOR_DIR, Settings.env("SOFTSTREAM_GENERATOR"));
+    Settings.putIfSet(config, GenerationSettings.GENERATOR_DIR, generator);
+    if (String.valueOf(config.getOrDefault(GenerationSettings.GENERATOR_DIR, "")).isBlank()) {
+      config.put(GenerationSettings.GENERATOR_DIR, ShippedModels.model(SHIPPED).toString());
+    }
+    Settings.putIfSet(config, GenerationSettings.SAMPLER, sampler);
+    // ConfigDef's DOUBLE takes a Double, not a Float.
+    Settings.putIfSet(config, GenerationSettings.GUIDANCE_LOW, guidanceLow == null ? null : guidanceLow.doubleValue());
+    Settings.putIfSet(config, GenerationSettings.GUIDANCE_HIGH, guidanceHigh == null ? null : guidanceHigh.doubleValue());
   }
 }

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -24,13 +25,12 @@ public final class KafkaCommand implements Callable<Integer> {
   @Option(names = "--registry-port", defaultValue = "8081", description = "Schema registry port (default: ${DEFAULT-VALUE}).")
   int registryPort;
 
-  @Option(names = "--topic-prefix", defaultValue = "", description = "Prefix for every topic name.")
-  String prefix;
+  @Mixin TopicOptions topicOptions;
 
   @Override
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
-    try (EmbeddedPlatform p = EmbeddedPlatform.start(dataDir, registryPort, TopicLayout.of(prefix))) {
+    try (EmbeddedPlatform p = EmbeddedPlatform.start(dataDir, registryPort, topicOptions.layout())) {
       out.printf("bootstrap.servers=%s%nschema.registry.url=%s%ntopics: %s%nCtrl-C to stop.%n", p.bootstrapServers(),
           p.schemaRegistryUrl(), p.layout().all().stream().map(t -> t.name()).toList());
       out.flush();

@@ -8,11 +8,11 @@ import io.softstream.schemas.registry.SchemaRegistryClients;
 import io.softstream.topology.TopicLayout;
 import io.softstream.topology.models.ModelCatalog;
 import io.softstream.topology.models.ModelRegistry;
+import io.softstream.topology.models.PromotionGate;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -56,23 +56,13 @@ public final class ModelsCommand implements Callable<Integer> {
       + "(file:// location, for models too large for the artifact topic) instead of the model-artifacts topic.")
   Path artifactDir;
 
-  @Option(names = "--promote-if-better", description = "publish: make the new version ACTIVE only if its --gate-metric "
-      + "beats the active version's, or is within --gate-tolerance of it; otherwise it stays CANDIDATE and this says why.")
-  boolean promoteIfBetter;
-
-  @Option(names = "--gate-metric", defaultValue = "psnr", description = "Held-out metric of the gate (default: ${DEFAULT-VALUE}).")
-  String gateMetric;
-
-  @Option(names = "--gate-tolerance", defaultValue = "0.1", description = "Accepted shortfall (default: ${DEFAULT-VALUE}).")
-  double gateTolerance;
-
-  @Option(names = "--topic-prefix", defaultValue = "", description = "Prefix of every topic name.")
-  String prefix;
+  @Mixin PromotionOptions promotion;
+  @Mixin TopicOptions topicOptions;
 
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    TopicLayout topics = TopicLayout.of(prefix);
+    TopicLayout topics = topicOptions.layout();
     Map<String, Object> props = kafka.clientProperties();
     try (SchemaRegistryClient schemas = SchemaRegistryClients.create(props);
         ModelCatalog catalog = new ModelCatalog(props, schemas, topics.modelVersions());
@@ -94,7 +84,7 @@ public final class ModelsCommand implements Callable<Integer> {
         case "publish" -> {
           require(args.size() == 1 && name != null, "publish DIR --name NAME");
           Path dir = Path.of(args.get(0));
-          Map<String, Double> metrics = cardMetrics(dir);
+          Map<String, Double> metrics = io.softstream.trainer.PublishedModels.cardMetrics(dir);
           for (ModelKind k : kindList) {
             int version = catalog.nextVersion(name, k);
             ModelStatus status = activate ? ModelStatus.ACTIVE : ModelStatus.CANDIDATE;
@@ -102,12 +92,9 @@ public final class ModelsCommand implements Callable<Integer> {
                 : registry.publish(dir, name, k, version, metrics, status);
             out.printf("published %s %s version %d (%s, %d bytes, sha256 %s)%n", name, k, version, v.getStatus(),
                 v.getSizeBytes(), v.getSha256());
-            if (promoteIfBetter && !activate) {
-              var decision = new io.softstream.topology.models.PromotionGate(gateMetric, !gateMetric.startsWith("fd")
-                  && !gateMetric.contains("loss"), gateTolerance).decide(v, catalog.active(name, k));
-              if (decision.promote()) {
-                registry.announce(ModelVersion.newBuilder(v).setStatus(ModelStatus.ACTIVE).setCreatedAt(Instant.now()).build());
-              }
+            PromotionGate gate = promotion.gate();
+            if (gate != null && !activate) {
+              PromotionGate.Decision decision = registry.promoteIfBetter(v, catalog.active(name, k), gate);
               out.printf("%s %s version %d: %s%n", name, k, version, decision.reason());
             }
           }
@@ -139,21 +126,6 @@ public final class ModelsCommand implements Callable<Integer> {
       }
     }
     return 0;
-  }
-
-  private static Map<String, Double> cardMetrics(Path dir) {
-    Map<String, Double> m = new LinkedHashMap<>();
-    try {
-      var card = io.softstream.model.ModelDir.readCard(dir);
-      card.metrics().forEach((k, v) -> {
-        if (v instanceof Number n) {
-          m.put(k, n.doubleValue());
-        }
-      });
-    } catch (Exception e) {
-      throw new IllegalArgumentException(dir + " is not a model directory: " + e.getMessage(), e);
-    }
-    return m;
   }
 
   private static void require(boolean ok, String usage) {

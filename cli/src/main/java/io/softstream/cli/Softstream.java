@@ -7,7 +7,8 @@ import picocli.CommandLine.Command;
 /** The {@code softstream} command: one root, one subcommand per job. */
 @Command(name = "softstream", mixinStandardHelpOptions = true, versionProvider = Softstream.Version.class,
     description = "Image events on Kafka to compact 1-D latent tokens (SoftVQ-VAE) and back.",
-    subcommands = {DemoCommand.class, TrainCommand.class, EvalCommand.class, EncodeWorkerCommand.class, DecodeWorkerCommand.class, DecodeCommand.class,
+    subcommands = {DemoCommand.class, TrainCommand.class, TrainGeneratorCommand.class, TrainGeneratorCommand.Judge.class,
+        EvalCommand.class, EncodeWorkerCommand.class, DecodeWorkerCommand.class, DecodeCommand.class,
         ExportCommand.class, BenchCommand.class, ModelsCommand.class, GenerateWorkerCommand.class, GenerateCommand.class,
         KafkaCommand.class,
         TopicsCommand.class, CommandLine.HelpCommand.class})

@@ -22,8 +22,7 @@ public final class TopicsCommand implements Callable<Integer> {
   @Option(names = "--ensure", description = "Create missing topics and validate existing ones on the cluster.")
   boolean ensure;
 
-  @Option(names = "--topic-prefix", defaultValue = "", description = "Prefix for every topic name.")
-  String prefix;
+  @Mixin TopicOptions topicOptions;
 
   @Option(names = "--replication-factor", defaultValue = "1", description = "Replicas per topic (default: ${DEFAULT-VALUE}).")
   int replication;
@@ -31,7 +30,7 @@ public final class TopicsCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     PrintWriter out = spec.commandLine().getOut();
-    TopicLayout layout = TopicLayout.of(prefix).withReplication(replication);
+    TopicLayout layout = topicOptions.layout().withReplication(replication);
     out.printf("%-24s %5s %3s %-8s %14s %10s  %s%n", "topic", "parts", "rf", "cleanup", "retention.ms", "max.bytes",
         "purpose");
     for (TopicSpec t : layout.all()) {

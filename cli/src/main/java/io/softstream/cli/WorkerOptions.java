@@ -1,74 +1,135 @@
 package io.softstream.cli;
 
+import io.softstream.worker.AbstractWorker;
 import io.softstream.worker.WorkerConfig;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.file.Files;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Properties;
+import java.util.function.Supplier;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-/** Options shared by the worker commands; they become {@link WorkerConfig} keys, validated there. */
+/**
+ * Options shared by the worker commands; they become {@link WorkerConfig} keys, validated there. Precedence, lowest
+ * first: defaults (WorkerConfig's, except where noted), {@code --config FILE}, environment variables, flags. The
+ * fields stay null unless given on the command line, so an unset flag never hides the file or the environment.
+ */
 public final class WorkerOptions {
+  /** The CLI's metrics port, where WorkerConfig's own default (0 = any) suits embedded workers. */
+  static final int DEFAULT_METRICS_PORT = 9400;
+
   @Mixin KafkaOptions kafka;
+  @Mixin TopicOptions topics;
 
   @Option(names = "--config", paramLabel = "FILE",
-      description = "Properties file with any worker.* / Kafka client key (flags win over the file).")
+      description = "Properties file with any worker.* / Kafka client key (environment variables and flags win over it).")
   Path configFile;
 
-  @Option(names = "--model", paramLabel = "DIR", defaultValue = "${env:SOFTSTREAM_MODEL:-}",
+  @Option(names = "--model", paramLabel = "DIR",
       description = "Model directory (env SOFTSTREAM_MODEL; default: the shipped Fashion-MNIST tokenizer).")
   String model;
 
-  @Option(names = "--model-version", defaultValue = "${env:SOFTSTREAM_MODEL_VERSION:-1}",
-      description = "Version number written into records (default: ${DEFAULT-VALUE}).")
-  int modelVersion;
+  @Option(names = "--model-version", description = "Version number written into records (env SOFTSTREAM_MODEL_VERSION; default: 1).")
+  Integer modelVersion;
 
-  @Option(names = "--model-name", defaultValue = "${env:SOFTSTREAM_MODEL_NAME:-}",
-      description = "Model name written into records and followed with --watch-models (default: the card's name).")
+  @Option(names = "--model-name",
+      description = "Model name written into records and followed with --watch-models (env SOFTSTREAM_MODEL_NAME; default: the card's name).")
   String modelName;
 
   @Option(names = "--watch-models", description = "Serve the ACTIVE version of --model-name announced on the "
       + "model-versions topic and hot-swap to new ones (see softstream models).")
-  boolean watch;
+  Boolean watch;
 
-  @Option(names = "--canary-fraction", defaultValue = "0",
-      description = "With --watch-models: share of images (by key hash) sent to the newest CANDIDATE version.")
-  double canaryFraction;
+  @Option(names = "--canary-fraction",
+      description = "With --watch-models: share of images (by key hash) sent to the newest CANDIDATE version (default: 0).")
+  Double canaryFraction;
 
-  @Option(names = "--engine", defaultValue = "${env:SOFTSTREAM_ENGINE:-auto}",
-      description = "auto|onnxruntime|pytorch|tensorrt (default: ${DEFAULT-VALUE}).")
+  @Option(names = "--engine", description = "auto|onnxruntime|pytorch|tensorrt (env SOFTSTREAM_ENGINE; default: auto).")
   String engine;
 
-  @Option(names = "--engine-threads", defaultValue = "0", description = "Engine intra-op threads; 0 = all cores but one (default: ${DEFAULT-VALUE}).")
-  int engineThreads;
+  @Option(names = "--engine-threads", description = "Engine intra-op threads; 0 = all cores but one (default: 0).")
+  Integer engineThreads;
 
-  @Option(names = "--worker-id", defaultValue = "${env:SOFTSTREAM_WORKER_ID:-}",
+  @Option(names = "--worker-id",
       description = "Stable, unique worker id (env SOFTSTREAM_WORKER_ID; default: $HOSTNAME or pid@host).")
   String workerId;
 
-  @Option(names = "--batch-size", defaultValue = "32", description = "Largest micro-batch (default: ${DEFAULT-VALUE}).")
-  int batchSize;
+  @Option(names = "--batch-size", description = "Largest micro-batch (default: 32).")
+  Integer batchSize;
 
-  @Option(names = "--batch-wait-ms", defaultValue = "20", description = "Longest wait for a batch to fill (default: ${DEFAULT-VALUE}).")
-  long batchWaitMs;
+  @Option(names = "--batch-wait-ms", description = "Longest wait for a batch to fill (default: 20).")
+  Long batchWaitMs;
 
-  @Option(names = "--metrics-port", defaultValue = "${env:SOFTSTREAM_METRICS_PORT:-9400}",
-      description = "Port of /metrics, /health/live, /health/ready; 0 = any, -1 = off (default: ${DEFAULT-VALUE}).")
-  int metricsPort;
+  @Option(names = "--metrics-port",
+      description = "Port of /metrics, /health/live, /health/ready; 0 = any, -1 = off (env SOFTSTREAM_METRICS_PORT; default: "
+          + DEFAULT_METRICS_PORT + ").")
+  Integer metricsPort;
 
-  @Option(names = "--topic-prefix", defaultValue = "", description = "Prefix of every topic name.")
-  String topicPrefix;
+  /** The worker settings, layered; {@link #orModel} then fills {@code model.dir} if no layer named one. */
+  public Map<String, Object> toConfig() throws IOException {
+    Map<String, Object> c = KafkaOptions.defaults();
+    c.put(WorkerConfig.METRICS_PORT, DEFAULT_METRICS_PORT);
+    c.putAll(Settings.file(configFile));
+    c.putAll(kafka.fromEnvironment());
+    c.putAll(fromEnvironment());
+    c.putAll(kafka.fromFlags());
+    c.putAll(fromFlags());
+    return c;
+  }
+
+  /** Whether no layer named a model directory while the worker needs one (it does not follow model-versions). */
+  static boolean needsModel(Map<String, Object> c) {
+    boolean watching = Boolean.parseBoolean(String.valueOf(c.getOrDefault(WorkerConfig.MODEL_WATCH, false)));
+    return String.valueOf(c.getOrDefault(WorkerConfig.MODEL_DIR, "")).isBlank() && !watching;
+  }
 
   /**
-   * Runs a built worker until SIGTERM/SIGINT (graceful: the in-flight batch is committed), then frees
-   * it. Returns the exit code 0.
+   * Puts {@code defaultModel} as {@code model.dir} if {@link #needsModel}; returns {@code c}. Only then is it
+   * looked up, so a worker given a model runs where the shipped models are not.
    */
-  static int runUntilTerminated(io.softstream.worker.AbstractWorker worker, java.io.PrintWriter out, String role) {
-    out.printf("%s worker ready: metrics on :%d, Ctrl-C or SIGTERM to stop%n", role, worker.metricsPort());
+  static Map<String, Object> orModel(Map<String, Object> c, Supplier<Path> defaultModel) {
+    if (needsModel(c)) {
+      c.put(WorkerConfig.MODEL_DIR, defaultModel.get().toString());
+    }
+    return c;
+  }
+
+  private Map<String, Object> fromEnvironment() {
+    Map<String, Object> c = new LinkedHashMap<>();
+    Settings.putIfSet(c, WorkerConfig.MODEL_DIR, Settings.env("SOFTSTREAM_MODEL"));
+    Settings.putIfSet(c, WorkerConfig.MODEL_VERSION, Settings.env("SOFTSTREAM_MODEL_VERSION"));
+    Settings.putIfSet(c, WorkerConfig.MODEL_NAME, Settings.env("SOFTSTREAM_MODEL_NAME"));
+    Settings.putIfSet(c, WorkerConfig.ENGINE, Settings.env("SOFTSTREAM_ENGINE"));
+    Settings.putIfSet(c, WorkerConfig.WORKER_ID, Settings.env("SOFTSTREAM_WORKER_ID"));
+    Settings.putIfSet(c, WorkerConfig.METRICS_PORT, Settings.env("SOFTSTREAM_METRICS_PORT"));
+    return c;
+  }
+
+  private Map<String, Object> fromFlags() {
+    Map<String, Object> c = new LinkedHashMap<>();
+    Settings.putIfSet(c, WorkerConfig.MODEL_DIR, model);
+    Settings.putIfSet(c, WorkerConfig.MODEL_VERSION, modelVersion);
+    Settings.putIfSet(c, WorkerConfig.MODEL_NAME, modelName);
+    Settings.putIfSet(c, WorkerConfig.MODEL_WATCH, watch);
+    Settings.putIfSet(c, WorkerConfig.CANARY_FRACTION, canaryFraction);
+    Settings.putIfSet(c, WorkerConfig.ENGINE, engine);
+    Settings.putIfSet(c, WorkerConfig.ENGINE_THREADS, engineThreads);
+    Settings.putIfSet(c, WorkerConfig.WORKER_ID, workerId);
+    Settings.putIfSet(c, WorkerConfig.BATCH_MAX_RECORDS, batchSize);
+    Settings.putIfSet(c, WorkerConfig.BATCH_MAX_WAIT_MS, batchWaitMs);
+    Settings.putIfSet(c, WorkerConfig.METRICS_PORT, metricsPort);
+    Settings.putIfSet(c, WorkerConfig.TOPIC_PREFIX, topics.prefix);
+    return c;
+  }
+
+  /**
+   * Runs a built worker until SIGTERM/SIGINT (graceful: the in-flight batch is committed), then frees it.
+   * {@code ready} describes the worker in the line printed once it is ready. Returns the exit code 0.
+   */
+  static int runUntilTerminated(AbstractWorker worker, PrintWriter out, String role, String ready) {
+    out.printf("%s worker ready%s: metrics on :%d, Ctrl-C or SIGTERM to stop%n", role, ready, worker.metricsPort());
     out.flush();
     Signals.onTerminate(worker::close);
     try {
@@ -79,34 +140,5 @@ public final class WorkerOptions {
     out.println(role + " worker stopped cleanly");
     out.flush();
     return 0;
-  }
-
-  /** The worker settings: file, then flags, then pass-through Kafka properties. */
-  public Map<String, Object> toConfig() throws IOException {
-    Map<String, Object> c = new LinkedHashMap<>();
-    if (configFile != null) {
-      Properties p = new Properties();
-      try (InputStream in = Files.newInputStream(configFile)) {
-        p.load(in);
-      }
-      p.forEach((k, v) -> c.put(k.toString(), v));
-    }
-    c.putAll(kafka.clientProperties());
-    boolean noDir = model == null || model.isBlank();
-    c.put(WorkerConfig.MODEL_DIR, noDir ? (watch ? "" : ShippedModels.fashionMnist().toString()) : model);
-    c.put(WorkerConfig.MODEL_NAME, modelName == null ? "" : modelName);
-    c.put(WorkerConfig.MODEL_WATCH, watch);
-    c.put(WorkerConfig.CANARY_FRACTION, canaryFraction);
-    c.put(WorkerConfig.MODEL_VERSION, modelVersion);
-    c.put(WorkerConfig.ENGINE, engine);
-    c.put(WorkerConfig.ENGINE_THREADS, engineThreads);
-    if (workerId != null && !workerId.isBlank()) {
-      c.put(WorkerConfig.WORKER_ID, workerId);
-    }
-    c.put(WorkerConfig.BATCH_MAX_RECORDS, batchSize);
-    c.put(WorkerConfig.BATCH_MAX_WAIT_MS, batchWaitMs);
-    c.put(WorkerConfig.METRICS_PORT, metricsPort);
-    c.put(WorkerConfig.TOPIC_PREFIX, topicPrefix);
-    return c;
   }
 }

@@ -90,7 +90,7 @@ class DemoIT {
 
   @Test
   void everyCommandHasHelpAndBadOptionsExitWithUsage() {
-    for (String cmd : new String[] {"demo", "train", "eval", "encode-worker", "decode-worker", "decode", "export", "bench", "models", "generate", "generate-worker", "kafka", "topics"}) {
+    for (String cmd : new String[] {"demo", "train", "train-generator", "train-judge", "eval", "encode-worker", "decode-worker", "decode", "export", "bench", "models", "generate", "generate-worker", "kafka", "topics"}) {
       StringWriter out = new StringWriter();
       CommandLine cl = Softstream.commandLine();
       cl.setOut(new PrintWriter(out));

@@ -190,6 +190,17 @@ public record TrainConfig(
         }
     }
 
+    /**
+     * A copy that fine-tunes the model directory {@code dir}: its architecture (from its card) and its weights as
+     * the start ({@code init_from}); every other setting is this config's.
+     */
+    public TrainConfig continuingFrom(Path dir) throws IOException, ai.djl.MalformedModelException {
+        ObjectNode tree = ModelCard.JSON.valueToTree(this);
+        tree.set("model", ModelCard.JSON.valueToTree(io.softstream.model.ModelDir.readCard(dir).tokenizerConfig()));
+        tree.put("init_from", dir.toString());
+        return ModelCard.JSON.treeToValue(tree, TrainConfig.class);
+    }
+
     /** A copy with another model and all output paths under {@code dir} (used by tests and sweeps). */
     public TrainConfig withModel(TokenizerConfig m, Path dir) {
         return new TrainConfig(name, m, dataset, dataDir, trainLimit, photoDirs, photoTrainCrops, photoHeldoutCrops,

@@ -18,7 +18,7 @@ import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicLayout;
 import io.softstream.topology.models.ModelRegistry;
 import io.softstream.worker.generation.GenerationSettings;
-import io.softstream.worker.internals.ImagePreprocessor;
+import io.softstream.model.image.ImageTranslator;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.nio.ByteBuffer;
@@ -311,7 +311,7 @@ class GenerateWorkerIT extends WorkerIT {
   static int difference(byte[] png, float[] tokens, Path decoderDir) throws Exception {
     try (TokenizerRuntime d = TokenizerRuntimes.open(decoderDir, EngineKind.AUTO, TokenizerRuntimes.Part.DECODER)) {
       int size = d.config().imageSize();
-      BufferedImage want = ImagePreprocessor.toImage(d.decode(tokens, 1), 0, d.config().channels(), size);
+      BufferedImage want = ImageTranslator.toImage(d.decode(tokens, 1), 0, d.config().channels(), size);
       BufferedImage got = ImageIO.read(new ByteArrayInputStream(png));
       int max = 0;
       for (int y = 0; y < size; y++) {

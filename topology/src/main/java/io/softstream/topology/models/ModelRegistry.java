@@ -121,6 +121,20 @@ public final class ModelRegistry implements AutoCloseable {
     }
   }
 
+  /**
+   * Announces {@code candidate} ACTIVE if {@code gate} finds it good enough to replace {@code active}; otherwise it
+   * keeps its status. Returns the gate's decision, whose reason says why.
+   */
+  public PromotionGate.Decision promoteIfBetter(ModelVersion candidate, java.util.Optional<ModelVersion> active,
+      PromotionGate gate) {
+    PromotionGate.Decision decision = gate.decide(candidate, active);
+    if (decision.promote()) {
+      announce(ModelVersion.newBuilder(candidate).setStatus(io.softstream.schemas.avro.ModelStatus.ACTIVE)
+          .setCreatedAt(Instant.now()).build());
+    }
+    return decision;
+  }
+
   /** Test and operations hook: uploads bytes under a version's artifact key as they are (checksum not recomputed). */
   public void uploadChunks(String artifactKey, byte[] artifact, String sha) {
     int count = Math.max(1, (artifact.length + CHUNK_BYTES - 1) / CHUNK_BYTES);

@@ -24,14 +24,14 @@ import java.util.Map;
  * only evaluate the generator already in {@code out}).
  *
  * <pre>
- * java -cp ... io.softstream.trainer.generator.GeneratorMain latent=pixels out=models/gen2d-fmnist steps=2000
+ * ./softstream train-generator latent=pixels out=models/gen2d-fmnist steps=2000
  * </pre>
  */
 public final class GeneratorMain {
     private GeneratorMain() {}
 
     /** {@code key=value} command-line arguments as a map; anything else is refused. */
-    static Map<String, String> keyValues(String[] args) {
+    public static Map<String, String> keyValues(String... args) {
         Map<String, String> a = new HashMap<>();
         for (String s : args) {
             int eq = s.indexOf('=');
@@ -43,8 +43,16 @@ public final class GeneratorMain {
         return a;
     }
 
+    /** Java entry point; {@code softstream train-generator} is the command line. */
     public static void main(String[] args) throws Exception {
-        Map<String, String> a = keyValues(args);
+        run(keyValues(args), System.out);
+    }
+
+    /**
+     * Trains and/or evaluates as the {@code key=value} settings {@code a} say (see the class comment), printing
+     * progress and finally the evaluation JSON to {@code log}.
+     */
+    public static void run(Map<String, String> a, java.io.PrintStream log) throws Exception {
         boolean pixels = "pixels".equals(a.getOrDefault("latent", "tokens"));
         Path tok = Path.of(pixels ? a.getOrDefault("tokenizer", "none") : required(a, "tokenizer"));
         Path out = Path.of(required(a, "out"));
@@ -64,9 +72,9 @@ public final class GeneratorMain {
                 d.encodeBatch(), Integer.parseInt(a.getOrDefault("log_every", "" + d.logEvery())));
         if (!"false".equals(a.getOrDefault("train", "true"))) {
             if (pixels) {
-                GeneratorTrainer.runPixels(cfg, Integer.parseInt(a.getOrDefault("patch", "4")), System.out);
+                GeneratorTrainer.runPixels(cfg, Integer.parseInt(a.getOrDefault("patch", "4")), log);
             } else {
-                GeneratorTrainer.run(cfg, System.out);
+                GeneratorTrainer.run(cfg, log);
             }
         }
         String judge = a.getOrDefault("judge", a.get("teacher"));
@@ -89,7 +97,7 @@ public final class GeneratorMain {
                 merged.putAll(metrics);
                 ModelDir.writeCard(out, card.withMetrics(merged));
             }
-            System.out.println(ModelCard.JSON.writeValueAsString(metrics));
+            log.println(ModelCard.JSON.writeValueAsString(metrics));
         }
     }
 

@@ -36,7 +36,7 @@ import java.util.Random;
  * class, and, given a {@code tokenizer}, the accuracy on its reconstructions of the test split.
  *
  * <pre>
- * java -cp ... io.softstream.trainer.generator.JudgeTrainer out=models/fmnist-judge width=48 depth=5 steps=6000 \
+ * ./softstream train-judge out=models/fmnist-judge width=48 depth=5 steps=6000 \
  *     tokenizer=models/softvq-fmnist-32
  * </pre>
  */
@@ -254,14 +254,13 @@ public final class JudgeTrainer {
     }
 
     /**
-     * {@code key=value} arguments: {@code out}, {@code tokenizer}, {@code data} (default
+     * The config for {@code key=value} settings: {@code out}, {@code tokenizer}, {@code data} (default
      * /usr/share/datasets/fashion-mnist), {@code width} (48), {@code depth} (5), {@code steps} (6000), {@code batch}
      * (128), {@code lr} (2e-3), {@code wd} (0.05), {@code warmup} (200), {@code shift} (2), {@code flip} (true),
      * {@code smoothing} (0.1), {@code val} (0), {@code eval_every} (500), {@code seed} (11), {@code train_limit} (0).
      */
-    public static void main(String[] args) throws Exception {
-        Map<String, String> a = GeneratorMain.keyValues(args);
-        Config c = new Config(Path.of(a.getOrDefault("data", "/usr/share/datasets/fashion-mnist")),
+    public static Config config(Map<String, String> a) {
+        return new Config(Path.of(a.getOrDefault("data", "/usr/share/datasets/fashion-mnist")),
                 a.containsKey("out") ? Path.of(a.get("out")) : null, a.containsKey("tokenizer") ? Path.of(a.get("tokenizer")) : null,
                 Integer.parseInt(a.getOrDefault("width", "48")), Integer.parseInt(a.getOrDefault("depth", "5")),
                 Integer.parseInt(a.getOrDefault("steps", "6000")), Integer.parseInt(a.getOrDefault("batch", "128")),
@@ -270,7 +269,10 @@ public final class JudgeTrainer {
                 Boolean.parseBoolean(a.getOrDefault("flip", "true")), Float.parseFloat(a.getOrDefault("smoothing", "0.1")),
                 Integer.parseInt(a.getOrDefault("val", "0")), Integer.parseInt(a.getOrDefault("eval_every", "500")),
                 Long.parseLong(a.getOrDefault("seed", "11")), Integer.parseInt(a.getOrDefault("train_limit", "0")));
-        Map<String, Object> m = run(c, System.out);
-        System.out.println(ModelCard.JSON.writeValueAsString(m));
+    }
+
+    /** Java entry point; {@code softstream train-judge} is the command line. */
+    public static void main(String[] args) throws Exception {
+        System.out.println(ModelCard.JSON.writeValueAsString(run(config(GeneratorMain.keyValues(args)), System.out)));
     }
 }

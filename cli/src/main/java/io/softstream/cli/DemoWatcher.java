@@ -1,0 +1,130 @@
+package io.softstream.cli;
+
+import io.softstream.schemas.avro.DeadLetter;
+import io.softstream.schemas.avro.GeneratedImage;
+import io.softstream.schemas.avro.ImageEvent;
+import io.softstream.schemas.avro.TokenRecord;
+import io.softstream.schemas.registry.SchemaRegistryClient;
+import io.softstream.schemas.serde.AvroDeserializer;
+import io.softstream.topology.TopicLayout;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+
+/** Reads the output topics (read_committed) and keeps what this run produced. */
+final class DemoWatcher implements AutoCloseable {
+  final Map<String, TokenRecord> tokens = new ConcurrentHashMap<>();
+  final Map<String, ImageEvent> reconstructions = new ConcurrentHashMap<>();
+  final Map<String, byte[]> reconstructionPng = new ConcurrentHashMap<>();
+  final Map<String, ConsumerRecord<String, DeadLetter>> deadLetters = new ConcurrentHashMap<>();
+  /** Generated images by "request id/index"; dead letters of generation requests by request id. */
+  final Map<String, GeneratedImage> generated = new ConcurrentHashMap<>();
+  final Map<String, Long> generatedArrival = new ConcurrentHashMap<>();
+  final Map<String, ConsumerRecord<String, DeadLetter>> generationDeadLetters = new ConcurrentHashMap<>();
+  final AtomicInteger generationDeadLetterRecords = new AtomicInteger();
+  final List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
+  final List<Long> tokenArrivals = Collections.synchronizedList(new ArrayList<>());
+  private final Map<String, Object> props;
+  private final SchemaRegistryClient registry;
+  private final TopicLayout topics;
+  private final String runId;
+  private final AtomicBoolean running = new AtomicBoolean(true);
+  private Thread thread;
+
+  DemoWatcher(Map<String, Object> props, SchemaRegistryClient registry, TopicLayout topics, String runId) {
+    this.props = props;
+    this.registry = registry;
+    this.topics = topics;
+    this.runId = runId;
+  }
+
+  void start() {
+    thread = new Thread(this::run, "demo-watcher");
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  private void run() {
+    Map<String, Object> c = new HashMap<>(props);
+    c.put(ConsumerConfig.GROUP_ID_CONFIG, "demo-watcher-" + runId);
+    c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
+    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    c.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 16 * 1024 * 1024);
+    try (KafkaConsumer<String, SpecificRecord> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
+        new AvroDeserializer<>(registry, null))) {
+      consumer.subscribe(List.of(topics.tokens(), topics.reconstructions(), topics.deadLetters(),
+          topics.generatedImages()));
+      while (running.get()) {
+        for (ConsumerRecord<String, SpecificRecord> r : consumer.poll(Duration.ofMillis(200))) {
+          if (r.key() == null || !r.key().endsWith(runId)) {
+            continue; // an earlier run on the same data dir
+          }
+          if (r.value() instanceof TokenRecord t) {
+            tokens.put(r.key(), t);
+            tokenArrivals.add(System.currentTimeMillis());
+            latencies.add(Math.max(0, System.currentTimeMillis() - t.getEventTime().toEpochMilli()));
+          } else if (r.topic().equals(topics.reconstructions()) && r.value() instanceof ImageEvent e) {
+            reconstructions.put(r.key(), e);
+            reconstructionPng.put(r.key(), e.getImageBytes().array());
+          } else if (r.value() instanceof GeneratedImage g) {
+            generated.put(r.key() + "/" + g.getIndex(), g);
+            generatedArrival.put(r.key(), System.currentTimeMillis());
+          } else if (r.value() instanceof DeadLetter) {
+            @SuppressWarnings("unchecked")
+            ConsumerRecord<String, DeadLetter> d = (ConsumerRecord<String, DeadLetter>) (ConsumerRecord<?, ?>) r;
+            if (r.key().startsWith("gen-")) {
+              generationDeadLetters.put(r.key(), d);
+              generationDeadLetterRecords.incrementAndGet();
+            } else {
+              deadLetters.put(r.key(), d);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  long largestPauseMs() {
+    List<Long> l;
+    synchronized (tokenArrivals) {
+      l = new ArrayList<>(tokenArrivals);
+    }
+    long max = 0;
+    for (int i = 1; i < l.size(); i++) {
+      max = Math.max(max, l.get(i) - l.get(i - 1));
+    }
+    return max;
+  }
+
+  long percentile(int p) {
+    List<Long> l;
+    synchronized (latencies) {
+      l = new ArrayList<>(latencies);
+    }
+    if (l.isEmpty()) {
+      return 0;
+    }
+    l.sort(Comparator.naturalOrder());
+    return l.get(Math.min(l.size() - 1, (int) Math.ceil(p / 100.0 * l.size()) - 1));
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    running.set(false);
+    if (thread != null) {
+      thread.join(5000);
+    }
+  }
+}
