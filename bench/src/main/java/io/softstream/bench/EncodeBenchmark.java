@@ -3,6 +3,7 @@ package io.softstream.bench;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import io.softstream.embedded.EmbeddedPlatform;
 import io.softstream.model.TokenizerConfig;
 import io.softstream.model.image.ImageTranslator;
 import io.softstream.model.runtime.EngineKind;
@@ -16,7 +17,6 @@ import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicAdmin;
 import io.softstream.topology.TopicLayout;
-import io.softstream.embedded.EmbeddedPlatform;
 import io.softstream.worker.EncodeWorker;
 import io.softstream.worker.WorkerConfig;
 import java.io.BufferedReader;
@@ -44,15 +44,22 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
- * Encoder throughput, side by side in one run on one machine: (a) the bare engine at batch 1..64, (b)
- * our encode worker through the embedded broker, (c) an equivalent Python worker (librdkafka +
- * torch reference implementation on the same weights), and the engine's FLOP/s against a matmul peak
- * measured in the same run. Figures only; nothing is asserted.
+ * Encoder throughput, side by side in one run on one machine: (a) the bare engine at batch 1..64,
+ * (b) our encode worker through the embedded broker, (c) an equivalent Python worker (librdkafka +
+ * torch reference implementation on the same weights), and the engine's FLOP/s against a matmul
+ * peak measured in the same run. Figures only; nothing is asserted.
  */
 public final class EncodeBenchmark {
   /** Benchmark settings. */
-  public record Settings(Path model, EngineKind engine, int threads, int images, int workerBatch, Path root,
-      Path workDir, boolean python) {}
+  public record Settings(
+      Path model,
+      EngineKind engine,
+      int threads,
+      int images,
+      int workerBatch,
+      Path root,
+      Path workDir,
+      boolean python) {}
 
   private static final int[] BATCHES = {1, 2, 4, 8, 16, 32, 64};
 
@@ -68,8 +75,12 @@ public final class EncodeBenchmark {
   public Map<String, Object> run() throws Exception {
     Map<String, Object> r = new LinkedHashMap<>();
     List<byte[]> pngs = fashionMnistPngs(s.images());
-    try (TokenizerRuntime runtime = TokenizerRuntimes.open(s.model(), s.engine(), TokenizerRuntimes.Part.ENCODER,
-        new TokenizerRuntimes.Options(s.threads()))) {
+    try (TokenizerRuntime runtime =
+        TokenizerRuntimes.open(
+            s.model(),
+            s.engine(),
+            TokenizerRuntimes.Part.ENCODER,
+            new TokenizerRuntimes.Options(s.threads()))) {
       TokenizerConfig cfg = runtime.config();
       r.put("model", runtime.card().name());
       r.put("engine", runtime.engine().id());
@@ -82,8 +93,12 @@ public final class EncodeBenchmark {
       r.put("matmul_peak_gflops", round(peak, 1));
       say("matmul peak (PyTorch engine, fp32 1024x1024): %.1f GFLOP/s", peak);
 
-      ImageTranslator pre = new ImageTranslator(cfg.imageSize(), cfg.channels(), ImageTranslator.Resize.FIT,
-          ImageTranslator.Limits.of(1 << 24, 100_000_000));
+      ImageTranslator pre =
+          new ImageTranslator(
+              cfg.imageSize(),
+              cfg.channels(),
+              ImageTranslator.Resize.FIT,
+              ImageTranslator.Limits.of(1 << 24, 100_000_000));
       float[] all = new float[64 * pre.floatsPerImage()];
       for (int i = 0; i < 64; i++) {
         pre.decodeInto(pngs.get(i % pngs.size()), "image/png", all, i * pre.floatsPerImage());
@@ -94,8 +109,9 @@ public final class EncodeBenchmark {
         Stats st = bareEngine(runtime, java.util.Arrays.copyOf(all, b * pre.floatsPerImage()), b);
         bare.put(Integer.toString(b), st.toMap());
         best = Math.max(best, st.imagesPerSecond);
-        say("bare %s batch %2d: %8.1f images/s  batch latency p50 %.2f ms p99 %.2f ms", runtime.engine().id(), b,
-            st.imagesPerSecond, st.p50Ms, st.p99Ms);
+        say(
+            "bare %s batch %2d: %8.1f images/s  batch latency p50 %.2f ms p99 %.2f ms",
+            runtime.engine().id(), b, st.imagesPerSecond, st.p50Ms, st.p99Ms);
       }
       // The same table for every other CPU engine that can run this model, for comparison.
       Map<String, Object> perEngine = new LinkedHashMap<>();
@@ -104,14 +120,19 @@ public final class EncodeBenchmark {
         if (other == runtime.engine()) {
           continue;
         }
-        try (TokenizerRuntime o = TokenizerRuntimes.open(s.model(), other, TokenizerRuntimes.Part.ENCODER,
-            new TokenizerRuntimes.Options(s.threads()))) {
+        try (TokenizerRuntime o =
+            TokenizerRuntimes.open(
+                s.model(),
+                other,
+                TokenizerRuntimes.Part.ENCODER,
+                new TokenizerRuntimes.Options(s.threads()))) {
           Map<String, Object> t = new LinkedHashMap<>();
           for (int b : BATCHES) {
             Stats st = bareEngine(o, java.util.Arrays.copyOf(all, b * pre.floatsPerImage()), b);
             t.put(Integer.toString(b), st.toMap());
-            say("bare %s batch %2d: %8.1f images/s  batch latency p50 %.2f ms p99 %.2f ms", other.id(), b,
-                st.imagesPerSecond, st.p50Ms, st.p99Ms);
+            say(
+                "bare %s batch %2d: %8.1f images/s  batch latency p50 %.2f ms p99 %.2f ms",
+                other.id(), b, st.imagesPerSecond, st.p50Ms, st.p99Ms);
           }
           perEngine.put(other.id(), t);
         } catch (IllegalArgumentException e) {
@@ -123,23 +144,39 @@ public final class EncodeBenchmark {
       double engineGflops = best * flopsPerImage / 1e9;
       r.put("engine_gflops", round(engineGflops, 2));
       r.put("engine_vs_matmul_peak", round(engineGflops / peak, 3));
-      double bareAtWorkerBatch = ((Number) ((Map<?, ?>) bare.get(Integer.toString(s.workerBatch()))).get("images_per_s")).doubleValue();
+      double bareAtWorkerBatch =
+          ((Number) ((Map<?, ?>) bare.get(Integer.toString(s.workerBatch()))).get("images_per_s"))
+              .doubleValue();
 
       Files.createDirectories(s.workDir());
-      try (EmbeddedPlatform platform = EmbeddedPlatform.start(s.workDir().resolve("kafka"), 0, TopicLayout.defaults())) {
+      try (EmbeddedPlatform platform =
+          EmbeddedPlatform.start(s.workDir().resolve("kafka"), 0, TopicLayout.defaults())) {
         Map<String, Object> ours = oursWorker(platform, pngs);
         r.put("worker", ours);
-        // The bare engine again, right after the worker: on a shared machine the load drifts, so the
+        // The bare engine again, right after the worker: on a shared machine the load drifts, so
+        // the
         // ratio uses the mean of the measurements taken just before and just after the worker run.
-        double bareAfter = bareEngine(runtime, java.util.Arrays.copyOf(all, s.workerBatch() * pre.floatsPerImage()),
-            s.workerBatch()).imagesPerSecond;
-        say("bare %s batch %2d again after the worker: %8.1f images/s", runtime.engine().id(), s.workerBatch(), bareAfter);
-        r.put("bare_at_worker_batch_before_after", List.of(round(bareAtWorkerBatch, 1), round(bareAfter, 1)));
-        r.put("worker_vs_bare", round((Double) ours.get("images_per_s") / ((bareAtWorkerBatch + bareAfter) / 2), 3));
+        double bareAfter =
+            bareEngine(
+                    runtime,
+                    java.util.Arrays.copyOf(all, s.workerBatch() * pre.floatsPerImage()),
+                    s.workerBatch())
+                .imagesPerSecond;
+        say(
+            "bare %s batch %2d again after the worker: %8.1f images/s",
+            runtime.engine().id(), s.workerBatch(), bareAfter);
+        r.put(
+            "bare_at_worker_batch_before_after",
+            List.of(round(bareAtWorkerBatch, 1), round(bareAfter, 1)));
+        r.put(
+            "worker_vs_bare",
+            round((Double) ours.get("images_per_s") / ((bareAtWorkerBatch + bareAfter) / 2), 3));
         if (s.python()) {
           Map<String, Object> py = pythonWorker(platform, pngs);
           r.put("python_worker", py);
-          r.put("ours_vs_python", round((Double) ours.get("images_per_s") / (Double) py.get("images_per_s"), 3));
+          r.put(
+              "ours_vs_python",
+              round((Double) ours.get("images_per_s") / (Double) py.get("images_per_s"), 3));
         }
       }
     }
@@ -150,8 +187,15 @@ public final class EncodeBenchmark {
 
   private record Stats(double imagesPerSecond, double p50Ms, double p99Ms, int iterations) {
     Map<String, Object> toMap() {
-      return Map.of("images_per_s", round(imagesPerSecond, 1), "p50_ms", round(p50Ms, 3), "p99_ms", round(p99Ms, 3),
-          "iterations", iterations);
+      return Map.of(
+          "images_per_s",
+          round(imagesPerSecond, 1),
+          "p50_ms",
+          round(p50Ms, 3),
+          "p99_ms",
+          round(p99Ms, 3),
+          "iterations",
+          iterations);
     }
   }
 
@@ -170,7 +214,8 @@ public final class EncodeBenchmark {
       }
     }
     double total = times.stream().mapToLong(Long::longValue).sum() / 1e9;
-    return new Stats(batch * times.size() / total, pct(times, 50) / 1e6, pct(times, 99) / 1e6, times.size());
+    return new Stats(
+        batch * times.size() / total, pct(times, 50) / 1e6, pct(times, 99) / 1e6, times.size());
   }
 
   private static double matmulPeakGflops() {
@@ -193,7 +238,8 @@ public final class EncodeBenchmark {
 
   // ---------------------------------------------------------------- workers
 
-  private Map<String, Object> oursWorker(EmbeddedPlatform platform, List<byte[]> pngs) throws Exception {
+  private Map<String, Object> oursWorker(EmbeddedPlatform platform, List<byte[]> pngs)
+      throws Exception {
     TopicLayout t = fresh(platform, "bench-ours-");
     produce(platform, t.images(), pngs, 0);
     Map<String, Object> c = new HashMap<>(platform.clientProperties());
@@ -209,7 +255,8 @@ public final class EncodeBenchmark {
     try {
       Map<String, Object> m = measure(platform, t, pngs, "ours");
       m.put("rss_mb", rssMb(ProcessHandle.current().pid()));
-      say("our worker: %.1f images/s, e2e latency p50 %s ms p99 %s ms, RSS %s MB (JVM incl. benchmark)",
+      say(
+          "our worker: %.1f images/s, e2e latency p50 %s ms p99 %s ms, RSS %s MB (JVM incl. benchmark)",
           m.get("images_per_s"), m.get("p50_ms"), m.get("p99_ms"), m.get("rss_mb"));
       return m;
     } finally {
@@ -218,17 +265,31 @@ public final class EncodeBenchmark {
     }
   }
 
-  private Map<String, Object> pythonWorker(EmbeddedPlatform platform, List<byte[]> pngs) throws Exception {
+  private Map<String, Object> pythonWorker(EmbeddedPlatform platform, List<byte[]> pngs)
+      throws Exception {
     TopicLayout t = fresh(platform, "bench-py-");
     produce(platform, t.images(), pngs, 0);
     Path schema = s.workDir().resolve("TokenRecord.avsc");
     Files.writeString(schema, TokenRecord.getClassSchema().toString());
-    List<String> cmd = List.of("/usr/bin/python3", s.root().resolve("bench/src/main/python/python_encode_worker.py").toString(),
-        platform.bootstrapServers(), platform.schemaRegistryUrl(), t.images(), t.tokens(), s.model().toString(),
-        s.root().resolve("reference").toString(), schema.toString(), t.prefix() + "py-group", "bench-py",
-        Integer.toString(s.workerBatch()), "20", Integer.toString(Math.max(1, s.threads())));
+    List<String> cmd =
+        List.of(
+            "/usr/bin/python3",
+            s.root().resolve("bench/src/main/python/python_encode_worker.py").toString(),
+            platform.bootstrapServers(),
+            platform.schemaRegistryUrl(),
+            t.images(),
+            t.tokens(),
+            s.model().toString(),
+            s.root().resolve("reference").toString(),
+            schema.toString(),
+            t.prefix() + "py-group",
+            "bench-py",
+            Integer.toString(s.workerBatch()),
+            "20",
+            Integer.toString(Math.max(1, s.threads())));
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    // Debian's torch uses the system BLAS: make sure it is OpenBLAS with all cores (see platform-facts).
+    // Debian's torch uses the system BLAS: make sure it is OpenBLAS with all cores (see
+    // platform-facts).
     pb.environment().put("OMP_NUM_THREADS", Integer.toString(Math.max(1, s.threads())));
     Process p = pb.start();
     BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream()));
@@ -246,8 +307,9 @@ public final class EncodeBenchmark {
     try {
       Map<String, Object> m = measure(platform, t, pngs, "python");
       m.put("rss_mb", rssMb(p.pid()));
-      say("python worker: %.1f images/s, e2e latency p50 %s ms p99 %s ms, RSS %s MB", m.get("images_per_s"),
-          m.get("p50_ms"), m.get("p99_ms"), m.get("rss_mb"));
+      say(
+          "python worker: %.1f images/s, e2e latency p50 %s ms p99 %s ms, RSS %s MB",
+          m.get("images_per_s"), m.get("p50_ms"), m.get("p99_ms"), m.get("rss_mb"));
       return m;
     } finally {
       new ProcessBuilder("kill", "-TERM", Long.toString(p.pid())).start().waitFor();
@@ -259,11 +321,11 @@ public final class EncodeBenchmark {
 
   /**
    * Throughput: the backlog of pre-produced images is drained; images/s counts from the 10th to the
-   * last percentile of outputs (steady state, warm-up excluded). Latency: then 200 images paced at a
-   * third of that rate, event time to committed token.
+   * last percentile of outputs (steady state, warm-up excluded). Latency: then 200 images paced at
+   * a third of that rate, event time to committed token.
    */
-  private Map<String, Object> measure(EmbeddedPlatform platform, TopicLayout t, List<byte[]> pngs, String who)
-      throws Exception {
+  private Map<String, Object> measure(
+      EmbeddedPlatform platform, TopicLayout t, List<byte[]> pngs, String who) throws Exception {
     Map<String, Object> c = new HashMap<>(platform.clientProperties());
     c.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-watch-" + who + System.nanoTime());
     c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -272,8 +334,9 @@ public final class EncodeBenchmark {
     List<Long> latencies = new ArrayList<>();
     int total = pngs.size();
     try (SchemaRegistryClient registry = SchemaRegistryClients.create(platform.clientProperties());
-        KafkaConsumer<String, TokenRecord> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
-            new AvroDeserializer<>(registry, TokenRecord.class))) {
+        KafkaConsumer<String, TokenRecord> consumer =
+            new KafkaConsumer<>(
+                c, new StringDeserializer(), new AvroDeserializer<>(registry, TokenRecord.class))) {
       consumer.subscribe(List.of(t.tokens()));
       long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
       while (arrivals.size() < total && System.nanoTime() < deadline) {
@@ -286,18 +349,22 @@ public final class EncodeBenchmark {
       double rate = to > from ? (to - from) / ((arrivals.get(to) - arrivals.get(from)) / 1e9) : 0;
       int paced = Math.min(200, total);
       double pace = Math.max(5, rate / 3);
-      Thread feeder = new Thread(() -> {
-        try {
-          produce(platform, t.images(), pngs.subList(0, paced), (long) (1e9 / pace));
-        } catch (Exception e) {
-          throw new IllegalStateException(e);
-        }
-      });
+      Thread feeder =
+          new Thread(
+              () -> {
+                try {
+                  produce(platform, t.images(), pngs.subList(0, paced), (long) (1e9 / pace));
+                } catch (Exception e) {
+                  throw new IllegalStateException(e);
+                }
+              });
       feeder.start();
       long end = System.nanoTime() + Duration.ofSeconds(120).toNanos();
       while (latencies.size() < paced && System.nanoTime() < end) {
         for (ConsumerRecord<String, TokenRecord> rec : consumer.poll(Duration.ofMillis(20))) {
-          latencies.add(Math.max(0, System.currentTimeMillis() - rec.value().getEventTime().toEpochMilli()) * 1_000_000);
+          latencies.add(
+              Math.max(0, System.currentTimeMillis() - rec.value().getEventTime().toEpochMilli())
+                  * 1_000_000);
         }
       }
       feeder.join();
@@ -319,15 +386,28 @@ public final class EncodeBenchmark {
     return t;
   }
 
-  private static void produce(EmbeddedPlatform platform, String topic, List<byte[]> pngs, long gapNanos) throws Exception {
+  private static void produce(
+      EmbeddedPlatform platform, String topic, List<byte[]> pngs, long gapNanos) throws Exception {
     try (SchemaRegistryClient registry = SchemaRegistryClients.create(platform.clientProperties());
-        KafkaProducer<String, ImageEvent> p = new KafkaProducer<>(platform.clientProperties(), new StringSerializer(),
-            new AvroSerializer<>(registry, platform.clientProperties(), false))) {
+        KafkaProducer<String, ImageEvent> p =
+            new KafkaProducer<>(
+                platform.clientProperties(),
+                new StringSerializer(),
+                new AvroSerializer<>(registry, platform.clientProperties(), false))) {
       long run = System.nanoTime();
       for (int i = 0; i < pngs.size(); i++) {
         String id = "bench-" + run + "-" + i;
-        p.send(new ProducerRecord<>(topic, id, ImageEvent.newBuilder().setId(id).setSource("bench")
-            .setContentType("image/png").setImageBytes(ByteBuffer.wrap(pngs.get(i))).setEventTime(Instant.now()).build()));
+        p.send(
+            new ProducerRecord<>(
+                topic,
+                id,
+                ImageEvent.newBuilder()
+                    .setId(id)
+                    .setSource("bench")
+                    .setContentType("image/png")
+                    .setImageBytes(ByteBuffer.wrap(pngs.get(i)))
+                    .setEventTime(Instant.now())
+                    .build()));
         if (gapNanos > 0) {
           p.flush();
           // Sleep, not spin: a spinning feeder would take a core from the worker it measures.
@@ -339,8 +419,9 @@ public final class EncodeBenchmark {
   }
 
   private static List<byte[]> fashionMnistPngs(int count) throws IOException {
-    io.softstream.model.data.FashionMnist.Split split = io.softstream.model.data.FashionMnist.read(
-        io.softstream.model.data.FashionMnist.DEFAULT_DIR, false, count);
+    io.softstream.model.data.FashionMnist.Split split =
+        io.softstream.model.data.FashionMnist.read(
+            io.softstream.model.data.FashionMnist.DEFAULT_DIR, false, count);
     List<byte[]> out = new ArrayList<>();
     for (int i = 0; i < split.count(); i++) {
       java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();

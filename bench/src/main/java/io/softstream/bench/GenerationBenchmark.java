@@ -17,13 +17,13 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Generation speed, 1-D tokens against the 2-D pixel-patch baseline, in one run on one machine: for each
- * step count, the time to generate a batch of images end to end (sampling with classifier-free guidance,
- * then the tokenizer's decoder for the 1-D generator, un-patchify for the 2-D one), as batch latency and
- * images/s, and the 1-D speed-up. Quality figures (class consistency, Fréchet distances, measured by the
- * trainer's {@code GeneratorEval} on the same models) are copied from the two cards into the table, so one
- * JSON object holds the comparison. With {@code record}, {@code speedup_1d_vs_2d} (at the default step
- * count) is written into both cards' metrics.
+ * Generation speed, 1-D tokens against the 2-D pixel-patch baseline, in one run on one machine: for
+ * each step count, the time to generate a batch of images end to end (sampling with classifier-free
+ * guidance, then the tokenizer's decoder for the 1-D generator, un-patchify for the 2-D one), as
+ * batch latency and images/s, and the 1-D speed-up. Quality figures (class consistency, Fréchet
+ * distances, measured by the trainer's {@code GeneratorEval} on the same models) are copied from
+ * the two cards into the table, so one JSON object holds the comparison. With {@code record},
+ * {@code speedup_1d_vs_2d} (at the default step count) is written into both cards' metrics.
  *
  * <pre>{@code
  * Map<String, Object> r = new GenerationBenchmark(GenerationBenchmark.Settings.defaults(Path.of("models")),
@@ -44,24 +44,41 @@ public final class GenerationBenchmark {
    * @param repeats timed batches per model and step count (after one untimed warm-up batch)
    * @param record write {@code speedup_1d_vs_2d} and the speed figures into the two cards
    */
-  public record Settings(Path generator1d, Path tokenizer, Path generator2d, int batch, List<Integer> steps, float guidance,
-      Sampler.Method method, int repeats, boolean record) {
+  public record Settings(
+      Path generator1d,
+      Path tokenizer,
+      Path generator2d,
+      int batch,
+      List<Integer> steps,
+      float guidance,
+      Sampler.Method method,
+      int repeats,
+      boolean record) {
     /** Checks the values. */
     public Settings {
       steps = List.copyOf(steps);
       if (batch < 1 || repeats < 1 || steps.isEmpty() || steps.stream().anyMatch(s -> s < 1)) {
-        throw new IllegalArgumentException("batch, repeats and every step count must be >= 1, and steps non-empty");
+        throw new IllegalArgumentException(
+            "batch, repeats and every step count must be >= 1, and steps non-empty");
       }
     }
 
     /**
-     * The shipped models under {@code root}: gen-fmnist-16 + softvq-fmnist-16 against gen2d-fmnist, batch 64, Euler
-     * at the default steps (50) then half of them, the default guidance ({@link Sampler#DEFAULT_GUIDANCE}, as the CLI),
-     * 3 timed batches each, cards not written.
+     * The shipped models under {@code root}: gen-fmnist-16 + softvq-fmnist-16 against gen2d-fmnist,
+     * batch 64, Euler at the default steps (50) then half of them, the default guidance ({@link
+     * Sampler#DEFAULT_GUIDANCE}, as the CLI), 3 timed batches each, cards not written.
      */
     public static Settings defaults(Path root) {
-      return new Settings(root.resolve("gen-fmnist-16"), root.resolve("softvq-fmnist-16"), root.resolve("gen2d-fmnist"), 64,
-          List.of(Sampler.DEFAULT_STEPS, Sampler.DEFAULT_STEPS / 2), Sampler.DEFAULT_GUIDANCE, Sampler.Method.EULER, 3, false);
+      return new Settings(
+          root.resolve("gen-fmnist-16"),
+          root.resolve("softvq-fmnist-16"),
+          root.resolve("gen2d-fmnist"),
+          64,
+          List.of(Sampler.DEFAULT_STEPS, Sampler.DEFAULT_STEPS / 2),
+          Sampler.DEFAULT_GUIDANCE,
+          Sampler.Method.EULER,
+          3,
+          false);
     }
   }
 
@@ -75,8 +92,9 @@ public final class GenerationBenchmark {
 
   /** Runs the comparison and returns the figures (JSON-ready). */
   public Map<String, Object> run() throws Exception {
-    say("generation benchmark: %s (+ %s decoder) vs %s, batch %d, steps %s, guidance %.1f", s.generator1d(), s.tokenizer(),
-        s.generator2d(), s.batch(), s.steps(), s.guidance());
+    say(
+        "generation benchmark: %s (+ %s decoder) vs %s, batch %d, steps %s, guidance %.1f",
+        s.generator1d(), s.tokenizer(), s.generator2d(), s.batch(), s.steps(), s.guidance());
     Map<String, Object> r = new LinkedHashMap<>();
     r.put("cores", Runtime.getRuntime().availableProcessors());
     r.put("torch_threads", System.getProperty("ai.djl.pytorch.num_threads", "engine default"));
@@ -94,33 +112,77 @@ public final class GenerationBenchmark {
     Map<String, Object> m1 = new LinkedHashMap<>();
     Map<String, Object> m2 = new LinkedHashMap<>();
     try (GeneratorRuntime g1 = GeneratorRuntime.open(s.generator1d());
-         TokenizerRuntime tok = TokenizerRuntimes.open(s.tokenizer(), EngineKind.PYTORCH, TokenizerRuntimes.Part.DECODER);
-         GeneratorRuntime g2 = GeneratorRuntime.open(s.generator2d())) {
-      PixelPatches pp = PixelPatches.fromCard(g2.card()).orElseThrow(() -> new IllegalArgumentException(
-          s.generator2d() + " is not a pixel-patch generator (no training.latent in its card)"));
+        TokenizerRuntime tok =
+            TokenizerRuntimes.open(
+                s.tokenizer(), EngineKind.PYTORCH, TokenizerRuntimes.Part.DECODER);
+        GeneratorRuntime g2 = GeneratorRuntime.open(s.generator2d())) {
+      PixelPatches pp =
+          PixelPatches.fromCard(g2.card())
+              .orElseThrow(
+                  () ->
+                      new IllegalArgumentException(
+                          s.generator2d()
+                              + " is not a pixel-patch generator (no training.latent in its card)"));
       if (PixelPatches.fromCard(g1.card()).isPresent()) {
-        throw new IllegalArgumentException(s.generator1d() + " is a pixel-patch generator; pass the 1-D token generator");
+        throw new IllegalArgumentException(
+            s.generator1d() + " is a pixel-patch generator; pass the 1-D token generator");
       }
-      describe(m1, g1, "tokens " + g1.config().tokens() + "x" + g1.config().codeDim() + " of " + tok.card().name()
-          + ", decoded by its decoder");
-      describe(m2, g2, "pixel patches " + pp.patchSize() + "x" + pp.patchSize() + " (" + pp.tokens() + "x" + pp.codeDim()
-          + "), un-patchified");
+      describe(
+          m1,
+          g1,
+          "tokens "
+              + g1.config().tokens()
+              + "x"
+              + g1.config().codeDim()
+              + " of "
+              + tok.card().name()
+              + ", decoded by its decoder");
+      describe(
+          m2,
+          g2,
+          "pixel patches "
+              + pp.patchSize()
+              + "x"
+              + pp.patchSize()
+              + " ("
+              + pp.tokens()
+              + "x"
+              + pp.codeDim()
+              + "), un-patchified");
       for (int steps : s.steps()) {
         Sampler.Settings set = Sampler.Settings.of(s.method(), steps, s.guidance());
-        speed1.put(steps, time(() -> {
-          float[] t = sampled(g1.sample(labels, seeds, set));
-          return tok.decode(t, labels.length);
-        }));
-        say("1-D %s, %d steps: batch of %d in %.0f ms (sampling %.0f ms + decode %.0f ms) = %.1f images/s", g1.card().name(),
-            steps, s.batch(), speed1.get(steps)[0], speed1.get(steps)[1], speed1.get(steps)[0] - speed1.get(steps)[1],
+        speed1.put(
+            steps,
+            time(
+                () -> {
+                  float[] t = sampled(g1.sample(labels, seeds, set));
+                  return tok.decode(t, labels.length);
+                }));
+        say(
+            "1-D %s, %d steps: batch of %d in %.0f ms (sampling %.0f ms + decode %.0f ms) = %.1f images/s",
+            g1.card().name(),
+            steps,
+            s.batch(),
+            speed1.get(steps)[0],
+            speed1.get(steps)[1],
+            speed1.get(steps)[0] - speed1.get(steps)[1],
             s.batch() * 1000 / speed1.get(steps)[0]);
-        speed2.put(steps, time(() -> {
-          float[] t = sampled(g2.sample(labels, seeds, set));
-          return clamp(pp.unpatchify(t, labels.length));
-        }));
-        say("2-D %s, %d steps: batch of %d in %.0f ms (sampling %.0f ms + un-patchify %.1f ms) = %.1f images/s",
-            g2.card().name(), steps, s.batch(), speed2.get(steps)[0], speed2.get(steps)[1],
-            speed2.get(steps)[0] - speed2.get(steps)[1], s.batch() * 1000 / speed2.get(steps)[0]);
+        speed2.put(
+            steps,
+            time(
+                () -> {
+                  float[] t = sampled(g2.sample(labels, seeds, set));
+                  return clamp(pp.unpatchify(t, labels.length));
+                }));
+        say(
+            "2-D %s, %d steps: batch of %d in %.0f ms (sampling %.0f ms + un-patchify %.1f ms) = %.1f images/s",
+            g2.card().name(),
+            steps,
+            s.batch(),
+            speed2.get(steps)[0],
+            speed2.get(steps)[1],
+            speed2.get(steps)[0] - speed2.get(steps)[1],
+            s.batch() * 1000 / speed2.get(steps)[0]);
       }
     }
     List<Map<String, Object>> rows = new ArrayList<>();
@@ -149,7 +211,9 @@ public final class GenerationBenchmark {
     if (fd1 instanceof Number a && fd2 instanceof Number b) {
       r.put("goal_met", speedup >= 3 && a.doubleValue() <= b.doubleValue());
     }
-    say("speed-up of 1-D tokens over 2-D pixel patches at %d steps: %.2fx; Frechet 1-D %s vs 2-D %s", head, speedup, fd1, fd2);
+    say(
+        "speed-up of 1-D tokens over 2-D pixel patches at %d steps: %.2fx; Frechet 1-D %s vs 2-D %s",
+        head, speedup, fd1, fd2);
     if (s.record()) {
       Map<String, Object> extra = new LinkedHashMap<>();
       extra.put("speedup_1d_vs_2d", speedup);
@@ -162,9 +226,10 @@ public final class GenerationBenchmark {
   }
 
   /**
-   * Runs the benchmark from a plain command line: {@code key=value} among {@code root} (models folder, default
-   * models), {@code gen1d}, {@code tokenizer}, {@code gen2d}, {@code batch}, {@code steps} (comma list),
-   * {@code guidance}, {@code sampler}, {@code repeats}, {@code record} (true/false); prints progress, then the JSON.
+   * Runs the benchmark from a plain command line: {@code key=value} among {@code root} (models
+   * folder, default models), {@code gen1d}, {@code tokenizer}, {@code gen2d}, {@code batch}, {@code
+   * steps} (comma list), {@code guidance}, {@code sampler}, {@code repeats}, {@code record}
+   * (true/false); prints progress, then the JSON.
    */
   public static void main(String[] args) throws Exception {
     Map<String, String> a = new java.util.HashMap<>();
@@ -176,14 +241,21 @@ public final class GenerationBenchmark {
       a.put(arg.substring(0, eq), arg.substring(eq + 1));
     }
     Settings d = Settings.defaults(Path.of(a.getOrDefault("root", "models")));
-    Settings st = new Settings(Path.of(a.getOrDefault("gen1d", d.generator1d().toString())),
-        Path.of(a.getOrDefault("tokenizer", d.tokenizer().toString())), Path.of(a.getOrDefault("gen2d", d.generator2d().toString())),
-        Integer.parseInt(a.getOrDefault("batch", "" + d.batch())),
-        a.containsKey("steps") ? java.util.Arrays.stream(a.get("steps").split(",")).map(v -> Integer.parseInt(v.trim())).toList()
-            : d.steps(),
-        Float.parseFloat(a.getOrDefault("guidance", "" + d.guidance())),
-        Sampler.Method.parse(a.getOrDefault("sampler", d.method().name())),
-        Integer.parseInt(a.getOrDefault("repeats", "" + d.repeats())), Boolean.parseBoolean(a.getOrDefault("record", "false")));
+    Settings st =
+        new Settings(
+            Path.of(a.getOrDefault("gen1d", d.generator1d().toString())),
+            Path.of(a.getOrDefault("tokenizer", d.tokenizer().toString())),
+            Path.of(a.getOrDefault("gen2d", d.generator2d().toString())),
+            Integer.parseInt(a.getOrDefault("batch", "" + d.batch())),
+            a.containsKey("steps")
+                ? java.util.Arrays.stream(a.get("steps").split(","))
+                    .map(v -> Integer.parseInt(v.trim()))
+                    .toList()
+                : d.steps(),
+            Float.parseFloat(a.getOrDefault("guidance", "" + d.guidance())),
+            Sampler.Method.parse(a.getOrDefault("sampler", d.method().name())),
+            Integer.parseInt(a.getOrDefault("repeats", "" + d.repeats())),
+            Boolean.parseBoolean(a.getOrDefault("record", "false")));
     Map<String, Object> r = new GenerationBenchmark(st, new PrintWriter(System.out, true)).run();
     System.out.println(ModelCard.JSON.writeValueAsString(r));
   }
@@ -201,8 +273,17 @@ public final class GenerationBenchmark {
       }
     }
     Map<String, Object> q = g.card().metrics() == null ? Map.of() : g.card().metrics();
-    for (String k : new String[] {"class_consistency", "frechet_generated", "frechet_reconstruction", "judge",
-        "judge_accuracy_real", "generated_images", "steps", "guidance_scale"}) {
+    for (String k :
+        new String[] {
+          "class_consistency",
+          "frechet_generated",
+          "frechet_reconstruction",
+          "judge",
+          "judge_accuracy_real",
+          "generated_images",
+          "steps",
+          "guidance_scale"
+        }) {
       if (q.containsKey(k)) {
         m.put(k.equals("steps") || k.equals("guidance_scale") ? "quality_" + k : k, q.get(k));
       }
@@ -211,7 +292,8 @@ public final class GenerationBenchmark {
 
   private static void record(Path dir, Map<String, Object> extra) throws Exception {
     ModelCard card = GeneratorDir.readCard(dir);
-    Map<String, Object> merged = new LinkedHashMap<>(card.metrics() == null ? Map.of() : card.metrics());
+    Map<String, Object> merged =
+        new LinkedHashMap<>(card.metrics() == null ? Map.of() : card.metrics());
     merged.putAll(extra);
     ModelDir.writeCard(dir, card.withMetrics(merged));
   }
@@ -229,7 +311,10 @@ public final class GenerationBenchmark {
     return tokens;
   }
 
-  /** {@code [median batch ms, median sampling-only ms]} over {@code repeats} batches after one warm-up. */
+  /**
+   * {@code [median batch ms, median sampling-only ms]} over {@code repeats} batches after one
+   * warm-up.
+   */
   private double[] time(Batch b) {
     batchStart = System.nanoTime();
     b.run();

@@ -15,47 +15,75 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** Benchmarks; they print figures and never fail on them. */
-@Command(name = "bench", mixinStandardHelpOptions = true,
-    description = {"Benchmarks, printed as progress lines and, with --json, one JSON object as the last line.",
-        "encode: bare engine at batch 1..64 vs our encode worker on the embedded broker vs an equivalent Python "
-            + "worker (librdkafka + torch reference on the same weights), and engine FLOP/s vs a matmul peak."})
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Benchmarks, printed as progress lines and, with --json, one JSON object as the last line.",
+      "encode: bare engine at batch 1..64 vs our encode worker on the embedded broker vs an equivalent Python "
+          + "worker (librdkafka + torch reference on the same weights), and engine FLOP/s vs a matmul peak."
+    })
 public final class BenchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Parameters(index = "0", description = "What to benchmark: encode, or generate (1-D token generator vs the 2-D "
-      + "pixel-patch baseline, batch of 64 at equal steps).")
+  @Parameters(
+      index = "0",
+      description =
+          "What to benchmark: encode, or generate (1-D token generator vs the 2-D "
+              + "pixel-patch baseline, batch of 64 at equal steps).")
   String what;
 
   @Option(names = "--json", description = "Print the figures as one JSON object on the last line.")
   boolean json;
 
-  @Option(names = "--model", description = "Tokenizer directory (default: the shipped Fashion-MNIST model).")
+  @Option(
+      names = "--model",
+      description = "Tokenizer directory (default: the shipped Fashion-MNIST model).")
   Path model;
 
-  @Option(names = "--engine", defaultValue = "auto", description = "auto|onnxruntime|pytorch (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--engine",
+      defaultValue = "auto",
+      description = "auto|onnxruntime|pytorch (default: ${DEFAULT-VALUE}).")
   String engine;
 
-  @Option(names = "--threads", defaultValue = "2", description = "Engine threads, ours and Python's (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--threads",
+      defaultValue = "2",
+      description = "Engine threads, ours and Python's (default: ${DEFAULT-VALUE}).")
   int threads;
 
-  @Option(names = "--images", defaultValue = "2000", description = "Images per worker run (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--images",
+      defaultValue = "2000",
+      description = "Images per worker run (default: ${DEFAULT-VALUE}).")
   int images;
 
-  @Option(names = "--batch", defaultValue = "32", description = "Worker micro-batch (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--batch",
+      defaultValue = "32",
+      description = "Worker micro-batch (default: ${DEFAULT-VALUE}).")
   int batch;
 
   @Option(names = "--no-python", description = "Skip the Python peer worker.")
   boolean noPython;
 
-  @Option(names = "--work-dir", defaultValue = "data/bench", description = "Scratch folder (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--work-dir",
+      defaultValue = "data/bench",
+      description = "Scratch folder (default: ${DEFAULT-VALUE}).")
   Path workDir;
 
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     if (what.equals("generate")) {
-      Map<String, Object> g = new io.softstream.bench.GenerationBenchmark(
-          io.softstream.bench.GenerationBenchmark.Settings.defaults(ShippedModels.root().resolve("models")), out).run();
+      Map<String, Object> g =
+          new io.softstream.bench.GenerationBenchmark(
+                  io.softstream.bench.GenerationBenchmark.Settings.defaults(
+                      ShippedModels.root().resolve("models")),
+                  out)
+              .run();
       if (json) {
         out.println(new ObjectMapper().writeValueAsString(g));
       }
@@ -63,13 +91,24 @@ public final class BenchCommand implements Callable<Integer> {
       return 0;
     }
     if (!what.equals("encode")) {
-      throw new IllegalArgumentException("Unknown benchmark '" + what + "'; accepted: encode, generate");
+      throw new IllegalArgumentException(
+          "Unknown benchmark '" + what + "'; accepted: encode, generate");
     }
     DemoCommand.deleteRecursively(workDir);
     Files.createDirectories(workDir);
-    Map<String, Object> r = new EncodeBenchmark(new EncodeBenchmark.Settings(
-        model != null ? model : ShippedModels.fashionMnist(), EngineKind.parse(engine), threads, images, batch,
-        ShippedModels.root(), workDir, !noPython), out).run();
+    Map<String, Object> r =
+        new EncodeBenchmark(
+                new EncodeBenchmark.Settings(
+                    model != null ? model : ShippedModels.fashionMnist(),
+                    EngineKind.parse(engine),
+                    threads,
+                    images,
+                    batch,
+                    ShippedModels.root(),
+                    workDir,
+                    !noPython),
+                out)
+            .run();
     if (json) {
       out.println(new ObjectMapper().writeValueAsString(r));
     }

@@ -26,36 +26,62 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** Reads token records from a topic and writes the decoded images as PNG files: tokens back to pixels for a person. */
-@Command(name = "decode", mixinStandardHelpOptions = true,
-    description = "Read TokenRecords from a topic (from the beginning, committed records only), decode those of the "
-        + "model version given, and write <image-id>.png files.")
+/**
+ * Reads token records from a topic and writes the decoded images as PNG files: tokens back to
+ * pixels for a person.
+ */
+@Command(
+    name = "decode",
+    mixinStandardHelpOptions = true,
+    description =
+        "Read TokenRecords from a topic (from the beginning, committed records only), decode those of the "
+            + "model version given, and write <image-id>.png files.")
 public final class DecodeCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin KafkaOptions kafka;
 
-  @Option(names = "--topic", defaultValue = "tokens", description = "Token topic (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--topic",
+      defaultValue = "tokens",
+      description = "Token topic (default: ${DEFAULT-VALUE}).")
   String topic;
 
   @Option(names = "--image-id", description = "Decode only this image id (repeatable).")
   List<String> imageIds = new ArrayList<>();
 
-  @Option(names = "--max", defaultValue = "16", description = "Stop after this many images (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--max",
+      defaultValue = "16",
+      description = "Stop after this many images (default: ${DEFAULT-VALUE}).")
   int max;
 
-  @Option(names = "--out", defaultValue = "out/decoded", description = "Output folder (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--out",
+      defaultValue = "out/decoded",
+      description = "Output folder (default: ${DEFAULT-VALUE}).")
   Path out;
 
-  @Option(names = "--model", description = "Tokenizer directory (default: the shipped Fashion-MNIST model).")
+  @Option(
+      names = "--model",
+      description = "Tokenizer directory (default: the shipped Fashion-MNIST model).")
   Path model;
 
-  @Option(names = "--model-version", defaultValue = "1", description = "Version the records must carry (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--model-version",
+      defaultValue = "1",
+      description = "Version the records must carry (default: ${DEFAULT-VALUE}).")
   int version;
 
-  @Option(names = "--engine", defaultValue = "auto", description = "auto|onnxruntime|pytorch|tensorrt (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--engine",
+      defaultValue = "auto",
+      description = "auto|onnxruntime|pytorch|tensorrt (default: ${DEFAULT-VALUE}).")
   String engine;
 
-  @Option(names = "--timeout-s", defaultValue = "20", description = "Give up waiting for records after this (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--timeout-s",
+      defaultValue = "20",
+      description = "Give up waiting for records after this (default: ${DEFAULT-VALUE}).")
   int timeoutSeconds;
 
   @Override
@@ -70,10 +96,13 @@ public final class DecodeCommand implements Callable<Integer> {
     int skipped = 0;
     try (TokenDecoding decoding = TokenDecoding.open(dir, EngineKind.parse(engine), version);
         SchemaRegistryClient registry = SchemaRegistryClients.create(kafka.clientProperties());
-        KafkaConsumer<String, TokenRecord> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
-            new AvroDeserializer<>(registry, TokenRecord.class))) {
-      List<TopicPartition> parts = consumer.partitionsFor(topic, Duration.ofSeconds(10)).stream()
-          .map(p -> new TopicPartition(topic, p.partition())).toList();
+        KafkaConsumer<String, TokenRecord> consumer =
+            new KafkaConsumer<>(
+                c, new StringDeserializer(), new AvroDeserializer<>(registry, TokenRecord.class))) {
+      List<TopicPartition> parts =
+          consumer.partitionsFor(topic, Duration.ofSeconds(10)).stream()
+              .map(p -> new TopicPartition(topic, p.partition()))
+              .toList();
       consumer.assign(parts);
       consumer.seekToBeginning(parts);
       Map<TopicPartition, Long> end = consumer.endOffsets(parts);
@@ -96,13 +125,19 @@ public final class DecodeCommand implements Callable<Integer> {
         if (!batch.isEmpty()) {
           var images = decoding.decode(batch);
           for (int i = 0; i < batch.size(); i++) {
-            Path f = out.resolve(batch.get(i).getImageId().replaceAll("[^A-Za-z0-9._-]", "_") + ".png");
+            Path f =
+                out.resolve(batch.get(i).getImageId().replaceAll("[^A-Za-z0-9._-]", "_") + ".png");
             Files.write(f, TokenDecoding.png(images.get(i)));
             written++;
           }
         }
       }
-      pw.printf("decoded %d images of %s:%d into %s%s%n", written, decoding.modelName(), version, out.toAbsolutePath(),
+      pw.printf(
+          "decoded %d images of %s:%d into %s%s%n",
+          written,
+          decoding.modelName(),
+          version,
+          out.toAbsolutePath(),
           skipped > 0 ? " (" + skipped + " records of other model versions skipped)" : "");
     }
     return written > 0 ? 0 : 1;

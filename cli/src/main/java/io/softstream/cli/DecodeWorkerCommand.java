@@ -11,10 +11,14 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
 /** Runs one decode worker until SIGTERM. */
-@Command(name = "decode-worker", mixinStandardHelpOptions = true,
-    description = {"Consume TokenRecords, decode each with the decoder of exactly its model version (--model, and with "
-        + "--watch-models any announced version, fetched on first use) and publish PNG ImageEvents on the "
-        + "reconstructions topic exactly once. Tokens of unknown versions are dead-lettered with the reason."})
+@Command(
+    name = "decode-worker",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Consume TokenRecords, decode each with the decoder of exactly its model version (--model, and with "
+          + "--watch-models any announced version, fetched on first use) and publish PNG ImageEvents on the "
+          + "reconstructions topic exactly once. Tokens of unknown versions are dead-lettered with the reason."
+    })
 public final class DecodeWorkerCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin WorkerOptions options;

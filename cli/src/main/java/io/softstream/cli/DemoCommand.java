@@ -15,60 +15,90 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * Runs the whole system on the embedded default: a real KRaft broker (child JVM), the schema registry,
- * the topics, two encode workers, a decode worker and a generation worker, then a stream of real images
- * (and a few poison pills) through Kafka and a few generation requests (labels, prompts and one bad
- * request), printing throughput, latency, dead letters and per-request results as it goes. This class resolves
- * the options; {@link DemoScenario} tells the story.
+ * Runs the whole system on the embedded default: a real KRaft broker (child JVM), the schema
+ * registry, the topics, two encode workers, a decode worker and a generation worker, then a stream
+ * of real images (and a few poison pills) through Kafka and a few generation requests (labels,
+ * prompts and one bad request), printing throughput, latency, dead letters and per-request results
+ * as it goes. This class resolves the options; {@link DemoScenario} tells the story.
  */
-@Command(name = "demo", mixinStandardHelpOptions = true,
-    description = {"Start an embedded Kafka broker and schema registry, two encode workers, a decode worker and a "
-        + "generation worker; stream real images (Fashion-MNIST and wallpaper photos from Debian packages) with a few "
-        + "poison pills, and send generation requests (labels, prompts and one bad request); print what flowed, "
-        + "throughput, latency, dead letters and per-request results; save originals next to reconstructions and the "
-        + "generated images as PNG files."})
+@Command(
+    name = "demo",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Start an embedded Kafka broker and schema registry, two encode workers, a decode worker and a "
+          + "generation worker; stream real images (Fashion-MNIST and wallpaper photos from Debian packages) with a few "
+          + "poison pills, and send generation requests (labels, prompts and one bad request); print what flowed, "
+          + "throughput, latency, dead letters and per-request results; save originals next to reconstructions and the "
+          + "generated images as PNG files."
+    })
 public final class DemoCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--data-dir", defaultValue = "data/demo",
-      description = "Where the broker keeps its data and the demo writes its images; reused across runs (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--data-dir",
+      defaultValue = "data/demo",
+      description =
+          "Where the broker keeps its data and the demo writes its images; reused across runs (default: ${DEFAULT-VALUE}).")
   Path dataDir;
 
   @Option(names = "--fresh", description = "Delete the data directory first.")
   boolean fresh;
 
-  @Option(names = "--fashion-images", defaultValue = "240", description = "Fashion-MNIST test images to stream (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--fashion-images",
+      defaultValue = "240",
+      description = "Fashion-MNIST test images to stream (default: ${DEFAULT-VALUE}).")
   int fashionImages;
 
-  @Option(names = "--photos", defaultValue = "8", description = "256x256 photo crops to stream (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--photos",
+      defaultValue = "8",
+      description = "256x256 photo crops to stream (default: ${DEFAULT-VALUE}).")
   int photos;
 
-  @Option(names = "--model", description = "Tokenizer model directory (default: the shipped Fashion-MNIST model).")
+  @Option(
+      names = "--model",
+      description = "Tokenizer model directory (default: the shipped Fashion-MNIST model).")
   Path model;
 
-  @Option(names = "--engine", defaultValue = "auto", description = "auto|onnxruntime|pytorch|tensorrt (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--engine",
+      defaultValue = "auto",
+      description = "auto|onnxruntime|pytorch|tensorrt (default: ${DEFAULT-VALUE}).")
   String engine;
 
-  @Option(names = "--next-model",
-      description = "Model published as the next version halfway through the stream (default: the shipped "
-          + "models/softvq-fmnist-32-next when --model is the shipped tokenizer, else the same model again).")
+  @Option(
+      names = "--next-model",
+      description =
+          "Model published as the next version halfway through the stream (default: the shipped "
+              + "models/softvq-fmnist-32-next when --model is the shipped tokenizer, else the same model again).")
   Path nextModel;
 
-  @Option(names = "--registry-port", defaultValue = "0",
+  @Option(
+      names = "--registry-port",
+      defaultValue = "0",
       description = "Schema registry port; 0 picks a free one (default: ${DEFAULT-VALUE}).")
   int registryPort;
 
-  @Option(names = "--generator", paramLabel = "DIR",
-      description = "Generator for the generation requests (default: the shipped models/" + GeneratorOptions.SHIPPED
-          + ", decoded by the shipped tokenizer it was trained on; a generator whose card names no shipped tokenizer "
-          + "is decoded by --model if the token shapes fit, otherwise generation is skipped).")
+  @Option(
+      names = "--generator",
+      paramLabel = "DIR",
+      description =
+          "Generator for the generation requests (default: the shipped models/"
+              + GeneratorOptions.SHIPPED
+              + ", decoded by the shipped tokenizer it was trained on; a generator whose card names no shipped tokenizer "
+              + "is decoded by --model if the token shapes fit, otherwise generation is skipped).")
   Path generator;
 
-  @Option(names = "--generate-count", defaultValue = "4",
+  @Option(
+      names = "--generate-count",
+      defaultValue = "4",
       description = "Images per generation request, 1..16 (default: ${DEFAULT-VALUE}).")
   int generateCount;
 
-  @Option(names = "--no-generation", description = "Run no generation worker and send no generation requests.")
+  @Option(
+      names = "--no-generation",
+      description = "Run no generation worker and send no generation requests.")
   boolean noGeneration;
 
   @Option(names = "--keep-running", description = "Keep everything up after the demo until Ctrl-C.")
@@ -77,8 +107,8 @@ public final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     if (generateCount < 1 || generateCount > 16) {
-      throw new picocli.CommandLine.ParameterException(spec.commandLine(), "--generate-count " + generateCount
-          + " is outside 1..16");
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(), "--generate-count " + generateCount + " is outside 1..16");
     }
     if (fresh) {
       deleteRecursively(dataDir);
@@ -87,19 +117,36 @@ public final class DemoCommand implements Callable<Integer> {
     List<SampleImages.Sample> samples = new ArrayList<>(SampleImages.fashionMnist(fashionImages));
     samples.addAll(SampleImages.photos(photos, 7));
     Path generatorDir = noGeneration ? null : generator != null ? generator : shippedGenerator();
-    Path generationTokenizer = generatorDir == null ? null : generationTokenizer(generatorDir, modelDir);
+    Path generationTokenizer =
+        generatorDir == null ? null : generationTokenizer(generatorDir, modelDir);
     if (generationTokenizer == null) {
       generatorDir = null;
     }
-    String skipReason = noGeneration ? "--no-generation" : "no generator for this tokenizer; pass --generator DIR";
-    return new DemoScenario(new DemoScenario.Setup(dataDir, registryPort, modelDir, nextModelFor(modelDir), engine, samples,
-        fashionImages, photos, generatorDir, generationTokenizer, generateCount, skipReason, keepRunning),
-        spec.commandLine().getOut()).run();
+    String skipReason =
+        noGeneration ? "--no-generation" : "no generator for this tokenizer; pass --generator DIR";
+    return new DemoScenario(
+            new DemoScenario.Setup(
+                dataDir,
+                registryPort,
+                modelDir,
+                nextModelFor(modelDir),
+                engine,
+                samples,
+                fashionImages,
+                photos,
+                generatorDir,
+                generationTokenizer,
+                generateCount,
+                skipReason,
+                keepRunning),
+            spec.commandLine().getOut())
+        .run();
   }
 
   /**
-   * What the demo publishes halfway: {@code --next-model}; else, for the shipped tokenizer, its retrained next
-   * version (same architecture, trained at lr 2e-3: 24.6 dB against 19.0 dB) if it is there; else the same model.
+   * What the demo publishes halfway: {@code --next-model}; else, for the shipped tokenizer, its
+   * retrained next version (same architecture, trained at lr 2e-3: 24.6 dB against 19.0 dB) if it
+   * is there; else the same model.
    */
   private Path nextModelFor(Path modelDir) {
     if (nextModel != null) {
@@ -116,8 +163,9 @@ public final class DemoCommand implements Callable<Integer> {
   }
 
   /**
-   * The tokenizer that decodes {@code generator}'s tokens: the shipped one named in its card, else the demo's
-   * {@code tokenizer} if it has the generator's token shape; null (generation skipped) otherwise.
+   * The tokenizer that decodes {@code generator}'s tokens: the shipped one named in its card, else
+   * the demo's {@code tokenizer} if it has the generator's token shape; null (generation skipped)
+   * otherwise.
    */
   private static Path generationTokenizer(Path generator, Path tokenizer) throws Exception {
     Path named = GeneratorOptions.trainedOn(generator);

@@ -29,10 +29,13 @@ final class DemoWatcher implements AutoCloseable {
   final Map<String, ImageEvent> reconstructions = new ConcurrentHashMap<>();
   final Map<String, byte[]> reconstructionPng = new ConcurrentHashMap<>();
   final Map<String, ConsumerRecord<String, DeadLetter>> deadLetters = new ConcurrentHashMap<>();
+
   /** Generated images by "request id/index"; dead letters of generation requests by request id. */
   final Map<String, GeneratedImage> generated = new ConcurrentHashMap<>();
+
   final Map<String, Long> generatedArrival = new ConcurrentHashMap<>();
-  final Map<String, ConsumerRecord<String, DeadLetter>> generationDeadLetters = new ConcurrentHashMap<>();
+  final Map<String, ConsumerRecord<String, DeadLetter>> generationDeadLetters =
+      new ConcurrentHashMap<>();
   final AtomicInteger generationDeadLetterRecords = new AtomicInteger();
   final List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
   final List<Long> tokenArrivals = Collections.synchronizedList(new ArrayList<>());
@@ -43,7 +46,8 @@ final class DemoWatcher implements AutoCloseable {
   private final AtomicBoolean running = new AtomicBoolean(true);
   private Thread thread;
 
-  DemoWatcher(Map<String, Object> props, SchemaRegistryClient registry, TopicLayout topics, String runId) {
+  DemoWatcher(
+      Map<String, Object> props, SchemaRegistryClient registry, TopicLayout topics, String runId) {
     this.props = props;
     this.registry = registry;
     this.topics = topics;
@@ -62,10 +66,14 @@ final class DemoWatcher implements AutoCloseable {
     c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest");
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     c.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 16 * 1024 * 1024);
-    try (KafkaConsumer<String, SpecificRecord> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
-        new AvroDeserializer<>(registry, null))) {
-      consumer.subscribe(List.of(topics.tokens(), topics.reconstructions(), topics.deadLetters(),
-          topics.generatedImages()));
+    try (KafkaConsumer<String, SpecificRecord> consumer =
+        new KafkaConsumer<>(c, new StringDeserializer(), new AvroDeserializer<>(registry, null))) {
+      consumer.subscribe(
+          List.of(
+              topics.tokens(),
+              topics.reconstructions(),
+              topics.deadLetters(),
+              topics.generatedImages()));
       while (running.get()) {
         for (ConsumerRecord<String, SpecificRecord> r : consumer.poll(Duration.ofMillis(200))) {
           if (r.key() == null || !r.key().endsWith(runId)) {
@@ -74,8 +82,10 @@ final class DemoWatcher implements AutoCloseable {
           if (r.value() instanceof TokenRecord t) {
             tokens.put(r.key(), t);
             tokenArrivals.add(System.currentTimeMillis());
-            latencies.add(Math.max(0, System.currentTimeMillis() - t.getEventTime().toEpochMilli()));
-          } else if (r.topic().equals(topics.reconstructions()) && r.value() instanceof ImageEvent e) {
+            latencies.add(
+                Math.max(0, System.currentTimeMillis() - t.getEventTime().toEpochMilli()));
+          } else if (r.topic().equals(topics.reconstructions())
+              && r.value() instanceof ImageEvent e) {
             reconstructions.put(r.key(), e);
             reconstructionPng.put(r.key(), e.getImageBytes().array());
           } else if (r.value() instanceof GeneratedImage g) {
@@ -83,7 +93,8 @@ final class DemoWatcher implements AutoCloseable {
             generatedArrival.put(r.key(), System.currentTimeMillis());
           } else if (r.value() instanceof DeadLetter) {
             @SuppressWarnings("unchecked")
-            ConsumerRecord<String, DeadLetter> d = (ConsumerRecord<String, DeadLetter>) (ConsumerRecord<?, ?>) r;
+            ConsumerRecord<String, DeadLetter> d =
+                (ConsumerRecord<String, DeadLetter>) (ConsumerRecord<?, ?>) r;
             if (r.key().startsWith("gen-")) {
               generationDeadLetters.put(r.key(), d);
               generationDeadLetterRecords.incrementAndGet();

@@ -12,9 +12,13 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** Runs one encode worker until SIGTERM. */
-@Command(name = "encode-worker", mixinStandardHelpOptions = true,
-    description = {"Consume ImageEvents, encode them in micro-batches and publish TokenRecords exactly once.",
-        "Bad records go to the dead-letter topic with the reason. SIGTERM commits the in-flight batch and exits 0."})
+@Command(
+    name = "encode-worker",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Consume ImageEvents, encode them in micro-batches and publish TokenRecords exactly once.",
+      "Bad records go to the dead-letter topic with the reason. SIGTERM commits the in-flight batch and exits 0."
+    })
 public final class EncodeWorkerCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin WorkerOptions options;

@@ -25,47 +25,78 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** Evaluates a tokenizer on held-out images: quality, bytes, codec baselines at equal bytes, semantic probe. */
-@Command(name = "eval", mixinStandardHelpOptions = true,
-    description = {"Evaluate a tokenizer: psnr, ssim, token_bytes_per_image, jpeg_psnr_at_equal_bytes, "
-        + "bicubic_psnr_at_equal_bytes, mean_colour_psnr (each image as its mean colour), psnr_by_detail (model and "
-        + "mean colour per pixel-std bucket) and, for labelled data, linear_probe_accuracy; writes an originals/"
-        + "reconstructions grid. Same figures on every engine (--engine)."})
+/**
+ * Evaluates a tokenizer on held-out images: quality, bytes, codec baselines at equal bytes,
+ * semantic probe.
+ */
+@Command(
+    name = "eval",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Evaluate a tokenizer: psnr, ssim, token_bytes_per_image, jpeg_psnr_at_equal_bytes, "
+          + "bicubic_psnr_at_equal_bytes, mean_colour_psnr (each image as its mean colour), psnr_by_detail (model and "
+          + "mean colour per pixel-std bucket) and, for labelled data, linear_probe_accuracy; writes an originals/"
+          + "reconstructions grid. Same figures on every engine (--engine)."
+    })
 public final class EvalCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--model", description = "Tokenizer directory (default: the shipped model for the data set: "
-      + "models/softvq-fmnist-32 for fashion-mnist and --images, models/softvq-photo-64 for photos).")
+  @Option(
+      names = "--model",
+      description =
+          "Tokenizer directory (default: the shipped model for the data set: "
+              + "models/softvq-fmnist-32 for fashion-mnist and --images, models/softvq-photo-64 for photos).")
   Path model;
 
   static final class Source {
-    @Option(names = "--dataset", description = "fashion-mnist: the official test split (held out), probe on the train "
-        + "split; photos: crops of the held-out wallpaper pictures (see PhotoCrops; no labels, no probe).")
+    @Option(
+        names = "--dataset",
+        description =
+            "fashion-mnist: the official test split (held out), probe on the train "
+                + "split; photos: crops of the held-out wallpaper pictures (see PhotoCrops; no labels, no probe).")
     String dataset;
 
-    @Option(names = "--images", description = "A folder of images (PNG, JPEG, BMP, GIF, WebP), fitted to the model; no probe.")
+    @Option(
+        names = "--images",
+        description =
+            "A folder of images (PNG, JPEG, BMP, GIF, WebP), fitted to the model; no probe.")
     Path images;
   }
 
   @ArgGroup(exclusive = true)
   Source source = new Source();
 
-  @Option(names = "--photo-dirs", split = ",", paramLabel = "DIR",
-      description = "With --dataset photos: picture folders (default: /usr/share/backgrounds/gnome,/usr/share/backgrounds/mate).")
+  @Option(
+      names = "--photo-dirs",
+      split = ",",
+      paramLabel = "DIR",
+      description =
+          "With --dataset photos: picture folders (default: /usr/share/backgrounds/gnome,/usr/share/backgrounds/mate).")
   List<String> photoDirs;
 
-  @Option(names = "--engine", defaultValue = "auto", description = "auto|onnxruntime|pytorch (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--engine",
+      defaultValue = "auto",
+      description = "auto|onnxruntime|pytorch (default: ${DEFAULT-VALUE}).")
   String engine;
 
-  @Option(names = "--test-images", description = "Held-out images to score (default: 10000; photos: the training "
-      + "config's photo_heldout_crops, 1000, the crops the trainer holds out).")
+  @Option(
+      names = "--test-images",
+      description =
+          "Held-out images to score (default: 10000; photos: the training "
+              + "config's photo_heldout_crops, 1000, the crops the trainer holds out).")
   Integer testImagesOption;
 
-  @Option(names = "--probe-train-images", defaultValue = "10000",
+  @Option(
+      names = "--probe-train-images",
+      defaultValue = "10000",
       description = "Training images for the linear probe (default: ${DEFAULT-VALUE}).")
   int probeImages;
 
-  @Option(names = "--grid", defaultValue = "out/eval-grid.png", description = "Originals/reconstructions PNG (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--grid",
+      defaultValue = "out/eval-grid.png",
+      description = "Originals/reconstructions PNG (default: ${DEFAULT-VALUE}).")
   Path grid;
 
   @Option(names = "--json", description = "Print one JSON object (only).")
@@ -76,14 +107,19 @@ public final class EvalCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     String name = source.dataset == null ? "fashion-mnist" : source.dataset;
     if (source.images == null && !name.equals("fashion-mnist") && !name.equals("photos")) {
-      throw new IllegalArgumentException("Unknown data set '" + name + "'; accepted: fashion-mnist, photos (or --images DIR)");
+      throw new IllegalArgumentException(
+          "Unknown data set '" + name + "'; accepted: fashion-mnist, photos (or --images DIR)");
     }
     boolean photos = source.images == null && name.equals("photos");
-    int testImages = testImagesOption != null ? testImagesOption
-        : photos ? TrainConfig.defaults().photoHeldoutCrops() : 10000;
-    Path dir = model != null ? model : photos ? ShippedModels.photo() : ShippedModels.fashionMnist();
+    int testImages =
+        testImagesOption != null
+            ? testImagesOption
+            : photos ? TrainConfig.defaults().photoHeldoutCrops() : 10000;
+    Path dir =
+        model != null ? model : photos ? ShippedModels.photo() : ShippedModels.fashionMnist();
     Files.createDirectories(grid.toAbsolutePath().getParent());
-    try (TokenizerRuntime rt = TokenizerRuntimes.open(dir, EngineKind.parse(engine), TokenizerRuntimes.Part.BOTH)) {
+    try (TokenizerRuntime rt =
+        TokenizerRuntimes.open(dir, EngineKind.parse(engine), TokenizerRuntimes.Part.BOTH)) {
       Dataset train = null;
       Dataset test;
       if (source.images != null) {
@@ -91,20 +127,37 @@ public final class EvalCommand implements Callable<Integer> {
       } else if (photos) {
         // The trainer's held-out crops (same folders, split rule, crop seed and crop size limit).
         TrainConfig d = TrainConfig.defaults();
-        test = PhotoCrops.load(photoDirs != null ? photoDirs : d.photoDirs(), true, testImages, rt.config().imageSize(), d.photoMaxSide(),
-            TrainerRun.HELDOUT_PHOTO_SEED, json ? null : new java.io.PrintStream(System.err, true));
+        test =
+            PhotoCrops.load(
+                photoDirs != null ? photoDirs : d.photoDirs(),
+                true,
+                testImages,
+                rt.config().imageSize(),
+                d.photoMaxSide(),
+                TrainerRun.HELDOUT_PHOTO_SEED,
+                json ? null : new java.io.PrintStream(System.err, true));
       } else {
         Path data = Path.of(TrainConfig.defaults().dataDir());
         test = Dataset.fashionMnist(data, false, testImages);
         train = probeImages > 0 ? Dataset.fashionMnist(data, true, probeImages) : null;
       }
-      Map<String, Object> r = new java.util.LinkedHashMap<>(Evaluation.evaluate(rt, train, test,
-          new Evaluation.Options(testImages, probeImages, Math.min(1000, testImages), grid)));
+      Map<String, Object> r =
+          new java.util.LinkedHashMap<>(
+              Evaluation.evaluate(
+                  rt,
+                  train,
+                  test,
+                  new Evaluation.Options(
+                      testImages, probeImages, Math.min(1000, testImages), grid)));
       r.put("engine", rt.engine().id());
       r.put("model", rt.card().name());
       r.put("images", Math.min(testImages, test.count()));
       if (json) {
-        out.println(ModelCard.JSON.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT).writeValueAsString(r));
+        out.println(
+            ModelCard.JSON
+                .writer()
+                .without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+                .writeValueAsString(r));
       } else {
         r.forEach((k, v) -> out.printf("%-28s %s%n", k, v));
         out.printf("grid: %s%n", grid.toAbsolutePath());
@@ -119,8 +172,12 @@ public final class EvalCommand implements Callable<Integer> {
     try (Stream<Path> s = Files.list(dir)) {
       files = s.filter(Files::isRegularFile).sorted().toList();
     }
-    ImageTranslator pre = new ImageTranslator(c.imageSize(), c.channels(), ImageTranslator.Resize.FIT,
-        ImageTranslator.Limits.of(64 * 1024 * 1024, 100_000_000));
+    ImageTranslator pre =
+        new ImageTranslator(
+            c.imageSize(),
+            c.channels(),
+            ImageTranslator.Resize.FIT,
+            ImageTranslator.Limits.of(64 * 1024 * 1024, 100_000_000));
     List<float[]> ok = new ArrayList<>();
     for (Path f : files) {
       float[] px = new float[pre.floatsPerImage()];

@@ -21,19 +21,32 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** Writes encoder.onnx and decoder.onnx next to a model's DJL weights, checks parity and records it in the card. */
-@Command(name = "export", mixinStandardHelpOptions = true,
-    description = "Export a tokenizer's encoder and decoder to ONNX (opset 17, dynamic batch) in its model directory, "
-        + "so ONNX Runtime and TensorRT can run it; then compare ONNX Runtime with the PyTorch blocks on real "
-        + "(Fashion-MNIST for 1x32x32 models, held-out wallpaper crops for RGB models) or random images and record "
-        + "opset and parity in model.json.")
+/**
+ * Writes encoder.onnx and decoder.onnx next to a model's DJL weights, checks parity and records it
+ * in the card.
+ */
+@Command(
+    name = "export",
+    mixinStandardHelpOptions = true,
+    description =
+        "Export a tokenizer's encoder and decoder to ONNX (opset 17, dynamic batch) in its model directory, "
+            + "so ONNX Runtime and TensorRT can run it; then compare ONNX Runtime with the PyTorch blocks on real "
+            + "(Fashion-MNIST for 1x32x32 models, held-out wallpaper crops for RGB models) or random images and record "
+            + "opset and parity in model.json.")
 public final class ExportCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory (model.json + weights).")
+  @Option(
+      names = "--model",
+      required = true,
+      paramLabel = "DIR",
+      description = "Model directory (model.json + weights).")
   Path model;
 
-  @Option(names = "--parity-images", defaultValue = "256", description = "Images for the parity check (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--parity-images",
+      defaultValue = "256",
+      description = "Images for the parity check (default: ${DEFAULT-VALUE}).")
   int parityImages;
 
   @Override
@@ -52,10 +65,18 @@ public final class ExportCommand implements Callable<Integer> {
       Dataset test = Dataset.fashionMnist(Path.of(TrainConfig.defaults().dataDir()), false, n);
       px = Arrays.copyOf(test.pixels(), n * 32 * 32);
       inputs = n + " Fashion-MNIST test images";
-    } else if (c.channels() == 3 && io.softstream.trainer.PhotoCrops.available(TrainConfig.defaults().photoDirs())) {
+    } else if (c.channels() == 3
+        && io.softstream.trainer.PhotoCrops.available(TrainConfig.defaults().photoDirs())) {
       TrainConfig d = TrainConfig.defaults();
-      Dataset test = io.softstream.trainer.PhotoCrops.load(d.photoDirs(), true, n, c.imageSize(), d.photoMaxSide(),
-          io.softstream.trainer.TrainerRun.HELDOUT_PHOTO_SEED, null);
+      Dataset test =
+          io.softstream.trainer.PhotoCrops.load(
+              d.photoDirs(),
+              true,
+              n,
+              c.imageSize(),
+              d.photoMaxSide(),
+              io.softstream.trainer.TrainerRun.HELDOUT_PHOTO_SEED,
+              null);
       px = test.pixels();
       inputs = n + " held-out photo crops";
     } else {
@@ -69,8 +90,10 @@ public final class ExportCommand implements Callable<Integer> {
     double tokDiff = 0;
     double pixDiff = 0;
     long codesSame = 0;
-    try (TokenizerRuntime pt = TokenizerRuntimes.open(model, EngineKind.PYTORCH, TokenizerRuntimes.Part.BOTH);
-        TokenizerRuntime ort = TokenizerRuntimes.open(model, EngineKind.ONNXRUNTIME, TokenizerRuntimes.Part.BOTH)) {
+    try (TokenizerRuntime pt =
+            TokenizerRuntimes.open(model, EngineKind.PYTORCH, TokenizerRuntimes.Part.BOTH);
+        TokenizerRuntime ort =
+            TokenizerRuntimes.open(model, EngineKind.ONNXRUNTIME, TokenizerRuntimes.Part.BOTH)) {
       TokenizerRuntime.Encoded a = pt.encode(px, n);
       TokenizerRuntime.Encoded b = ort.encode(px, n);
       for (int i = 0; i < a.values().length; i++) {
@@ -91,9 +114,10 @@ public final class ExportCommand implements Callable<Integer> {
       metrics.put("onnx_parity_codes_equal", (double) codesSame / a.codes().length);
       ModelDir.writeCard(model, card.withMetrics(metrics));
     }
-    out.printf("opset %d, ir_version %d; ONNX Runtime vs PyTorch on %s: tokens max |diff| %.2e, pixels max |diff| %.2e, "
-        + "codes equal %.4f (recorded in model.json)%n", r.opset(), r.irVersion(), inputs, tokDiff, pixDiff,
-        (double) codesSame / (n * c.tokens()));
+    out.printf(
+        "opset %d, ir_version %d; ONNX Runtime vs PyTorch on %s: tokens max |diff| %.2e, pixels max |diff| %.2e, "
+            + "codes equal %.4f (recorded in model.json)%n",
+        r.opset(), r.irVersion(), inputs, tokDiff, pixDiff, (double) codesSame / (n * c.tokens()));
     return tokDiff <= 1e-4 && pixDiff <= 1e-4 ? 0 : 1;
   }
 }

@@ -1,9 +1,9 @@
 package io.softstream.cli;
 
+import ai.djl.MalformedModelException;
 import io.softstream.worker.GenerateWorker;
 import io.softstream.worker.WorkerConfig;
 import io.softstream.worker.generation.GenerationSettings;
-import ai.djl.MalformedModelException;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Map;
@@ -15,16 +15,22 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** Runs one generation worker until SIGTERM. */
-@Command(name = "generate-worker", mixinStandardHelpOptions = true,
-    description = {"Consume GenerationRequests (a label or a prompt), sample the images of each batch of requests "
-        + "together, decode them with the tokenizer (--model; default: the one the generator was trained on) and publish one GeneratedImage per image exactly once.",
-        "Invalid requests go to the dead-letter topic with the reason. SIGTERM commits the in-flight batch and exits 0."})
+@Command(
+    name = "generate-worker",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Consume GenerationRequests (a label or a prompt), sample the images of each batch of requests "
+          + "together, decode them with the tokenizer (--model; default: the one the generator was trained on) and publish one GeneratedImage per image exactly once.",
+      "Invalid requests go to the dead-letter topic with the reason. SIGTERM commits the in-flight batch and exits 0."
+    })
 public final class GenerateWorkerCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin WorkerOptions options;
   @Mixin GeneratorOptions generatorOptions;
 
-  @Option(names = "--generator-version", description = "Generator version written into records (default: 1).")
+  @Option(
+      names = "--generator-version",
+      description = "Generator version written into records (default: 1).")
   Integer generatorVersion;
 
   @Option(names = "--max-count", description = "Largest count a request may ask for (default: 64).")
@@ -40,8 +46,11 @@ public final class GenerateWorkerCommand implements Callable<Integer> {
     // then evict the worker mid-batch and the batch would be redone elsewhere.
     c.putIfAbsent("consumer.max.poll.interval.ms", 900_000);
     if (WorkerOptions.needsModel(c)) {
-      c.put(WorkerConfig.MODEL_DIR, GeneratorOptions.defaultTokenizer(Path.of(c.get(GenerationSettings.GENERATOR_DIR)
-          .toString())).toString());
+      c.put(
+          WorkerConfig.MODEL_DIR,
+          GeneratorOptions.defaultTokenizer(
+                  Path.of(c.get(GenerationSettings.GENERATOR_DIR).toString()))
+              .toString());
     }
     return c;
   }
@@ -49,7 +58,10 @@ public final class GenerateWorkerCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     GenerateWorker worker = new GenerateWorker(new WorkerConfig(config()));
-    return WorkerOptions.runUntilTerminated(worker, spec.commandLine().getOut(), "generate",
+    return WorkerOptions.runUntilTerminated(
+        worker,
+        spec.commandLine().getOut(),
+        "generate",
         " (" + worker.generatorModel() + ", decoder " + worker.decoderModel() + ")");
   }
 }

@@ -10,18 +10,25 @@ import java.util.Map;
 import picocli.CommandLine.Option;
 
 /**
- * Options shared by the commands that run a generator ({@code generate}, {@code generate-worker}): which
- * generator, and how it integrates (method and the t interval where guidance applies). The tokenizer whose
- * decoder turns tokens into pixels is {@code --model} of each command, by default the one the generator was
- * trained on ({@link #defaultTokenizer()}).
+ * Options shared by the commands that run a generator ({@code generate}, {@code generate-worker}):
+ * which generator, and how it integrates (method and the t interval where guidance applies). The
+ * tokenizer whose decoder turns tokens into pixels is {@code --model} of each command, by default
+ * the one the generator was trained on ({@link #defaultTokenizer()}).
  */
 public final class GeneratorOptions {
-  /** The shipped generator: 16 tokens of softvq-fmnist-16 (3.2x faster than the 2-D baseline, see its card). */
+  /**
+   * The shipped generator: 16 tokens of softvq-fmnist-16 (3.2x faster than the 2-D baseline, see
+   * its card).
+   */
   static final String SHIPPED = "gen-fmnist-16";
 
-  @Option(names = "--generator", paramLabel = "DIR",
-      description = "Generator directory (env SOFTSTREAM_GENERATOR; default: the shipped models/" + GeneratorOptions.SHIPPED
-          + ").")
+  @Option(
+      names = "--generator",
+      paramLabel = "DIR",
+      description =
+          "Generator directory (env SOFTSTREAM_GENERATOR; default: the shipped models/"
+              + GeneratorOptions.SHIPPED
+              + ").")
   String generator;
 
   // Null unless given, so that generate-worker's --config file and environment are not overridden.
@@ -42,9 +49,9 @@ public final class GeneratorOptions {
   }
 
   /**
-   * The tokenizer whose decoder turns this generator's tokens into pixels when no {@code --model} is given:
-   * the one named in the generator's card ({@code training.tokenizer}) among the shipped models, else the
-   * shipped Fashion-MNIST tokenizer.
+   * The tokenizer whose decoder turns this generator's tokens into pixels when no {@code --model}
+   * is given: the one named in the generator's card ({@code training.tokenizer}) among the shipped
+   * models, else the shipped Fashion-MNIST tokenizer.
    */
   Path defaultTokenizer() throws MalformedModelException {
     return defaultTokenizer(generatorDir());
@@ -56,11 +63,15 @@ public final class GeneratorOptions {
     return named != null ? named : ShippedModels.fashionMnist();
   }
 
-  /** The shipped tokenizer named in {@code generator}'s card ({@code training.tokenizer}), or null. */
+  /**
+   * The shipped tokenizer named in {@code generator}'s card ({@code training.tokenizer}), or null.
+   */
   static Path trainedOn(Path generator) throws MalformedModelException {
     Map<String, Object> training = GeneratorDir.readCard(generator).training();
     Object name = training == null ? null : training.get("tokenizer");
-    if (name instanceof String n && !n.isBlank() && Files.isDirectory(ShippedModels.root().resolve("models").resolve(n))) {
+    if (name instanceof String n
+        && !n.isBlank()
+        && Files.isDirectory(ShippedModels.root().resolve("models").resolve(n))) {
       return ShippedModels.model(n);
     }
     return null;
@@ -72,23 +83,35 @@ public final class GeneratorOptions {
    * @throws IllegalArgumentException naming the bad value
    */
   Sampler.Settings settings(int steps, float guidance) {
-    return new Sampler.Settings(Sampler.Method.parse(sampler == null ? "euler" : sampler), steps, guidance,
-        guidanceLow == null ? 0f : guidanceLow, guidanceHigh == null ? 1f : guidanceHigh);
+    return new Sampler.Settings(
+        Sampler.Method.parse(sampler == null ? "euler" : sampler),
+        steps,
+        guidance,
+        guidanceLow == null ? 0f : guidanceLow,
+        guidanceHigh == null ? 1f : guidanceHigh);
   }
 
   /**
-   * Layers the generation worker's keys ({@link GenerationSettings}) onto {@code config}, which holds the file's:
-   * the environment and flags win over it, and the shipped generator fills in when no layer names one.
+   * Layers the generation worker's keys ({@link GenerationSettings}) onto {@code config}, which
+   * holds the file's: the environment and flags win over it, and the shipped generator fills in
+   * when no layer names one.
    */
   void putInto(Map<String, Object> config) {
-    Settings.putIfSet(config, GenerationSettings.GENERATOR_DIR, Settings.env("SOFTSTREAM_GENERATOR"));
+    Settings.putIfSet(
+        config, GenerationSettings.GENERATOR_DIR, Settings.env("SOFTSTREAM_GENERATOR"));
     Settings.putIfSet(config, GenerationSettings.GENERATOR_DIR, generator);
     if (String.valueOf(config.getOrDefault(GenerationSettings.GENERATOR_DIR, "")).isBlank()) {
       config.put(GenerationSettings.GENERATOR_DIR, ShippedModels.model(SHIPPED).toString());
     }
     Settings.putIfSet(config, GenerationSettings.SAMPLER, sampler);
     // ConfigDef's DOUBLE takes a Double, not a Float.
-    Settings.putIfSet(config, GenerationSettings.GUIDANCE_LOW, guidanceLow == null ? null : guidanceLow.doubleValue());
-    Settings.putIfSet(config, GenerationSettings.GUIDANCE_HIGH, guidanceHigh == null ? null : guidanceHigh.doubleValue());
+    Settings.putIfSet(
+        config,
+        GenerationSettings.GUIDANCE_LOW,
+        guidanceLow == null ? null : guidanceLow.doubleValue());
+    Settings.putIfSet(
+        config,
+        GenerationSettings.GUIDANCE_HIGH,
+        guidanceHigh == null ? null : guidanceHigh.doubleValue());
   }
 }

@@ -1,6 +1,5 @@
 package io.softstream.cli;
 
-import io.softstream.topology.TopicLayout;
 import io.softstream.embedded.EmbeddedPlatform;
 import java.io.PrintWriter;
 import java.nio.file.Path;
@@ -12,17 +11,29 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** Runs the embedded broker + registry + topics in the foreground, for development and local pipelines. */
-@Command(name = "kafka", mixinStandardHelpOptions = true,
-    description = "Run the embedded single-node Kafka broker (KRaft) and schema registry until Ctrl-C.")
+/**
+ * Runs the embedded broker + registry + topics in the foreground, for development and local
+ * pipelines.
+ */
+@Command(
+    name = "kafka",
+    mixinStandardHelpOptions = true,
+    description =
+        "Run the embedded single-node Kafka broker (KRaft) and schema registry until Ctrl-C.")
 public final class KafkaCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--data-dir", defaultValue = "data/kafka",
-      description = "Broker data directory; a restart on it keeps all data (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--data-dir",
+      defaultValue = "data/kafka",
+      description =
+          "Broker data directory; a restart on it keeps all data (default: ${DEFAULT-VALUE}).")
   Path dataDir;
 
-  @Option(names = "--registry-port", defaultValue = "8081", description = "Schema registry port (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--registry-port",
+      defaultValue = "8081",
+      description = "Schema registry port (default: ${DEFAULT-VALUE}).")
   int registryPort;
 
   @Mixin TopicOptions topicOptions;
@@ -30,9 +41,13 @@ public final class KafkaCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
-    try (EmbeddedPlatform p = EmbeddedPlatform.start(dataDir, registryPort, topicOptions.layout())) {
-      out.printf("bootstrap.servers=%s%nschema.registry.url=%s%ntopics: %s%nCtrl-C to stop.%n", p.bootstrapServers(),
-          p.schemaRegistryUrl(), p.layout().all().stream().map(t -> t.name()).toList());
+    try (EmbeddedPlatform p =
+        EmbeddedPlatform.start(dataDir, registryPort, topicOptions.layout())) {
+      out.printf(
+          "bootstrap.servers=%s%nschema.registry.url=%s%ntopics: %s%nCtrl-C to stop.%n",
+          p.bootstrapServers(),
+          p.schemaRegistryUrl(),
+          p.layout().all().stream().map(t -> t.name()).toList());
       out.flush();
       CountDownLatch stop = new CountDownLatch(1);
       Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));

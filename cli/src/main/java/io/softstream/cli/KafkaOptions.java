@@ -5,24 +5,37 @@ import java.util.Map;
 import picocli.CommandLine.Option;
 
 /**
- * Connection options shared by every command that talks to a cluster. The fields stay null unless given on the
- * command line, so that a flag beats the environment, which beats a worker's {@code --config} file.
+ * Connection options shared by every command that talks to a cluster. The fields stay null unless
+ * given on the command line, so that a flag beats the environment, which beats a worker's {@code
+ * --config} file.
  */
 public final class KafkaOptions {
   static final String DEFAULT_BOOTSTRAP_SERVERS = "localhost:9092";
   static final String DEFAULT_SCHEMA_REGISTRY_URL = "http://localhost:8081";
 
-  @Option(names = "--bootstrap-servers", paramLabel = "HOST:PORT",
-      description = "Kafka bootstrap servers (env BOOTSTRAP_SERVERS; default: " + DEFAULT_BOOTSTRAP_SERVERS + ").")
+  @Option(
+      names = "--bootstrap-servers",
+      paramLabel = "HOST:PORT",
+      description =
+          "Kafka bootstrap servers (env BOOTSTRAP_SERVERS; default: "
+              + DEFAULT_BOOTSTRAP_SERVERS
+              + ").")
   String bootstrapServers;
 
-  @Option(names = "--schema-registry-url", paramLabel = "URL",
-      description = "Confluent-compatible schema registry (env SCHEMA_REGISTRY_URL; default: " + DEFAULT_SCHEMA_REGISTRY_URL
-          + ").")
+  @Option(
+      names = "--schema-registry-url",
+      paramLabel = "URL",
+      description =
+          "Confluent-compatible schema registry (env SCHEMA_REGISTRY_URL; default: "
+              + DEFAULT_SCHEMA_REGISTRY_URL
+              + ").")
   String schemaRegistryUrl;
 
-  @Option(names = "--kafka-property", paramLabel = "KEY=VALUE",
-      description = "Any Kafka client property, passed through (repeatable), e.g. security.protocol=SSL.")
+  @Option(
+      names = "--kafka-property",
+      paramLabel = "KEY=VALUE",
+      description =
+          "Any Kafka client property, passed through (repeatable), e.g. security.protocol=SSL.")
   Map<String, String> kafkaProperties = new LinkedHashMap<>();
 
   /** The lowest layer: the defaults. */

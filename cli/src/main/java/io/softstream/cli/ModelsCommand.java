@@ -25,13 +25,17 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 /** The model-version table on Kafka: list, publish, promote, rollback, retire. */
-@Command(name = "models", mixinStandardHelpOptions = true,
-    description = {"Model versions on Kafka (topic model-versions; artifacts in model-artifacts).",
-        "  list                         every version and its status",
-        "  publish DIR --name N         upload a model directory as the next version (CANDIDATE, or --activate)",
-        "  promote N VERSION            make VERSION the active one (workers with model.watch hot-swap to it)",
-        "  rollback N                   re-activate the version that was active before the current one",
-        "  retire N VERSION             mark VERSION retired (decoders still decode its old tokens)"})
+@Command(
+    name = "models",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Model versions on Kafka (topic model-versions; artifacts in model-artifacts).",
+      "  list                         every version and its status",
+      "  publish DIR --name N         upload a model directory as the next version (CANDIDATE, or --activate)",
+      "  promote N VERSION            make VERSION the active one (workers with model.watch hot-swap to it)",
+      "  rollback N                   re-activate the version that was active before the current one",
+      "  retire N VERSION             mark VERSION retired (decoders still decode its old tokens)"
+    })
 public final class ModelsCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
   @Mixin KafkaOptions kafka;
@@ -45,15 +49,22 @@ public final class ModelsCommand implements Callable<Integer> {
   @Option(names = "--name", description = "Model name (publish).")
   String name;
 
-  @Option(names = "--kind", defaultValue = "ENCODER,DECODER",
-      description = "Kinds to publish or change, comma-separated (default: ${DEFAULT-VALUE}: a tokenizer serves both).")
+  @Option(
+      names = "--kind",
+      defaultValue = "ENCODER,DECODER",
+      description =
+          "Kinds to publish or change, comma-separated (default: ${DEFAULT-VALUE}: a tokenizer serves both).")
   String kinds;
 
   @Option(names = "--activate", description = "publish: announce the new version ACTIVE at once.")
   boolean activate;
 
-  @Option(names = "--artifact-dir", paramLabel = "DIR", description = "publish: write the artifact to this shared folder "
-      + "(file:// location, for models too large for the artifact topic) instead of the model-artifacts topic.")
+  @Option(
+      names = "--artifact-dir",
+      paramLabel = "DIR",
+      description =
+          "publish: write the artifact to this shared folder "
+              + "(file:// location, for models too large for the artifact topic) instead of the model-artifacts topic.")
   Path artifactDir;
 
   @Mixin PromotionOptions promotion;
@@ -68,17 +79,32 @@ public final class ModelsCommand implements Callable<Integer> {
         ModelCatalog catalog = new ModelCatalog(props, schemas, topics.modelVersions());
         ModelRegistry registry = new ModelRegistry(props, schemas, topics)) {
       catalog.refresh(Duration.ofSeconds(15));
-      List<ModelKind> kindList = java.util.Arrays.stream(kinds.split(",")).map(k -> ModelKind.valueOf(
-          k.trim().toUpperCase(Locale.ROOT))).toList();
+      List<ModelKind> kindList =
+          java.util.Arrays.stream(kinds.split(","))
+              .map(k -> ModelKind.valueOf(k.trim().toUpperCase(Locale.ROOT)))
+              .toList();
       switch (action) {
         case "list" -> {
-          out.printf("%-24s %-10s %7s %-9s %12s  %-16s %s%n", "name", "kind", "version", "status", "bytes", "sha256",
-              "metrics");
+          out.printf(
+              "%-24s %-10s %7s %-9s %12s  %-16s %s%n",
+              "name", "kind", "version", "status", "bytes", "sha256", "metrics");
           for (ModelCatalog.Entry e : catalog.all()) {
             ModelVersion v = e.version();
-            boolean active = catalog.active(v.getName(), v.getKind()).map(a -> a.getVersion() == v.getVersion()).orElse(false);
-            out.printf("%-24s %-10s %7d %-9s %12d  %-16s %s%s%n", v.getName(), v.getKind(), v.getVersion(), v.getStatus(),
-                v.getSizeBytes(), v.getSha256().substring(0, 16), v.getMetrics(), active ? "  <- serving" : "");
+            boolean active =
+                catalog
+                    .active(v.getName(), v.getKind())
+                    .map(a -> a.getVersion() == v.getVersion())
+                    .orElse(false);
+            out.printf(
+                "%-24s %-10s %7d %-9s %12d  %-16s %s%s%n",
+                v.getName(),
+                v.getKind(),
+                v.getVersion(),
+                v.getStatus(),
+                v.getSizeBytes(),
+                v.getSha256().substring(0, 16),
+                v.getMetrics(),
+                active ? "  <- serving" : "");
           }
         }
         case "publish" -> {
@@ -88,13 +114,17 @@ public final class ModelsCommand implements Callable<Integer> {
           for (ModelKind k : kindList) {
             int version = catalog.nextVersion(name, k);
             ModelStatus status = activate ? ModelStatus.ACTIVE : ModelStatus.CANDIDATE;
-            ModelVersion v = artifactDir != null ? registry.publishToFolder(dir, artifactDir, name, k, version, metrics, status)
-                : registry.publish(dir, name, k, version, metrics, status);
-            out.printf("published %s %s version %d (%s, %d bytes, sha256 %s)%n", name, k, version, v.getStatus(),
-                v.getSizeBytes(), v.getSha256());
+            ModelVersion v =
+                artifactDir != null
+                    ? registry.publishToFolder(dir, artifactDir, name, k, version, metrics, status)
+                    : registry.publish(dir, name, k, version, metrics, status);
+            out.printf(
+                "published %s %s version %d (%s, %d bytes, sha256 %s)%n",
+                name, k, version, v.getStatus(), v.getSizeBytes(), v.getSha256());
             PromotionGate gate = promotion.gate();
             if (gate != null && !activate) {
-              PromotionGate.Decision decision = registry.promoteIfBetter(v, catalog.active(name, k), gate);
+              PromotionGate.Decision decision =
+                  registry.promoteIfBetter(v, catalog.active(name, k), gate);
               out.printf("%s %s version %d: %s%n", name, k, version, decision.reason());
             }
           }
@@ -102,27 +132,52 @@ public final class ModelsCommand implements Callable<Integer> {
         case "promote", "retire" -> {
           require(args.size() == 2, action + " NAME VERSION");
           for (ModelKind k : kindList) {
-            ModelVersion v = catalog.get(args.get(0), k, Integer.parseInt(args.get(1))).orElseThrow(() ->
-                new IllegalArgumentException("No version " + args.get(1) + " of " + args.get(0) + " " + k + "; see "
-                    + "`softstream models list`"));
+            ModelVersion v =
+                catalog
+                    .get(args.get(0), k, Integer.parseInt(args.get(1)))
+                    .orElseThrow(
+                        () ->
+                            new IllegalArgumentException(
+                                "No version "
+                                    + args.get(1)
+                                    + " of "
+                                    + args.get(0)
+                                    + " "
+                                    + k
+                                    + "; see "
+                                    + "`softstream models list`"));
             ModelStatus s = action.equals("promote") ? ModelStatus.ACTIVE : ModelStatus.RETIRED;
-            registry.announce(ModelVersion.newBuilder(v).setStatus(s).setCreatedAt(Instant.now()).build());
+            registry.announce(
+                ModelVersion.newBuilder(v).setStatus(s).setCreatedAt(Instant.now()).build());
             out.printf("%s %s version %d is now %s%n", v.getName(), k, v.getVersion(), s);
           }
         }
         case "rollback" -> {
           require(args.size() == 1, "rollback NAME");
           for (ModelKind k : kindList) {
-            List<ModelCatalog.Entry> activeHistory = catalog.all().stream().filter(e -> e.version().getName()
-                .equals(args.get(0)) && e.version().getKind() == k && e.version().getStatus() == ModelStatus.ACTIVE).toList();
-            require(activeHistory.size() >= 2, "rollback needs an earlier ACTIVE version of " + args.get(0) + " " + k);
+            List<ModelCatalog.Entry> activeHistory =
+                catalog.all().stream()
+                    .filter(
+                        e ->
+                            e.version().getName().equals(args.get(0))
+                                && e.version().getKind() == k
+                                && e.version().getStatus() == ModelStatus.ACTIVE)
+                    .toList();
+            require(
+                activeHistory.size() >= 2,
+                "rollback needs an earlier ACTIVE version of " + args.get(0) + " " + k);
             ModelVersion previous = activeHistory.get(activeHistory.size() - 2).version();
-            registry.announce(ModelVersion.newBuilder(previous).setCreatedAt(Instant.now()).build());
-            out.printf("%s %s rolled back to version %d%n", previous.getName(), k, previous.getVersion());
+            registry.announce(
+                ModelVersion.newBuilder(previous).setCreatedAt(Instant.now()).build());
+            out.printf(
+                "%s %s rolled back to version %d%n", previous.getName(), k, previous.getVersion());
           }
         }
-        default -> throw new IllegalArgumentException("Unknown action '" + action
-            + "'; accepted: list, publish, promote, rollback, retire");
+        default ->
+            throw new IllegalArgumentException(
+                "Unknown action '"
+                    + action
+                    + "'; accepted: list, publish, promote, rollback, retire");
       }
     }
     return 0;

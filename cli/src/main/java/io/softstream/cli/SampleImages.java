@@ -17,7 +17,8 @@ import javax.imageio.ImageIO;
 
 /**
  * Real images for the demo, from Debian packages: Fashion-MNIST test images ({@code
- * dataset-fashion-mnist}) as PNG, and crops of the MATE wallpapers ({@code mate-backgrounds}) as JPEG.
+ * dataset-fashion-mnist}) as PNG, and crops of the MATE wallpapers ({@code mate-backgrounds}) as
+ * JPEG.
  */
 final class SampleImages {
   static final Path FASHION_MNIST = FashionMnist.DEFAULT_DIR;
@@ -25,7 +26,14 @@ final class SampleImages {
   static final List<String> FASHION_LABELS = FashionMnist.LABELS;
 
   /** One encoded image and where it came from. */
-  record Sample(String id, String source, String contentType, byte[] bytes, int width, int height, String label) {}
+  record Sample(
+      String id,
+      String source,
+      String contentType,
+      byte[] bytes,
+      int width,
+      int height,
+      String label) {}
 
   private SampleImages() {}
 
@@ -36,8 +44,15 @@ final class SampleImages {
       FashionMnist.Split split = FashionMnist.read(FASHION_MNIST, false, count);
       List<Sample> out = new ArrayList<>();
       for (int i = 0; i < split.count(); i++) {
-        out.add(new Sample("fmnist-test-" + i, "fashion-mnist/t10k#" + i, "image/png", encode(split.image(i), "png"),
-            split.cols(), split.rows(), FASHION_LABELS.get(split.labels()[i])));
+        out.add(
+            new Sample(
+                "fmnist-test-" + i,
+                "fashion-mnist/t10k#" + i,
+                "image/png",
+                encode(split.image(i), "png"),
+                split.cols(),
+                split.rows(),
+                FASHION_LABELS.get(split.labels()[i])));
       }
       return out;
     } catch (IOException e) {
@@ -64,11 +79,19 @@ final class SampleImages {
       int y = r.nextInt(src.getHeight() - side + 1);
       BufferedImage crop = new BufferedImage(256, 256, BufferedImage.TYPE_INT_RGB);
       Graphics2D g = crop.createGraphics();
-      g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+      g.setRenderingHint(
+          RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
       g.drawImage(src, 0, 0, 256, 256, x, y, x + side, y + side, null);
       g.dispose();
-      out.add(new Sample("photo-" + i, "mate/" + MATE_BACKGROUNDS.relativize(f) + "@" + x + "," + y + "," + side,
-          "image/jpeg", encode(crop, "jpg"), 256, 256, "photo"));
+      out.add(
+          new Sample(
+              "photo-" + i,
+              "mate/" + MATE_BACKGROUNDS.relativize(f) + "@" + x + "," + y + "," + side,
+              "image/jpeg",
+              encode(crop, "jpg"),
+              256,
+              256,
+              "photo"));
     }
     return out;
   }
@@ -87,8 +110,11 @@ final class SampleImages {
 
   private static void requireExists(Path p, String pkg) {
     if (!Files.exists(p)) {
-      throw new IllegalStateException(p + " is missing: install it with `apt-get install " + pkg
-          + "` (the ./softstream launcher does this on first use).");
+      throw new IllegalStateException(
+          p
+              + " is missing: install it with `apt-get install "
+              + pkg
+              + "` (the ./softstream launcher does this on first use).");
     }
   }
 }

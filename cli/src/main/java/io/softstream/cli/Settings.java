@@ -10,8 +10,9 @@ import java.util.Properties;
 import java.util.function.Function;
 
 /**
- * The layers a command's settings come from, lowest first: defaults, the {@code --config} file, environment
- * variables, flags given on the command line. Each option block contributes its own layers.
+ * The layers a command's settings come from, lowest first: defaults, the {@code --config} file,
+ * environment variables, flags given on the command line. Each option block contributes its own
+ * layers.
  */
 final class Settings {
   private Settings() {}

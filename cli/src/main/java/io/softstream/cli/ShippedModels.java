@@ -7,7 +7,9 @@ import java.nio.file.Path;
 final class ShippedModels {
   private ShippedModels() {}
 
-  /** The project root: {@code -Dsoftstream.root} (set by the launcher), else the working directory. */
+  /**
+   * The project root: {@code -Dsoftstream.root} (set by the launcher), else the working directory.
+   */
   static Path root() {
     return Path.of(System.getProperty("softstream.root", ".")).toAbsolutePath().normalize();
   }
@@ -24,8 +26,12 @@ final class ShippedModels {
   static Path model(String name) {
     Path p = root().resolve("models").resolve(name);
     if (!Files.isDirectory(p)) {
-      throw new IllegalArgumentException("The shipped model " + name + " is not at " + p
-          + "; pass --model DIR, or run from the project root");
+      throw new IllegalArgumentException(
+          "The shipped model "
+              + name
+              + " is not at "
+              + p
+              + "; pass --model DIR, or run from the project root");
     }
     return p;
   }

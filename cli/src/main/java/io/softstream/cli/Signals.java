@@ -2,7 +2,10 @@ package io.softstream.cli;
 
 import sun.misc.Signal;
 
-/** SIGTERM/SIGINT start a graceful stop, so a worker commits its batch and exits 0, as Kubernetes expects. */
+/**
+ * SIGTERM/SIGINT start a graceful stop, so a worker commits its batch and exits 0, as Kubernetes
+ * expects.
+ */
 final class Signals {
   private Signals() {}
 

@@ -5,13 +5,29 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code softstream} command: one root, one subcommand per job. */
-@Command(name = "softstream", mixinStandardHelpOptions = true, versionProvider = Softstream.Version.class,
+@Command(
+    name = "softstream",
+    mixinStandardHelpOptions = true,
+    versionProvider = Softstream.Version.class,
     description = "Image events on Kafka to compact 1-D latent tokens (SoftVQ-VAE) and back.",
-    subcommands = {DemoCommand.class, TrainCommand.class, TrainGeneratorCommand.class, TrainGeneratorCommand.Judge.class,
-        EvalCommand.class, EncodeWorkerCommand.class, DecodeWorkerCommand.class, DecodeCommand.class,
-        ExportCommand.class, BenchCommand.class, ModelsCommand.class, GenerateWorkerCommand.class, GenerateCommand.class,
-        KafkaCommand.class,
-        TopicsCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      DemoCommand.class,
+      TrainCommand.class,
+      TrainGeneratorCommand.class,
+      TrainGeneratorCommand.Judge.class,
+      EvalCommand.class,
+      EncodeWorkerCommand.class,
+      DecodeWorkerCommand.class,
+      DecodeCommand.class,
+      ExportCommand.class,
+      BenchCommand.class,
+      ModelsCommand.class,
+      GenerateWorkerCommand.class,
+      GenerateCommand.class,
+      KafkaCommand.class,
+      TopicsCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class Softstream {
 
   public static void main(String[] args) {
@@ -32,9 +48,13 @@ public final class Softstream {
     if (System.getenv("SOFTSTREAM_DEBUG") != null) {
       e.printStackTrace(err);
     }
-    err.println(cl.getColorScheme().errorText("softstream " + cl.getCommandName() + ": " + message(e)));
+    err.println(
+        cl.getColorScheme().errorText("softstream " + cl.getCommandName() + ": " + message(e)));
     err.flush();
-    return e instanceof IllegalArgumentException || e instanceof org.apache.kafka.common.config.ConfigException ? 2 : 1;
+    return e instanceof IllegalArgumentException
+            || e instanceof org.apache.kafka.common.config.ConfigException
+        ? 2
+        : 1;
   }
 
   private static String message(Throwable e) {

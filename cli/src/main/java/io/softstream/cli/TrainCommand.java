@@ -23,29 +23,47 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
-/** Trains a tokenizer (SoftVQ-VAE, or the hard-VQ / plain autoencoder baselines) on Fashion-MNIST or wallpaper photos. */
-@Command(name = "train", mixinStandardHelpOptions = true,
-    description = {"Train a tokenizer and write a model directory (model.json card, weights, README, evaluation).",
-        "Settings: --config FILE (JSON) and/or KEY=VALUE overrides, e.g. steps=2000 batch_size=64 model.tokens=32 "
-            + "model.quantizer=softvq|hardvq|none model.tau=0.07 align=true output_dir=models/my-tokenizer "
-            + "checkpoint_dir=data/ckpt (resumes when it holds a checkpoint); dataset=photos model.channels=3 "
-            + "align_target=hog for colour crops of the wallpaper pictures. See trainer/README.md for every key.",
-        "Progress: one line per log_every steps with loss, images/s and ETA. Use JAVA_OPTS="
-            + "-Dai.djl.pytorch.num_threads=1 to leave a core free."})
+/**
+ * Trains a tokenizer (SoftVQ-VAE, or the hard-VQ / plain autoencoder baselines) on Fashion-MNIST or
+ * wallpaper photos.
+ */
+@Command(
+    name = "train",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Train a tokenizer and write a model directory (model.json card, weights, README, evaluation).",
+      "Settings: --config FILE (JSON) and/or KEY=VALUE overrides, e.g. steps=2000 batch_size=64 model.tokens=32 "
+          + "model.quantizer=softvq|hardvq|none model.tau=0.07 align=true output_dir=models/my-tokenizer "
+          + "checkpoint_dir=data/ckpt (resumes when it holds a checkpoint); dataset=photos model.channels=3 "
+          + "align_target=hog for colour crops of the wallpaper pictures. See trainer/README.md for every key.",
+      "Progress: one line per log_every steps with loss, images/s and ETA. Use JAVA_OPTS="
+          + "-Dai.djl.pytorch.num_threads=1 to leave a core free."
+    })
 public final class TrainCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  @Option(names = "--config", paramLabel = "FILE", description = "JSON training config (keys as in trainer/README.md).")
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
+      description = "JSON training config (keys as in trainer/README.md).")
   Path config;
 
-  @Parameters(paramLabel = "KEY=VALUE", arity = "0..*", description = "Overrides, applied after --config.")
+  @Parameters(
+      paramLabel = "KEY=VALUE",
+      arity = "0..*",
+      description = "Overrides, applied after --config.")
   List<String> overrides = new ArrayList<>();
 
-  @Option(names = "--continue-from", paramLabel = "VERSION",
-      description = "Fine-tune version VERSION of --name, fetched from Kafka (model-versions / model-artifacts).")
+  @Option(
+      names = "--continue-from",
+      paramLabel = "VERSION",
+      description =
+          "Fine-tune version VERSION of --name, fetched from Kafka (model-versions / model-artifacts).")
   Integer continueFrom;
 
-  @Option(names = "--publish", description = "Publish the result as the next version of --name (CANDIDATE).")
+  @Option(
+      names = "--publish",
+      description = "Publish the result as the next version of --name (CANDIDATE).")
   boolean publish;
 
   @Option(names = "--name", description = "Model name on Kafka, for --continue-from and --publish.")
@@ -53,11 +71,17 @@ public final class TrainCommand implements Callable<Integer> {
 
   @Mixin PromotionOptions promotion;
 
-  @Option(names = "--from-topic", paramLabel = "TOPIC",
-      description = "Train on the most recent images of this ImageEvent topic (e.g. images) instead of the data set.")
+  @Option(
+      names = "--from-topic",
+      paramLabel = "TOPIC",
+      description =
+          "Train on the most recent images of this ImageEvent topic (e.g. images) instead of the data set.")
   String fromTopic;
 
-  @Option(names = "--max-images", defaultValue = "5000", description = "With --from-topic: how many recent images (default: ${DEFAULT-VALUE}).")
+  @Option(
+      names = "--max-images",
+      defaultValue = "5000",
+      description = "With --from-topic: how many recent images (default: ${DEFAULT-VALUE}).")
   int maxImages;
 
   @Mixin KafkaOptions kafka;
@@ -76,7 +100,8 @@ public final class TrainCommand implements Callable<Integer> {
       o.put(kv.substring(0, eq), kv.substring(eq + 1));
     }
     if ((continueFrom != null || publish) && (name == null || name.isBlank())) {
-      throw new IllegalArgumentException("--continue-from and --publish need --name (the model name on Kafka)");
+      throw new IllegalArgumentException(
+          "--continue-from and --publish need --name (the model name on Kafka)");
     }
     TopicLayout topics = topicOptions.layout();
     Map<String, Object> props = kafka.clientProperties();
@@ -99,13 +124,16 @@ public final class TrainCommand implements Callable<Integer> {
     out.println(ModelCard.JSON.writeValueAsString(report));
     out.flush();
     if (publish) {
-      for (PublishedModels.Published p : PublishedModels.publish(props, topics, Path.of(cfg.outputDir()), name,
-          promotion.gate())) {
+      for (PublishedModels.Published p :
+          PublishedModels.publish(
+              props, topics, Path.of(cfg.outputDir()), name, promotion.gate())) {
         ModelVersion v = p.version();
-        out.printf("published %s %s version %d (%s, %d bytes, sha256 %s)%n", name, v.getKind(), v.getVersion(),
-            v.getStatus(), v.getSizeBytes(), v.getSha256());
+        out.printf(
+            "published %s %s version %d (%s, %d bytes, sha256 %s)%n",
+            name, v.getKind(), v.getVersion(), v.getStatus(), v.getSizeBytes(), v.getSha256());
         if (p.decision() != null) {
-          out.printf("%s %s version %d: %s%n", name, v.getKind(), v.getVersion(), p.decision().reason());
+          out.printf(
+              "%s %s version %d: %s%n", name, v.getKind(), v.getVersion(), p.decision().reason());
         }
       }
       out.flush();

@@ -12,9 +12,10 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * Options shared by the worker commands; they become {@link WorkerConfig} keys, validated there. Precedence, lowest
- * first: defaults (WorkerConfig's, except where noted), {@code --config FILE}, environment variables, flags. The
- * fields stay null unless given on the command line, so an unset flag never hides the file or the environment.
+ * Options shared by the worker commands; they become {@link WorkerConfig} keys, validated there.
+ * Precedence, lowest first: defaults (WorkerConfig's, except where noted), {@code --config FILE},
+ * environment variables, flags. The fields stay null unless given on the command line, so an unset
+ * flag never hides the file or the environment.
  */
 public final class WorkerOptions {
   /** The CLI's metrics port, where WorkerConfig's own default (0 = any) suits embedded workers. */
@@ -23,51 +24,81 @@ public final class WorkerOptions {
   @Mixin KafkaOptions kafka;
   @Mixin TopicOptions topics;
 
-  @Option(names = "--config", paramLabel = "FILE",
-      description = "Properties file with any worker.* / Kafka client key (environment variables and flags win over it).")
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
+      description =
+          "Properties file with any worker.* / Kafka client key (environment variables and flags win over it).")
   Path configFile;
 
-  @Option(names = "--model", paramLabel = "DIR",
-      description = "Model directory (env SOFTSTREAM_MODEL; default: the shipped Fashion-MNIST tokenizer).")
+  @Option(
+      names = "--model",
+      paramLabel = "DIR",
+      description =
+          "Model directory (env SOFTSTREAM_MODEL; default: the shipped Fashion-MNIST tokenizer).")
   String model;
 
-  @Option(names = "--model-version", description = "Version number written into records (env SOFTSTREAM_MODEL_VERSION; default: 1).")
+  @Option(
+      names = "--model-version",
+      description =
+          "Version number written into records (env SOFTSTREAM_MODEL_VERSION; default: 1).")
   Integer modelVersion;
 
-  @Option(names = "--model-name",
-      description = "Model name written into records and followed with --watch-models (env SOFTSTREAM_MODEL_NAME; default: the card's name).")
+  @Option(
+      names = "--model-name",
+      description =
+          "Model name written into records and followed with --watch-models (env SOFTSTREAM_MODEL_NAME; default: the card's name).")
   String modelName;
 
-  @Option(names = "--watch-models", description = "Serve the ACTIVE version of --model-name announced on the "
-      + "model-versions topic and hot-swap to new ones (see softstream models).")
+  @Option(
+      names = "--watch-models",
+      description =
+          "Serve the ACTIVE version of --model-name announced on the "
+              + "model-versions topic and hot-swap to new ones (see softstream models).")
   Boolean watch;
 
-  @Option(names = "--canary-fraction",
-      description = "With --watch-models: share of images (by key hash) sent to the newest CANDIDATE version (default: 0).")
+  @Option(
+      names = "--canary-fraction",
+      description =
+          "With --watch-models: share of images (by key hash) sent to the newest CANDIDATE version (default: 0).")
   Double canaryFraction;
 
-  @Option(names = "--engine", description = "auto|onnxruntime|pytorch|tensorrt (env SOFTSTREAM_ENGINE; default: auto).")
+  @Option(
+      names = "--engine",
+      description = "auto|onnxruntime|pytorch|tensorrt (env SOFTSTREAM_ENGINE; default: auto).")
   String engine;
 
-  @Option(names = "--engine-threads", description = "Engine intra-op threads; 0 = all cores but one (default: 0).")
+  @Option(
+      names = "--engine-threads",
+      description = "Engine intra-op threads; 0 = all cores but one (default: 0).")
   Integer engineThreads;
 
-  @Option(names = "--worker-id",
-      description = "Stable, unique worker id (env SOFTSTREAM_WORKER_ID; default: $HOSTNAME or pid@host).")
+  @Option(
+      names = "--worker-id",
+      description =
+          "Stable, unique worker id (env SOFTSTREAM_WORKER_ID; default: $HOSTNAME or pid@host).")
   String workerId;
 
   @Option(names = "--batch-size", description = "Largest micro-batch (default: 32).")
   Integer batchSize;
 
-  @Option(names = "--batch-wait-ms", description = "Longest wait for a batch to fill (default: 20).")
+  @Option(
+      names = "--batch-wait-ms",
+      description = "Longest wait for a batch to fill (default: 20).")
   Long batchWaitMs;
 
-  @Option(names = "--metrics-port",
-      description = "Port of /metrics, /health/live, /health/ready; 0 = any, -1 = off (env SOFTSTREAM_METRICS_PORT; default: "
-          + DEFAULT_METRICS_PORT + ").")
+  @Option(
+      names = "--metrics-port",
+      description =
+          "Port of /metrics, /health/live, /health/ready; 0 = any, -1 = off (env SOFTSTREAM_METRICS_PORT; default: "
+              + DEFAULT_METRICS_PORT
+              + ").")
   Integer metricsPort;
 
-  /** The worker settings, layered; {@link #orModel} then fills {@code model.dir} if no layer named one. */
+  /**
+   * The worker settings, layered; {@link #orModel} then fills {@code model.dir} if no layer named
+   * one.
+   */
   public Map<String, Object> toConfig() throws IOException {
     Map<String, Object> c = KafkaOptions.defaults();
     c.put(WorkerConfig.METRICS_PORT, DEFAULT_METRICS_PORT);
@@ -79,15 +110,19 @@ public final class WorkerOptions {
     return c;
   }
 
-  /** Whether no layer named a model directory while the worker needs one (it does not follow model-versions). */
+  /**
+   * Whether no layer named a model directory while the worker needs one (it does not follow
+   * model-versions).
+   */
   static boolean needsModel(Map<String, Object> c) {
-    boolean watching = Boolean.parseBoolean(String.valueOf(c.getOrDefault(WorkerConfig.MODEL_WATCH, false)));
+    boolean watching =
+        Boolean.parseBoolean(String.valueOf(c.getOrDefault(WorkerConfig.MODEL_WATCH, false)));
     return String.valueOf(c.getOrDefault(WorkerConfig.MODEL_DIR, "")).isBlank() && !watching;
   }
 
   /**
-   * Puts {@code defaultModel} as {@code model.dir} if {@link #needsModel}; returns {@code c}. Only then is it
-   * looked up, so a worker given a model runs where the shipped models are not.
+   * Puts {@code defaultModel} as {@code model.dir} if {@link #needsModel}; returns {@code c}. Only
+   * then is it looked up, so a worker given a model runs where the shipped models are not.
    */
   static Map<String, Object> orModel(Map<String, Object> c, Supplier<Path> defaultModel) {
     if (needsModel(c)) {
@@ -125,11 +160,14 @@ public final class WorkerOptions {
   }
 
   /**
-   * Runs a built worker until SIGTERM/SIGINT (graceful: the in-flight batch is committed), then frees it.
-   * {@code ready} describes the worker in the line printed once it is ready. Returns the exit code 0.
+   * Runs a built worker until SIGTERM/SIGINT (graceful: the in-flight batch is committed), then
+   * frees it. {@code ready} describes the worker in the line printed once it is ready. Returns the
+   * exit code 0.
    */
   static int runUntilTerminated(AbstractWorker worker, PrintWriter out, String role, String ready) {
-    out.printf("%s worker ready%s: metrics on :%d, Ctrl-C or SIGTERM to stop%n", role, ready, worker.metricsPort());
+    out.printf(
+        "%s worker ready%s: metrics on :%d, Ctrl-C or SIGTERM to stop%n",
+        role, ready, worker.metricsPort());
     out.flush();
     Signals.onTerminate(worker::close);
     try {

@@ -16,7 +16,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** Runs the demo as a user would, on real images, a real broker and real workers, and reads what it printed. */
+/**
+ * Runs the demo as a user would, on real images, a real broker and real workers, and reads what it
+ * printed.
+ */
 @Tag("integration")
 class DemoIT {
   @TempDir Path dir;
@@ -28,38 +31,83 @@ class DemoIT {
     StringWriter out = new StringWriter();
     CommandLine cl = Softstream.commandLine();
     cl.setOut(new PrintWriter(out));
-    int code = cl.execute("demo", "--data-dir", dir.resolve("data").toString(), "--fashion-images", "30", "--photos", "2",
-        "--model", model.toString(), "--engine", "pytorch", "--generator", generator.toString(), "--generate-count", "3");
+    int code =
+        cl.execute(
+            "demo",
+            "--data-dir",
+            dir.resolve("data").toString(),
+            "--fashion-images",
+            "30",
+            "--photos",
+            "2",
+            "--model",
+            model.toString(),
+            "--engine",
+            "pytorch",
+            "--generator",
+            generator.toString(),
+            "--generate-count",
+            "3");
     String text = out.toString();
     assertThat(code).as(text).isZero();
-    assertThat(text).contains("32 real images (30 Fashion-MNIST PNG, 2 photo JPEG) + 3 poison pills");
-    assertThat(text).contains("encode worker demo-encode-1 ready").contains("encode worker demo-encode-2 ready")
+    assertThat(text)
+        .contains("32 real images (30 Fashion-MNIST PNG, 2 photo JPEG) + 3 poison pills");
+    assertThat(text)
+        .contains("encode worker demo-encode-1 ready")
+        .contains("encode worker demo-encode-2 ready")
         .contains("decode worker demo-decode-1 ready");
-    assertThat(text).contains("Summary: 35 images in, 32 token records, 32 reconstructions, 3 dead letters");
-    assertThat(text).contains("UnknownSchemaId").contains("UndecodableImage").contains("NotConfluentAvro");
+    assertThat(text)
+        .contains("Summary: 35 images in, 32 token records, 32 reconstructions, 3 dead letters");
+    assertThat(text)
+        .contains("UnknownSchemaId")
+        .contains("UndecodableImage")
+        .contains("NotConfluentAvro");
     assertThat(text).contains("Tokens: 4 x 4 FP16 = 32 bytes per image");
-    assertThat(text).contains("Registry subjects: [dead-letters-value, generated-images-value, generation-requests-value, "
-        + "images-value, model-versions-value, reconstructions-value, tokens-value]");
-    assertThat(text).contains("Published tiny as version 1 (ACTIVE)").contains("halfway: published tiny version 2 (ACTIVE)");
+    assertThat(text)
+        .contains(
+            "Registry subjects: [dead-letters-value, generated-images-value, generation-requests-value, "
+                + "images-value, model-versions-value, reconstructions-value, tokens-value]");
+    assertThat(text)
+        .contains("Published tiny as version 1 (ACTIVE)")
+        .contains("halfway: published tiny version 2 (ACTIVE)");
     assertThat(text).contains("encode workers now serve version [2]");
     assertThat(text).contains("Workers stopped cleanly");
     assertThat(Files.size(dir.resolve("data/reconstructions.png"))).isPositive();
 
-    // Generation: 5 good requests (2 labels, 3 prompts) x 3 images, 1 bad prompt rejected with the accepted classes.
+    // Generation: 5 good requests (2 labels, 3 prompts) x 3 images, 1 bad prompt rejected with the
+    // accepted classes.
     assertThat(text).contains("generate worker demo-generate-1 ready: tiny-gen:1, decoder tiny:1");
-    assertThat(text).containsPattern("label-0 +label 0 +-> label 0 \\(T-shirt/top\\), 3 images in \\d+ ms");
+    assertThat(text)
+        .containsPattern("label-0 +label 0 +-> label 0 \\(T-shirt/top\\), 3 images in \\d+ ms");
     assertThat(text).containsPattern("label-8 +label 8 +-> label 8 \\(Bag\\), 3 images in \\d+ ms");
-    assertThat(text).containsPattern("ankle-boot +prompt \"ankle boot\" +-> label 9 \\(Ankle boot\\), 3 images in \\d+ ms");
-    assertThat(text).containsPattern("sneakers +prompt \"a pair of sneakers\" +-> label 7 \\(Sneaker\\), 3 images in \\d+ ms");
-    assertThat(text).containsPattern("dress +prompt \"dress\" +-> label 3 \\(Dress\\), 3 images in \\d+ ms");
-    assertThat(text.lines().filter(l -> l.contains("-> rejected (")).toList()).singleElement().asString()
-        .contains("unicorn", "prompt \"a unicorn\"", "rejected (UnknownPrompt)", "'a unicorn' names no single known class",
-            "accepted classes are 0 T-shirt/top", "9 Ankle boot");
-    assertThat(text).contains("Generation summary: 6 requests, 15 images, 1 rejected (1 dead-letter records)");
+    assertThat(text)
+        .containsPattern(
+            "ankle-boot +prompt \"ankle boot\" +-> label 9 \\(Ankle boot\\), 3 images in \\d+ ms");
+    assertThat(text)
+        .containsPattern(
+            "sneakers +prompt \"a pair of sneakers\" +-> label 7 \\(Sneaker\\), 3 images in \\d+ ms");
+    assertThat(text)
+        .containsPattern("dress +prompt \"dress\" +-> label 3 \\(Dress\\), 3 images in \\d+ ms");
+    assertThat(text.lines().filter(l -> l.contains("-> rejected (")).toList())
+        .singleElement()
+        .asString()
+        .contains(
+            "unicorn",
+            "prompt \"a unicorn\"",
+            "rejected (UnknownPrompt)",
+            "'a unicorn' names no single known class",
+            "accepted classes are 0 T-shirt/top",
+            "9 Ankle boot");
+    assertThat(text)
+        .contains("Generation summary: 6 requests, 15 images, 1 rejected (1 dead-letter records)");
     Path generated = dir.resolve("data/generated");
-    assertThat(text).contains("Generated images: 15 PNG files and grid.png (one row per request) in " + generated.toAbsolutePath());
+    assertThat(text)
+        .contains(
+            "Generated images: 15 PNG files and grid.png (one row per request) in "
+                + generated.toAbsolutePath());
     try (var files = Files.list(generated)) {
-      List<Path> pngs = files.filter(f -> !f.getFileName().toString().equals("grid.png")).sorted().toList();
+      List<Path> pngs =
+          files.filter(f -> !f.getFileName().toString().equals("grid.png")).sorted().toList();
       assertThat(pngs).hasSize(15);
       for (String slug : List.of("label-0", "label-8", "ankle-boot", "sneakers", "dress")) {
         for (int i = 0; i < 3; i++) {
@@ -77,20 +125,54 @@ class DemoIT {
     assertThat(grid.getWidth()).isEqualTo(3 * (8 + 2) + 2);
     assertThat(grid.getHeight()).isEqualTo(5 * (8 + 2) + 2);
 
-    // Second run on the same data dir: the broker restarts on it, topics exist, earlier records are ignored.
+    // Second run on the same data dir: the broker restarts on it, topics exist, earlier records are
+    // ignored.
     StringWriter again = new StringWriter();
     cl.setOut(new PrintWriter(again));
-    assertThat(cl.execute("demo", "--data-dir", dir.resolve("data").toString(), "--fashion-images", "4", "--photos", "0",
-        "--model", model.toString(), "--engine", "pytorch", "--no-generation")).as(again.toString()).isZero();
-    assertThat(again.toString()).contains("Topics: 0 created, 9 already there")
+    assertThat(
+            cl.execute(
+                "demo",
+                "--data-dir",
+                dir.resolve("data").toString(),
+                "--fashion-images",
+                "4",
+                "--photos",
+                "0",
+                "--model",
+                model.toString(),
+                "--engine",
+                "pytorch",
+                "--no-generation"))
+        .as(again.toString())
+        .isZero();
+    assertThat(again.toString())
+        .contains("Topics: 0 created, 9 already there")
         .contains("Summary: 7 images in, 4 token records, 4 reconstructions, 3 dead letters")
-        .contains("Published tiny as version 3 (ACTIVE)").contains("encode workers now serve version [4]")
+        .contains("Published tiny as version 3 (ACTIVE)")
+        .contains("encode workers now serve version [4]")
         .contains("Generation: skipped (--no-generation)");
   }
 
   @Test
   void everyCommandHasHelpAndBadOptionsExitWithUsage() {
-    for (String cmd : new String[] {"demo", "train", "train-generator", "train-judge", "eval", "encode-worker", "decode-worker", "decode", "export", "bench", "models", "generate", "generate-worker", "kafka", "topics"}) {
+    for (String cmd :
+        new String[] {
+          "demo",
+          "train",
+          "train-generator",
+          "train-judge",
+          "eval",
+          "encode-worker",
+          "decode-worker",
+          "decode",
+          "export",
+          "bench",
+          "models",
+          "generate",
+          "generate-worker",
+          "kafka",
+          "topics"
+        }) {
       StringWriter out = new StringWriter();
       CommandLine cl = Softstream.commandLine();
       cl.setOut(new PrintWriter(out));
@@ -110,14 +192,35 @@ class DemoIT {
     StringWriter text = new StringWriter();
     CommandLine cl = Softstream.commandLine();
     cl.setOut(new PrintWriter(text));
-    int code = cl.execute("train", "steps=3", "batch_size=8", "train_limit=64", "align=false", "eval_images=0",
-        "model.enc_dim=16", "model.enc_depth=1", "model.enc_heads=2", "model.dec_dim=16", "model.dec_depth=1",
-        "model.dec_heads=2", "model.tokens=4", "model.code_dim=4", "model.codebook_size=16", "model.num_codebooks=1",
-        "output_dir=" + out, "name=tiny-train");
+    int code =
+        cl.execute(
+            "train",
+            "steps=3",
+            "batch_size=8",
+            "train_limit=64",
+            "align=false",
+            "eval_images=0",
+            "model.enc_dim=16",
+            "model.enc_depth=1",
+            "model.enc_heads=2",
+            "model.dec_dim=16",
+            "model.dec_depth=1",
+            "model.dec_heads=2",
+            "model.tokens=4",
+            "model.code_dim=4",
+            "model.codebook_size=16",
+            "model.num_codebooks=1",
+            "output_dir=" + out,
+            "name=tiny-train");
     assertThat(code).as(text.toString()).isZero();
-    assertThat(text.toString()).contains("\"loss_history\"").contains("\"model_dir\" : \"" + out + "\"");
-    try (var rt = io.softstream.model.runtime.TokenizerRuntimes.open(out, io.softstream.model.runtime.EngineKind.PYTORCH,
-        io.softstream.model.runtime.TokenizerRuntimes.Part.BOTH)) {
+    assertThat(text.toString())
+        .contains("\"loss_history\"")
+        .contains("\"model_dir\" : \"" + out + "\"");
+    try (var rt =
+        io.softstream.model.runtime.TokenizerRuntimes.open(
+            out,
+            io.softstream.model.runtime.EngineKind.PYTORCH,
+            io.softstream.model.runtime.TokenizerRuntimes.Part.BOTH)) {
       assertThat(rt.card().name()).isEqualTo("tiny-train");
       assertThat(rt.encode(new float[32 * 32], 1).values()).hasSize(16);
     }
@@ -137,8 +240,18 @@ class DemoIT {
     StringWriter out = new StringWriter();
     CommandLine cl = Softstream.commandLine();
     cl.setOut(new PrintWriter(out));
-    int code = cl.execute("eval", "--model", model.toString(), "--images", images.toString(), "--json", "--engine",
-        "pytorch", "--grid", dir.resolve("grid.png").toString());
+    int code =
+        cl.execute(
+            "eval",
+            "--model",
+            model.toString(),
+            "--images",
+            images.toString(),
+            "--json",
+            "--engine",
+            "pytorch",
+            "--grid",
+            dir.resolve("grid.png").toString());
     assertThat(code).as(out.toString()).isZero();
     var json = new com.fasterxml.jackson.databind.ObjectMapper().readTree(out.toString().strip());
     assertThat(json.get("psnr").asDouble()).isBetween(1.0, 60.0);
@@ -156,9 +269,17 @@ class DemoIT {
     StringWriter err = new StringWriter();
     CommandLine cl = Softstream.commandLine();
     cl.setErr(new PrintWriter(err));
-    int code = cl.execute("encode-worker", "--model", model.toString(), "--batch-size", "0",
-        "--bootstrap-servers", "127.0.0.1:1");
+    int code =
+        cl.execute(
+            "encode-worker",
+            "--model",
+            model.toString(),
+            "--batch-size",
+            "0",
+            "--bootstrap-servers",
+            "127.0.0.1:1");
     assertThat(code).isEqualTo(2);
-    assertThat(err.toString()).contains("Invalid value 0 for configuration batch.max.records: Value must be at least 1");
+    assertThat(err.toString())
+        .contains("Invalid value 0 for configuration batch.max.records: Value must be at least 1");
   }
 }

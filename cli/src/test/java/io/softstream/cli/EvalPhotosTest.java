@@ -19,7 +19,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** `softstream eval --dataset photos` on real held-out wallpaper crops (two small pictures, to stay fast). */
+/**
+ * `softstream eval --dataset photos` on real held-out wallpaper crops (two small pictures, to stay
+ * fast).
+ */
 class EvalPhotosTest {
   static final Path MATE = Path.of("/usr/share/backgrounds/mate");
   @TempDir Path dir;
@@ -27,7 +30,8 @@ class EvalPhotosTest {
 
   @BeforeEach
   void heldOutPictures() throws Exception {
-    Assumptions.assumeTrue(Files.isDirectory(MATE) && Files.isDirectory(Path.of("/usr/share/backgrounds/gnome")),
+    Assumptions.assumeTrue(
+        Files.isDirectory(MATE) && Files.isDirectory(Path.of("/usr/share/backgrounds/gnome")),
         "SKIPPED: needs the Debian packages gnome-backgrounds and mate-backgrounds; scripts/install-deps.sh installs them");
     pictures = dir.resolve("mate");
     // Both are held-out pictures under the split rule (CRC32 of the picture key % 5 == 0).
@@ -48,19 +52,38 @@ class EvalPhotosTest {
 
   @Test
   void evalOnPhotosGivesColourMetricsWithoutAProbe() throws Exception {
-    TokenizerConfig cfg = new TokenizerConfig(16, 3, 4, 4, 8, 16, 2, 0.07f, "softvq", 0.01f, 0.01f, 0.25f,
-        16, 1, 2, 16, 1, 2, 2);
+    TokenizerConfig cfg =
+        new TokenizerConfig(
+            16, 3, 4, 4, 8, 16, 2, 0.07f, "softvq", 0.01f, 0.01f, 0.25f, 16, 1, 2, 16, 1, 2, 2);
     Path model = dir.resolve("model");
     try (NDManager m = NDManager.newBaseManager("PyTorch")) {
-      ModelDir.saveTokenizer(model, ModelCard.tokenizer("tiny-rgb", cfg, Map.of("steps", 0), Map.of()),
-          ModelDir.newEncoder(cfg, m), ModelDir.newDecoder(cfg, m));
+      ModelDir.saveTokenizer(
+          model,
+          ModelCard.tokenizer("tiny-rgb", cfg, Map.of("steps", 0), Map.of()),
+          ModelDir.newEncoder(cfg, m),
+          ModelDir.newDecoder(cfg, m));
     }
     Path grid = dir.resolve("grid.png");
-    JsonNode r = eval("eval", "--dataset", "photos", "--photo-dirs", pictures.toString(), "--model", model.toString(),
-        "--test-images", "6", "--json", "--engine", "pytorch", "--grid", grid.toString());
+    JsonNode r =
+        eval(
+            "eval",
+            "--dataset",
+            "photos",
+            "--photo-dirs",
+            pictures.toString(),
+            "--model",
+            model.toString(),
+            "--test-images",
+            "6",
+            "--json",
+            "--engine",
+            "pytorch",
+            "--grid",
+            grid.toString());
     assertThat(r.get("images").asInt()).isEqualTo(6);
     assertThat(r.get("model").asText()).isEqualTo("tiny-rgb");
-    // An untrained model: a poor but finite score; the baselines are real colour codecs at 64 / 128 bytes.
+    // An untrained model: a poor but finite score; the baselines are real colour codecs at 64 / 128
+    // bytes.
     assertThat(r.get("psnr").asDouble()).isBetween(1.0, 30.0);
     assertThat(r.get("psnr_fp16_tokens").asDouble()).isBetween(1.0, 30.0);
     assertThat(r.get("token_bytes_per_image").get("fp16").asInt()).isEqualTo(4 * 8 * 2);
@@ -76,13 +99,24 @@ class EvalPhotosTest {
     String before = System.getProperty("softstream.root");
     System.setProperty("softstream.root", Path.of("..").toAbsolutePath().normalize().toString());
     try {
-      JsonNode r = eval("eval", "--dataset", "photos", "--photo-dirs", pictures.toString(), "--test-images", "8", "--json",
-          "--grid", dir.resolve("grid.png").toString());
+      JsonNode r =
+          eval(
+              "eval",
+              "--dataset",
+              "photos",
+              "--photo-dirs",
+              pictures.toString(),
+              "--test-images",
+              "8",
+              "--json",
+              "--grid",
+              dir.resolve("grid.png").toString());
       assertThat(r.get("model").asText()).isEqualTo("softvq-photo-64");
       assertThat(r.get("images").asInt()).isEqualTo(8);
       // The trained model on 8 crops of two held-out pictures (the card has the 1000-crop figures).
       assertThat(r.get("psnr").asDouble()).isBetween(PSNR_MIN, 40.0);
-      assertThat(r.get("psnr_fp16_tokens").asDouble()).isCloseTo(r.get("psnr").asDouble(), org.assertj.core.data.Offset.offset(0.05));
+      assertThat(r.get("psnr_fp16_tokens").asDouble())
+          .isCloseTo(r.get("psnr").asDouble(), org.assertj.core.data.Offset.offset(0.05));
       assertThat(r.get("token_bytes_per_image").get("fp16").asInt()).isEqualTo(32 * 16 * 2);
     } finally {
       if (before == null) {

@@ -13,7 +13,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** {@code softstream generate} with the shipped defaults: the generator and the tokenizer its card names. */
+/**
+ * {@code softstream generate} with the shipped defaults: the generator and the tokenizer its card
+ * names.
+ */
 class GenerateCommandTest {
   @TempDir Path dir;
   private String rootBefore;
@@ -44,14 +47,28 @@ class GenerateCommandTest {
 
   @Test
   void defaultsAreTheShippedGeneratorDecodedByTheTokenizerItWasTrainedOn() throws Exception {
-    assertThat(new GeneratorOptions().generatorDir().getFileName().toString()).isEqualTo("gen-fmnist-16");
-    assertThat(new GeneratorOptions().defaultTokenizer().getFileName().toString()).isEqualTo("softvq-fmnist-16");
+    assertThat(new GeneratorOptions().generatorDir().getFileName().toString())
+        .isEqualTo("gen-fmnist-16");
+    assertThat(new GeneratorOptions().defaultTokenizer().getFileName().toString())
+        .isEqualTo("softvq-fmnist-16");
 
     Path png = dir.resolve("boots.png");
-    int code = run("generate", "--prompt", "ankle boot", "--count", "4", "--steps", "10", "--engine", "pytorch",
-        "--out", png.toString());
+    int code =
+        run(
+            "generate",
+            "--prompt",
+            "ankle boot",
+            "--count",
+            "4",
+            "--steps",
+            "10",
+            "--engine",
+            "pytorch",
+            "--out",
+            png.toString());
     assertThat(code).as(err.toString()).isZero();
-    assertThat(out.toString()).contains("4 images of class 9 (Ankle boot) from gen-fmnist-16, 10 euler steps");
+    assertThat(out.toString())
+        .contains("4 images of class 9 (Ankle boot) from gen-fmnist-16, 10 euler steps");
     BufferedImage grid = ImageIO.read(png.toFile());
     // 2 x 2 images of 32 x 32 with 2-pixel gaps.
     assertThat(grid.getWidth()).isEqualTo(2 * 34 + 2);
@@ -60,9 +77,24 @@ class GenerateCommandTest {
 
   @Test
   void aTokenizerWithAnotherTokenShapeIsRefusedWithTheReason() {
-    int code = run("generate", "--label", "1", "--count", "1", "--steps", "2", "--engine", "pytorch",
-        "--model", Path.of("..", "models", "softvq-fmnist-32").toString(), "--out", dir.resolve("x.png").toString());
+    int code =
+        run(
+            "generate",
+            "--label",
+            "1",
+            "--count",
+            "1",
+            "--steps",
+            "2",
+            "--engine",
+            "pytorch",
+            "--model",
+            Path.of("..", "models", "softvq-fmnist-32").toString(),
+            "--out",
+            dir.resolve("x.png").toString());
     assertThat(code).isNotZero();
-    assertThat(err.toString()).contains("makes 16x16 tokens but tokenizer").contains("decodes 32x16");
+    assertThat(err.toString())
+        .contains("makes 16x16 tokens but tokenizer")
+        .contains("decodes 32x16");
   }
 }

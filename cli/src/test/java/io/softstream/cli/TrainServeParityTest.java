@@ -18,9 +18,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * One picture file, two paths, the same model input to the last bit: the trainer's (a picture file
- * decoded by PhotoCrops, its centre square window turned into a training sample) and the encode worker's
- * (the file's bytes through the translator its config builds for the shipped photo model, the default
- * resize policy).
+ * decoded by PhotoCrops, its centre square window turned into a training sample) and the encode
+ * worker's (the file's bytes through the translator its config builds for the shipped photo model,
+ * the default resize policy).
  */
 class TrainServeParityTest {
   static final Path PHOTO_MODEL = Path.of("..", "models", "softvq-photo-64"); // tests run in cli/
@@ -36,8 +36,15 @@ class TrainServeParityTest {
     float[] trained = new float[3 * size * size];
     train.cropInto(pic, (pic.width() - side) / 2, (pic.height() - side) / 2, side, trained, 0);
     // Serving path.
-    WorkerConfig config = new WorkerConfig(Map.of(WorkerConfig.BOOTSTRAP_SERVERS, "localhost:1",
-        WorkerConfig.SCHEMA_REGISTRY_URL, "mock://parity", WorkerConfig.MODEL_DIR, PHOTO_MODEL.toString()));
+    WorkerConfig config =
+        new WorkerConfig(
+            Map.of(
+                WorkerConfig.BOOTSTRAP_SERVERS,
+                "localhost:1",
+                WorkerConfig.SCHEMA_REGISTRY_URL,
+                "mock://parity",
+                WorkerConfig.MODEL_DIR,
+                PHOTO_MODEL.toString()));
     ImageTranslator serve = config.imageTranslator(model);
     float[] served = new float[serve.floatsPerImage()];
     serve.decodeInto(Files.readAllBytes(file), "", served, 0);
@@ -67,11 +74,13 @@ class TrainServeParityTest {
 
   @Test
   void aPngWithAlphaGivesTheSameInputInTrainingAndInService() throws Exception {
-    // 300 x 200, colour ramps under an alpha ramp from transparent to opaque: both paths composite over grey.
+    // 300 x 200, colour ramps under an alpha ramp from transparent to opaque: both paths composite
+    // over grey.
     BufferedImage img = new BufferedImage(300, 200, BufferedImage.TYPE_INT_ARGB);
     for (int y = 0; y < 200; y++) {
       for (int x = 0; x < 300; x++) {
-        img.setRGB(x, y, (x * 255 / 299) << 24 | (x % 256) << 16 | (y % 256) << 8 | ((x + y) % 256));
+        img.setRGB(
+            x, y, (x * 255 / 299) << 24 | (x % 256) << 16 | (y % 256) << 8 | ((x + y) % 256));
       }
     }
     Path png = dir.resolve("alpha.png");

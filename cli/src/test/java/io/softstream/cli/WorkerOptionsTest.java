@@ -19,8 +19,8 @@ import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
 /**
- * The worker commands' settings precedence: defaults < --config file < environment < flags, for every layer and
- * every worker command (the bug: each flag's default used to override the file).
+ * The worker commands' settings precedence: defaults < --config file < environment < flags, for
+ * every layer and every worker command (the bug: each flag's default used to override the file).
  */
 class WorkerOptionsTest {
   @TempDir Path dir;
@@ -48,17 +48,26 @@ class WorkerOptionsTest {
     return Files.write(dir.resolve("worker.properties"), String.join("\n", lines).getBytes());
   }
 
-  /** Parses {@code args} as the command line of {@code command} and returns its validated settings. */
+  /**
+   * Parses {@code args} as the command line of {@code command} and returns its validated settings.
+   */
   private WorkerConfig config(Callable<Integer> command, String... args) throws Exception {
     new CommandLine(command).parseArgs(args);
-    Map<String, Object> c = command instanceof EncodeWorkerCommand e ? e.config()
-        : command instanceof DecodeWorkerCommand d ? d.config() : ((GenerateWorkerCommand) command).config();
+    Map<String, Object> c =
+        command instanceof EncodeWorkerCommand e
+            ? e.config()
+            : command instanceof DecodeWorkerCommand d
+                ? d.config()
+                : ((GenerateWorkerCommand) command).config();
     return new WorkerConfig(c);
   }
 
   private static Callable<Integer>[] workerCommands() {
     @SuppressWarnings("unchecked")
-    Callable<Integer>[] all = new Callable[] {new EncodeWorkerCommand(), new DecodeWorkerCommand(), new GenerateWorkerCommand()};
+    Callable<Integer>[] all =
+        new Callable[] {
+          new EncodeWorkerCommand(), new DecodeWorkerCommand(), new GenerateWorkerCommand()
+        };
     return all;
   }
 
@@ -66,7 +75,9 @@ class WorkerOptionsTest {
   void withoutFileEnvironmentOrFlagsTheDefaultsApply() throws Exception {
     for (Callable<Integer> command : workerCommands()) {
       WorkerConfig c = config(command);
-      assertThat(c.getString(WorkerConfig.BOOTSTRAP_SERVERS)).as(command.toString()).isEqualTo("localhost:9092");
+      assertThat(c.getString(WorkerConfig.BOOTSTRAP_SERVERS))
+          .as(command.toString())
+          .isEqualTo("localhost:9092");
       assertThat(c.getString(WorkerConfig.SCHEMA_REGISTRY_URL)).isEqualTo("http://localhost:8081");
       assertThat(c.getInt(WorkerConfig.BATCH_MAX_RECORDS)).isEqualTo(32);
       assertThat(c.getString(WorkerConfig.ENGINE)).isEqualTo("auto");
@@ -77,28 +88,43 @@ class WorkerOptionsTest {
 
   @Test
   void aFileValueBeatsTheDefault() throws Exception {
-    Path f = file("bootstrap.servers=file:9092", "batch.max.records=7", "engine=pytorch", "metrics.port=-1",
-        "model.dir=" + dir.resolve("file-model"));
+    Path f =
+        file(
+            "bootstrap.servers=file:9092",
+            "batch.max.records=7",
+            "engine=pytorch",
+            "metrics.port=-1",
+            "model.dir=" + dir.resolve("file-model"));
     for (Callable<Integer> command : workerCommands()) {
       WorkerConfig c = config(command, "--config", f.toString());
-      assertThat(c.getString(WorkerConfig.BOOTSTRAP_SERVERS)).as(command.toString()).isEqualTo("file:9092");
+      assertThat(c.getString(WorkerConfig.BOOTSTRAP_SERVERS))
+          .as(command.toString())
+          .isEqualTo("file:9092");
       assertThat(c.getInt(WorkerConfig.BATCH_MAX_RECORDS)).isEqualTo(7);
       assertThat(c.getString(WorkerConfig.ENGINE)).isEqualTo("pytorch");
       assertThat(c.getInt(WorkerConfig.METRICS_PORT)).isEqualTo(-1);
-      assertThat(c.getString(WorkerConfig.MODEL_DIR)).isEqualTo(dir.resolve("file-model").toString());
+      assertThat(c.getString(WorkerConfig.MODEL_DIR))
+          .isEqualTo(dir.resolve("file-model").toString());
     }
   }
 
   @Test
   void anEnvironmentVariableBeatsTheFile() throws Exception {
-    Path f = file("bootstrap.servers=file:9092", "engine=pytorch", "metrics.port=-1", "model.dir=/file/model");
+    Path f =
+        file(
+            "bootstrap.servers=file:9092",
+            "engine=pytorch",
+            "metrics.port=-1",
+            "model.dir=/file/model");
     env.put("BOOTSTRAP_SERVERS", "env:9092");
     env.put("SOFTSTREAM_ENGINE", "onnxruntime");
     env.put("SOFTSTREAM_METRICS_PORT", "9500");
     env.put("SOFTSTREAM_MODEL", "/env/model");
     for (Callable<Integer> command : workerCommands()) {
       WorkerConfig c = config(command, "--config", f.toString());
-      assertThat(c.getString(WorkerConfig.BOOTSTRAP_SERVERS)).as(command.toString()).isEqualTo("env:9092");
+      assertThat(c.getString(WorkerConfig.BOOTSTRAP_SERVERS))
+          .as(command.toString())
+          .isEqualTo("env:9092");
       assertThat(c.getString(WorkerConfig.ENGINE)).isEqualTo("onnxruntime");
       assertThat(c.getInt(WorkerConfig.METRICS_PORT)).isEqualTo(9500);
       assertThat(c.getString(WorkerConfig.MODEL_DIR)).isEqualTo("/env/model");
@@ -112,9 +138,22 @@ class WorkerOptionsTest {
     env.put("SOFTSTREAM_ENGINE", "onnxruntime");
     env.put("SOFTSTREAM_MODEL", "/env/model");
     for (Callable<Integer> command : workerCommands()) {
-      WorkerConfig c = config(command, "--config", f.toString(), "--bootstrap-servers", "flag:9092", "--engine",
-          "tensorrt", "--batch-size", "9", "--model", "/flag/model");
-      assertThat(c.getString(WorkerConfig.BOOTSTRAP_SERVERS)).as(command.toString()).isEqualTo("flag:9092");
+      WorkerConfig c =
+          config(
+              command,
+              "--config",
+              f.toString(),
+              "--bootstrap-servers",
+              "flag:9092",
+              "--engine",
+              "tensorrt",
+              "--batch-size",
+              "9",
+              "--model",
+              "/flag/model");
+      assertThat(c.getString(WorkerConfig.BOOTSTRAP_SERVERS))
+          .as(command.toString())
+          .isEqualTo("flag:9092");
       assertThat(c.getString(WorkerConfig.ENGINE)).isEqualTo("tensorrt");
       assertThat(c.getInt(WorkerConfig.BATCH_MAX_RECORDS)).isEqualTo(9);
       assertThat(c.getString(WorkerConfig.MODEL_DIR)).isEqualTo("/flag/model");
@@ -124,43 +163,59 @@ class WorkerOptionsTest {
   @Test
   void encodeWorkerFlagsOfItsOwnFollowTheSameOrder() throws Exception {
     Path f = file("token.dtype=fp32", "image.resize=crop");
-    assertThat(config(new EncodeWorkerCommand(), "--config", f.toString()).getString(WorkerConfig.TOKEN_DTYPE))
+    assertThat(
+            config(new EncodeWorkerCommand(), "--config", f.toString())
+                .getString(WorkerConfig.TOKEN_DTYPE))
         .isEqualTo("fp32");
-    WorkerConfig c = config(new EncodeWorkerCommand(), "--config", f.toString(), "--image-resize", "pad");
+    WorkerConfig c =
+        config(new EncodeWorkerCommand(), "--config", f.toString(), "--image-resize", "pad");
     assertThat(c.getString(WorkerConfig.TOKEN_DTYPE)).isEqualTo("fp32");
     assertThat(c.getString(WorkerConfig.IMAGE_RESIZE)).isEqualTo("pad");
   }
 
   @Test
   void generateWorkerGeneratorSettingsFollowTheSameOrder() throws Exception {
-    Path f = file("generation.max.count=5", "generation.sampler=heun", "generator.dir=/file/generator");
+    Path f =
+        file("generation.max.count=5", "generation.sampler=heun", "generator.dir=/file/generator");
     GenerateWorkerCommand fromFile = new GenerateWorkerCommand();
     new CommandLine(fromFile).parseArgs("--config", f.toString(), "--model", "/m");
     Map<String, Object> c = fromFile.config();
-    assertThat(c).containsEntry(GenerationSettings.MAX_COUNT, "5").containsEntry(GenerationSettings.SAMPLER, "heun")
+    assertThat(c)
+        .containsEntry(GenerationSettings.MAX_COUNT, "5")
+        .containsEntry(GenerationSettings.SAMPLER, "heun")
         .containsEntry(GenerationSettings.GENERATOR_DIR, "/file/generator");
 
     env.put("SOFTSTREAM_GENERATOR", "/env/generator");
     GenerateWorkerCommand withEnv = new GenerateWorkerCommand();
-    new CommandLine(withEnv).parseArgs("--config", f.toString(), "--model", "/m", "--max-count", "6");
+    new CommandLine(withEnv)
+        .parseArgs("--config", f.toString(), "--model", "/m", "--max-count", "6");
     c = withEnv.config();
-    assertThat(c).containsEntry(GenerationSettings.MAX_COUNT, 6).containsEntry(GenerationSettings.SAMPLER, "heun")
+    assertThat(c)
+        .containsEntry(GenerationSettings.MAX_COUNT, 6)
+        .containsEntry(GenerationSettings.SAMPLER, "heun")
         .containsEntry(GenerationSettings.GENERATOR_DIR, "/env/generator");
 
     GenerateWorkerCommand withFlag = new GenerateWorkerCommand();
-    new CommandLine(withFlag).parseArgs("--config", f.toString(), "--model", "/m", "--generator", "/flag/generator");
-    assertThat(withFlag.config()).containsEntry(GenerationSettings.GENERATOR_DIR, "/flag/generator");
+    new CommandLine(withFlag)
+        .parseArgs("--config", f.toString(), "--model", "/m", "--generator", "/flag/generator");
+    assertThat(withFlag.config())
+        .containsEntry(GenerationSettings.GENERATOR_DIR, "/flag/generator");
   }
 
   @Test
-  void theGenerateWorkerDecodesWithTheTokenizerItsGeneratorWasTrainedOnByDefault() throws Exception {
+  void theGenerateWorkerDecodesWithTheTokenizerItsGeneratorWasTrainedOnByDefault()
+      throws Exception {
     WorkerConfig c = config(new GenerateWorkerCommand());
-    assertThat(Path.of(c.getString(WorkerConfig.MODEL_DIR)).getFileName().toString()).isEqualTo("softvq-fmnist-16");
-    assertThat(Path.of(c.getString(WorkerConfig.MODEL_DIR))).isEqualTo(
-        ShippedModels.model("softvq-fmnist-16"));
+    assertThat(Path.of(c.getString(WorkerConfig.MODEL_DIR)).getFileName().toString())
+        .isEqualTo("softvq-fmnist-16");
+    assertThat(Path.of(c.getString(WorkerConfig.MODEL_DIR)))
+        .isEqualTo(ShippedModels.model("softvq-fmnist-16"));
   }
 
-  /** As a user sees it: a bad value in the file stops the worker at start, unless a flag overrides it. */
+  /**
+   * As a user sees it: a bad value in the file stops the worker at start, unless a flag overrides
+   * it.
+   */
   @Test
   void aWorkerStartedWithAFileReportsTheFilesBadValueUnlessAFlagOverridesIt() throws Exception {
     Path f = file("batch.max.records=0", "bootstrap.servers=127.0.0.1:1");
@@ -172,14 +227,21 @@ class WorkerOptionsTest {
 
     env.put("SOFTSTREAM_ENGINE", "bogus");
     err.getBuffer().setLength(0);
-    assertThat(cl.execute("decode-worker", "--config", f.toString(), "--batch-size", "4")).isEqualTo(2);
-    assertThat(err.toString()).doesNotContain("batch.max.records").contains("Invalid value bogus for configuration engine");
+    assertThat(cl.execute("decode-worker", "--config", f.toString(), "--batch-size", "4"))
+        .isEqualTo(2);
+    assertThat(err.toString())
+        .doesNotContain("batch.max.records")
+        .contains("Invalid value bogus for configuration engine");
   }
 
   @Test
   void helpStatesThePrecedenceAndTheDefaults() {
-    String help = new CommandLine(new EncodeWorkerCommand()).getUsageMessage(CommandLine.Help.Ansi.OFF);
-    assertThat(help).contains("environment variables and flags win over it").contains("default: localhost:9092")
-        .contains("default: 9400").contains("--topic-prefix");
+    String help =
+        new CommandLine(new EncodeWorkerCommand()).getUsageMessage(CommandLine.Help.Ansi.OFF);
+    assertThat(help)
+        .contains("environment variables and flags win over it")
+        .contains("default: localhost:9092")
+        .contains("default: 9400")
+        .contains("--topic-prefix");
   }
 }

@@ -2,13 +2,13 @@ package io.softstream.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.softstream.embedded.EmbeddedPlatform;
 import io.softstream.model.TokenizerConfig;
 import io.softstream.schemas.avro.ImageEvent;
 import io.softstream.schemas.registry.SchemaRegistryClient;
 import io.softstream.schemas.registry.SchemaRegistryClients;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicLayout;
-import io.softstream.embedded.EmbeddedPlatform;
 import io.softstream.worker.TestImages;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -31,7 +31,10 @@ import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The encode worker as an operator runs it: its own process, health over HTTP, SIGTERM = clean exit 0. */
+/**
+ * The encode worker as an operator runs it: its own process, health over HTTP, SIGTERM = clean exit
+ * 0.
+ */
 @Tag("integration")
 class WorkerProcessIT {
   @TempDir Path dir;
@@ -39,55 +42,110 @@ class WorkerProcessIT {
   @Test
   void sigtermFinishesTheBatchAndExitsZero() throws Exception {
     Path model = TestImages.tinyModel(dir.resolve("model"), TokenizerConfig.tiny("softvq"), "tiny");
-    try (EmbeddedPlatform platform = EmbeddedPlatform.start(dir.resolve("kafka"), 0, TopicLayout.defaults())) {
-      List<String> cmd = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-          "-Dai.djl.offline=true", "-cp", launcherClasspath(), Softstream.class.getName(),
-          "encode-worker", "--model", model.toString(), "--engine", "pytorch", "--worker-id", "proc-1",
-          "--metrics-port", "0", "--bootstrap-servers", platform.bootstrapServers(),
-          "--schema-registry-url", platform.schemaRegistryUrl());
+    try (EmbeddedPlatform platform =
+        EmbeddedPlatform.start(dir.resolve("kafka"), 0, TopicLayout.defaults())) {
+      List<String> cmd =
+          List.of(
+              Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+              "-Dai.djl.offline=true",
+              "-cp",
+              launcherClasspath(),
+              Softstream.class.getName(),
+              "encode-worker",
+              "--model",
+              model.toString(),
+              "--engine",
+              "pytorch",
+              "--worker-id",
+              "proc-1",
+              "--metrics-port",
+              "0",
+              "--bootstrap-servers",
+              platform.bootstrapServers(),
+              "--schema-registry-url",
+              platform.schemaRegistryUrl());
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
       List<String> lines = new ArrayList<>();
       BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream()));
-      Thread reader = new Thread(() -> r.lines().forEach(l -> {
-        synchronized (lines) {
-          lines.add(l);
-        }
-      }));
+      Thread reader =
+          new Thread(
+              () ->
+                  r.lines()
+                      .forEach(
+                          l -> {
+                            synchronized (lines) {
+                              lines.add(l);
+                            }
+                          }));
       reader.start();
       int port = awaitPort(lines, p);
       HttpClient http = HttpClient.newHttpClient();
       String ready = "";
       for (int i = 0; i < 100 && !ready.contains("UP"); i++) {
-        ready = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready")).build(),
-            HttpResponse.BodyHandlers.ofString()).body();
+        ready =
+            http.send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/health/ready"))
+                        .build(),
+                    HttpResponse.BodyHandlers.ofString())
+                .body();
         Thread.sleep(100);
       }
       assertThat(ready).contains("UP");
 
-      try (SchemaRegistryClient registry = SchemaRegistryClients.create(platform.clientProperties());
-          KafkaProducer<String, ImageEvent> producer = new KafkaProducer<>(platform.clientProperties(),
-              new StringSerializer(), new AvroSerializer<>(registry, platform.clientProperties(), false))) {
+      try (SchemaRegistryClient registry =
+              SchemaRegistryClients.create(platform.clientProperties());
+          KafkaProducer<String, ImageEvent> producer =
+              new KafkaProducer<>(
+                  platform.clientProperties(),
+                  new StringSerializer(),
+                  new AvroSerializer<>(registry, platform.clientProperties(), false))) {
         for (int i = 0; i < 20; i++) {
-          producer.send(new ProducerRecord<>("images", "p" + i, ImageEvent.newBuilder().setId("p" + i).setSource("t")
-              .setContentType("image/png").setImageBytes(ByteBuffer.wrap(SampleImages.fashionMnist(1).get(0).bytes()))
-              .setEventTime(Instant.now()).build()));
+          producer.send(
+              new ProducerRecord<>(
+                  "images",
+                  "p" + i,
+                  ImageEvent.newBuilder()
+                      .setId("p" + i)
+                      .setSource("t")
+                      .setContentType("image/png")
+                      .setImageBytes(ByteBuffer.wrap(SampleImages.fashionMnist(1).get(0).bytes()))
+                      .setEventTime(Instant.now())
+                      .build()));
         }
       }
       String metrics = "";
-      for (int i = 0; i < 200 && !metrics.contains("softstream_records_out_total{role=\"encode\",worker=\"proc-1\"} 20.0"); i++) {
+      for (int i = 0;
+          i < 200
+              && !metrics.contains(
+                  "softstream_records_out_total{role=\"encode\",worker=\"proc-1\"} 20.0");
+          i++) {
         Thread.sleep(100);
-        metrics = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics")).build(),
-            HttpResponse.BodyHandlers.ofString()).body();
+        metrics =
+            http.send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/metrics"))
+                        .build(),
+                    HttpResponse.BodyHandlers.ofString())
+                .body();
       }
-      assertThat(metrics).contains("softstream_records_out_total{role=\"encode\",worker=\"proc-1\"} 20.0");
+      assertThat(metrics)
+          .contains("softstream_records_out_total{role=\"encode\",worker=\"proc-1\"} 20.0");
 
       long pid = p.pid();
       long t0 = System.nanoTime();
-      // What Kubernetes sends. Not Process.destroy(): it closes our end of the pipes first, hiding the output.
+      // What Kubernetes sends. Not Process.destroy(): it closes our end of the pipes first, hiding
+      // the output.
       new ProcessBuilder("kill", "-TERM", Long.toString(pid)).start().waitFor();
       assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
       reader.join(5000);
-      System.out.println("worker pid " + pid + " exited " + p.exitValue() + " after " + (System.nanoTime() - t0) / 1000000 + " ms:\n" + String.join("\n", lines));
+      System.out.println(
+          "worker pid "
+              + pid
+              + " exited "
+              + p.exitValue()
+              + " after "
+              + (System.nanoTime() - t0) / 1000000
+              + " ms:\n"
+              + String.join("\n", lines));
       assertThat(p.exitValue()).as(String.join("\n", lines)).isZero();
       assertThat(lines).anyMatch(l -> l.contains("encode worker stopped cleanly"));
 
@@ -96,9 +154,21 @@ class WorkerProcessIT {
       picocli.CommandLine cl = Softstream.commandLine();
       cl.setOut(new java.io.PrintWriter(out));
       Path pngs = dir.resolve("decoded");
-      int code = cl.execute("decode", "--model", model.toString(), "--engine", "pytorch", "--max", "5", "--out",
-          pngs.toString(), "--bootstrap-servers", platform.bootstrapServers(), "--schema-registry-url",
-          platform.schemaRegistryUrl());
+      int code =
+          cl.execute(
+              "decode",
+              "--model",
+              model.toString(),
+              "--engine",
+              "pytorch",
+              "--max",
+              "5",
+              "--out",
+              pngs.toString(),
+              "--bootstrap-servers",
+              platform.bootstrapServers(),
+              "--schema-registry-url",
+              platform.schemaRegistryUrl());
       assertThat(code).as(out.toString()).isZero();
       assertThat(out.toString()).contains("decoded 5 images of tiny:1");
       try (var files = java.nio.file.Files.list(pngs)) {
@@ -109,9 +179,12 @@ class WorkerProcessIT {
     }
   }
 
-  /** What ./softstream runs: the module's classes plus the classpath file written at package time. */
+  /**
+   * What ./softstream runs: the module's classes plus the classpath file written at package time.
+   */
   private static String launcherClasspath() throws java.io.IOException {
-    return Path.of("target/classes").toAbsolutePath() + java.io.File.pathSeparator
+    return Path.of("target/classes").toAbsolutePath()
+        + java.io.File.pathSeparator
         + java.nio.file.Files.readString(Path.of("target/classpath.txt")).trim();
   }
 

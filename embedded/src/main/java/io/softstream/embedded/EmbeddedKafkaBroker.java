@@ -27,8 +27,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Why a child process: the broker then has its own heap and threads, shuts down as a real broker
  * does (SIGTERM, controlled shutdown), and a restart on the same directory is exactly what an
- * operator's restart is. The first start formats the directory and remembers the ports in
- * {@code ports.properties}, so a restart comes back on the same address with every topic, offset and
+ * operator's restart is. The first start formats the directory and remembers the ports in {@code
+ * ports.properties}, so a restart comes back on the same address with every topic, offset and
  * transaction intact.
  *
  * <pre>{@code
@@ -121,16 +121,21 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         format(config);
       }
       Path logFile = dataDir.resolve("broker.log");
-      ProcessBuilder pb = new ProcessBuilder(javaCommand("kafka.Kafka", config.toString()))
-          .redirectErrorStream(true)
-          .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
+      ProcessBuilder pb =
+          new ProcessBuilder(javaCommand("kafka.Kafka", config.toString()))
+              .redirectErrorStream(true)
+              .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
       long t0 = System.nanoTime();
       process = pb.start();
       shutdownHook = new Thread(this::stopProcess, "embedded-kafka-shutdown");
       Runtime.getRuntime().addShutdownHook(shutdownHook);
       awaitReady(logFile);
-      log.info("Kafka broker ready at {} (data {}, pid {}) in {} ms", bootstrapServers(), dataDir,
-          process.pid(), (System.nanoTime() - t0) / 1_000_000);
+      log.info(
+          "Kafka broker ready at {} (data {}, pid {}) in {} ms",
+          bootstrapServers(),
+          dataDir,
+          process.pid(),
+          (System.nanoTime() - t0) / 1_000_000);
       return this;
     } catch (IOException e) {
       throw new UncheckedIOException("Could not start the embedded Kafka broker in " + dataDir, e);
@@ -194,9 +199,18 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         port = requestedPort;
       }
       if (!isFree(port) || !isFree(controllerPort)) {
-        throw new IllegalStateException("Port " + port + " or " + controllerPort + " recorded in " + f
-            + " is in use: is another broker running on " + dataDir + "? Stop it, or delete " + f
-            + " to pick new ports.");
+        throw new IllegalStateException(
+            "Port "
+                + port
+                + " or "
+                + controllerPort
+                + " recorded in "
+                + f
+                + " is in use: is another broker running on "
+                + dataDir
+                + "? Stop it, or delete "
+                + f
+                + " to pick new ports.");
       }
     } else {
       port = requestedPort != 0 ? requestedPort : freePort();
@@ -214,7 +228,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     c.put("process.roles", "broker,controller");
     c.put("node.id", "1");
     c.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-    c.put("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
+    c.put(
+        "listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
     c.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
     c.put("controller.listener.names", "CONTROLLER");
     c.put("inter.broker.listener.name", "PLAINTEXT");
@@ -229,7 +244,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     c.put("share.coordinator.state.topic.replication.factor", "1");
     c.put("share.coordinator.state.topic.min.isr", "1");
     c.put("group.initial.rebalance.delay.ms", "0");
-    // Kafka 4 consumer groups: reconcile within a second and notice a crashed worker within 10 s, not
+    // Kafka 4 consumer groups: reconcile within a second and notice a crashed worker within 10 s,
+    // not
     // 45 s, so scaling and failover are visible on a laptop.
     c.put("group.consumer.min.heartbeat.interval.ms", "500");
     c.put("group.consumer.heartbeat.interval.ms", "1000");
@@ -252,15 +268,18 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
   private void format(Path config) throws IOException {
     String clusterId = Uuid.randomUuid().toString();
     Path logFile = dataDir.resolve("format.log");
-    Process p = new ProcessBuilder(javaCommand("kafka.tools.StorageTool", "format", "-t", clusterId,
-            "-c", config.toString()))
-        .redirectErrorStream(true)
-        .redirectOutput(logFile.toFile())
-        .start();
+    Process p =
+        new ProcessBuilder(
+                javaCommand(
+                    "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", config.toString()))
+            .redirectErrorStream(true)
+            .redirectOutput(logFile.toFile())
+            .start();
     try {
       if (!p.waitFor(120, TimeUnit.SECONDS)) {
         p.destroyForcibly();
-        throw new IllegalStateException("Formatting the Kafka data dir " + dataDir + " took over 120 s");
+        throw new IllegalStateException(
+            "Formatting the Kafka data dir " + dataDir + " took over 120 s");
       }
     } catch (InterruptedException e) {
       p.destroyForcibly();
@@ -268,8 +287,13 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
       throw new IllegalStateException("Interrupted while formatting " + dataDir, e);
     }
     if (p.exitValue() != 0) {
-      throw new IllegalStateException("Formatting the Kafka data dir " + dataDir + " failed (exit "
-          + p.exitValue() + "):\n" + tail(logFile));
+      throw new IllegalStateException(
+          "Formatting the Kafka data dir "
+              + dataDir
+              + " failed (exit "
+              + p.exitValue()
+              + "):\n"
+              + tail(logFile));
     }
     log.info("Formatted Kafka data dir {} (cluster id {})", dataDir, clusterId);
   }
@@ -292,7 +316,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
   private String logbackConfig() {
     Path f = dataDir.resolve("broker-logback.xml");
     if (!Files.exists(f)) {
-      String xml = """
+      String xml =
+          """
           <configuration>
             <appender name="OUT" class="ch.qos.logback.core.ConsoleAppender">
               <encoder><pattern>%d{HH:mm:ss.SSS} %-5level %logger{36} - %msg%n</pattern></encoder>
@@ -324,12 +349,21 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         if (!process.isAlive()) {
           int code = process.exitValue();
           process = null;
-          throw new IllegalStateException("The embedded Kafka broker exited with code " + code
-              + " during start-up. Last lines of " + logFile + ":\n" + tail(logFile));
+          throw new IllegalStateException(
+              "The embedded Kafka broker exited with code "
+                  + code
+                  + " during start-up. Last lines of "
+                  + logFile
+                  + ":\n"
+                  + tail(logFile));
         }
         try {
-          int nodes = admin.describeCluster(new DescribeClusterOptions().timeoutMs(2000)).nodes()
-              .get(3, TimeUnit.SECONDS).size();
+          int nodes =
+              admin
+                  .describeCluster(new DescribeClusterOptions().timeoutMs(2000))
+                  .nodes()
+                  .get(3, TimeUnit.SECONDS)
+                  .size();
           if (nodes > 0) {
             return;
           }
@@ -338,8 +372,15 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
         }
         if (System.nanoTime() > deadline) {
           stopProcess();
-          throw new IllegalStateException("The embedded Kafka broker did not answer on " + bootstrapServers()
-              + " within " + startTimeout.toSeconds() + " s. Last lines of " + logFile + ":\n" + tail(logFile));
+          throw new IllegalStateException(
+              "The embedded Kafka broker did not answer on "
+                  + bootstrapServers()
+                  + " within "
+                  + startTimeout.toSeconds()
+                  + " s. Last lines of "
+                  + logFile
+                  + ":\n"
+                  + tail(logFile));
         }
         try {
           Thread.sleep(200);

@@ -21,7 +21,10 @@ public final class EmbeddedPlatform implements AutoCloseable {
   private final TopicLayout layout;
   private final TopicAdmin.Report topics;
 
-  private EmbeddedPlatform(EmbeddedKafkaBroker broker, SchemaRegistryServer registry, TopicLayout layout,
+  private EmbeddedPlatform(
+      EmbeddedKafkaBroker broker,
+      SchemaRegistryServer registry,
+      TopicLayout layout,
       TopicAdmin.Report topics) {
     this.broker = broker;
     this.registry = registry;
@@ -34,23 +37,28 @@ public final class EmbeddedPlatform implements AutoCloseable {
    * {@code layout} and starts the registry on {@code registryPort} (0 = any free port).
    */
   public static EmbeddedPlatform start(Path dataDir, int registryPort, TopicLayout layout) {
-    EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().dataDir(dataDir.resolve("kafka")).build().start();
+    EmbeddedKafkaBroker broker =
+        EmbeddedKafkaBroker.builder().dataDir(dataDir.resolve("kafka")).build().start();
     try {
       TopicAdmin.Report report;
       try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
         report = TopicAdmin.ensure(admin, layout.all());
       }
-      SchemaRegistryServer registry = SchemaRegistryServer.builder()
-          .setBootstrapServers(broker.bootstrapServers())
-          .optTopic(layout.schemas())
-          .optPort(registryPort)
-          .build()
-          .start();
+      SchemaRegistryServer registry =
+          SchemaRegistryServer.builder()
+              .setBootstrapServers(broker.bootstrapServers())
+              .optTopic(layout.schemas())
+              .optPort(registryPort)
+              .build()
+              .start();
       return new EmbeddedPlatform(broker, registry, layout, report);
     } catch (IOException e) {
       broker.close();
-      throw new UncheckedIOException("Could not start the schema registry on port " + registryPort
-          + " (is it taken? use 0 for any free port)", e);
+      throw new UncheckedIOException(
+          "Could not start the schema registry on port "
+              + registryPort
+              + " (is it taken? use 0 for any free port)",
+          e);
     } catch (RuntimeException e) {
       broker.close();
       throw e;

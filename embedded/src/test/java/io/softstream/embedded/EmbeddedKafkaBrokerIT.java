@@ -34,13 +34,20 @@ class EmbeddedKafkaBrokerIT {
       try (Admin admin = Admin.create(Map.of("bootstrap.servers", address))) {
         TopicAdmin.Report r = TopicAdmin.ensure(admin, layout.all());
         assertThat(r.created()).hasSize(layout.all().size());
-        assertThat(admin.describeTopics(List.of(layout.images())).allTopicNames().get()
-            .get(layout.images()).partitions()).hasSize(6);
+        assertThat(
+                admin
+                    .describeTopics(List.of(layout.images()))
+                    .allTopicNames()
+                    .get()
+                    .get(layout.images())
+                    .partitions())
+            .hasSize(6);
       }
       Properties p = new Properties();
       p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, address);
       p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "it-tx");
-      try (KafkaProducer<String, String> producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer())) {
+      try (KafkaProducer<String, String> producer =
+          new KafkaProducer<>(p, new StringSerializer(), new StringSerializer())) {
         producer.initTransactions();
         producer.beginTransaction();
         for (int i = 0; i < 100; i++) {
@@ -64,7 +71,10 @@ class EmbeddedKafkaBrokerIT {
       }
       List<ConsumerRecord<String, String>> records = readCommitted(address, layout.images());
       assertThat(records).hasSize(100);
-      assertThat(records).extracting(ConsumerRecord::key).doesNotContain("aborted").contains("k0", "k99");
+      assertThat(records)
+          .extracting(ConsumerRecord::key)
+          .doesNotContain("aborted")
+          .contains("k0", "k99");
     }
   }
 
@@ -73,9 +83,15 @@ class EmbeddedKafkaBrokerIT {
     try (EmbeddedKafkaBroker broker = EmbeddedKafkaBroker.builder().dataDir(dir).build().start();
         Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
       TopicLayout layout = TopicLayout.of("bad-");
-      admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(layout.modelVersions(), 1, (short) 1)))
-          .all().get();
-      org.assertj.core.api.Assertions.assertThatThrownBy(() -> TopicAdmin.ensure(admin, layout.all()))
+      admin
+          .createTopics(
+              List.of(
+                  new org.apache.kafka.clients.admin.NewTopic(
+                      layout.modelVersions(), 1, (short) 1)))
+          .all()
+          .get();
+      org.assertj.core.api.Assertions.assertThatThrownBy(
+              () -> TopicAdmin.ensure(admin, layout.all()))
           .isInstanceOf(TopicAdmin.TopicMismatchException.class)
           .hasMessageContaining("bad-model-versions has cleanup.policy=delete but must be compact");
     }
@@ -88,7 +104,8 @@ class EmbeddedKafkaBrokerIT {
     c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     List<ConsumerRecord<String, String>> out = new ArrayList<>();
-    try (KafkaConsumer<String, String> consumer = new KafkaConsumer<>(c, new StringDeserializer(), new StringDeserializer())) {
+    try (KafkaConsumer<String, String> consumer =
+        new KafkaConsumer<>(c, new StringDeserializer(), new StringDeserializer())) {
       consumer.subscribe(List.of(topic));
       long deadline = System.currentTimeMillis() + 20_000;
       int idle = 0;

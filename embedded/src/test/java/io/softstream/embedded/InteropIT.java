@@ -63,7 +63,8 @@ class InteropIT extends PlatformIT {
       assertThat(r.offset()).isEqualTo(meta.get(r.key()).offset());
       assertThat(r.partition()).isEqualTo(meta.get(r.key()).partition());
     }
-    try (SchemaRegistryClient registry = SchemaRegistryClients.create(platform.clientProperties())) {
+    try (SchemaRegistryClient registry =
+        SchemaRegistryClients.create(platform.clientProperties())) {
       assertThat(registry.subjects()).contains(t.tokens() + "-value");
       assertThat(registry.versions(t.tokens() + "-value")).containsExactly(1);
     }
@@ -75,8 +76,17 @@ class InteropIT extends PlatformIT {
     List<TokenRecord> sent = tokenRecords(20, 2);
     produce(t.tokens(), sent, TokenRecord::getImageId, false);
 
-    String out = Proc.run(List.of(PYTHON, script(), "consume", platform.bootstrapServers(),
-        platform.schemaRegistryUrl(), t.tokens(), "20"), 120);
+    String out =
+        Proc.run(
+            List.of(
+                PYTHON,
+                script(),
+                "consume",
+                platform.bootstrapServers(),
+                platform.schemaRegistryUrl(),
+                t.tokens(),
+                "20"),
+            120);
 
     Map<String, JsonNode> byKey = new LinkedHashMap<>();
     for (String line : out.strip().split("\n")) {
@@ -108,10 +118,20 @@ class InteropIT extends PlatformIT {
     TopicLayout t = freshTopics();
     Path schema = Files.createTempFile("GenerationRequest", ".avsc");
     Files.writeString(schema, GenerationRequest.getClassSchema().toString());
-    Proc.run(List.of(PYTHON, script(), "produce", platform.bootstrapServers(), platform.schemaRegistryUrl(),
-        t.generationRequests(), "10", schema.toString()), 120);
+    Proc.run(
+        List.of(
+            PYTHON,
+            script(),
+            "produce",
+            platform.bootstrapServers(),
+            platform.schemaRegistryUrl(),
+            t.generationRequests(),
+            "10",
+            schema.toString()),
+        120);
 
-    List<ConsumerRecord<String, GenerationRequest>> got = consume(t.generationRequests(), GenerationRequest.class, 10);
+    List<ConsumerRecord<String, GenerationRequest>> got =
+        consume(t.generationRequests(), GenerationRequest.class, 10);
     assertThat(got).hasSize(10);
     for (ConsumerRecord<String, GenerationRequest> r : got) {
       GenerationRequest g = r.value();
@@ -133,14 +153,35 @@ class InteropIT extends PlatformIT {
     for (int i = 0; i < 15; i++) {
       byte[] img = new byte[100 + r.nextInt(400)];
       r.nextBytes(img);
-      sent.add(ImageEvent.newBuilder().setId("img-" + i).setSource("kcat-test").setContentType("image/png")
-          .setImageBytes(ByteBuffer.wrap(img)).setEventTime(Instant.ofEpochMilli(1_700_000_000_000L + i)).build());
+      sent.add(
+          ImageEvent.newBuilder()
+              .setId("img-" + i)
+              .setSource("kcat-test")
+              .setContentType("image/png")
+              .setImageBytes(ByteBuffer.wrap(img))
+              .setEventTime(Instant.ofEpochMilli(1_700_000_000_000L + i))
+              .build());
     }
     Map<String, RecordMetadata> meta = produce(t.images(), sent, ImageEvent::getId, false);
 
-    // %S = value size; the hex of the first 5 bytes shows the Confluent framing (magic 0 + schema id).
-    String out = Proc.run(List.of("kcat", "-b", platform.bootstrapServers(), "-C", "-t", t.images(), "-o",
-        "beginning", "-e", "-q", "-f", "%k %p %o %S\\n"), 60);
+    // %S = value size; the hex of the first 5 bytes shows the Confluent framing (magic 0 + schema
+    // id).
+    String out =
+        Proc.run(
+            List.of(
+                "kcat",
+                "-b",
+                platform.bootstrapServers(),
+                "-C",
+                "-t",
+                t.images(),
+                "-o",
+                "beginning",
+                "-e",
+                "-q",
+                "-f",
+                "%k %p %o %S\\n"),
+            60);
     String[] lines = out.strip().split("\n");
     assertThat(lines).hasSize(15);
     for (String line : lines) {
@@ -152,9 +193,19 @@ class InteropIT extends PlatformIT {
       assertThat(Integer.parseInt(f[3])).isEqualTo(m.serializedValueSize());
     }
     // The raw bytes of one record, via kcat's binary output: magic byte 0, then our schema id.
-    String hex = Proc.run(List.of("bash", "-c", "kcat -b " + platform.bootstrapServers() + " -C -t " + t.images()
-        + " -o beginning -c 1 -e -q -f '%s' | head -c 5 | od -An -tx1 | tr -d ' \\n'"), 60);
-    try (SchemaRegistryClient registry = SchemaRegistryClients.create(platform.clientProperties())) {
+    String hex =
+        Proc.run(
+            List.of(
+                "bash",
+                "-c",
+                "kcat -b "
+                    + platform.bootstrapServers()
+                    + " -C -t "
+                    + t.images()
+                    + " -o beginning -c 1 -e -q -f '%s' | head -c 5 | od -An -tx1 | tr -d ' \\n'"),
+            60);
+    try (SchemaRegistryClient registry =
+        SchemaRegistryClients.create(platform.clientProperties())) {
       int id = registry.lookup(t.images() + "-value", ImageEvent.getClassSchema()).id();
       assertThat(hex).isEqualTo(String.format("00%08x", id));
     }
@@ -177,26 +228,43 @@ class InteropIT extends PlatformIT {
       for (int k = 0; k < count; k++) {
         codes.add(r.nextInt(1024));
       }
-      out.add(TokenRecord.newBuilder().setImageId("img-" + seed + "-" + i).setModelName("softvq-fmnist")
-          .setModelVersion(1 + r.nextInt(3)).setTokenCount(count).setTokenDim(dim)
-          .setDtype(fp16 ? TokenDtype.FP16 : TokenDtype.FP32).setTokens(ByteBuffer.wrap(tokens))
-          .setCodeIndices(codes).setEncodeLatencyMicros(r.nextInt(100_000)).setSourceTopic("images")
-          .setSourcePartition(r.nextInt(6)).setSourceOffset(i).setEventTime(Instant.ofEpochMilli(1_750_000_000_000L + i))
-          .build());
+      out.add(
+          TokenRecord.newBuilder()
+              .setImageId("img-" + seed + "-" + i)
+              .setModelName("softvq-fmnist")
+              .setModelVersion(1 + r.nextInt(3))
+              .setTokenCount(count)
+              .setTokenDim(dim)
+              .setDtype(fp16 ? TokenDtype.FP16 : TokenDtype.FP32)
+              .setTokens(ByteBuffer.wrap(tokens))
+              .setCodeIndices(codes)
+              .setEncodeLatencyMicros(r.nextInt(100_000))
+              .setSourceTopic("images")
+              .setSourcePartition(r.nextInt(6))
+              .setSourceOffset(i)
+              .setEventTime(Instant.ofEpochMilli(1_750_000_000_000L + i))
+              .build());
     }
     return out;
   }
 
-  private <T extends SpecificRecord> Map<String, RecordMetadata> produce(String topic, List<T> records,
-      java.util.function.Function<T, String> key, boolean transactional) throws Exception {
+  private <T extends SpecificRecord> Map<String, RecordMetadata> produce(
+      String topic,
+      List<T> records,
+      java.util.function.Function<T, String> key,
+      boolean transactional)
+      throws Exception {
     Map<String, Object> p = new HashMap<>(platform.clientProperties());
     if (transactional) {
       p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "it-" + topic);
     }
     Map<String, RecordMetadata> meta = new HashMap<>();
     try (SchemaRegistryClient registry = SchemaRegistryClients.create(platform.clientProperties());
-        KafkaProducer<String, T> producer = new KafkaProducer<>(p, new StringSerializer(),
-            new AvroSerializer<>(registry, platform.clientProperties(), false))) {
+        KafkaProducer<String, T> producer =
+            new KafkaProducer<>(
+                p,
+                new StringSerializer(),
+                new AvroSerializer<>(registry, platform.clientProperties(), false))) {
       if (transactional) {
         producer.initTransactions();
         producer.beginTransaction();
@@ -215,15 +283,18 @@ class InteropIT extends PlatformIT {
     return meta;
   }
 
-  static <T extends SpecificRecord> List<ConsumerRecord<String, T>> consume(String topic, Class<T> type, int n) {
+  static <T extends SpecificRecord> List<ConsumerRecord<String, T>> consume(
+      String topic, Class<T> type, int n) {
     Map<String, Object> c = new HashMap<>(platform.clientProperties());
     c.put(ConsumerConfig.GROUP_ID_CONFIG, "it-" + System.nanoTime());
     c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     List<ConsumerRecord<String, T>> out = new ArrayList<>();
-    try (SchemaRegistryClient registry = SchemaRegistryClients.create(platform.clientProperties())) {
+    try (SchemaRegistryClient registry =
+        SchemaRegistryClients.create(platform.clientProperties())) {
       Deserializer<T> de = new AvroDeserializer<>(registry, type);
-      try (KafkaConsumer<String, T> consumer = new KafkaConsumer<>(c, new StringDeserializer(), de)) {
+      try (KafkaConsumer<String, T> consumer =
+          new KafkaConsumer<>(c, new StringDeserializer(), de)) {
         consumer.subscribe(List.of(topic));
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (out.size() < n && System.nanoTime() < deadline) {

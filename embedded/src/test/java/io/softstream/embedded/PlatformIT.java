@@ -2,7 +2,6 @@ package io.softstream.embedded;
 
 import io.softstream.topology.TopicAdmin;
 import io.softstream.topology.TopicLayout;
-import io.softstream.embedded.EmbeddedPlatform;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -38,7 +37,8 @@ public abstract class PlatformIT {
 
   /** A new layout with a unique prefix, its topics created. */
   protected static TopicLayout freshTopics() {
-    TopicLayout layout = TopicLayout.of("t" + SEQ.incrementAndGet() + "-" + System.nanoTime() % 100000 + "-");
+    TopicLayout layout =
+        TopicLayout.of("t" + SEQ.incrementAndGet() + "-" + System.nanoTime() % 100000 + "-");
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", platform.bootstrapServers()))) {
       TopicAdmin.ensure(admin, layout.all());
     }

@@ -15,13 +15,16 @@ final class Proc {
     Path err = Files.createTempFile("proc", ".err");
     Path out = Files.createTempFile("proc", ".out");
     try {
-      Process p = new ProcessBuilder(cmd).redirectError(err.toFile()).redirectOutput(out.toFile()).start();
+      Process p =
+          new ProcessBuilder(cmd).redirectError(err.toFile()).redirectOutput(out.toFile()).start();
       if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
         p.destroyForcibly();
-        throw new AssertionError(cmd + " did not finish in " + timeoutSeconds + " s; stderr:\n" + Files.readString(err));
+        throw new AssertionError(
+            cmd + " did not finish in " + timeoutSeconds + " s; stderr:\n" + Files.readString(err));
       }
       if (p.exitValue() != 0) {
-        throw new AssertionError(cmd + " exited " + p.exitValue() + "; stderr:\n" + Files.readString(err));
+        throw new AssertionError(
+            cmd + " exited " + p.exitValue() + "; stderr:\n" + Files.readString(err));
       }
       return Files.readString(out, StandardCharsets.UTF_8);
     } finally {

@@ -2,10 +2,10 @@ package io.softstream.embedded;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.softstream.registry.SchemaRegistryServer;
 import io.softstream.schemas.avro.ImageEvent;
 import io.softstream.schemas.registry.SchemaRegistryClient;
 import io.softstream.schemas.registry.SchemaRegistryClients;
-import io.softstream.registry.SchemaRegistryServer;
 import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicAdmin;
@@ -33,8 +33,8 @@ import org.testcontainers.junit.jupiter.Testcontainers;
 import org.testcontainers.kafka.KafkaContainer;
 
 /**
- * The broker tests on Apache Kafka's own container image, where Docker is available; JUnit reports it
- * skipped ("disabled: Docker is not available") where it is not, as on our CI machines.
+ * The broker tests on Apache Kafka's own container image, where Docker is available; JUnit reports
+ * it skipped ("disabled: Docker is not available") where it is not, as on our CI machines.
  */
 @Tag("integration")
 @Testcontainers(disabledWithoutDocker = true)
@@ -47,22 +47,36 @@ class TestcontainersKafkaIT {
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", KAFKA.getBootstrapServers()))) {
       assertThat(TopicAdmin.ensure(admin, layout.all()).created()).hasSize(layout.all().size());
     }
-    try (SchemaRegistryServer server = SchemaRegistryServer.builder().setBootstrapServers(KAFKA.getBootstrapServers())
-        .optTopic(layout.schemas()).optPort(0).build().start()) {
+    try (SchemaRegistryServer server =
+        SchemaRegistryServer.builder()
+            .setBootstrapServers(KAFKA.getBootstrapServers())
+            .optTopic(layout.schemas())
+            .optPort(0)
+            .build()
+            .start()) {
       Map<String, Object> props = new HashMap<>();
       props.put("bootstrap.servers", KAFKA.getBootstrapServers());
       props.put("schema.registry.url", server.url());
       try (SchemaRegistryClient registry = SchemaRegistryClients.create(props)) {
         Map<String, Object> p = new HashMap<>(props);
         p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "tc-it");
-        try (KafkaProducer<String, ImageEvent> producer = new KafkaProducer<>(p, new StringSerializer(),
-            new AvroSerializer<>(registry, props, false))) {
+        try (KafkaProducer<String, ImageEvent> producer =
+            new KafkaProducer<>(
+                p, new StringSerializer(), new AvroSerializer<>(registry, props, false))) {
           producer.initTransactions();
           producer.beginTransaction();
           for (int i = 0; i < 30; i++) {
-            producer.send(new ProducerRecord<>(layout.images(), "img-" + i, ImageEvent.newBuilder().setId("img-" + i)
-                .setSource("tc").setContentType("image/png").setImageBytes(ByteBuffer.wrap(new byte[] {(byte) i}))
-                .setEventTime(Instant.ofEpochMilli(i)).build()));
+            producer.send(
+                new ProducerRecord<>(
+                    layout.images(),
+                    "img-" + i,
+                    ImageEvent.newBuilder()
+                        .setId("img-" + i)
+                        .setSource("tc")
+                        .setContentType("image/png")
+                        .setImageBytes(ByteBuffer.wrap(new byte[] {(byte) i}))
+                        .setEventTime(Instant.ofEpochMilli(i))
+                        .build()));
           }
           producer.commitTransaction();
         }
@@ -71,8 +85,9 @@ class TestcontainersKafkaIT {
         c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         List<ConsumerRecord<String, ImageEvent>> got = new ArrayList<>();
-        try (KafkaConsumer<String, ImageEvent> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
-            new AvroDeserializer<>(registry, ImageEvent.class))) {
+        try (KafkaConsumer<String, ImageEvent> consumer =
+            new KafkaConsumer<>(
+                c, new StringDeserializer(), new AvroDeserializer<>(registry, ImageEvent.class))) {
           consumer.subscribe(List.of(layout.images()));
           long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
           while (got.size() < 30 && System.nanoTime() < deadline) {

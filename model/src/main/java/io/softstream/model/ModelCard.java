@@ -18,44 +18,54 @@ import java.util.Objects;
  * @param training how it was trained (steps, batch, seconds, seed, ...)
  * @param metrics evaluation results (psnr, ssim, ...), may be empty
  */
-public record ModelCard(int formatVersion, String name, String kind, Map<String, Object> config,
-                        Map<String, Object> training, Map<String, Object> metrics) {
+public record ModelCard(
+    int formatVersion,
+    String name,
+    String kind,
+    Map<String, Object> config,
+    Map<String, Object> training,
+    Map<String, Object> metrics) {
 
-    /** The only {@code format_version} this build reads and writes. */
-    public static final int FORMAT_VERSION = 1;
-    /** Kind of a tokenizer directory. */
-    public static final String KIND_TOKENIZER = "tokenizer";
-    /** Kind of a teacher classifier directory. */
-    public static final String KIND_TEACHER = "teacher-classifier";
+  /** The only {@code format_version} this build reads and writes. */
+  public static final int FORMAT_VERSION = 1;
 
-    /** JSON mapper used for cards and configs: snake_case keys, unknown keys rejected. */
-    public static final ObjectMapper JSON = new ObjectMapper()
-            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
-            .enable(SerializationFeature.INDENT_OUTPUT)
-            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
+  /** Kind of a tokenizer directory. */
+  public static final String KIND_TOKENIZER = "tokenizer";
 
-    /** Null maps become empty. */
-    public ModelCard {
-        Objects.requireNonNull(name, "name");
-        Objects.requireNonNull(kind, "kind");
-        config = config == null ? new LinkedHashMap<>() : new LinkedHashMap<>(config);
-        training = training == null ? new LinkedHashMap<>() : new LinkedHashMap<>(training);
-        metrics = metrics == null ? new LinkedHashMap<>() : new LinkedHashMap<>(metrics);
-    }
+  /** Kind of a teacher classifier directory. */
+  public static final String KIND_TEACHER = "teacher-classifier";
 
-    /** A tokenizer card. */
-    @SuppressWarnings("unchecked")
-    public static ModelCard tokenizer(String name, TokenizerConfig cfg, Map<String, Object> training, Map<String, Object> metrics) {
-        return new ModelCard(FORMAT_VERSION, name, KIND_TOKENIZER, JSON.convertValue(cfg, Map.class), training, metrics);
-    }
+  /** JSON mapper used for cards and configs: snake_case keys, unknown keys rejected. */
+  public static final ObjectMapper JSON =
+      new ObjectMapper()
+          .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+          .enable(SerializationFeature.INDENT_OUTPUT)
+          .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
-    /** The tokenizer configuration in {@code config}. */
-    public TokenizerConfig tokenizerConfig() {
-        return JSON.convertValue(config, TokenizerConfig.class);
-    }
+  /** Null maps become empty. */
+  public ModelCard {
+    Objects.requireNonNull(name, "name");
+    Objects.requireNonNull(kind, "kind");
+    config = config == null ? new LinkedHashMap<>() : new LinkedHashMap<>(config);
+    training = training == null ? new LinkedHashMap<>() : new LinkedHashMap<>(training);
+    metrics = metrics == null ? new LinkedHashMap<>() : new LinkedHashMap<>(metrics);
+  }
 
-    /** A copy with other metrics. */
-    public ModelCard withMetrics(Map<String, Object> newMetrics) {
-        return new ModelCard(formatVersion, name, kind, config, training, newMetrics);
-    }
+  /** A tokenizer card. */
+  @SuppressWarnings("unchecked")
+  public static ModelCard tokenizer(
+      String name, TokenizerConfig cfg, Map<String, Object> training, Map<String, Object> metrics) {
+    return new ModelCard(
+        FORMAT_VERSION, name, KIND_TOKENIZER, JSON.convertValue(cfg, Map.class), training, metrics);
+  }
+
+  /** The tokenizer configuration in {@code config}. */
+  public TokenizerConfig tokenizerConfig() {
+    return JSON.convertValue(config, TokenizerConfig.class);
+  }
+
+  /** A copy with other metrics. */
+  public ModelCard withMetrics(Map<String, Object> newMetrics) {
+    return new ModelCard(formatVersion, name, kind, config, training, newMetrics);
+  }
 }

@@ -9,20 +9,24 @@ import ai.djl.training.initializer.Initializer;
 
 /** Helpers for raw (non-Linear) parameters such as position embeddings and codebooks. */
 final class Params {
-    private Params() {}
+  private Params() {}
 
-    static Parameter raw(String name, Shape shape, Initializer init) {
-        return Parameter.builder().setName(name).setType(Parameter.Type.OTHER).optShape(shape)
-                .optInitializer(init).build();
-    }
+  static Parameter raw(String name, Shape shape, Initializer init) {
+    return Parameter.builder()
+        .setName(name)
+        .setType(Parameter.Type.OTHER)
+        .optShape(shape)
+        .optInitializer(init)
+        .build();
+  }
 
-    /**
-     * A differentiable copy of a parameter owned by {@code manager}. DJL puts an op's result in the
-     * first operand's manager, so ops that start from a parameter would otherwise leak arrays into
-     * the model's manager on every inference call.
-     */
-    static NDArray local(ParameterStore ps, Parameter p, NDManager manager, boolean training) {
-        NDArray v = ps.getValue(p, manager.getDevice(), training);
-        return manager.zeros(v.getShape(), v.getDataType()).add(v);
-    }
+  /**
+   * A differentiable copy of a parameter owned by {@code manager}. DJL puts an op's result in the
+   * first operand's manager, so ops that start from a parameter would otherwise leak arrays into
+   * the model's manager on every inference call.
+   */
+  static NDArray local(ParameterStore ps, Parameter p, NDManager manager, boolean training) {
+    NDArray v = ps.getValue(p, manager.getDevice(), training);
+    return manager.zeros(v.getShape(), v.getDataType()).add(v);
+  }
 }

@@ -20,78 +20,97 @@ import java.util.List;
 /**
  * ViT decoder from latent tokens to pixels, with one shared mask token per output patch.
  *
- * <p>Input {@code zq [B, N, d]}. Sequence: P copies of {@code mask_token [D]} + {@code pos_embed [P, D]},
- * then {@code latent_proj} Linear(d, D)(zq) + {@code latent_pos_embed [N, D]}; through
+ * <p>Input {@code zq [B, N, d]}. Sequence: P copies of {@code mask_token [D]} + {@code pos_embed
+ * [P, D]}, then {@code latent_proj} Linear(d, D)(zq) + {@code latent_pos_embed [N, D]}; through
  * {@code block0..} and {@code norm}; the first P outputs -> {@code to_pixel} Linear(D, p*p*C) ->
- * unpatchify ({@link Patches}). Output {@code NDList(images [B, C, H, W])}, unclamped. No cls token.
+ * unpatchify ({@link Patches}). Output {@code NDList(images [B, C, H, W])}, unclamped. No cls
+ * token.
  */
 public final class TokenDecoder extends AbstractBlock {
-    private static final byte VERSION = 1;
+  private static final byte VERSION = 1;
 
-    private final TokenizerConfig cfg;
-    private final Parameter maskToken;
-    private final Parameter posEmbed;
-    private final Parameter latentPos;
-    private final Linear latentProj;
-    private final List<PreNormBlock> blocks = new ArrayList<>();
-    private final LayerNorm norm;
-    private final Linear toPixel;
+  private final TokenizerConfig cfg;
+  private final Parameter maskToken;
+  private final Parameter posEmbed;
+  private final Parameter latentPos;
+  private final Linear latentProj;
+  private final List<PreNormBlock> blocks = new ArrayList<>();
+  private final LayerNorm norm;
+  private final Linear toPixel;
 
-    /** Builds an uninitialised decoder for {@code cfg}. */
-    public TokenDecoder(TokenizerConfig cfg) {
-        super(VERSION);
-        this.cfg = cfg;
-        int d = cfg.decDim();
-        maskToken = addParameter(Params.raw("mask_token", new Shape(d), new TruncatedNormalInitializer(0.02f)));
-        posEmbed = addParameter(Params.raw("pos_embed", new Shape(cfg.numPatches(), d), new TruncatedNormalInitializer(0.02f)));
-        latentPos = addParameter(Params.raw("latent_pos_embed", new Shape(cfg.tokens(), d), new TruncatedNormalInitializer(0.02f)));
-        latentProj = addChildBlock("latent_proj", Linear.builder().setUnits(d).build());
-        for (int i = 0; i < cfg.decDepth(); i++) {
-            blocks.add(addChildBlock("block" + i, new PreNormBlock(d, cfg.decHeads(), cfg.mlpRatio())));
-        }
-        norm = addChildBlock("norm", PreNormBlock.layerNorm());
-        toPixel = addChildBlock("to_pixel", Linear.builder().setUnits(cfg.patchDim()).build());
+  /** Builds an uninitialised decoder for {@code cfg}. */
+  public TokenDecoder(TokenizerConfig cfg) {
+    super(VERSION);
+    this.cfg = cfg;
+    int d = cfg.decDim();
+    maskToken =
+        addParameter(Params.raw("mask_token", new Shape(d), new TruncatedNormalInitializer(0.02f)));
+    posEmbed =
+        addParameter(
+            Params.raw(
+                "pos_embed",
+                new Shape(cfg.numPatches(), d),
+                new TruncatedNormalInitializer(0.02f)));
+    latentPos =
+        addParameter(
+            Params.raw(
+                "latent_pos_embed",
+                new Shape(cfg.tokens(), d),
+                new TruncatedNormalInitializer(0.02f)));
+    latentProj = addChildBlock("latent_proj", Linear.builder().setUnits(d).build());
+    for (int i = 0; i < cfg.decDepth(); i++) {
+      blocks.add(addChildBlock("block" + i, new PreNormBlock(d, cfg.decHeads(), cfg.mlpRatio())));
     }
+    norm = addChildBlock("norm", PreNormBlock.layerNorm());
+    toPixel = addChildBlock("to_pixel", Linear.builder().setUnits(cfg.patchDim()).build());
+  }
 
-    /** The configuration this decoder was built from. */
-    public TokenizerConfig config() {
-        return cfg;
-    }
+  /** The configuration this decoder was built from. */
+  public TokenizerConfig config() {
+    return cfg;
+  }
 
-    @Override
-    protected NDList forwardInternal(ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
-        NDArray zq = inputs.singletonOrThrow();
-        NDManager m = zq.getManager();
-        long b = zq.getShape().get(0);
-        int p = cfg.numPatches();
-        NDArray mask = m.zeros(new Shape(b, p, cfg.decDim()))
-                .add(Params.local(ps, maskToken, m, training))
-                .add(Params.local(ps, posEmbed, m, training));
-        NDArray lat = latentProj.forward(ps, new NDList(zq), training).singletonOrThrow()
-                .add(Params.local(ps, latentPos, m, training));
-        NDArray x = NDArrays.concat(new NDList(mask, lat), 1);
-        for (PreNormBlock blk : blocks) {
-            x = blk.forward(ps, new NDList(x), training).singletonOrThrow();
-        }
-        x = norm.forward(ps, new NDList(x), training).singletonOrThrow();
-        x = x.get(new NDIndex(":, :" + p + ", :"));
-        x = toPixel.forward(ps, new NDList(x), training).singletonOrThrow();
-        return new NDList(Patches.unpatchify(x, cfg.patchSize(), cfg.channels()));
+  @Override
+  protected NDList forwardInternal(
+      ParameterStore ps, NDList inputs, boolean training, PairList<String, Object> params) {
+    NDArray zq = inputs.singletonOrThrow();
+    NDManager m = zq.getManager();
+    long b = zq.getShape().get(0);
+    int p = cfg.numPatches();
+    NDArray mask =
+        m.zeros(new Shape(b, p, cfg.decDim()))
+            .add(Params.local(ps, maskToken, m, training))
+            .add(Params.local(ps, posEmbed, m, training));
+    NDArray lat =
+        latentProj
+            .forward(ps, new NDList(zq), training)
+            .singletonOrThrow()
+            .add(Params.local(ps, latentPos, m, training));
+    NDArray x = NDArrays.concat(new NDList(mask, lat), 1);
+    for (PreNormBlock blk : blocks) {
+      x = blk.forward(ps, new NDList(x), training).singletonOrThrow();
     }
+    x = norm.forward(ps, new NDList(x), training).singletonOrThrow();
+    x = x.get(new NDIndex(":, :" + p + ", :"));
+    x = toPixel.forward(ps, new NDList(x), training).singletonOrThrow();
+    return new NDList(Patches.unpatchify(x, cfg.patchSize(), cfg.channels()));
+  }
 
-    @Override
-    protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
-        Shape seq = new Shape(1, cfg.numPatches() + cfg.tokens(), cfg.decDim());
-        latentProj.initialize(manager, dataType, new Shape(1, cfg.tokens(), cfg.codeDim()));
-        for (PreNormBlock blk : blocks) {
-            blk.initialize(manager, dataType, seq);
-        }
-        norm.initialize(manager, dataType, seq);
-        toPixel.initialize(manager, dataType, new Shape(1, cfg.numPatches(), cfg.decDim()));
+  @Override
+  protected void initializeChildBlocks(NDManager manager, DataType dataType, Shape... inputShapes) {
+    Shape seq = new Shape(1, cfg.numPatches() + cfg.tokens(), cfg.decDim());
+    latentProj.initialize(manager, dataType, new Shape(1, cfg.tokens(), cfg.codeDim()));
+    for (PreNormBlock blk : blocks) {
+      blk.initialize(manager, dataType, seq);
     }
+    norm.initialize(manager, dataType, seq);
+    toPixel.initialize(manager, dataType, new Shape(1, cfg.numPatches(), cfg.decDim()));
+  }
 
-    @Override
-    public Shape[] getOutputShapes(Shape[] inputShapes) {
-        return new Shape[] {new Shape(inputShapes[0].get(0), cfg.channels(), cfg.imageSize(), cfg.imageSize())};
-    }
+  @Override
+  public Shape[] getOutputShapes(Shape[] inputShapes) {
+    return new Shape[] {
+      new Shape(inputShapes[0].get(0), cfg.channels(), cfg.imageSize(), cfg.imageSize())
+    };
+  }
 }

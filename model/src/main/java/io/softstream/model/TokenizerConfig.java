@@ -30,89 +30,96 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
  */
 @JsonIgnoreProperties(ignoreUnknown = false)
 public record TokenizerConfig(
-        int imageSize,
-        int channels,
-        int patchSize,
-        int tokens,
-        int codeDim,
-        int codebookSize,
-        int numCodebooks,
-        float tau,
-        String quantizer,
-        float entropyWeight,
-        float entropyTemperature,
-        float commitmentWeight,
-        int encDim,
-        int encDepth,
-        int encHeads,
-        int decDim,
-        int decDepth,
-        int decHeads,
-        int mlpRatio) {
+    int imageSize,
+    int channels,
+    int patchSize,
+    int tokens,
+    int codeDim,
+    int codebookSize,
+    int numCodebooks,
+    float tau,
+    String quantizer,
+    float entropyWeight,
+    float entropyTemperature,
+    float commitmentWeight,
+    int encDim,
+    int encDepth,
+    int encHeads,
+    int decDim,
+    int decDepth,
+    int decHeads,
+    int mlpRatio) {
 
-    /** Checks every field; a bad value names the field and the rule. */
-    public TokenizerConfig {
-        positive("image_size", imageSize);
-        positive("channels", channels);
-        positive("patch_size", patchSize);
-        positive("tokens", tokens);
-        positive("code_dim", codeDim);
-        positive("codebook_size", codebookSize);
-        positive("num_codebooks", numCodebooks);
-        positive("enc_dim", encDim);
-        positive("enc_depth", encDepth);
-        positive("enc_heads", encHeads);
-        positive("dec_dim", decDim);
-        positive("dec_depth", decDepth);
-        positive("dec_heads", decHeads);
-        positive("mlp_ratio", mlpRatio);
-        if (imageSize % patchSize != 0) {
-            throw new IllegalArgumentException("patch_size " + patchSize + " must divide image_size " + imageSize);
-        }
-        if (tokens % numCodebooks != 0) {
-            throw new IllegalArgumentException("tokens " + tokens + " must be divisible by num_codebooks " + numCodebooks);
-        }
-        if (encDim % encHeads != 0 || decDim % decHeads != 0) {
-            throw new IllegalArgumentException("enc_dim/dec_dim must be divisible by enc_heads/dec_heads");
-        }
-        if (!(tau > 0)) {
-            throw new IllegalArgumentException("tau must be > 0, got " + tau);
-        }
-        if (quantizer == null || !(quantizer.equals("softvq") || quantizer.equals("hardvq") || quantizer.equals("none"))) {
-            throw new IllegalArgumentException("quantizer must be softvq, hardvq or none, got " + quantizer);
-        }
+  /** Checks every field; a bad value names the field and the rule. */
+  public TokenizerConfig {
+    positive("image_size", imageSize);
+    positive("channels", channels);
+    positive("patch_size", patchSize);
+    positive("tokens", tokens);
+    positive("code_dim", codeDim);
+    positive("codebook_size", codebookSize);
+    positive("num_codebooks", numCodebooks);
+    positive("enc_dim", encDim);
+    positive("enc_depth", encDepth);
+    positive("enc_heads", encHeads);
+    positive("dec_dim", decDim);
+    positive("dec_depth", decDepth);
+    positive("dec_heads", decHeads);
+    positive("mlp_ratio", mlpRatio);
+    if (imageSize % patchSize != 0) {
+      throw new IllegalArgumentException(
+          "patch_size " + patchSize + " must divide image_size " + imageSize);
     }
+    if (tokens % numCodebooks != 0) {
+      throw new IllegalArgumentException(
+          "tokens " + tokens + " must be divisible by num_codebooks " + numCodebooks);
+    }
+    if (encDim % encHeads != 0 || decDim % decHeads != 0) {
+      throw new IllegalArgumentException(
+          "enc_dim/dec_dim must be divisible by enc_heads/dec_heads");
+    }
+    if (!(tau > 0)) {
+      throw new IllegalArgumentException("tau must be > 0, got " + tau);
+    }
+    if (quantizer == null
+        || !(quantizer.equals("softvq")
+            || quantizer.equals("hardvq")
+            || quantizer.equals("none"))) {
+      throw new IllegalArgumentException(
+          "quantizer must be softvq, hardvq or none, got " + quantizer);
+    }
+  }
 
-    private static void positive(String name, int v) {
-        if (v <= 0) {
-            throw new IllegalArgumentException(name + " must be > 0, got " + v);
-        }
+  private static void positive(String name, int v) {
+    if (v <= 0) {
+      throw new IllegalArgumentException(name + " must be > 0, got " + v);
     }
+  }
 
-    /** Patches per side. */
-    public int gridSize() {
-        return imageSize / patchSize;
-    }
+  /** Patches per side. */
+  public int gridSize() {
+    return imageSize / patchSize;
+  }
 
-    /** Number of image patches P. */
-    public int numPatches() {
-        return gridSize() * gridSize();
-    }
+  /** Number of image patches P. */
+  public int numPatches() {
+    return gridSize() * gridSize();
+  }
 
-    /** Floats per patch: patchSize * patchSize * channels. */
-    public int patchDim() {
-        return patchSize * patchSize * channels;
-    }
+  /** Floats per patch: patchSize * patchSize * channels. */
+  public int patchDim() {
+    return patchSize * patchSize * channels;
+  }
 
-    /** A tiny configuration for tests: 8x8 grayscale, patch 4, 4 tokens. */
-    public static TokenizerConfig tiny(String quantizer) {
-        return new TokenizerConfig(8, 1, 4, 4, 4, 8, 2, 0.07f, quantizer, 0.01f, 0.01f, 0.25f,
-                16, 1, 2, 16, 1, 2, 2);
-    }
+  /** A tiny configuration for tests: 8x8 grayscale, patch 4, 4 tokens. */
+  public static TokenizerConfig tiny(String quantizer) {
+    return new TokenizerConfig(
+        8, 1, 4, 4, 4, 8, 2, 0.07f, quantizer, 0.01f, 0.01f, 0.25f, 16, 1, 2, 16, 1, 2, 2);
+  }
 
-    /** The default Fashion-MNIST configuration (32x32 grayscale, 32 tokens of 16). */
-    public static TokenizerConfig fashionMnist() {
-        return new TokenizerConfig(32, 1, 4, 32, 16, 512, 2, 0.07f, "softvq", 0.01f, 0.01f, 0.25f,
-                128, 4, 4, 128, 4, 4, 4);
-    }
+  /** The default Fashion-MNIST configuration (32x32 grayscale, 32 tokens of 16). */
+  public static TokenizerConfig fashionMnist() {
+    return new TokenizerConfig(
+        32, 1, 4, 32, 16, 512, 2, 0.07f, "softvq", 0.01f, 0.01f, 0.25f, 128, 4, 4, 128, 4, 4, 4);
+  }
 }

@@ -1,15 +1,13 @@
 package io.softstream.registry;
 
-import io.softstream.schemas.registry.core.RegistryRecord;
-
-import io.softstream.schemas.registry.core.RegistryStore;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.softstream.schemas.registry.CompatibilityLevel;
+import io.softstream.schemas.registry.core.RegistryRecord;
 import io.softstream.schemas.registry.core.RegistryRecord.ConfigRecord;
 import io.softstream.schemas.registry.core.RegistryRecord.SchemaRecord;
+import io.softstream.schemas.registry.core.RegistryStore;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.time.Duration;
@@ -43,20 +41,24 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps the registry's records in a single-partition compacted Kafka topic (default {@code _schemas}),
- * in the same JSON key/value layout as Confluent's registry: key {@code
+ * Keeps the registry's records in a single-partition compacted Kafka topic (default {@code
+ * _schemas}), in the same JSON key/value layout as Confluent's registry: key {@code
  * {"keytype":"SCHEMA","subject":..,"version":..,"magic":1}} → value {@code
- * {"subject","version","id","schema","deleted"}}, and key {@code {"keytype":"CONFIG","subject":..|null,
- * "magic":0}} → value {@code {"compatibilityLevel":..}} (a tombstone removes a subject's level).
+ * {"subject","version","id","schema","deleted"}}, and key {@code
+ * {"keytype":"CONFIG","subject":..|null, "magic":0}} → value {@code {"compatibilityLevel":..}} (a
+ * tombstone removes a subject's level).
  *
- * <p>Writes are synchronous (acks=all, idempotent producer). Single writer: the topic is read once, at
- * construction's {@link #replay}, and never tailed, so two registries writing to the same topic would
- * diverge.
+ * <p>Writes are synchronous (acks=all, idempotent producer). Single writer: the topic is read once,
+ * at construction's {@link #replay}, and never tailed, so two registries writing to the same topic
+ * would diverge.
  */
 public final class KafkaRegistryStore implements RegistryStore {
   private static final Logger log = LoggerFactory.getLogger(KafkaRegistryStore.class);
   private static final ObjectMapper JSON = new ObjectMapper();
-  /** Highest key format this code reads; Confluent writes magic 1 for SCHEMA and 0 for CONFIG keys. */
+
+  /**
+   * Highest key format this code reads; Confluent writes magic 1 for SCHEMA and 0 for CONFIG keys.
+   */
   private static final int MAX_MAGIC = 1;
 
   private final String topic;
@@ -70,7 +72,8 @@ public final class KafkaRegistryStore implements RegistryStore {
    * @param bootstrapServers the Kafka cluster holding the topic
    * @param topic the topic name, e.g. {@code _schemas}
    * @param replicationFactor replication factor used if the topic must be created
-   * @param clientOverrides extra client settings (security etc.) for the admin, producer and consumer
+   * @param clientOverrides extra client settings (security etc.) for the admin, producer and
+   *     consumer
    * @param timeout how long a write, the topic creation or the replay may take
    */
   public KafkaRegistryStore(
@@ -99,11 +102,17 @@ public final class KafkaRegistryStore implements RegistryStore {
     try (Admin admin = Admin.create(clientConfig)) {
       try {
         TopicDescription d =
-            admin.describeTopics(Set.of(topic)).allTopicNames().get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+            admin
+                .describeTopics(Set.of(topic))
+                .allTopicNames()
+                .get(timeout.toMillis(), TimeUnit.MILLISECONDS)
                 .get(topic);
         if (d.partitions().size() != 1) {
           throw new IllegalStateException(
-              "Schema topic '" + topic + "' has " + d.partitions().size()
+              "Schema topic '"
+                  + topic
+                  + "' has "
+                  + d.partitions().size()
                   + " partitions; the registry needs exactly 1 to keep its records in order."
                   + " Delete it or point the registry at another topic");
         }
@@ -115,10 +124,14 @@ public final class KafkaRegistryStore implements RegistryStore {
       }
       NewTopic t =
           new NewTopic(topic, 1, replicationFactor)
-              .configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
+              .configs(
+                  Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT));
       try {
         admin.createTopics(List.of(t)).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-        log.info("Created schema topic '{}' (1 partition, compacted, replication {})", topic, replicationFactor);
+        log.info(
+            "Created schema topic '{}' (1 partition, compacted, replication {})",
+            topic,
+            replicationFactor);
       } catch (ExecutionException e) {
         if (!(e.getCause() instanceof TopicExistsException)) {
           throw e;
@@ -129,8 +142,12 @@ public final class KafkaRegistryStore implements RegistryStore {
       throw new IllegalStateException("Interrupted while checking schema topic '" + topic + "'", e);
     } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
       throw new IllegalStateException(
-          "Could not check or create schema topic '" + topic + "' on "
-              + clientConfig.get(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG) + ": " + e
+          "Could not check or create schema topic '"
+              + topic
+              + "' on "
+              + clientConfig.get(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG)
+              + ": "
+              + e
               + ". Check bootstrap servers, ACLs (create/describe on the topic) and the replication factor",
           e);
     }
@@ -153,8 +170,15 @@ public final class KafkaRegistryStore implements RegistryStore {
       while (consumer.position(tp, timeout) < end) {
         if (System.nanoTime() > deadline) {
           throw new IllegalStateException(
-              "Timed out after " + timeout + " replaying schema topic '" + topic + "' (at offset "
-                  + consumer.position(tp) + " of " + end + ")");
+              "Timed out after "
+                  + timeout
+                  + " replaying schema topic '"
+                  + topic
+                  + "' (at offset "
+                  + consumer.position(tp)
+                  + " of "
+                  + end
+                  + ")");
         }
         for (ConsumerRecord<String, String> r : consumer.poll(Duration.ofMillis(200))) {
           RegistryRecord record = decode(r.key(), r.value(), r.offset());
@@ -181,10 +205,13 @@ public final class KafkaRegistryStore implements RegistryStore {
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new IllegalStateException("Interrupted while writing to schema topic '" + topic + "'", e);
+      throw new IllegalStateException(
+          "Interrupted while writing to schema topic '" + topic + "'", e);
     } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
       throw new IllegalStateException(
-          "Write to schema topic '" + topic + "' failed: "
+          "Write to schema topic '"
+              + topic
+              + "' failed: "
               + (e.getCause() != null ? e.getCause() : e),
           e);
     }
@@ -198,28 +225,44 @@ public final class KafkaRegistryStore implements RegistryStore {
   static String[] encode(RegistryRecord record) {
     ObjectNode key = JSON.createObjectNode();
     if (record instanceof SchemaRecord s) {
-      key.put("keytype", "SCHEMA").put("subject", s.subject()).put("version", s.version()).put("magic", 1);
+      key.put("keytype", "SCHEMA")
+          .put("subject", s.subject())
+          .put("version", s.version())
+          .put("magic", 1);
       ObjectNode value = JSON.createObjectNode();
-      value.put("subject", s.subject()).put("version", s.version()).put("id", s.id())
-          .put("schema", s.schema()).put("deleted", s.deleted());
+      value
+          .put("subject", s.subject())
+          .put("version", s.version())
+          .put("id", s.id())
+          .put("schema", s.schema())
+          .put("deleted", s.deleted());
       return new String[] {key.toString(), value.toString()};
     }
     ConfigRecord c = (ConfigRecord) record;
     key.put("keytype", "CONFIG").put("subject", c.subject()).put("magic", 0);
     String value =
-        c.level() == null ? null : JSON.createObjectNode().put("compatibilityLevel", c.level().name()).toString();
+        c.level() == null
+            ? null
+            : JSON.createObjectNode().put("compatibilityLevel", c.level().name()).toString();
     return new String[] {key.toString(), value};
   }
 
-  /** Decodes one topic record; null for record types this registry does not keep (NOOP, MODE...). */
+  /**
+   * Decodes one topic record; null for record types this registry does not keep (NOOP, MODE...).
+   */
   static RegistryRecord decode(String keyJson, String valueJson, long offset) {
     try {
       JsonNode key = JSON.readTree(keyJson);
       int magic = key.path("magic").asInt(0);
       if (magic > MAX_MAGIC) {
         throw new IllegalStateException(
-            "Unsupported schema topic key format magic=" + magic + " at offset " + offset
-                + "; this registry reads up to " + MAX_MAGIC + ". Upgrade the registry");
+            "Unsupported schema topic key format magic="
+                + magic
+                + " at offset "
+                + offset
+                + "; this registry reads up to "
+                + MAX_MAGIC
+                + ". Upgrade the registry");
       }
       String type = key.path("keytype").asText();
       JsonNode subjectNode = key.get("subject");
@@ -232,12 +275,18 @@ public final class KafkaRegistryStore implements RegistryStore {
           JsonNode v = JSON.readTree(valueJson);
           String schemaType = v.path("schemaType").asText("AVRO");
           if (!schemaType.equals("AVRO")) {
-            log.warn("Skipping {} schema at offset {}: this registry keeps AVRO only", schemaType, offset);
+            log.warn(
+                "Skipping {} schema at offset {}: this registry keeps AVRO only",
+                schemaType,
+                offset);
             return null;
           }
           return new SchemaRecord(
-              v.path("subject").asText(), v.path("version").asInt(), v.path("id").asInt(),
-              v.path("schema").asText(), v.path("deleted").asBoolean(false));
+              v.path("subject").asText(),
+              v.path("version").asInt(),
+              v.path("id").asInt(),
+              v.path("schema").asText(),
+              v.path("deleted").asBoolean(false));
         }
         case "CONFIG" -> {
           if (valueJson == null) {
@@ -245,7 +294,8 @@ public final class KafkaRegistryStore implements RegistryStore {
           }
           JsonNode level = JSON.readTree(valueJson).get("compatibilityLevel");
           return new ConfigRecord(
-              subject, level == null || level.isNull() ? null : CompatibilityLevel.parse(level.asText()));
+              subject,
+              level == null || level.isNull() ? null : CompatibilityLevel.parse(level.asText()));
         }
         default -> {
           log.debug("Skipping schema topic record of type '{}' at offset {}", type, offset);

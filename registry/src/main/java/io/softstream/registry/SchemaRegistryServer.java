@@ -1,9 +1,5 @@
 package io.softstream.registry;
 
-import io.softstream.schemas.registry.core.SchemaRegistryCore;
-
-import io.softstream.schemas.registry.core.RegistryStore;
-
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -14,6 +10,8 @@ import io.softstream.schemas.registry.CompatibilityLevel;
 import io.softstream.schemas.registry.CompatibilityResult;
 import io.softstream.schemas.registry.RegisteredSchema;
 import io.softstream.schemas.registry.SchemaRegistryException;
+import io.softstream.schemas.registry.core.RegistryStore;
+import io.softstream.schemas.registry.core.SchemaRegistryCore;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
@@ -37,8 +35,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A Confluent-compatible schema registry over HTTP (Avro only), keeping its state in a compacted Kafka
- * topic through {@link KafkaRegistryStore}.
+ * A Confluent-compatible schema registry over HTTP (Avro only), keeping its state in a compacted
+ * Kafka topic through {@link KafkaRegistryStore}.
  *
  * <pre>{@code
  * try (SchemaRegistryServer server = SchemaRegistryServer.builder()
@@ -52,14 +50,16 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * <p>Endpoints: {@code / , /subjects[/{s}[/versions[/{v}[/schema]]]], /schemas/ids/{id}[/schema|/versions
- * |/subjects], /schemas/guids/{guid}[/ids], /schemas/types, /compatibility/subjects/{s}/versions[/{v}],
- * /config[/{s}], /mode[/{s}]}, with Confluent's JSON shapes and error codes. Single writer: run one
- * server per topic (the topic is read once at start and not followed afterwards).
+ * <p>Endpoints: {@code / , /subjects[/{s}[/versions[/{v}[/schema]]]],
+ * /schemas/ids/{id}[/schema|/versions |/subjects], /schemas/guids/{guid}[/ids], /schemas/types,
+ * /compatibility/subjects/{s}/versions[/{v}], /config[/{s}], /mode[/{s}]}, with Confluent's JSON
+ * shapes and error codes. Single writer: run one server per topic (the topic is read once at start
+ * and not followed afterwards).
  */
 public final class SchemaRegistryServer implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(SchemaRegistryServer.class);
   private static final ObjectMapper JSON = new ObjectMapper();
+
   /** The media type of every response. */
   public static final String CONTENT_TYPE = "application/vnd.schemaregistry.v1+json";
 
@@ -95,7 +95,10 @@ public final class SchemaRegistryServer implements Closeable {
         config.store != null
             ? config.store
             : new KafkaRegistryStore(
-                config.bootstrapServers, config.topic, config.replicationFactor, config.kafkaConfig,
+                config.bootstrapServers,
+                config.topic,
+                config.replicationFactor,
+                config.kafkaConfig,
                 config.storeTimeout);
     try {
       core = new SchemaRegistryCore(store);
@@ -119,7 +122,9 @@ public final class SchemaRegistryServer implements Closeable {
     log.info(
         "Schema registry listening at {} (store: {})",
         url(),
-        config.store != null ? "custom" : "topic '" + config.topic + "' on " + config.bootstrapServers);
+        config.store != null
+            ? "custom"
+            : "topic '" + config.topic + "' on " + config.bootstrapServers);
     return this;
   }
 
@@ -395,7 +400,9 @@ public final class SchemaRegistryServer implements Closeable {
       String bare = type.split(";")[0].trim().toLowerCase(java.util.Locale.ROOT);
       if (!ACCEPTED_CONTENT_TYPES.contains(bare)) {
         throw new BadRequest(
-            415, 415, "Unsupported Content-Type '" + type + "'; use one of " + ACCEPTED_CONTENT_TYPES);
+            415,
+            415,
+            "Unsupported Content-Type '" + type + "'; use one of " + ACCEPTED_CONTENT_TYPES);
       }
     }
     try (InputStream in = ex.getRequestBody()) {
@@ -417,7 +424,9 @@ public final class SchemaRegistryServer implements Closeable {
   private static String schemaType(JsonNode body) {
     if (body.hasNonNull("references") && body.get("references").size() > 0) {
       throw new SchemaRegistryException(
-          422, SchemaRegistryException.INVALID_SCHEMA, "Schema references are not supported by this registry");
+          422,
+          SchemaRegistryException.INVALID_SCHEMA,
+          "Schema references are not supported by this registry");
     }
     return text(body, "schemaType");
   }
@@ -464,7 +473,9 @@ public final class SchemaRegistryServer implements Closeable {
       int eq = pair.indexOf('=');
       String k = eq < 0 ? pair : pair.substring(0, eq);
       String v = eq < 0 ? "" : pair.substring(eq + 1);
-      q.put(URLDecoder.decode(k, StandardCharsets.UTF_8), URLDecoder.decode(v, StandardCharsets.UTF_8));
+      q.put(
+          URLDecoder.decode(k, StandardCharsets.UTF_8),
+          URLDecoder.decode(v, StandardCharsets.UTF_8));
     }
     return q;
   }
@@ -527,7 +538,9 @@ public final class SchemaRegistryServer implements Closeable {
       return this;
     }
 
-    /** Extra Kafka client settings (security, client.id...) for the store's admin/producer/consumer. */
+    /**
+     * Extra Kafka client settings (security, client.id...) for the store's admin/producer/consumer.
+     */
     public Builder optKafkaConfig(Map<String, ?> kafkaConfig) {
       this.kafkaConfig = Map.copyOf(kafkaConfig);
       return this;
@@ -556,7 +569,8 @@ public final class SchemaRegistryServer implements Closeable {
         throw new IllegalArgumentException("Threads must be at least 1, got " + threads);
       }
       if (replicationFactor < 1) {
-        throw new IllegalArgumentException("Replication factor must be at least 1, got " + replicationFactor);
+        throw new IllegalArgumentException(
+            "Replication factor must be at least 1, got " + replicationFactor);
       }
       Objects.requireNonNull(host, "host");
       Objects.requireNonNull(storeTimeout, "storeTimeout");

@@ -1,30 +1,18 @@
 package io.softstream.registry;
 
-import io.softstream.schemas.registry.SchemaRegistryUnavailableException;
-
-import io.softstream.schemas.registry.SchemaRegistryException;
-
-import io.softstream.schemas.registry.SchemaRegistryClients;
-
-import io.softstream.schemas.registry.SchemaRegistryClient;
-
-import io.softstream.schemas.registry.RegisteredSchema;
-
-import io.softstream.schemas.registry.InMemorySchemaRegistryClient;
-
-import io.softstream.schemas.registry.CompatibilityResult;
-
-import io.softstream.schemas.registry.CompatibilityLevel;
-
-import io.softstream.schemas.registry.CachingSchemaRegistryClient;
-
-import io.softstream.schemas.registry.core.RegistryRecord;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.softstream.schemas.registry.CachingSchemaRegistryClient;
+import io.softstream.schemas.registry.CompatibilityLevel;
+import io.softstream.schemas.registry.CompatibilityResult;
+import io.softstream.schemas.registry.InMemorySchemaRegistryClient;
+import io.softstream.schemas.registry.RegisteredSchema;
+import io.softstream.schemas.registry.SchemaRegistryClient;
+import io.softstream.schemas.registry.SchemaRegistryClients;
+import io.softstream.schemas.registry.SchemaRegistryException;
+import io.softstream.schemas.registry.SchemaRegistryUnavailableException;
 import io.softstream.schemas.registry.core.RegistryStore;
-import io.softstream.registry.SchemaRegistryServer;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -35,11 +23,15 @@ import org.apache.kafka.common.config.ConfigException;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** The factory, the in-memory and caching clients, and the REST client against a server kept in memory. */
+/**
+ * The factory, the in-memory and caching clients, and the REST client against a server kept in
+ * memory.
+ */
 class RegistryClientsTest {
   static final Schema V1 =
       new Schema.Parser()
-          .parse("{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"string\"}]}");
+          .parse(
+              "{\"type\":\"record\",\"name\":\"R\",\"fields\":[{\"name\":\"a\",\"type\":\"string\"}]}");
   static final Schema V2 =
       new Schema.Parser()
           .parse(
@@ -70,7 +62,11 @@ class RegistryClientsTest {
     assertThatThrownBy(
             () ->
                 SchemaRegistryClients.create(
-                    Map.of(SchemaRegistryClients.SCHEMA_REGISTRY_URL, "http://x:1", SchemaRegistryClients.RETRIES, -1)))
+                    Map.of(
+                        SchemaRegistryClients.SCHEMA_REGISTRY_URL,
+                        "http://x:1",
+                        SchemaRegistryClients.RETRIES,
+                        -1)))
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("schema.registry.retries");
     assertThatThrownBy(
@@ -82,16 +78,20 @@ class RegistryClientsTest {
         .isInstanceOf(ConfigException.class)
         .hasMessageContaining("basic.auth.user.info");
     assertThatThrownBy(
-            () -> SchemaRegistryClients.create(Map.of(SchemaRegistryClients.SCHEMA_REGISTRY_URL, "ftp://x")))
+            () ->
+                SchemaRegistryClients.create(
+                    Map.of(SchemaRegistryClients.SCHEMA_REGISTRY_URL, "ftp://x")))
         .hasMessageContaining("http://");
   }
 
   @Test
   void mockUrlsShareOneInMemoryRegistryPerScope() {
     SchemaRegistryClient a =
-        SchemaRegistryClients.create(Map.of(SchemaRegistryClients.SCHEMA_REGISTRY_URL, "mock://clients-test"));
+        SchemaRegistryClients.create(
+            Map.of(SchemaRegistryClients.SCHEMA_REGISTRY_URL, "mock://clients-test"));
     SchemaRegistryClient b =
-        SchemaRegistryClients.create(Map.of(SchemaRegistryClients.SCHEMA_REGISTRY_URL, "mock://clients-test"));
+        SchemaRegistryClients.create(
+            Map.of(SchemaRegistryClients.SCHEMA_REGISTRY_URL, "mock://clients-test"));
     assertThat(a).isInstanceOf(CachingSchemaRegistryClient.class);
     assertThat(((CachingSchemaRegistryClient) a).delegate())
         .isSameAs(((CachingSchemaRegistryClient) b).delegate())
@@ -112,7 +112,8 @@ class RegistryClientsTest {
     assertThat(c.lookup("s", V1)).isEqualTo(r1);
     assertThat(c.testCompatibility("s", V2_NO_DEFAULT).compatible()).isFalse();
     assertThatThrownBy(() -> c.register("s", V2_NO_DEFAULT))
-        .isInstanceOfSatisfying(SchemaRegistryException.class, e -> assertThat(e.errorCode()).isEqualTo(409));
+        .isInstanceOfSatisfying(
+            SchemaRegistryException.class, e -> assertThat(e.errorCode()).isEqualTo(409));
     c.setCompatibility("s", CompatibilityLevel.FORWARD);
     assertThat(c.compatibility("s")).isEqualTo(CompatibilityLevel.FORWARD);
     assertThat(c.compatibility(null)).isEqualTo(CompatibilityLevel.BACKWARD);
@@ -166,9 +167,14 @@ class RegistryClientsTest {
   @Test
   void restClientAgainstAnInMemoryServer() throws Exception {
     try (SchemaRegistryServer server =
-        SchemaRegistryServer.builder().optStore(RegistryStore.inMemory()).optPort(0).build().start()) {
+        SchemaRegistryServer.builder()
+            .optStore(RegistryStore.inMemory())
+            .optPort(0)
+            .build()
+            .start()) {
       SchemaRegistryClient c =
-          SchemaRegistryClients.create(Map.of(SchemaRegistryClients.SCHEMA_REGISTRY_URL, server.url()));
+          SchemaRegistryClients.create(
+              Map.of(SchemaRegistryClients.SCHEMA_REGISTRY_URL, server.url()));
       String subject = "weird/subject name+1";
       RegisteredSchema r1 = c.register(subject, V1);
       assertThat(r1.id()).isEqualTo(1);
@@ -198,20 +204,25 @@ class RegistryClientsTest {
     RegistryStore broken =
         new RegistryStore() {
           @Override
-          public void replay(java.util.function.Consumer<io.softstream.schemas.registry.core.RegistryRecord> s) {}
+          public void replay(
+              java.util.function.Consumer<io.softstream.schemas.registry.core.RegistryRecord> s) {}
 
           @Override
           public void write(List<io.softstream.schemas.registry.core.RegistryRecord> records) {
             throw new IllegalStateException("Write to schema topic '_schemas' failed: broker down");
           }
         };
-    try (SchemaRegistryServer server = SchemaRegistryServer.builder().optStore(broken).optPort(0).build().start()) {
+    try (SchemaRegistryServer server =
+        SchemaRegistryServer.builder().optStore(broken).optPort(0).build().start()) {
       java.net.http.HttpResponse<String> raw =
           java.net.http.HttpClient.newHttpClient()
               .send(
-                  java.net.http.HttpRequest.newBuilder(java.net.URI.create(server.url() + "/subjects/s/versions"))
+                  java.net.http.HttpRequest.newBuilder(
+                          java.net.URI.create(server.url() + "/subjects/s/versions"))
                       .header("Content-Type", "application/vnd.schemaregistry.v1+json")
-                      .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"schema\":\"\\\"string\\\"\"}"))
+                      .POST(
+                          java.net.http.HttpRequest.BodyPublishers.ofString(
+                              "{\"schema\":\"\\\"string\\\"\"}"))
                       .build(),
                   java.net.http.HttpResponse.BodyHandlers.ofString());
       assertThat(raw.statusCode()).isEqualTo(500);
@@ -221,9 +232,12 @@ class RegistryClientsTest {
       SchemaRegistryClient c =
           SchemaRegistryClients.create(
               Map.of(
-                  SchemaRegistryClients.SCHEMA_REGISTRY_URL, server.url(),
-                  SchemaRegistryClients.RETRIES, 1,
-                  SchemaRegistryClients.RETRY_BACKOFF_MS, 1L));
+                  SchemaRegistryClients.SCHEMA_REGISTRY_URL,
+                  server.url(),
+                  SchemaRegistryClients.RETRIES,
+                  1,
+                  SchemaRegistryClients.RETRY_BACKOFF_MS,
+                  1L));
       assertThatThrownBy(() -> c.register("s", V1))
           .isInstanceOf(SchemaRegistryUnavailableException.class)
           .hasMessageContaining("50001")

@@ -1,7 +1,5 @@
 package io.softstream.registry;
 
-import io.softstream.schemas.registry.core.RegistryRecord;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -20,7 +18,9 @@ class RegistryStoreFormatTest {
     SchemaRecord r = new SchemaRecord("s-value", 2, 7, "{\"type\":\"string\"}", true);
     String[] kv = KafkaRegistryStore.encode(r);
     assertThat(JSON.readTree(kv[0]))
-        .isEqualTo(JSON.readTree("{\"keytype\":\"SCHEMA\",\"subject\":\"s-value\",\"version\":2,\"magic\":1}"));
+        .isEqualTo(
+            JSON.readTree(
+                "{\"keytype\":\"SCHEMA\",\"subject\":\"s-value\",\"version\":2,\"magic\":1}"));
     assertThat(JSON.readTree(kv[1]))
         .isEqualTo(
             JSON.readTree(
@@ -40,7 +40,8 @@ class RegistryStoreFormatTest {
 
     String[] removal = KafkaRegistryStore.encode(new ConfigRecord("s", null));
     assertThat(removal[1]).isNull();
-    assertThat(KafkaRegistryStore.decode(removal[0], null, 1)).isEqualTo(new ConfigRecord("s", null));
+    assertThat(KafkaRegistryStore.decode(removal[0], null, 1))
+        .isEqualTo(new ConfigRecord("s", null));
   }
 
   @Test

@@ -74,7 +74,11 @@ class SchemaRegistryServerIT {
     ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("io.softstream")).setLevel(Level.INFO);
     cluster =
         new KafkaClusterTestKit.Builder(
-                new TestKitNodes.Builder().setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1).build())
+                new TestKitNodes.Builder()
+                    .setCombined(true)
+                    .setNumBrokerNodes(1)
+                    .setNumControllerNodes(1)
+                    .build())
             .build();
     cluster.format();
     cluster.startup();
@@ -99,7 +103,11 @@ class SchemaRegistryServerIT {
 
   static SchemaRegistryClient client(SchemaRegistryServer server) {
     return SchemaRegistryClients.create(
-        Map.of(SchemaRegistryClients.SCHEMA_REGISTRY_URL, server.url(), SchemaRegistryClients.RETRIES, 0));
+        Map.of(
+            SchemaRegistryClients.SCHEMA_REGISTRY_URL,
+            server.url(),
+            SchemaRegistryClients.RETRIES,
+            0));
   }
 
   static int code(Runnable r) {
@@ -182,12 +190,18 @@ class SchemaRegistryServerIT {
     }
 
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", cluster.bootstrapServers()))) {
-      TopicDescription d = admin.describeTopics(Set.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
+      TopicDescription d =
+          admin.describeTopics(Set.of(topic)).allTopicNames().get(30, TimeUnit.SECONDS).get(topic);
       assertThat(d.partitions()).hasSize(1);
       ConfigResource res = new ConfigResource(ConfigResource.Type.TOPIC, topic);
       String policy =
-          admin.describeConfigs(Set.of(res)).all().get(30, TimeUnit.SECONDS).get(res)
-              .get(TopicConfig.CLEANUP_POLICY_CONFIG).value();
+          admin
+              .describeConfigs(Set.of(res))
+              .all()
+              .get(30, TimeUnit.SECONDS)
+              .get(res)
+              .get(TopicConfig.CLEANUP_POLICY_CONFIG)
+              .value();
       assertThat(policy).isEqualTo("compact");
     }
   }
@@ -196,7 +210,8 @@ class SchemaRegistryServerIT {
   void rawHttpJsonShapes() throws Exception {
     try (SchemaRegistryServer server = start("_schemas_raw")) {
       String u = server.url();
-      String schema = "{\"type\": \"record\", \"name\": \"Raw\", \"fields\": [{\"name\": \"a\", \"type\": \"long\"}]}";
+      String schema =
+          "{\"type\": \"record\", \"name\": \"Raw\", \"fields\": [{\"name\": \"a\", \"type\": \"long\"}]}";
       String body = JSON.createObjectNode().put("schema", schema).toString();
 
       JsonNode reg = json(send("POST", u + "/subjects/raw%2Dvalue/versions", body, CT), 200);
@@ -205,61 +220,92 @@ class SchemaRegistryServerIT {
       assertThat(reg.get("guid").asText()).matches("[0-9a-f-]{36}");
       // the same schema without whitespace is the same schema
       JsonNode again =
-          json(send("POST", u + "/subjects/raw-value/versions",
-              JSON.createObjectNode().put("schema", schema.replace(" ", "")).toString(), "application/json"), 200);
+          json(
+              send(
+                  "POST",
+                  u + "/subjects/raw-value/versions",
+                  JSON.createObjectNode().put("schema", schema.replace(" ", "")).toString(),
+                  "application/json"),
+              200);
       assertThat(again.get("id").asInt()).isEqualTo(1);
 
       HttpResponse<String> byId = send("GET", u + "/schemas/ids/1", null, null);
       assertThat(byId.headers().firstValue("Content-Type")).contains(CT);
       JsonNode byIdJson = json(byId, 200);
       assertThat(byIdJson.fieldNames()).toIterable().containsExactly("schema");
-      assertThat(new Schema.Parser().parse(byIdJson.get("schema").asText()).getName()).isEqualTo("Raw");
+      assertThat(new Schema.Parser().parse(byIdJson.get("schema").asText()).getName())
+          .isEqualTo("Raw");
 
       assertThat(send("GET", u + "/schemas/ids/1/schema", null, null).body())
-          .isEqualTo("{\"type\":\"record\",\"name\":\"Raw\",\"fields\":[{\"name\":\"a\",\"type\":\"long\"}]}");
+          .isEqualTo(
+              "{\"type\":\"record\",\"name\":\"Raw\",\"fields\":[{\"name\":\"a\",\"type\":\"long\"}]}");
       assertThat(json(send("GET", u + "/schemas/ids/1/versions", null, null), 200).toString())
           .isEqualTo("[{\"subject\":\"raw-value\",\"version\":1}]");
-      assertThat(json(send("GET", u + "/schemas/guids/" + reg.get("guid").asText(), null, null), 200)
-              .get("schema").asText())
+      assertThat(
+              json(send("GET", u + "/schemas/guids/" + reg.get("guid").asText(), null, null), 200)
+                  .get("schema")
+                  .asText())
           .contains("Raw");
-      assertThat(json(send("GET", u + "/schemas/types", null, null), 200).toString()).isEqualTo("[\"AVRO\"]");
-      assertThat(json(send("GET", u + "/subjects", null, null), 200).toString()).isEqualTo("[\"raw-value\"]");
+      assertThat(json(send("GET", u + "/schemas/types", null, null), 200).toString())
+          .isEqualTo("[\"AVRO\"]");
+      assertThat(json(send("GET", u + "/subjects", null, null), 200).toString())
+          .isEqualTo("[\"raw-value\"]");
       assertThat(json(send("GET", u + "/subjects/raw-value/versions", null, null), 200).toString())
           .isEqualTo("[1]");
-      JsonNode latest = json(send("GET", u + "/subjects/raw-value/versions/latest", null, null), 200);
+      JsonNode latest =
+          json(send("GET", u + "/subjects/raw-value/versions/latest", null, null), 200);
       assertThat(latest.get("subject").asText()).isEqualTo("raw-value");
       assertThat(latest.get("id").asInt()).isEqualTo(1);
       assertThat(latest.get("version").asInt()).isEqualTo(1);
       assertThat(latest.has("schemaType")).isFalse();
-      assertThat(json(send("GET", u + "/subjects/raw-value/versions/-1", null, null), 200)).isEqualTo(latest);
-      assertThat(json(send("POST", u + "/subjects/raw-value", body, CT), 200).get("version").asInt())
+      assertThat(json(send("GET", u + "/subjects/raw-value/versions/-1", null, null), 200))
+          .isEqualTo(latest);
+      assertThat(
+              json(send("POST", u + "/subjects/raw-value", body, CT), 200).get("version").asInt())
           .isEqualTo(1);
       assertThat(json(send("GET", u + "/", null, null), 200).toString()).isEqualTo("{}");
-      assertThat(json(send("GET", u + "/mode", null, null), 200).toString()).isEqualTo("{\"mode\":\"READWRITE\"}");
+      assertThat(json(send("GET", u + "/mode", null, null), 200).toString())
+          .isEqualTo("{\"mode\":\"READWRITE\"}");
 
       // config
       assertThat(json(send("GET", u + "/config", null, null), 200).toString())
           .isEqualTo("{\"compatibilityLevel\":\"BACKWARD\"}");
       assertError(send("GET", u + "/config/raw-value", null, null), 404, 40408);
-      assertThat(json(send("GET", u + "/config/raw-value?defaultToGlobal=true", null, null), 200)
-              .get("compatibilityLevel").asText())
+      assertThat(
+              json(send("GET", u + "/config/raw-value?defaultToGlobal=true", null, null), 200)
+                  .get("compatibilityLevel")
+                  .asText())
           .isEqualTo("BACKWARD");
-      assertThat(json(send("PUT", u + "/config/raw-value", "{\"compatibility\":\"full\"}", CT), 200).toString())
+      assertThat(
+              json(send("PUT", u + "/config/raw-value", "{\"compatibility\":\"full\"}", CT), 200)
+                  .toString())
           .isEqualTo("{\"compatibility\":\"FULL\"}");
       assertThat(json(send("GET", u + "/config/raw-value", null, null), 200).toString())
           .isEqualTo("{\"compatibilityLevel\":\"FULL\"}");
       assertError(send("PUT", u + "/config", "{\"compatibility\":\"SIDEWAYS\"}", CT), 422, 42203);
 
       // compatibility endpoints
-      String bad = JSON.createObjectNode().put("schema",
-          "{\"type\":\"record\",\"name\":\"Raw\",\"fields\":[{\"name\":\"b\",\"type\":\"long\"}]}").toString();
+      String bad =
+          JSON.createObjectNode()
+              .put(
+                  "schema",
+                  "{\"type\":\"record\",\"name\":\"Raw\",\"fields\":[{\"name\":\"b\",\"type\":\"long\"}]}")
+              .toString();
       JsonNode verbose =
-          json(send("POST", u + "/compatibility/subjects/raw-value/versions/latest?verbose=true", bad, CT), 200);
+          json(
+              send(
+                  "POST",
+                  u + "/compatibility/subjects/raw-value/versions/latest?verbose=true",
+                  bad,
+                  CT),
+              200);
       assertThat(verbose.get("is_compatible").asBoolean()).isFalse();
       assertThat(verbose.get("messages")).isNotEmpty();
-      JsonNode terse = json(send("POST", u + "/compatibility/subjects/raw-value/versions", bad, CT), 200);
+      JsonNode terse =
+          json(send("POST", u + "/compatibility/subjects/raw-value/versions", bad, CT), 200);
       assertThat(terse.toString()).isEqualTo("{\"is_compatible\":false}");
-      JsonNode incompatible = assertError(send("POST", u + "/subjects/raw-value/versions", bad, CT), 409, 409);
+      JsonNode incompatible =
+          assertError(send("POST", u + "/subjects/raw-value/versions", bad, CT), 409, 409);
       assertThat(incompatible.get("message").asText()).contains("raw-value").contains("FULL");
 
       // errors
@@ -267,11 +313,15 @@ class SchemaRegistryServerIT {
       assertError(send("GET", u + "/subjects/raw-value/versions/7", null, null), 404, 40402);
       assertError(send("GET", u + "/subjects/raw-value/versions/abc", null, null), 422, 42202);
       assertError(send("GET", u + "/schemas/ids/77", null, null), 404, 40403);
-      assertError(send("POST", u + "/subjects/raw-value/versions", "{\"schema\":\"{nope\"}", CT), 422, 42201);
+      assertError(
+          send("POST", u + "/subjects/raw-value/versions", "{\"schema\":\"{nope\"}", CT),
+          422,
+          42201);
       assertError(send("POST", u + "/subjects/raw-value/versions", body, "text/plain"), 415, 415);
 
       // delete
-      assertThat(json(send("DELETE", u + "/subjects/raw-value", null, null), 200).toString()).isEqualTo("[1]");
+      assertThat(json(send("DELETE", u + "/subjects/raw-value", null, null), 200).toString())
+          .isEqualTo("[1]");
       assertThat(json(send("GET", u + "/subjects", null, null), 200).toString()).isEqualTo("[]");
       assertThat(json(send("GET", u + "/subjects?deleted=true", null, null), 200).toString())
           .isEqualTo("[\"raw-value\"]");
@@ -284,7 +334,9 @@ class SchemaRegistryServerIT {
     Path python = Path.of("/usr/bin/python3");
     Assumptions.assumeTrue(Files.isExecutable(python), "requires /usr/bin/python3");
     Process probe =
-        new ProcessBuilder(python.toString(), "-c", "import confluent_kafka.avro").redirectErrorStream(true).start();
+        new ProcessBuilder(python.toString(), "-c", "import confluent_kafka.avro")
+            .redirectErrorStream(true)
+            .start();
     Assumptions.assumeTrue(
         probe.waitFor(60, TimeUnit.SECONDS) && probe.exitValue() == 0,
         "requires python3-confluent-kafka (confluent_kafka.avro) and python3-avro");
@@ -308,7 +360,9 @@ class SchemaRegistryServerIT {
             ""));
     try (SchemaRegistryServer server = start("_schemas_python")) {
       Process p =
-          new ProcessBuilder(python.toString(), script.toString(), server.url()).redirectErrorStream(true).start();
+          new ProcessBuilder(python.toString(), script.toString(), server.url())
+              .redirectErrorStream(true)
+              .start();
       assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
       String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
       assertThat(p.exitValue()).as(out).isZero();
@@ -321,16 +375,22 @@ class SchemaRegistryServerIT {
       // and the Java client sees what Python registered
       SchemaRegistryClient c = client(server);
       assertThat(c.subjects()).containsExactly("py-value");
-      assertThat(c.schemaById(1).getField("y").defaultVal()).isEqualTo(org.apache.avro.JsonProperties.NULL_VALUE);
+      assertThat(c.schemaById(1).getField("y").defaultVal())
+          .isEqualTo(org.apache.avro.JsonProperties.NULL_VALUE);
     }
   }
 
-  static HttpResponse<String> send(String method, String url, String body, String contentType) throws Exception {
+  static HttpResponse<String> send(String method, String url, String body, String contentType)
+      throws Exception {
     HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url));
     if (contentType != null) {
       b.header("Content-Type", contentType);
     }
-    b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    b.method(
+        method,
+        body == null
+            ? HttpRequest.BodyPublishers.noBody()
+            : HttpRequest.BodyPublishers.ofString(body));
     return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
   }
 

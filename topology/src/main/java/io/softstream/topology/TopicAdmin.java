@@ -18,8 +18,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Creates missing topics and validates existing ones against their {@link TopicSpec}. Idempotent: run
- * it on every start of every component.
+ * Creates missing topics and validates existing ones against their {@link TopicSpec}. Idempotent:
+ * run it on every start of every component.
  */
 public final class TopicAdmin {
   private static final Logger log = LoggerFactory.getLogger(TopicAdmin.class);
@@ -40,8 +40,8 @@ public final class TopicAdmin {
 
   /**
    * Creates each topic in {@code specs} that does not exist; checks each that does. More partitions
-   * than declared is fine (operators add partitions to scale); fewer, or another cleanup policy, is an
-   * error naming the topic and the fix.
+   * than declared is fine (operators add partitions to scale); fewer, or another cleanup policy, is
+   * an error naming the topic and the fix.
    *
    * @throws TopicMismatchException if an existing topic contradicts its spec
    */
@@ -59,8 +59,15 @@ public final class TopicAdmin {
         } else {
           short rf = (short) Math.min(s.replicationFactor(), brokers);
           if (rf < s.replicationFactor()) {
-            warnings.add(s.name() + ": replication " + rf + " (cluster has " + brokers + " broker(s), spec wants "
-                + s.replicationFactor() + ")");
+            warnings.add(
+                s.name()
+                    + ": replication "
+                    + rf
+                    + " (cluster has "
+                    + brokers
+                    + " broker(s), spec wants "
+                    + s.replicationFactor()
+                    + ")");
           }
           Map<String, String> configs = new java.util.LinkedHashMap<>(s.configs());
           if (rf < 2) {
@@ -89,9 +96,11 @@ public final class TopicAdmin {
       warnings.forEach(w -> log.warn("Topic check: {}", w));
       return new Report(created, present, warnings);
     } catch (ExecutionException e) {
-      throw new IllegalStateException("Could not create or check topics: " + e.getCause().getMessage(), e.getCause());
+      throw new IllegalStateException(
+          "Could not create or check topics: " + e.getCause().getMessage(), e.getCause());
     } catch (java.util.concurrent.TimeoutException e) {
-      throw new IllegalStateException("Timed out creating or checking topics: is the cluster reachable?", e);
+      throw new IllegalStateException(
+          "Timed out creating or checking topics: is the cluster reachable?", e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("Interrupted while creating topics", e);
@@ -100,33 +109,63 @@ public final class TopicAdmin {
 
   private static void validate(Admin admin, List<TopicSpec> specs, List<String> warnings)
       throws ExecutionException, InterruptedException, java.util.concurrent.TimeoutException {
-    Map<String, TopicDescription> desc = admin.describeTopics(specs.stream().map(TopicSpec::name).toList())
-        .allTopicNames().get(30, TimeUnit.SECONDS);
-    Map<ConfigResource, Config> configs = admin.describeConfigs(specs.stream()
-            .map(s -> new ConfigResource(ConfigResource.Type.TOPIC, s.name())).toList())
-        .all().get(30, TimeUnit.SECONDS);
+    Map<String, TopicDescription> desc =
+        admin
+            .describeTopics(specs.stream().map(TopicSpec::name).toList())
+            .allTopicNames()
+            .get(30, TimeUnit.SECONDS);
+    Map<ConfigResource, Config> configs =
+        admin
+            .describeConfigs(
+                specs.stream()
+                    .map(s -> new ConfigResource(ConfigResource.Type.TOPIC, s.name()))
+                    .toList())
+            .all()
+            .get(30, TimeUnit.SECONDS);
     List<String> errors = new ArrayList<>();
     for (TopicSpec s : specs) {
       int partitions = desc.get(s.name()).partitions().size();
       if (partitions < s.partitions()) {
-        errors.add(s.name() + " has " + partitions + " partitions, fewer than the " + s.partitions()
-            + " declared: add partitions with kafka-topics --alter --partitions " + s.partitions());
+        errors.add(
+            s.name()
+                + " has "
+                + partitions
+                + " partitions, fewer than the "
+                + s.partitions()
+                + " declared: add partitions with kafka-topics --alter --partitions "
+                + s.partitions());
       } else if (partitions > s.partitions()) {
-        warnings.add(s.name() + " has " + partitions + " partitions (declared " + s.partitions() + "): fine, more "
-            + "workers can share it");
+        warnings.add(
+            s.name()
+                + " has "
+                + partitions
+                + " partitions (declared "
+                + s.partitions()
+                + "): fine, more "
+                + "workers can share it");
       }
       Config c = configs.get(new ConfigResource(ConfigResource.Type.TOPIC, s.name()));
       String policy = c.get("cleanup.policy") == null ? "delete" : c.get("cleanup.policy").value();
-      Set<String> policies = Set.of(policy.split(",")).stream().map(String::trim).collect(Collectors.toSet());
+      Set<String> policies =
+          Set.of(policy.split(",")).stream().map(String::trim).collect(Collectors.toSet());
       if (!policies.contains(s.cleanupPolicy())) {
-        errors.add(s.name() + " has cleanup.policy=" + policy + " but must be " + s.cleanupPolicy()
-            + (s.compacted() ? " (the latest record per key is the state; deleting it loses state)" : "")
-            + ": fix with kafka-configs --alter --add-config cleanup.policy=" + s.cleanupPolicy());
+        errors.add(
+            s.name()
+                + " has cleanup.policy="
+                + policy
+                + " but must be "
+                + s.cleanupPolicy()
+                + (s.compacted()
+                    ? " (the latest record per key is the state; deleting it loses state)"
+                    : "")
+                + ": fix with kafka-configs --alter --add-config cleanup.policy="
+                + s.cleanupPolicy());
       }
     }
     if (!errors.isEmpty()) {
-      throw new TopicMismatchException("Existing topics do not match the declared layout:\n  - "
-          + String.join("\n  - ", errors));
+      throw new TopicMismatchException(
+          "Existing topics do not match the declared layout:\n  - "
+              + String.join("\n  - ", errors));
     }
   }
 }

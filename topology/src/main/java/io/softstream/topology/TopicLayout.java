@@ -79,30 +79,84 @@ public final class TopicLayout {
   /** All topics with partitions, retention and size limits. */
   public List<TopicSpec> all() {
     return List.of(
-        new TopicSpec(images(), 6, replication, "delete", WEEK_MS, 10 * MB,
+        new TopicSpec(
+            images(),
+            6,
+            replication,
+            "delete",
+            WEEK_MS,
+            10 * MB,
             "ImageEvent per image; partitions = max encode-worker parallelism"),
-        new TopicSpec(tokens(), 6, replication, "delete", 4 * WEEK_MS, MB,
+        new TopicSpec(
+            tokens(),
+            6,
+            replication,
+            "delete",
+            4 * WEEK_MS,
+            MB,
             "TokenRecord per image, written exactly once by encode workers"),
-        new TopicSpec(generationRequests(), 3, replication, "delete", WEEK_MS, MB,
+        new TopicSpec(
+            generationRequests(),
+            3,
+            replication,
+            "delete",
+            WEEK_MS,
+            MB,
             "GenerationRequest from clients"),
-        new TopicSpec(generatedImages(), 3, replication, "delete", WEEK_MS, 10 * MB,
+        new TopicSpec(
+            generatedImages(),
+            3,
+            replication,
+            "delete",
+            WEEK_MS,
+            10 * MB,
             "GeneratedImage per generated image"),
-        new TopicSpec(reconstructions(), 6, replication, "delete", WEEK_MS, 10 * MB,
+        new TopicSpec(
+            reconstructions(),
+            6,
+            replication,
+            "delete",
+            WEEK_MS,
+            10 * MB,
             "Reconstructed images from decode workers"),
-        new TopicSpec(modelVersions(), 1, replication, "compact", -1, MB,
+        new TopicSpec(
+            modelVersions(),
+            1,
+            replication,
+            "compact",
+            -1,
+            MB,
             "ModelVersion announcements; latest per name:kind"),
-        new TopicSpec(modelArtifacts(), 1, replication, "compact", -1, 8 * MB,
+        new TopicSpec(
+            modelArtifacts(),
+            1,
+            replication,
+            "compact",
+            -1,
+            8 * MB,
             "Model artifacts in checksummed chunks"),
-        new TopicSpec(deadLetters(), 3, replication, "delete", 4 * WEEK_MS, 12 * MB,
+        new TopicSpec(
+            deadLetters(),
+            3,
+            replication,
+            "delete",
+            4 * WEEK_MS,
+            12 * MB,
             "DeadLetter for every record that could not be processed, with the reason"),
-        new TopicSpec(schemas(), 1, replication, "compact", -1, MB,
-            "Schema registry store"));
+        new TopicSpec(schemas(), 1, replication, "compact", -1, MB, "Schema registry store"));
   }
 
   /** The spec of one topic by full name. */
   public TopicSpec spec(String topic) {
-    return all().stream().filter(t -> t.name().equals(topic)).findFirst()
-        .orElseThrow(() -> new IllegalArgumentException("No topic " + topic + " in the layout; known: "
-            + all().stream().map(TopicSpec::name).toList()));
+    return all().stream()
+        .filter(t -> t.name().equals(topic))
+        .findFirst()
+        .orElseThrow(
+            () ->
+                new IllegalArgumentException(
+                    "No topic "
+                        + topic
+                        + " in the layout; known: "
+                        + all().stream().map(TopicSpec::name).toList()));
   }
 }

@@ -15,8 +15,14 @@ import java.util.Objects;
  * @param maxMessageBytes largest record batch the topic accepts
  * @param purpose one line for docs and error messages
  */
-public record TopicSpec(String name, int partitions, short replicationFactor, String cleanupPolicy,
-    long retentionMs, int maxMessageBytes, String purpose) {
+public record TopicSpec(
+    String name,
+    int partitions,
+    short replicationFactor,
+    String cleanupPolicy,
+    long retentionMs,
+    int maxMessageBytes,
+    String purpose) {
 
   public TopicSpec {
     Objects.requireNonNull(name, "name");
@@ -24,7 +30,8 @@ public record TopicSpec(String name, int partitions, short replicationFactor, St
       throw new IllegalArgumentException("partitions must be >= 1 for topic " + name);
     }
     if (!cleanupPolicy.equals("delete") && !cleanupPolicy.equals("compact")) {
-      throw new IllegalArgumentException("cleanup policy must be delete or compact for topic " + name);
+      throw new IllegalArgumentException(
+          "cleanup policy must be delete or compact for topic " + name);
     }
   }
 
@@ -47,6 +54,7 @@ public record TopicSpec(String name, int partitions, short replicationFactor, St
   }
 
   public TopicSpec withPartitions(int n) {
-    return new TopicSpec(name, n, replicationFactor, cleanupPolicy, retentionMs, maxMessageBytes, purpose);
+    return new TopicSpec(
+        name, n, replicationFactor, cleanupPolicy, retentionMs, maxMessageBytes, purpose);
   }
 }

@@ -17,181 +17,218 @@ import java.util.zip.CRC32;
 
 /**
  * Unlabelled colour training data from wallpaper pictures (Debian {@code gnome-backgrounds} and
- * {@code mate-backgrounds}): multi-scale random square crops, area-averaged down to {@code size x size}
- * RGB, pixels in [-1, 1], {@code [n, 3, size, size]}.
+ * {@code mate-backgrounds}): multi-scale random square crops, area-averaged down to {@code size x
+ * size} RGB, pixels in [-1, 1], {@code [n, 3, size, size]}.
  *
- * <p><b>Held-out split, by picture.</b> Every file gets a picture key: its folder's name, then its path
- * below that folder, without extension, with the variant suffixes of one picture removed (GNOME's
- * dark/light {@code -d}/{@code -l}, MATE's {@code -Dark}/{@code -Light} and resolution {@code _3840x2160}),
- * e.g. {@code mate/abstract/Elephants} for all three Elephants files and {@code gnome/adwaita} for
- * {@code adwaita-d.webp} and {@code adwaita-l.webp}. A file is held out iff
- * {@code CRC32(UTF-8 key) % 5 == 0} ({@link #HELDOUT_MODULUS}); so held-out crops never come from a
- * training picture, nor from another resolution or colour variant of one.
+ * <p><b>Held-out split, by picture.</b> Every file gets a picture key: its folder's name, then its
+ * path below that folder, without extension, with the variant suffixes of one picture removed
+ * (GNOME's dark/light {@code -d}/{@code -l}, MATE's {@code -Dark}/{@code -Light} and resolution
+ * {@code _3840x2160}), e.g. {@code mate/abstract/Elephants} for all three Elephants files and
+ * {@code gnome/adwaita} for {@code adwaita-d.webp} and {@code adwaita-l.webp}. A file is held out
+ * iff {@code CRC32(UTF-8 key) % 5 == 0} ({@link #HELDOUT_MODULUS}); so held-out crops never come
+ * from a training picture, nor from another resolution or colour variant of one.
  *
  * <p><b>Crops.</b> Each readable file of the split is decoded once and gives {@code count / files}
  * crops (the first {@code count % files} files one more); crop {@code c} of file {@code f} is image
- * {@code c * files + f}, so files interleave and any prefix of the set spans every picture. Per file, a {@link Random} seeded with
- * {@code seed} and the key draws, per crop, a side {@code s} log-uniform in
- * [{@code size}, min(maxSide, shorter image side)] and a uniformly placed {@code s x s} window. The
- * pixels are the model's {@link ImageTranslator}'s, as the encode worker prepares them: decoded with its
- * colour policy (grey kept, alpha over mid grey) and each window area-averaged (exact fractional box
- * filter) to {@code size x size} by {@link ImageTranslator#cropInto}. Files the translator cannot read
- * (SVG) or smaller than {@code size} are skipped, and said on the log.
+ * {@code c * files + f}, so files interleave and any prefix of the set spans every picture. Per
+ * file, a {@link Random} seeded with {@code seed} and the key draws, per crop, a side {@code s}
+ * log-uniform in [{@code size}, min(maxSide, shorter image side)] and a uniformly placed {@code s x
+ * s} window. The pixels are the model's {@link ImageTranslator}'s, as the encode worker prepares
+ * them: decoded with its colour policy (grey kept, alpha over mid grey) and each window
+ * area-averaged (exact fractional box filter) to {@code size x size} by {@link
+ * ImageTranslator#cropInto}. Files the translator cannot read (SVG) or smaller than {@code size}
+ * are skipped, and said on the log.
  */
 public final class PhotoCrops {
-    /** Held out iff CRC32(key) % HELDOUT_MODULUS == 0. */
-    public static final int HELDOUT_MODULUS = 5;
-    /** The default picture folders (installed by scripts/install-deps.sh). */
-    public static final List<String> DEFAULT_DIRS = List.of("/usr/share/backgrounds/gnome", "/usr/share/backgrounds/mate");
+  /** Held out iff CRC32(key) % HELDOUT_MODULUS == 0. */
+  public static final int HELDOUT_MODULUS = 5;
 
-    private PhotoCrops() {}
+  /** The default picture folders (installed by scripts/install-deps.sh). */
+  public static final List<String> DEFAULT_DIRS =
+      List.of("/usr/share/backgrounds/gnome", "/usr/share/backgrounds/mate");
 
-    /** One picture file, its split key and split. */
-    public record PhotoFile(Path path, String key, boolean heldOut) {}
+  private PhotoCrops() {}
 
-    /** True when every folder exists and holds at least one file. */
-    public static boolean available(List<String> dirs) {
-        for (String d : dirs) {
-            if (!Files.isDirectory(Path.of(d))) {
-                return false;
-            }
-        }
-        return !dirs.isEmpty();
+  /** One picture file, its split key and split. */
+  public record PhotoFile(Path path, String key, boolean heldOut) {}
+
+  /** True when every folder exists and holds at least one file. */
+  public static boolean available(List<String> dirs) {
+    for (String d : dirs) {
+      if (!Files.isDirectory(Path.of(d))) {
+        return false;
+      }
     }
+    return !dirs.isEmpty();
+  }
 
-    /** All regular files under {@code dirs}, sorted by key then path, with their split. */
-    public static List<PhotoFile> files(List<String> dirs) throws IOException {
-        List<PhotoFile> out = new ArrayList<>();
-        for (String d : dirs) {
-            Path root = Path.of(d);
-            if (!Files.isDirectory(root)) {
-                throw new IOException("Missing picture folder " + root
-                        + ": install the Debian packages gnome-backgrounds and mate-backgrounds (scripts/install-deps.sh)");
-            }
-            try (Stream<Path> s = Files.walk(root)) {
-                for (Path p : s.filter(Files::isRegularFile).toList()) {
-                    String rel = root.getFileName() + "/" + root.relativize(p).toString().replace('\\', '/');
-                    String key = key(rel);
-                    out.add(new PhotoFile(p, key, heldOut(key)));
-                }
-            }
+  /** All regular files under {@code dirs}, sorted by key then path, with their split. */
+  public static List<PhotoFile> files(List<String> dirs) throws IOException {
+    List<PhotoFile> out = new ArrayList<>();
+    for (String d : dirs) {
+      Path root = Path.of(d);
+      if (!Files.isDirectory(root)) {
+        throw new IOException(
+            "Missing picture folder "
+                + root
+                + ": install the Debian packages gnome-backgrounds and mate-backgrounds (scripts/install-deps.sh)");
+      }
+      try (Stream<Path> s = Files.walk(root)) {
+        for (Path p : s.filter(Files::isRegularFile).toList()) {
+          String rel = root.getFileName() + "/" + root.relativize(p).toString().replace('\\', '/');
+          String key = key(rel);
+          out.add(new PhotoFile(p, key, heldOut(key)));
         }
-        out.sort((a, b) -> a.key().equals(b.key()) ? a.path().compareTo(b.path()) : a.key().compareTo(b.key()));
-        return out;
+      }
     }
+    out.sort(
+        (a, b) ->
+            a.key().equals(b.key()) ? a.path().compareTo(b.path()) : a.key().compareTo(b.key()));
+    return out;
+  }
 
-    /** The picture key of a relative path such as {@code mate/abstract/Elephants_3840x2160.jpg}. */
-    public static String key(String relativePath) {
-        String k = relativePath;
-        int dot = k.lastIndexOf('.');
-        if (dot > k.lastIndexOf('/')) {
-            k = k.substring(0, dot);
-        }
-        return k.replaceAll("(_\\d+x\\d+|-d|-l|-Dark|-Light)$", "");
+  /** The picture key of a relative path such as {@code mate/abstract/Elephants_3840x2160.jpg}. */
+  public static String key(String relativePath) {
+    String k = relativePath;
+    int dot = k.lastIndexOf('.');
+    if (dot > k.lastIndexOf('/')) {
+      k = k.substring(0, dot);
     }
+    return k.replaceAll("(_\\d+x\\d+|-d|-l|-Dark|-Light)$", "");
+  }
 
-    /** The split rule: CRC32 of the UTF-8 key, modulo {@link #HELDOUT_MODULUS}, is 0. */
-    public static boolean heldOut(String key) {
-        CRC32 crc = new CRC32();
-        crc.update(key.getBytes(StandardCharsets.UTF_8));
-        return crc.getValue() % HELDOUT_MODULUS == 0;
-    }
+  /** The split rule: CRC32 of the UTF-8 key, modulo {@link #HELDOUT_MODULUS}, is 0. */
+  public static boolean heldOut(String key) {
+    CRC32 crc = new CRC32();
+    crc.update(key.getBytes(StandardCharsets.UTF_8));
+    return crc.getValue() % HELDOUT_MODULUS == 0;
+  }
 
-    /**
-     * {@code count} crops from the training ({@code heldOut=false}) or held-out files of {@code dirs}.
-     *
-     * @param log where skipped files and a summary are reported (null = nowhere)
-     */
-    public static Dataset load(List<String> dirs, boolean heldOut, int count, int size, int maxSide, long seed,
-            PrintStream log) throws IOException {
-        List<PhotoFile> split = files(dirs).stream().filter(f -> f.heldOut() == heldOut).toList();
-        return crops(split, count, size, maxSide, seed, log);
-    }
+  /**
+   * {@code count} crops from the training ({@code heldOut=false}) or held-out files of {@code
+   * dirs}.
+   *
+   * @param log where skipped files and a summary are reported (null = nowhere)
+   */
+  public static Dataset load(
+      List<String> dirs,
+      boolean heldOut,
+      int count,
+      int size,
+      int maxSide,
+      long seed,
+      PrintStream log)
+      throws IOException {
+    List<PhotoFile> split = files(dirs).stream().filter(f -> f.heldOut() == heldOut).toList();
+    return crops(split, count, size, maxSide, seed, log);
+  }
 
-    /** {@code count} crops spread over {@code files} (see the class comment). */
-    public static Dataset crops(List<PhotoFile> files, int count, int size, int maxSide, long seed, PrintStream log)
-            throws IOException {
-        List<PhotoFile> readable = new ArrayList<>();
-        ImageTranslator t = translator(size);
-        float[] px = new float[count * 3 * size * size];
-        int per = 3 * size * size;
-        // First pass, headers only: which files can be read (ImageIO reader present, at least size x size)?
-        for (PhotoFile f : files) {
-            String why = unreadable(t, f.path(), size);
-            if (why != null) {
-                if (log != null) {
-                    log.printf("photos: skipping %s (%s)%n", f.path(), why);
-                }
-            } else {
-                readable.add(f);
-            }
-        }
-        if (readable.isEmpty()) {
-            throw new IOException("No readable pictures among " + files.size() + " files");
-        }
-        int n = readable.size();
-        int filled = 0;
-        // Crop c of file fi goes to index c * n + fi: files interleave, so any prefix spans every picture.
-        for (int fi = 0; fi < n; fi++) {
-            int want = count / n + (fi < count % n ? 1 : 0);
-            if (want == 0) {
-                continue;
-            }
-            PhotoFile f = readable.get(fi);
-            ImageTranslator.Picture pic = picture(t, f.path());
-            int w = pic.width(), h = pic.height();
-            Random r = new Random(seed * 1_000_003L + f.key().hashCode() * 31L + f.path().getFileName().toString().hashCode());
-            int hi = Math.max(size, Math.min(maxSide, Math.min(w, h)));
-            for (int c = 0; c < want; c++) {
-                int side = (int) Math.round(size * Math.exp(r.nextDouble() * Math.log(hi / (double) size)));
-                side = Math.max(size, Math.min(hi, side));
-                int x0 = r.nextInt(w - side + 1), y0 = r.nextInt(h - side + 1);
-                t.cropInto(pic, x0, y0, side, px, (c * n + fi) * per);
-                filled++;
-            }
-        }
+  /** {@code count} crops spread over {@code files} (see the class comment). */
+  public static Dataset crops(
+      List<PhotoFile> files, int count, int size, int maxSide, long seed, PrintStream log)
+      throws IOException {
+    List<PhotoFile> readable = new ArrayList<>();
+    ImageTranslator t = translator(size);
+    float[] px = new float[count * 3 * size * size];
+    int per = 3 * size * size;
+    // First pass, headers only: which files can be read (ImageIO reader present, at least size x
+    // size)?
+    for (PhotoFile f : files) {
+      String why = unreadable(t, f.path(), size);
+      if (why != null) {
         if (log != null) {
-            log.printf("photos: %d crops of %dx%d from %d of %d %s files%n", filled, size, size, n, files.size(),
-                    files.isEmpty() || !files.get(0).heldOut() ? "training" : "held-out");
+          log.printf("photos: skipping %s (%s)%n", f.path(), why);
         }
-        return new Dataset(px, null, 3, size);
+      } else {
+        readable.add(f);
+      }
     }
+    if (readable.isEmpty()) {
+      throw new IOException("No readable pictures among " + files.size() + " files");
+    }
+    int n = readable.size();
+    int filled = 0;
+    // Crop c of file fi goes to index c * n + fi: files interleave, so any prefix spans every
+    // picture.
+    for (int fi = 0; fi < n; fi++) {
+      int want = count / n + (fi < count % n ? 1 : 0);
+      if (want == 0) {
+        continue;
+      }
+      PhotoFile f = readable.get(fi);
+      ImageTranslator.Picture pic = picture(t, f.path());
+      int w = pic.width(), h = pic.height();
+      Random r =
+          new Random(
+              seed * 1_000_003L
+                  + f.key().hashCode() * 31L
+                  + f.path().getFileName().toString().hashCode());
+      int hi = Math.max(size, Math.min(maxSide, Math.min(w, h)));
+      for (int c = 0; c < want; c++) {
+        int side = (int) Math.round(size * Math.exp(r.nextDouble() * Math.log(hi / (double) size)));
+        side = Math.max(size, Math.min(hi, side));
+        int x0 = r.nextInt(w - side + 1), y0 = r.nextInt(h - side + 1);
+        t.cropInto(pic, x0, y0, side, px, (c * n + fi) * per);
+        filled++;
+      }
+    }
+    if (log != null) {
+      log.printf(
+          "photos: %d crops of %dx%d from %d of %d %s files%n",
+          filled,
+          size,
+          size,
+          n,
+          files.size(),
+          files.isEmpty() || !files.get(0).heldOut() ? "training" : "held-out");
+    }
+    return new Dataset(px, null, 3, size);
+  }
 
-    /** The translator of the photo models ({@code size x size} RGB; crops are chosen here, so no resize policy applies). */
-    public static ImageTranslator translator(int size) {
-        return new ImageTranslator(size, 3, ImageTranslator.Resize.CROP, ImageTranslator.FILE_LIMITS);
-    }
+  /**
+   * The translator of the photo models ({@code size x size} RGB; crops are chosen here, so no
+   * resize policy applies).
+   */
+  public static ImageTranslator translator(int size) {
+    return new ImageTranslator(size, 3, ImageTranslator.Resize.CROP, ImageTranslator.FILE_LIMITS);
+  }
 
-    /** A picture file decoded by {@code t} (guards, ImageIO, colour policy). */
-    public static ImageTranslator.Picture picture(ImageTranslator t, Path f) throws IOException {
-        return t.decode(Files.readAllBytes(f), f.getFileName().toString());
-    }
+  /** A picture file decoded by {@code t} (guards, ImageIO, colour policy). */
+  public static ImageTranslator.Picture picture(ImageTranslator t, Path f) throws IOException {
+    return t.decode(Files.readAllBytes(f), f.getFileName().toString());
+  }
 
-    /** Null when the translator reads {@code f}'s header and it is at least {@code size} on each side, else why not. */
-    private static String unreadable(ImageTranslator t, Path f, int size) {
-        try {
-            ImageTranslator.Header h = t.header(Files.readAllBytes(f), f.getFileName().toString());
-            if (h.width() < size || h.height() < size) {
-                return h.width() + "x" + h.height() + " is smaller than " + size + "x" + size;
-            }
-            return null;
-        } catch (ImageRejectedException e) {
-            return e.getMessage();
-        } catch (IOException e) {
-            return "unreadable: " + e.getMessage();
-        }
+  /**
+   * Null when the translator reads {@code f}'s header and it is at least {@code size} on each side,
+   * else why not.
+   */
+  private static String unreadable(ImageTranslator t, Path f, int size) {
+    try {
+      ImageTranslator.Header h = t.header(Files.readAllBytes(f), f.getFileName().toString());
+      if (h.width() < size || h.height() < size) {
+        return h.width() + "x" + h.height() + " is smaller than " + size + "x" + size;
+      }
+      return null;
+    } catch (ImageRejectedException e) {
+      return e.getMessage();
+    } catch (IOException e) {
+      return "unreadable: " + e.getMessage();
     }
+  }
 
-    /** Decodes one picture file with ImageIO, as is (the demo's sample images; model input goes through {@link #picture}). */
-    public static BufferedImage read(Path f) {
-        try {
-            BufferedImage img = javax.imageio.ImageIO.read(f.toFile());
-            if (img == null) {
-                throw new IOException("no ImageIO reader for " + f);
-            }
-            return img;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+  /**
+   * Decodes one picture file with ImageIO, as is (the demo's sample images; model input goes
+   * through {@link #picture}).
+   */
+  public static BufferedImage read(Path f) {
+    try {
+      BufferedImage img = javax.imageio.ImageIO.read(f.toFile());
+      if (img == null) {
+        throw new IOException("no ImageIO reader for " + f);
+      }
+      return img;
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
+  }
 }

@@ -21,75 +21,99 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * The trainer's side of the model lifecycle on Kafka (topology's {@link ModelRegistry}): fetch a published
- * version to fine-tune, publish a trained directory as the next version.
+ * The trainer's side of the model lifecycle on Kafka (topology's {@link ModelRegistry}): fetch a
+ * published version to fine-tune, publish a trained directory as the next version.
  */
 public final class PublishedModels {
-    private PublishedModels() {}
+  private PublishedModels() {}
 
-    /** One published version and the gate's decision on it (null when no gate was asked for). */
-    public record Published(ModelVersion version, PromotionGate.Decision decision) {}
+  /** One published version and the gate's decision on it (null when no gate was asked for). */
+  public record Published(ModelVersion version, PromotionGate.Decision decision) {}
 
-    /**
-     * Fetches, verifies and unpacks version {@code version} of {@code name} (its encoder artifact, which holds the
-     * whole tokenizer) into a new temporary folder, and returns that folder.
-     *
-     * @throws IllegalArgumentException if there is no such version
-     */
-    public static Path fetch(Map<String, Object> clientProps, TopicLayout topics, String name, int version)
-            throws IOException {
-        try (SchemaRegistryClient schemas = SchemaRegistryClients.create(clientProps);
-             ModelCatalog catalog = new ModelCatalog(clientProps, schemas, topics.modelVersions());
-             ModelRegistry registry = new ModelRegistry(clientProps, schemas, topics)) {
-            catalog.refresh(Duration.ofSeconds(15));
-            ModelVersion v = catalog.get(name, ModelKind.ENCODER, version).orElseThrow(() ->
-                    new IllegalArgumentException("No version " + version + " of " + name + " on " + topics.modelVersions()
-                            + "; see softstream models list"));
-            Path dir = Files.createTempDirectory("softstream-continue-");
-            ModelArtifacts.unpack(registry.fetch(v, Duration.ofSeconds(60)), dir);
-            return dir;
-        }
+  /**
+   * Fetches, verifies and unpacks version {@code version} of {@code name} (its encoder artifact,
+   * which holds the whole tokenizer) into a new temporary folder, and returns that folder.
+   *
+   * @throws IllegalArgumentException if there is no such version
+   */
+  public static Path fetch(
+      Map<String, Object> clientProps, TopicLayout topics, String name, int version)
+      throws IOException {
+    try (SchemaRegistryClient schemas = SchemaRegistryClients.create(clientProps);
+        ModelCatalog catalog = new ModelCatalog(clientProps, schemas, topics.modelVersions());
+        ModelRegistry registry = new ModelRegistry(clientProps, schemas, topics)) {
+      catalog.refresh(Duration.ofSeconds(15));
+      ModelVersion v =
+          catalog
+              .get(name, ModelKind.ENCODER, version)
+              .orElseThrow(
+                  () ->
+                      new IllegalArgumentException(
+                          "No version "
+                              + version
+                              + " of "
+                              + name
+                              + " on "
+                              + topics.modelVersions()
+                              + "; see softstream models list"));
+      Path dir = Files.createTempDirectory("softstream-continue-");
+      ModelArtifacts.unpack(registry.fetch(v, Duration.ofSeconds(60)), dir);
+      return dir;
     }
+  }
 
-    /**
-     * Publishes the model directory {@code dir} as the next version of {@code name}, for encoders and decoders, as a
-     * CANDIDATE carrying its card's metrics; with a {@code gate}, promotes each kind to ACTIVE if the gate lets it
-     * replace the active version.
-     */
-    public static List<Published> publish(Map<String, Object> clientProps, TopicLayout topics, Path dir, String name,
-            PromotionGate gate) throws IOException {
-        Map<String, Double> metrics = cardMetrics(dir);
-        List<Published> published = new ArrayList<>();
-        try (SchemaRegistryClient schemas = SchemaRegistryClients.create(clientProps);
-             ModelCatalog catalog = new ModelCatalog(clientProps, schemas, topics.modelVersions());
-             ModelRegistry registry = new ModelRegistry(clientProps, schemas, topics)) {
-            catalog.refresh(Duration.ofSeconds(15));
-            for (ModelKind kind : List.of(ModelKind.ENCODER, ModelKind.DECODER)) {
-                ModelVersion v = registry.publish(dir, name, kind, catalog.nextVersion(name, kind), metrics,
-                        ModelStatus.CANDIDATE);
-                published.add(new Published(v, gate == null ? null : registry.promoteIfBetter(v, catalog.active(name, kind),
-                        gate)));
-            }
-        }
-        return published;
+  /**
+   * Publishes the model directory {@code dir} as the next version of {@code name}, for encoders and
+   * decoders, as a CANDIDATE carrying its card's metrics; with a {@code gate}, promotes each kind
+   * to ACTIVE if the gate lets it replace the active version.
+   */
+  public static List<Published> publish(
+      Map<String, Object> clientProps,
+      TopicLayout topics,
+      Path dir,
+      String name,
+      PromotionGate gate)
+      throws IOException {
+    Map<String, Double> metrics = cardMetrics(dir);
+    List<Published> published = new ArrayList<>();
+    try (SchemaRegistryClient schemas = SchemaRegistryClients.create(clientProps);
+        ModelCatalog catalog = new ModelCatalog(clientProps, schemas, topics.modelVersions());
+        ModelRegistry registry = new ModelRegistry(clientProps, schemas, topics)) {
+      catalog.refresh(Duration.ofSeconds(15));
+      for (ModelKind kind : List.of(ModelKind.ENCODER, ModelKind.DECODER)) {
+        ModelVersion v =
+            registry.publish(
+                dir, name, kind, catalog.nextVersion(name, kind), metrics, ModelStatus.CANDIDATE);
+        published.add(
+            new Published(
+                v,
+                gate == null
+                    ? null
+                    : registry.promoteIfBetter(v, catalog.active(name, kind), gate)));
+      }
     }
+    return published;
+  }
 
-    /**
-     * The numeric metrics of {@code dir}'s card, as a published version carries them.
-     *
-     * @throws IllegalArgumentException if {@code dir} is not a model directory
-     */
-    public static Map<String, Double> cardMetrics(Path dir) {
-        Map<String, Double> metrics = new LinkedHashMap<>();
-        try {
-            ModelDir.readCard(dir).metrics().forEach((k, v) -> {
+  /**
+   * The numeric metrics of {@code dir}'s card, as a published version carries them.
+   *
+   * @throws IllegalArgumentException if {@code dir} is not a model directory
+   */
+  public static Map<String, Double> cardMetrics(Path dir) {
+    Map<String, Double> metrics = new LinkedHashMap<>();
+    try {
+      ModelDir.readCard(dir)
+          .metrics()
+          .forEach(
+              (k, v) -> {
                 if (v instanceof Number n) {
-                    metrics.put(k, n.doubleValue());
+                  metrics.put(k, n.doubleValue());
                 }
-            });
-        } catch (Exception e) {
-            throw new IllegalArgumentException(dir + " is not a model directory: " + e.getMessage(), e);
-        }
-        return metrics;
+              });
+    } catch (Exception e) {
+      throw new IllegalArgumentException(dir + " is not a model directory: " + e.getMessage(), e);
     }
+    return metrics;
+  }
 }

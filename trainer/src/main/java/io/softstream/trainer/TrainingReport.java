@@ -21,7 +21,18 @@ import java.util.Map;
  * @param modelDir model directory written (null when the run stopped early)
  * @param evaluation {@link Evaluation} result (empty when skipped)
  */
-public record TrainingReport(String name, String quantizer, int startStep, int steps, boolean finished,
-                             double seconds, double imagesPerSecond, double firstLoss, double finalLoss,
-                             List<Double> lossHistory, double heldoutPsnr, double teacherAccuracy,
-                             String modelDir, Map<String, Object> evaluation) {}
+public record TrainingReport(
+    String name,
+    String quantizer,
+    int startStep,
+    int steps,
+    boolean finished,
+    double seconds,
+    double imagesPerSecond,
+    double firstLoss,
+    double finalLoss,
+    List<Double> lossHistory,
+    double heldoutPsnr,
+    double teacherAccuracy,
+    String modelDir,
+    Map<String, Object> evaluation) {}

@@ -30,8 +30,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * What every worker shares: config, registry client, metrics endpoint, dead letters and the
- * exactly-once loop. A subclass loads and warms up its model in its constructor, then calls
- * {@link #markReady()}; {@link #run()} blocks until {@link #close()}.
+ * exactly-once loop. A subclass loads and warms up its model in its constructor, then calls {@link
+ * #markReady()}; {@link #run()} blocks until {@link #close()}.
  */
 public abstract class AbstractWorker implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AbstractWorker.class);
@@ -55,35 +55,58 @@ public abstract class AbstractWorker implements AutoCloseable {
     this.registry = SchemaRegistryClients.create(config.serdeConfig());
     this.metrics = new WorkerMetrics(role, workerId);
     AvroSerializer<DeadLetter> dlSer = new AvroSerializer<>(registry, config.serdeConfig(), false);
-    this.deadLetters = new DeadLetters(topics.deadLetters(), workerId, dlSer, Clock.systemUTC(),
-        topics.spec(topics.deadLetters()).maxMessageBytes() - 64 * 1024);
-    this.loop = new TransactionalLoop(
-        new TransactionalLoop.Settings(workerId, List.of(inputTopic), config.getInt(WorkerConfig.BATCH_MAX_RECORDS),
-            Duration.ofMillis(config.getLong(WorkerConfig.BATCH_MAX_WAIT_MS))),
-        () -> new KafkaConsumer<>(config.consumerConfig(role), new ByteArrayDeserializer(), new ByteArrayDeserializer()),
-        () -> new KafkaProducer<>(config.producerConfig(role), new ByteArraySerializer(), new ByteArraySerializer()),
-        new TransactionalLoop.BatchProcessor() {
-          @Override
-          public List<TransactionalLoop.Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
-            return AbstractWorker.this.process(batch);
-          }
+    this.deadLetters =
+        new DeadLetters(
+            topics.deadLetters(),
+            workerId,
+            dlSer,
+            Clock.systemUTC(),
+            topics.spec(topics.deadLetters()).maxMessageBytes() - 64 * 1024);
+    this.loop =
+        new TransactionalLoop(
+            new TransactionalLoop.Settings(
+                workerId,
+                List.of(inputTopic),
+                config.getInt(WorkerConfig.BATCH_MAX_RECORDS),
+                Duration.ofMillis(config.getLong(WorkerConfig.BATCH_MAX_WAIT_MS))),
+            () ->
+                new KafkaConsumer<>(
+                    config.consumerConfig(role),
+                    new ByteArrayDeserializer(),
+                    new ByteArrayDeserializer()),
+            () ->
+                new KafkaProducer<>(
+                    config.producerConfig(role),
+                    new ByteArraySerializer(),
+                    new ByteArraySerializer()),
+            new TransactionalLoop.BatchProcessor() {
+              @Override
+              public List<TransactionalLoop.Output> process(
+                  List<ConsumerRecord<byte[], byte[]>> batch) {
+                return AbstractWorker.this.process(batch);
+              }
 
-          @Override
-          public TransactionalLoop.Prepared prepare(List<ConsumerRecord<byte[], byte[]>> batch) {
-            return AbstractWorker.this.prepare(batch);
-          }
+              @Override
+              public TransactionalLoop.Prepared prepare(
+                  List<ConsumerRecord<byte[], byte[]>> batch) {
+                return AbstractWorker.this.prepare(batch);
+              }
 
-          @Override
-          public void idle() {
-            AbstractWorker.this.idle();
-          }
-        }, deadLetters, metrics, Clock.systemUTC());
+              @Override
+              public void idle() {
+                AbstractWorker.this.idle();
+              }
+            },
+            deadLetters,
+            metrics,
+            Clock.systemUTC());
     int port = config.getInt(WorkerConfig.METRICS_PORT);
     if (port >= 0) {
       try {
         metricsPort = metrics.serve(port, loop::isRunning, () -> ready && loop.isRunning());
       } catch (IOException e) {
-        throw new UncheckedIOException("Could not serve metrics on port " + port + " (metrics.port; -1 turns it off)", e);
+        throw new UncheckedIOException(
+            "Could not serve metrics on port " + port + " (metrics.port; -1 turns it off)", e);
       }
     }
   }
@@ -93,8 +116,11 @@ public abstract class AbstractWorker implements AutoCloseable {
     return TopicLayout.of(c.getString(WorkerConfig.TOPIC_PREFIX));
   }
 
-  /** Turns a batch into outputs; poison records become dead letters (see {@link TransactionalLoop}). */
-  protected abstract List<TransactionalLoop.Output> process(List<ConsumerRecord<byte[], byte[]>> batch);
+  /**
+   * Turns a batch into outputs; poison records become dead letters (see {@link TransactionalLoop}).
+   */
+  protected abstract List<TransactionalLoop.Output> process(
+      List<ConsumerRecord<byte[], byte[]>> batch);
 
   /**
    * {@link #process} split in two stages (see {@link TransactionalLoop.BatchProcessor#prepare}); by
@@ -119,17 +145,21 @@ public abstract class AbstractWorker implements AutoCloseable {
   }
 
   /**
-   * Runs {@link #run()} and then {@link #release()} on a new daemon thread named {@code threadName}, started
-   * here, for hosts that run workers beside other work (the demo, the benchmark, tests); join it after {@link #close()}.
+   * Runs {@link #run()} and then {@link #release()} on a new daemon thread named {@code
+   * threadName}, started here, for hosts that run workers beside other work (the demo, the
+   * benchmark, tests); join it after {@link #close()}.
    */
   public Thread startInBackground(String threadName) {
-    Thread t = new Thread(() -> {
-      try {
-        run();
-      } finally {
-        release();
-      }
-    }, threadName);
+    Thread t =
+        new Thread(
+            () -> {
+              try {
+                run();
+              } finally {
+                release();
+              }
+            },
+            threadName);
     t.setDaemon(true);
     t.start();
     return t;
@@ -170,16 +200,21 @@ public abstract class AbstractWorker implements AutoCloseable {
   }
 
   /**
-   * Reads one input record with {@code read} (deserialise and check it). Bad input — a tombstone, bytes that are
-   * not {@code expected} (e.g. "an ImageEvent") in our wire format, or anything {@code read} rejects with a
-   * {@link PoisonRecordException} — becomes a dead letter in {@code out}, and the result is null. A retriable
-   * error (the registry is down) propagates, so the batch is retried instead of dead-lettered.
+   * Reads one input record with {@code read} (deserialise and check it). Bad input — a tombstone,
+   * bytes that are not {@code expected} (e.g. "an ImageEvent") in our wire format, or anything
+   * {@code read} rejects with a {@link PoisonRecordException} — becomes a dead letter in {@code
+   * out}, and the result is null. A retriable error (the registry is down) propagates, so the batch
+   * is retried instead of dead-lettered.
    */
-  protected <T> T readOrDeadLetter(ConsumerRecord<byte[], byte[]> r, String expected,
-      List<TransactionalLoop.Output> out, Function<ConsumerRecord<byte[], byte[]>, T> read) {
+  protected <T> T readOrDeadLetter(
+      ConsumerRecord<byte[], byte[]> r,
+      String expected,
+      List<TransactionalLoop.Output> out,
+      Function<ConsumerRecord<byte[], byte[]>, T> read) {
     try {
       if (r.value() == null) {
-        throw new PoisonRecordException("EmptyRecord", "The record has no value (tombstone); expected " + expected + ".");
+        throw new PoisonRecordException(
+            "EmptyRecord", "The record has no value (tombstone); expected " + expected + ".");
       }
       return read.apply(r);
     } catch (PoisonRecordException p) {
@@ -193,15 +228,19 @@ public abstract class AbstractWorker implements AutoCloseable {
   }
 
   /** A dead letter for a record whose bytes could not be read as the expected Avro record. */
-  protected TransactionalLoop.Output unreadable(ConsumerRecord<byte[], byte[]> r, SerializationException e) {
-    String errorClass = e instanceof UnknownMagicByteException ? "NotConfluentAvro"
-        : e instanceof UnknownSchemaException ? "UnknownSchemaId"
-        : e instanceof TruncatedRecordException ? "TruncatedRecord"
-        : "WrongSchema";
+  protected TransactionalLoop.Output unreadable(
+      ConsumerRecord<byte[], byte[]> r, SerializationException e) {
+    String errorClass =
+        e instanceof UnknownMagicByteException
+            ? "NotConfluentAvro"
+            : e instanceof UnknownSchemaException
+                ? "UnknownSchemaId"
+                : e instanceof TruncatedRecordException ? "TruncatedRecord" : "WrongSchema";
     return deadLetter(r, new PoisonRecordException(errorClass, e.getMessage(), e));
   }
 
-  protected TransactionalLoop.Output deadLetter(ConsumerRecord<byte[], byte[]> r, PoisonRecordException e) {
+  protected TransactionalLoop.Output deadLetter(
+      ConsumerRecord<byte[], byte[]> r, PoisonRecordException e) {
     log.debug("dead letter {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), e.getMessage());
     return new TransactionalLoop.Output(r, deadLetters.of(r, e), true, -1);
   }

@@ -32,10 +32,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Consumes {@code ImageEvent}s, decodes and fits each image to the model, encodes micro-batches and
- * publishes one {@code TokenRecord} per image, keyed by the image key, exactly once. Bad records go to
- * the dead-letter topic with the reason. With {@code model.watch=true} it follows the model's ACTIVE
- * version and switches to a new one between two batches, after it is fetched, verified, loaded into a
- * second engine instance, warmed up and self-checked; inference never stops.
+ * publishes one {@code TokenRecord} per image, keyed by the image key, exactly once. Bad records go
+ * to the dead-letter topic with the reason. With {@code model.watch=true} it follows the model's
+ * ACTIVE version and switches to a new one between two batches, after it is fetched, verified,
+ * loaded into a second engine instance, warmed up and self-checked; inference never stops.
  */
 public final class EncodeWorker extends AbstractWorker {
   private static final Logger log = LoggerFactory.getLogger(EncodeWorker.class);
@@ -60,14 +60,28 @@ public final class EncodeWorker extends AbstractWorker {
     this.images = new AvroDeserializer<>(registry, ImageEvent.class);
     this.images.configure(config.serdeConfig(), false);
     this.tokens = new AvroSerializer<>(registry, config.serdeConfig(), false);
-    this.dtype = config.getString(WorkerConfig.TOKEN_DTYPE).equals("fp16") ? TokenDtype.FP16 : TokenDtype.FP32;
+    this.dtype =
+        config.getString(WorkerConfig.TOKEN_DTYPE).equals("fp16")
+            ? TokenDtype.FP16
+            : TokenDtype.FP32;
     String name = config.getString(WorkerConfig.MODEL_NAME);
     boolean watch = config.getBoolean(WorkerConfig.MODEL_WATCH);
-    this.feed = watch ? new ModelFeed(config.clientConfig(), registry, topics,
-        Path.of(config.getString(WorkerConfig.MODEL_CACHE_DIR))) : null;
-    this.slot = new ModelSlot<>(new ModelSlot.Settings(name, ModelKind.ENCODER,
-        config.getDouble(WorkerConfig.CANARY_FRACTION), 0), watch ? feed.artifacts() : null,
-        watch ? feed.cacheDir() : null, (dir, v) -> load(dir, v.getName(), v.getVersion()), metrics);
+    this.feed =
+        watch
+            ? new ModelFeed(
+                config.clientConfig(),
+                registry,
+                topics,
+                Path.of(config.getString(WorkerConfig.MODEL_CACHE_DIR)))
+            : null;
+    this.slot =
+        new ModelSlot<>(
+            new ModelSlot.Settings(
+                name, ModelKind.ENCODER, config.getDouble(WorkerConfig.CANARY_FRACTION), 0),
+            watch ? feed.artifacts() : null,
+            watch ? feed.cacheDir() : null,
+            (dir, v) -> load(dir, v.getName(), v.getVersion()),
+            metrics);
     if (watch) {
       Optional<ModelVersion> active = slot.activeIn(feed.readNow());
       if (active.isPresent()) {
@@ -75,18 +89,33 @@ public final class EncodeWorker extends AbstractWorker {
           slot.startOn(active.get());
         } catch (Exception e) {
           if (config.getString(WorkerConfig.MODEL_DIR).isEmpty()) {
-            throw new IllegalStateException("The active version " + name + ":" + active.get().getVersion()
-                + " cannot be served (" + e.getMessage() + ") and no model.dir is given to fall back on", e);
+            throw new IllegalStateException(
+                "The active version "
+                    + name
+                    + ":"
+                    + active.get().getVersion()
+                    + " cannot be served ("
+                    + e.getMessage()
+                    + ") and no model.dir is given to fall back on",
+                e);
           }
-          log.error("Active version {}:{} cannot be served ({}); starting on {}", name, active.get().getVersion(),
-              e.getMessage(), config.getString(WorkerConfig.MODEL_DIR));
+          log.error(
+              "Active version {}:{} cannot be served ({}); starting on {}",
+              name,
+              active.get().getVersion(),
+              e.getMessage(),
+              config.getString(WorkerConfig.MODEL_DIR));
         }
       }
     }
     if (slot.activeVersion() == 0) {
       if (config.getString(WorkerConfig.MODEL_DIR).isEmpty()) {
-        throw new IllegalStateException("No active version of " + name + " is announced on " + topics.modelVersions()
-            + " and no model.dir is given: publish one (softstream models publish) or pass --model");
+        throw new IllegalStateException(
+            "No active version of "
+                + name
+                + " is announced on "
+                + topics.modelVersions()
+                + " and no model.dir is given: publish one (softstream models publish) or pass --model");
       }
       Path dir = Path.of(config.getString(WorkerConfig.MODEL_DIR));
       Serving s = load(dir, name, config.getInt(WorkerConfig.MODEL_VERSION));
@@ -101,8 +130,12 @@ public final class EncodeWorker extends AbstractWorker {
 
   /** Opens, warms up and self-checks a model; the caller decides when it starts serving. */
   private Serving load(Path dir, String name, int version) {
-    TokenizerRuntime runtime = TokenizerRuntimes.open(dir, config.engine(), TokenizerRuntimes.Part.ENCODER,
-        new TokenizerRuntimes.Options(config.engineThreads()));
+    TokenizerRuntime runtime =
+        TokenizerRuntimes.open(
+            dir,
+            config.engine(),
+            TokenizerRuntimes.Part.ENCODER,
+            new TokenizerRuntimes.Options(config.engineThreads()));
     try {
       TokenizerConfig model = runtime.config();
       ImageTranslator pre = config.imageTranslator(model);
@@ -114,7 +147,8 @@ public final class EncodeWorker extends AbstractWorker {
     }
   }
 
-  // Warm-up and self-check in one: a known input (black and a ramp) must give finite, bounded tokens.
+  // Warm-up and self-check in one: a known input (black and a ramp) must give finite, bounded
+  // tokens.
   private void selfCheck(TokenizerRuntime runtime, ImageTranslator pre, String name, int version) {
     int b = 2;
     int per = pre.floatsPerImage();
@@ -126,8 +160,14 @@ public final class EncodeWorker extends AbstractWorker {
     TokenizerRuntime.Encoded e = runtime.encode(px, b);
     for (float v : e.values()) {
       if (!Float.isFinite(v) || Math.abs(v) > 1e3f) {
-        throw new IllegalStateException("Model " + name + ":" + version + " failed its self-check (token value " + v
-            + " on a known input): refusing to serve it");
+        throw new IllegalStateException(
+            "Model "
+                + name
+                + ":"
+                + version
+                + " failed its self-check (token value "
+                + v
+                + " on a known input): refusing to serve it");
       }
     }
   }
@@ -153,8 +193,9 @@ public final class EncodeWorker extends AbstractWorker {
   }
 
   /**
-   * Decodes on the prepare thread with the preprocessor of the version about to serve; encodes on the
-   * compute thread, decoding again in the rare case that a model switch in between changed the version.
+   * Decodes on the prepare thread with the preprocessor of the version about to serve; encodes on
+   * the compute thread, decoding again in the rare case that a model switch in between changed the
+   * version.
    */
   @Override
   protected TransactionalLoop.Prepared prepare(List<ConsumerRecord<byte[], byte[]>> batch) {
@@ -162,7 +203,8 @@ public final class EncodeWorker extends AbstractWorker {
     return () -> {
       try (ModelSlot.Lease<Serving> lease = slot.begin()) {
         Serving s = lease.model().get();
-        Decoded d = first.preprocessor() == s.preprocessor() ? first : decode(batch, s.preprocessor());
+        Decoded d =
+            first.preprocessor() == s.preprocessor() ? first : decode(batch, s.preprocessor());
         List<Output> out = d.out();
         if (d.good().isEmpty()) {
           return out;
@@ -182,9 +224,16 @@ public final class EncodeWorker extends AbstractWorker {
     };
   }
 
-  /** A batch decoded to pixels: the readable records, their events and pixels, and dead letters for the rest. */
-  private record Decoded(ImageTranslator preprocessor, List<ConsumerRecord<byte[], byte[]>> good,
-      List<ImageEvent> events, float[] pixels, List<Output> out) {}
+  /**
+   * A batch decoded to pixels: the readable records, their events and pixels, and dead letters for
+   * the rest.
+   */
+  private record Decoded(
+      ImageTranslator preprocessor,
+      List<ConsumerRecord<byte[], byte[]>> good,
+      List<ImageEvent> events,
+      float[] pixels,
+      List<Output> out) {}
 
   private Decoded decode(List<ConsumerRecord<byte[], byte[]>> batch, ImageTranslator preprocessor) {
     List<Output> out = new ArrayList<>(batch.size());
@@ -193,15 +242,24 @@ public final class EncodeWorker extends AbstractWorker {
     int per = preprocessor.floatsPerImage();
     float[] pixels = new float[batch.size() * per];
     for (ConsumerRecord<byte[], byte[]> r : batch) {
-      ImageEvent e = readOrDeadLetter(r, "an ImageEvent", out, rec -> {
-        ImageEvent event = images.deserialize(rec.topic(), rec.headers(), rec.value());
-        try {
-          preprocessor.decodeInto(bytes(event.getImageBytes()), event.getContentType(), pixels, good.size() * per);
-        } catch (ImageRejectedException x) {
-          throw PoisonRecordException.of(x);
-        }
-        return event;
-      });
+      ImageEvent e =
+          readOrDeadLetter(
+              r,
+              "an ImageEvent",
+              out,
+              rec -> {
+                ImageEvent event = images.deserialize(rec.topic(), rec.headers(), rec.value());
+                try {
+                  preprocessor.decodeInto(
+                      bytes(event.getImageBytes()),
+                      event.getContentType(),
+                      pixels,
+                      good.size() * per);
+                } catch (ImageRejectedException x) {
+                  throw PoisonRecordException.of(x);
+                }
+                return event;
+              });
       if (e != null) {
         good.add(r);
         events.add(e);
@@ -210,8 +268,15 @@ public final class EncodeWorker extends AbstractWorker {
     return new Decoded(preprocessor, good, events, pixels, out);
   }
 
-  private void encodeGroup(ModelSlot.Lease<Serving> lease, ModelSlot.Model<Serving> m, List<Integer> idx, List<ConsumerRecord<byte[], byte[]>> good, List<ImageEvent> events,
-      float[] pixels, int per, List<Output> out) {
+  private void encodeGroup(
+      ModelSlot.Lease<Serving> lease,
+      ModelSlot.Model<Serving> m,
+      List<Integer> idx,
+      List<ConsumerRecord<byte[], byte[]>> good,
+      List<ImageEvent> events,
+      float[] pixels,
+      int per,
+      List<Output> out) {
     if (idx.isEmpty()) {
       return;
     }
@@ -228,24 +293,29 @@ public final class EncodeWorker extends AbstractWorker {
     for (int j = 0; j < idx.size(); j++) {
       ConsumerRecord<byte[], byte[]> r = good.get(idx.get(j));
       ImageEvent e = events.get(idx.get(j));
-      TokenRecord t = TokenRecord.newBuilder()
-          .setImageId(e.getId())
-          .setModelName(s.name())
-          .setModelVersion(s.version())
-          .setTokenCount(enc.tokens())
-          .setTokenDim(enc.dim())
-          .setDtype(dtype)
-          .setTokens(ByteBuffer.wrap(TokenPacking.pack(enc.image(j), dtype)))
-          .setCodeIndices(Arrays.stream(enc.codes(j)).boxed().toList())
-          .setEncodeLatencyMicros(micros)
-          .setSourceTopic(r.topic())
-          .setSourcePartition(r.partition())
-          .setSourceOffset(r.offset())
-          .setEventTime(e.getEventTime())
-          .build();
+      TokenRecord t =
+          TokenRecord.newBuilder()
+              .setImageId(e.getId())
+              .setModelName(s.name())
+              .setModelVersion(s.version())
+              .setTokenCount(enc.tokens())
+              .setTokenDim(enc.dim())
+              .setDtype(dtype)
+              .setTokens(ByteBuffer.wrap(TokenPacking.pack(enc.image(j), dtype)))
+              .setCodeIndices(Arrays.stream(enc.codes(j)).boxed().toList())
+              .setEncodeLatencyMicros(micros)
+              .setSourceTopic(r.topic())
+              .setSourcePartition(r.partition())
+              .setSourceOffset(r.offset())
+              .setEventTime(e.getEventTime())
+              .build();
       String topic = topics.tokens();
-      out.add(new Output(r, new ProducerRecord<>(topic, null, r.key(), tokens.serialize(topic, t)), false,
-          e.getEventTime().toEpochMilli()));
+      out.add(
+          new Output(
+              r,
+              new ProducerRecord<>(topic, null, r.key(), tokens.serialize(topic, t)),
+              false,
+              e.getEventTime().toEpochMilli()));
     }
   }
 

@@ -33,23 +33,25 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Consumes {@code GenerationRequest}s, samples the images of a whole batch of requests together (one
- * pass per distinct steps/guidance pair), decodes them with the tokenizer the generator was trained on
- * and publishes one {@code GeneratedImage} per image, keyed by request id, exactly once. A request with
- * a label out of range, an unknown prompt, a count above {@code generation.max.count}, steps outside
- * [1, 1000] or guidance outside [0, 20] becomes a dead letter whose reason names the accepted values.
+ * Consumes {@code GenerationRequest}s, samples the images of a whole batch of requests together
+ * (one pass per distinct steps/guidance pair), decodes them with the tokenizer the generator was
+ * trained on and publishes one {@code GeneratedImage} per image, keyed by request id, exactly once.
+ * A request with a label out of range, an unknown prompt, a count above {@code
+ * generation.max.count}, steps outside [1, 1000] or guidance outside [0, 20] becomes a dead letter
+ * whose reason names the accepted values.
  *
- * <p>With {@code generator.watch=true} it follows the ACTIVE generator version of {@code generator.name}
- * and the ACTIVE decoder version of the tokenizer ({@code model.name}, or the card's name): each newly
- * announced one is fetched, checksummed, loaded, warmed up and self-checked off the serving thread in its
- * own model slot. Generator and decoder switch only between batches and only as a matching pair (same
- * token count and dimension): a version that does not fit the other one serving is held back, with a log
- * line, and the current pair keeps serving until a version of the other kind that fits it is announced
- * (a generator trained on a new tokenizer shape waits for that tokenizer's decoder, and vice versa). Each
- * image names the generator and decoder versions that made it.
+ * <p>With {@code generator.watch=true} it follows the ACTIVE generator version of {@code
+ * generator.name} and the ACTIVE decoder version of the tokenizer ({@code model.name}, or the
+ * card's name): each newly announced one is fetched, checksummed, loaded, warmed up and
+ * self-checked off the serving thread in its own model slot. Generator and decoder switch only
+ * between batches and only as a matching pair (same token count and dimension): a version that does
+ * not fit the other one serving is held back, with a log line, and the current pair keeps serving
+ * until a version of the other kind that fits it is announced (a generator trained on a new
+ * tokenizer shape waits for that tokenizer's decoder, and vice versa). Each image names the
+ * generator and decoder versions that made it.
  *
- * <p>Settings: the usual worker keys ({@code model.dir} is the tokenizer whose decoder serves first) plus
- * the keys of {@link GenerationSettings}.
+ * <p>Settings: the usual worker keys ({@code model.dir} is the tokenizer whose decoder serves
+ * first) plus the keys of {@link GenerationSettings}.
  */
 public final class GenerateWorker extends AbstractWorker {
   private static final Logger log = LoggerFactory.getLogger(GenerateWorker.class);
@@ -61,7 +63,8 @@ public final class GenerateWorker extends AbstractWorker {
   private final ModelSlot<GeneratorRuntime> generators;
   private final ModelSlot<TokenizerRuntime> decoders;
   private int classes;
-  // The pair serving now, held across batches (serving thread only) so that a version held back for not
+  // The pair serving now, held across batches (serving thread only) so that a version held back for
+  // not
   // fitting stays open while its successor waits for a partner.
   private ModelSlot.Lease<GeneratorRuntime> generator;
   private ModelSlot.Lease<TokenizerRuntime> decoder;
@@ -70,29 +73,51 @@ public final class GenerateWorker extends AbstractWorker {
   private volatile String decoderModel;
 
   /** A request that passed validation, with its resolved label. */
-  private record Valid(ConsumerRecord<byte[], byte[]> source, GenerationRequest request, int label) {}
+  private record Valid(
+      ConsumerRecord<byte[], byte[]> source, GenerationRequest request, int label) {}
 
   public GenerateWorker(WorkerConfig config) {
     super(config, "generate", layout(config).generationRequests());
     this.settings = GenerationSettings.from(config.originals());
-    this.feed = settings.watch() ? new ModelFeed(config.clientConfig(), registry, topics,
-        Path.of(config.getString(WorkerConfig.MODEL_CACHE_DIR))) : null;
+    this.feed =
+        settings.watch()
+            ? new ModelFeed(
+                config.clientConfig(),
+                registry,
+                topics,
+                Path.of(config.getString(WorkerConfig.MODEL_CACHE_DIR)))
+            : null;
     ModelSlot.Artifacts artifacts = feed != null ? feed.artifacts() : null;
     Path cache = feed != null ? feed.cacheDir() : null;
-    this.generators = new ModelSlot<>(new ModelSlot.Settings(settings.generatorName(), ModelKind.GENERATOR, 0, 0),
-        artifacts, cache, (dir, v) -> openGenerator(dir, v.getName() + ":" + v.getVersion()), metrics);
+    this.generators =
+        new ModelSlot<>(
+            new ModelSlot.Settings(settings.generatorName(), ModelKind.GENERATOR, 0, 0),
+            artifacts,
+            cache,
+            (dir, v) -> openGenerator(dir, v.getName() + ":" + v.getVersion()),
+            metrics);
     String tokenizerDir = config.getString(WorkerConfig.MODEL_DIR);
     TokenizerRuntime local = null;
     try {
-      local = tokenizerDir.isEmpty() ? null : openDecoder(Path.of(tokenizerDir), "tokenizer " + tokenizerDir);
+      local =
+          tokenizerDir.isEmpty()
+              ? null
+              : openDecoder(Path.of(tokenizerDir), "tokenizer " + tokenizerDir);
     } catch (RuntimeException e) {
       release();
       throw e;
     }
-    String dName = config.getString(WorkerConfig.MODEL_NAME).isEmpty() && local != null ? local.card().name()
-        : config.getString(WorkerConfig.MODEL_NAME);
-    this.decoders = new ModelSlot<>(new ModelSlot.Settings(dName, ModelKind.DECODER, 0, 0), artifacts, cache,
-        (dir, v) -> openDecoder(dir, v.getName() + ":" + v.getVersion()), metrics);
+    String dName =
+        config.getString(WorkerConfig.MODEL_NAME).isEmpty() && local != null
+            ? local.card().name()
+            : config.getString(WorkerConfig.MODEL_NAME);
+    this.decoders =
+        new ModelSlot<>(
+            new ModelSlot.Settings(dName, ModelKind.DECODER, 0, 0),
+            artifacts,
+            cache,
+            (dir, v) -> openDecoder(dir, v.getName() + ":" + v.getVersion()),
+            metrics);
     try {
       if (local != null) {
         decoders.startOn(dName, config.getInt(WorkerConfig.MODEL_VERSION), local);
@@ -101,8 +126,13 @@ public final class GenerateWorker extends AbstractWorker {
       if (local == null) {
         Optional<ModelVersion> active = decoders.activeIn(announced);
         if (active.isEmpty()) {
-          throw new IllegalStateException("No model.dir is given and no active decoder of " + dName + " is announced on "
-              + topics.modelVersions() + (feed == null ? " (generator.watch is off)" : "") + ": pass model.dir or publish one");
+          throw new IllegalStateException(
+              "No model.dir is given and no active decoder of "
+                  + dName
+                  + " is announced on "
+                  + topics.modelVersions()
+                  + (feed == null ? " (generator.watch is off)" : "")
+                  + ": pass model.dir or publish one");
         }
         decoders.startOn(active.get());
       }
@@ -114,25 +144,37 @@ public final class GenerateWorker extends AbstractWorker {
           if (settings.generatorDir() == null) {
             throw e;
           }
-          log.error("Active generator {}:{} cannot be served ({}); starting on {}", settings.generatorName(),
-              active.get().getVersion(), e.getMessage(), settings.generatorDir());
+          log.error(
+              "Active generator {}:{} cannot be served ({}); starting on {}",
+              settings.generatorName(),
+              active.get().getVersion(),
+              e.getMessage(),
+              settings.generatorDir());
         }
       }
       if (generators.activeVersion() == 0) {
         if (settings.generatorDir() == null) {
-          throw new IllegalStateException("No active generator version of " + settings.generatorName() + " is announced on "
-              + topics.modelVersions() + " and no generator.dir is given: publish one or pass generator.dir");
+          throw new IllegalStateException(
+              "No active generator version of "
+                  + settings.generatorName()
+                  + " is announced on "
+                  + topics.modelVersions()
+                  + " and no generator.dir is given: publish one or pass generator.dir");
         }
-        GeneratorRuntime g = openGenerator(settings.generatorDir(), "generator " + settings.generatorDir());
-        String gName = settings.generatorName().isEmpty() ? g.card().name() : settings.generatorName();
+        GeneratorRuntime g =
+            openGenerator(settings.generatorDir(), "generator " + settings.generatorDir());
+        String gName =
+            settings.generatorName().isEmpty() ? g.card().name() : settings.generatorName();
         generators.startOn(gName, settings.generatorVersion(), g);
       }
       // The first pair is taken here, before the feed can stage anything, and must fit.
       generator = generators.begin();
       decoder = decoders.begin();
-      mismatch(generator, decoder).ifPresent(m -> {
-        throw new IllegalStateException(m);
-      });
+      mismatch(generator, decoder)
+          .ifPresent(
+              m -> {
+                throw new IllegalStateException(m);
+              });
       this.generatorModel = generator.model().toString();
       this.decoderModel = decoder.model().toString();
       this.prompts = classes == 10 ? Prompts.fashionMnist() : Prompts.numbered(classes);
@@ -152,8 +194,8 @@ public final class GenerateWorker extends AbstractWorker {
   }
 
   /**
-   * Opens a generator, warms it up and self-checks it; a version whose classes differ from the first one's is
-   * refused (requests are validated against those classes).
+   * Opens a generator, warms it up and self-checks it; a version whose classes differ from the
+   * first one's is refused (requests are validated against those classes).
    */
   private GeneratorRuntime openGenerator(Path dir, String what) {
     GeneratorRuntime g = GeneratorRuntime.open(dir);
@@ -162,11 +204,20 @@ public final class GenerateWorker extends AbstractWorker {
       if (classes == 0) {
         classes = n;
       } else if (n != classes) {
-        throw new IllegalStateException("Generator " + what + " knows " + n + " classes, the one serving " + classes
-            + ": requests are validated against those; refusing to serve it");
+        throw new IllegalStateException(
+            "Generator "
+                + what
+                + " knows "
+                + n
+                + " classes, the one serving "
+                + classes
+                + ": requests are validated against those; refusing to serve it");
       }
       // First passes allocate and JIT-compile; do them before serving.
-      finite(g.sample(new int[] {0}, new long[] {0}, settings.sampler(1, 2f)), "Generator " + what, "tokens");
+      finite(
+          g.sample(new int[] {0}, new long[] {0}, settings.sampler(1, 2f)),
+          "Generator " + what,
+          "tokens");
       return g;
     } catch (RuntimeException e) {
       g.close();
@@ -176,10 +227,17 @@ public final class GenerateWorker extends AbstractWorker {
 
   /** Opens a tokenizer's decoder, warms it up on zero tokens and self-checks it. */
   private TokenizerRuntime openDecoder(Path dir, String what) {
-    TokenizerRuntime d = TokenizerRuntimes.open(dir, config.engine(), TokenizerRuntimes.Part.DECODER,
-        new TokenizerRuntimes.Options(config.engineThreads()));
+    TokenizerRuntime d =
+        TokenizerRuntimes.open(
+            dir,
+            config.engine(),
+            TokenizerRuntimes.Part.DECODER,
+            new TokenizerRuntimes.Options(config.engineThreads()));
     try {
-      finite(d.decode(new float[d.config().tokens() * d.config().codeDim()], 1), "Decoder " + what, "pixels");
+      finite(
+          d.decode(new float[d.config().tokens() * d.config().codeDim()], 1),
+          "Decoder " + what,
+          "pixels");
       return d;
     } catch (RuntimeException e) {
       d.close();
@@ -190,7 +248,8 @@ public final class GenerateWorker extends AbstractWorker {
   private static void finite(float[] values, String who, String what) {
     for (float v : values) {
       if (!Float.isFinite(v)) {
-        throw new IllegalStateException(who + " produced non-finite " + what + " on warm-up: refusing to serve it");
+        throw new IllegalStateException(
+            who + " produced non-finite " + what + " on warm-up: refusing to serve it");
       }
     }
   }
@@ -215,7 +274,10 @@ public final class GenerateWorker extends AbstractWorker {
     return version(decoderModel);
   }
 
-  /** Why a version announced and loaded is not serving (it does not fit the other half of the pair), or "". */
+  /**
+   * Why a version announced and loaded is not serving (it does not fit the other half of the pair),
+   * or "".
+   */
   public String heldBack() {
     return heldBack;
   }
@@ -231,9 +293,9 @@ public final class GenerateWorker extends AbstractWorker {
   }
 
   /**
-   * Between batches: takes the versions each slot serves now, but only as a pair that fits (same token shape),
-   * preferring both new, then a new generator, then a new decoder; a version that fits neither is held back (its
-   * slot keeps it loaded) and the pair serving keeps serving.
+   * Between batches: takes the versions each slot serves now, but only as a pair that fits (same
+   * token shape), preferring both new, then a new generator, then a new decoder; a version that
+   * fits neither is held back (its slot keeps it loaded) and the pair serving keeps serving.
    */
   private void switchPair() {
     ModelSlot.Lease<GeneratorRuntime> g = generators.begin();
@@ -262,12 +324,20 @@ public final class GenerateWorker extends AbstractWorker {
       waiting = mismatch(useG, d).orElse("");
     }
     if (!waiting.equals(heldBack) && !waiting.isEmpty()) {
-      log.warn("Not switching: {}. {} with {} keeps serving until a version that fits is announced", waiting,
-          useG.model(), useD.model());
+      log.warn(
+          "Not switching: {}. {} with {} keeps serving until a version that fits is announced",
+          waiting,
+          useG.model(),
+          useD.model());
     }
-    // A plain swap was logged by its slot; a pair that waited for its partner says when it finally serves.
+    // A plain swap was logged by its slot; a pair that waited for its partner says when it finally
+    // serves.
     if (!heldBack.isEmpty() && (useG != generator || useD != decoder)) {
-      log.info("Generation switched from {} + {} to {} + {}", generator.model(), decoder.model(), useG.model(),
+      log.info(
+          "Generation switched from {} + {} to {} + {}",
+          generator.model(),
+          decoder.model(),
+          useG.model(),
           useD.model());
     }
     heldBack = waiting;
@@ -279,27 +349,41 @@ public final class GenerateWorker extends AbstractWorker {
     decoderModel = useD.model().toString();
   }
 
-  private static boolean fits(ModelSlot.Lease<GeneratorRuntime> g, ModelSlot.Lease<TokenizerRuntime> d) {
+  private static boolean fits(
+      ModelSlot.Lease<GeneratorRuntime> g, ModelSlot.Lease<TokenizerRuntime> d) {
     return mismatch(g, d).isEmpty();
   }
 
-  private static Optional<String> mismatch(ModelSlot.Lease<GeneratorRuntime> g, ModelSlot.Lease<TokenizerRuntime> d) {
-    return ImageGeneration.mismatch(g.model().get().config(), g.model().toString(), d.model().get().config(),
+  private static Optional<String> mismatch(
+      ModelSlot.Lease<GeneratorRuntime> g, ModelSlot.Lease<TokenizerRuntime> d) {
+    return ImageGeneration.mismatch(
+        g.model().get().config(),
+        g.model().toString(),
+        d.model().get().config(),
         d.model().toString());
   }
 
-  private List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch, ModelSlot.Model<GeneratorRuntime> gen,
+  private List<Output> process(
+      List<ConsumerRecord<byte[], byte[]>> batch,
+      ModelSlot.Model<GeneratorRuntime> gen,
       ModelSlot.Model<TokenizerRuntime> dec) {
-    ImageGeneration generation = ImageGeneration.of(gen.get(), gen.toString(), dec.get(), dec.toString());
+    ImageGeneration generation =
+        ImageGeneration.of(gen.get(), gen.toString(), dec.get(), dec.toString());
     String generatorModel = gen.toString();
     String decoderModel = dec.toString();
     List<Output> out = new ArrayList<>();
     List<Valid> valid = new ArrayList<>();
     for (ConsumerRecord<byte[], byte[]> r : batch) {
-      Valid v = readOrDeadLetter(r, "a GenerationRequest", out, rec -> {
-        GenerationRequest req = requests.deserialize(rec.topic(), rec.headers(), rec.value());
-        return new Valid(rec, req, validate(req));
-      });
+      Valid v =
+          readOrDeadLetter(
+              r,
+              "a GenerationRequest",
+              out,
+              rec -> {
+                GenerationRequest req =
+                    requests.deserialize(rec.topic(), rec.headers(), rec.value());
+                return new Valid(rec, req, validate(req));
+              });
       if (v != null) {
         valid.add(v);
       }
@@ -310,7 +394,10 @@ public final class GenerateWorker extends AbstractWorker {
     // Requests with the same steps and guidance share one time grid, so they are sampled together.
     Map<String, List<Valid>> groups = new LinkedHashMap<>();
     for (Valid v : valid) {
-      groups.computeIfAbsent(v.request().getSamplingSteps() + "/" + v.request().getGuidanceScale(), k -> new ArrayList<>())
+      groups
+          .computeIfAbsent(
+              v.request().getSamplingSteps() + "/" + v.request().getGuidanceScale(),
+              k -> new ArrayList<>())
           .add(v);
     }
     Map<Valid, List<Output>> produced = new java.util.IdentityHashMap<>();
@@ -328,8 +415,12 @@ public final class GenerateWorker extends AbstractWorker {
       }
       GenerationRequest first = group.get(0).request();
       long t0 = System.nanoTime();
-      List<ImageGeneration.Image> imgs = generation.generate(labels, seeds,
-          settings.sampler(first.getSamplingSteps(), first.getGuidanceScale()), settings.maxBatchImages());
+      List<ImageGeneration.Image> imgs =
+          generation.generate(
+              labels,
+              seeds,
+              settings.sampler(first.getSamplingSteps(), first.getGuidanceScale()),
+              settings.maxBatchImages());
       metrics.inference(Duration.ofNanos(System.nanoTime() - t0));
       generator.served(gen, n);
       decoder.served(dec, n);
@@ -341,16 +432,22 @@ public final class GenerateWorker extends AbstractWorker {
         byte[] key = r.key() != null ? r.key() : id.getBytes(StandardCharsets.UTF_8);
         for (int i = 0; i < v.request().getCount(); i++, k++) {
           ImageGeneration.Image img = imgs.get(k);
-          GeneratedImage g = GeneratedImage.newBuilder()
-              .setRequestId(id)
-              .setIndex(i)
-              .setLabel(v.label())
-              .setPng(ByteBuffer.wrap(TokenDecoding.png(img.image())))
-              .setGeneratorModel(generatorModel)
-              .setDecoderModel(decoderModel)
-              .setTokens(ByteBuffer.wrap(TokenPacking.pack(img.tokens(), TokenDtype.FP32)))
-              .build();
-          outs.add(new Output(r, new ProducerRecord<>(topic, null, key, images.serialize(topic, g)), false, r.timestamp()));
+          GeneratedImage g =
+              GeneratedImage.newBuilder()
+                  .setRequestId(id)
+                  .setIndex(i)
+                  .setLabel(v.label())
+                  .setPng(ByteBuffer.wrap(TokenDecoding.png(img.image())))
+                  .setGeneratorModel(generatorModel)
+                  .setDecoderModel(decoderModel)
+                  .setTokens(ByteBuffer.wrap(TokenPacking.pack(img.tokens(), TokenDtype.FP32)))
+                  .build();
+          outs.add(
+              new Output(
+                  r,
+                  new ProducerRecord<>(topic, null, key, images.serialize(topic, g)),
+                  false,
+                  r.timestamp()));
         }
         produced.put(v, outs);
       }
@@ -373,7 +470,8 @@ public final class GenerateWorker extends AbstractWorker {
     if (req.getLabel() != null) {
       label = req.getLabel();
       if (label < 0 || label >= prompts.size()) {
-        problems.add("label " + label + " is out of range; accepted labels are " + prompts.accepted());
+        problems.add(
+            "label " + label + " is out of range; accepted labels are " + prompts.accepted());
         errorClass = "InvalidLabel";
       }
     } else if (req.getPrompt() != null) {
@@ -381,34 +479,57 @@ public final class GenerateWorker extends AbstractWorker {
       if (m.isPresent()) {
         label = m.getAsInt();
       } else {
-        problems.add("prompt '" + req.getPrompt() + "' names no single known class; accepted classes are "
-            + prompts.accepted() + " and common synonyms (e.g. 'sneakers', 'jeans', 'handbag', 'a pair of sandals')");
+        problems.add(
+            "prompt '"
+                + req.getPrompt()
+                + "' names no single known class; accepted classes are "
+                + prompts.accepted()
+                + " and common synonyms (e.g. 'sneakers', 'jeans', 'handbag', 'a pair of sandals')");
         errorClass = "UnknownPrompt";
       }
     } else {
-      problems.add("neither label nor prompt is set; give a label in 0.." + (prompts.size() - 1) + " or a prompt naming one of "
-          + prompts.accepted());
+      problems.add(
+          "neither label nor prompt is set; give a label in 0.."
+              + (prompts.size() - 1)
+              + " or a prompt naming one of "
+              + prompts.accepted());
       errorClass = "NoLabelOrPrompt";
     }
     if (req.getCount() < 1 || req.getCount() > settings.maxCount()) {
-      problems.add("count " + req.getCount() + " is outside the accepted range 1.." + settings.maxCount()
-          + " (generation.max.count)");
+      problems.add(
+          "count "
+              + req.getCount()
+              + " is outside the accepted range 1.."
+              + settings.maxCount()
+              + " (generation.max.count)");
       errorClass = errorClass == null ? "InvalidCount" : errorClass;
     }
     if (req.getSamplingSteps() < 1 || req.getSamplingSteps() > GenerationSettings.MAX_STEPS) {
-      problems.add("sampling_steps " + req.getSamplingSteps() + " is outside the accepted range 1.."
-          + GenerationSettings.MAX_STEPS);
+      problems.add(
+          "sampling_steps "
+              + req.getSamplingSteps()
+              + " is outside the accepted range 1.."
+              + GenerationSettings.MAX_STEPS);
       errorClass = errorClass == null ? "InvalidSteps" : errorClass;
     }
     float gs = req.getGuidanceScale();
     if (!(gs >= 0 && gs <= GenerationSettings.MAX_GUIDANCE)) {
-      problems.add("guidance_scale " + gs + " is outside the accepted range [0, " + GenerationSettings.MAX_GUIDANCE
-          + "] (1 = no guidance)");
+      problems.add(
+          "guidance_scale "
+              + gs
+              + " is outside the accepted range [0, "
+              + GenerationSettings.MAX_GUIDANCE
+              + "] (1 = no guidance)");
       errorClass = errorClass == null ? "InvalidGuidance" : errorClass;
     }
     if (!problems.isEmpty()) {
-      throw new PoisonRecordException(errorClass, "Generation request " + req.getRequestId() + " rejected: "
-          + String.join("; ", problems) + ". Nothing was generated for it.");
+      throw new PoisonRecordException(
+          errorClass,
+          "Generation request "
+              + req.getRequestId()
+              + " rejected: "
+              + String.join("; ", problems)
+              + ". Nothing was generated for it.");
     }
     return label;
   }

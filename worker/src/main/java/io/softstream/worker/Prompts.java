@@ -12,9 +12,9 @@ import java.util.OptionalInt;
  * punctuation and plural "s" ignored.
  *
  * <p>A prompt matches when, after normalisation, it equals a phrase or contains it as whole words
- * ("a red dress" is a dress). The longest phrase found wins ("ankle boot" over "boot", "t shirt" over
- * "shirt"); two different classes found with equally long phrases make the prompt ambiguous, and
- * ambiguous prompts do not match.
+ * ("a red dress" is a dress). The longest phrase found wins ("ankle boot" over "boot", "t shirt"
+ * over "shirt"); two different classes found with equally long phrases make the prompt ambiguous,
+ * and ambiguous prompts do not match.
  *
  * <pre>{@code
  * Prompts p = Prompts.fashionMnist();
@@ -38,24 +38,33 @@ public final class Prompts {
         phrases.put(normalise(part), i);
       }
     }
-    synonyms.forEach((k, v) -> {
-      if (v < 0 || v >= classNames.size()) {
-        throw new IllegalArgumentException("synonym '" + k + "' points at label " + v + ", outside 0.." + (classNames.size() - 1));
-      }
-      phrases.put(normalise(k), v);
-    });
+    synonyms.forEach(
+        (k, v) -> {
+          if (v < 0 || v >= classNames.size()) {
+            throw new IllegalArgumentException(
+                "synonym '"
+                    + k
+                    + "' points at label "
+                    + v
+                    + ", outside 0.."
+                    + (classNames.size() - 1));
+          }
+          phrases.put(normalise(k), v);
+        });
   }
 
   /** The ten Fashion-MNIST classes (label ids as in the data set) and their common synonyms. */
   public static Prompts fashionMnist() {
     Map<String, Integer> s = new LinkedHashMap<>();
-    for (String w : new String[] {"t-shirt", "tshirt", "tee", "tee shirt", "top", "tank top", "tank"}) {
+    for (String w :
+        new String[] {"t-shirt", "tshirt", "tee", "tee shirt", "top", "tank top", "tank"}) {
       s.put(w, 0);
     }
     for (String w : new String[] {"trousers", "pants", "jeans", "slacks", "chinos", "leggings"}) {
       s.put(w, 1);
     }
-    for (String w : new String[] {"pullover", "sweater", "jumper", "sweatshirt", "hoodie", "cardigan"}) {
+    for (String w :
+        new String[] {"pullover", "sweater", "jumper", "sweatshirt", "hoodie", "cardigan"}) {
       s.put(w, 2);
     }
     for (String w : new String[] {"dress", "gown", "frock"}) {
@@ -67,20 +76,34 @@ public final class Prompts {
     for (String w : new String[] {"sandal", "flip flop", "flip-flop", "slipper"}) {
       s.put(w, 5);
     }
-    for (String w : new String[] {"shirt", "blouse", "button-down", "button down shirt", "dress shirt"}) {
+    for (String w :
+        new String[] {"shirt", "blouse", "button-down", "button down shirt", "dress shirt"}) {
       s.put(w, 6);
     }
-    for (String w : new String[] {"sneaker", "trainer", "running shoe", "shoe", "tennis shoe", "sport shoe"}) {
+    for (String w :
+        new String[] {"sneaker", "trainer", "running shoe", "shoe", "tennis shoe", "sport shoe"}) {
       s.put(w, 7);
     }
-    for (String w : new String[] {"bag", "handbag", "purse", "tote", "backpack", "satchel", "clutch"}) {
+    for (String w :
+        new String[] {"bag", "handbag", "purse", "tote", "backpack", "satchel", "clutch"}) {
       s.put(w, 8);
     }
     for (String w : new String[] {"ankle boot", "boot", "bootie", "booty"}) {
       s.put(w, 9);
     }
-    return new Prompts(List.of("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
-        "Ankle boot"), s);
+    return new Prompts(
+        List.of(
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot"),
+        s);
   }
 
   /** Labels only, named "0".."n-1": for generators whose classes have no names. */
@@ -133,8 +156,12 @@ public final class Prompts {
   public int resolve(String prompt) {
     OptionalInt m = match(prompt);
     if (m.isEmpty()) {
-      throw new IllegalArgumentException("Prompt '" + prompt + "' names no single known class; use one of " + accepted()
-          + " (or a common synonym such as 'sneakers', 'jeans', 'handbag')");
+      throw new IllegalArgumentException(
+          "Prompt '"
+              + prompt
+              + "' names no single known class; use one of "
+              + accepted()
+              + " (or a common synonym such as 'sneakers', 'jeans', 'handbag')");
     }
     return m.getAsInt();
   }
@@ -148,17 +175,28 @@ public final class Prompts {
     return sb.toString();
   }
 
-  /** Lower case, letters and digits only, single spaces, without articles, "pair(s) of", and plural endings. */
+  /**
+   * Lower case, letters and digits only, single spaces, without articles, "pair(s) of", and plural
+   * endings.
+   */
   static String normalise(String s) {
     String[] words = s.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9]+", " ").trim().split(" ");
     StringBuilder sb = new StringBuilder();
     for (int i = 0; i < words.length; i++) {
       String w = words[i];
-      if (w.isEmpty() || w.equals("a") || w.equals("an") || w.equals("the") || w.equals("some")
-          || ((w.equals("pair") || w.equals("pairs")) && i + 1 < words.length && words[i + 1].equals("of"))) {
+      if (w.isEmpty()
+          || w.equals("a")
+          || w.equals("an")
+          || w.equals("the")
+          || w.equals("some")
+          || ((w.equals("pair") || w.equals("pairs"))
+              && i + 1 < words.length
+              && words[i + 1].equals("of"))) {
         continue;
       }
-      if (w.equals("of") && i > 0 && (words[i - 1].equals("pair") || words[i - 1].equals("pairs"))) {
+      if (w.equals("of")
+          && i > 0
+          && (words[i - 1].equals("pair") || words[i - 1].equals("pairs"))) {
         continue;
       }
       sb.append(sb.length() == 0 ? "" : " ").append(singular(w));
@@ -167,7 +205,8 @@ public final class Prompts {
   }
 
   private static String singular(String w) {
-    if (w.length() > 4 && (w.endsWith("sses") || w.endsWith("shes") || w.endsWith("ches") || w.endsWith("xes"))) {
+    if (w.length() > 4
+        && (w.endsWith("sses") || w.endsWith("shes") || w.endsWith("ches") || w.endsWith("xes"))) {
       return w.substring(0, w.length() - 2);
     }
     if (w.length() > 3 && w.endsWith("s") && !w.endsWith("ss") && !w.endsWith("us")) {

@@ -38,16 +38,26 @@ public final class TokenDecoding implements AutoCloseable {
     this.modelVersion = modelVersion;
   }
 
-  /** Opens the decoder of the model in {@code dir}, which is version {@code version} of its name. */
+  /**
+   * Opens the decoder of the model in {@code dir}, which is version {@code version} of its name.
+   */
   public static TokenDecoding open(Path dir, EngineKind engine, int version) {
     TokenizerRuntime r = TokenizerRuntimes.open(dir, engine, TokenizerRuntimes.Part.DECODER);
     return new TokenDecoding(r, r.card().name(), version);
   }
 
-  /** Opens with an explicit model name (when records carry a name other than the card's) and engine threads. */
-  public static TokenDecoding open(Path dir, EngineKind engine, String name, int version, int engineThreads) {
-    TokenizerRuntime r = TokenizerRuntimes.open(dir, engine, TokenizerRuntimes.Part.DECODER,
-        new TokenizerRuntimes.Options(engineThreads));
+  /**
+   * Opens with an explicit model name (when records carry a name other than the card's) and engine
+   * threads.
+   */
+  public static TokenDecoding open(
+      Path dir, EngineKind engine, String name, int version, int engineThreads) {
+    TokenizerRuntime r =
+        TokenizerRuntimes.open(
+            dir,
+            engine,
+            TokenizerRuntimes.Part.DECODER,
+            new TokenizerRuntimes.Options(engineThreads));
     return new TokenDecoding(r, name.isEmpty() ? r.card().name() : name, version);
   }
 
@@ -70,14 +80,39 @@ public final class TokenDecoding implements AutoCloseable {
    */
   public void check(TokenRecord r) {
     if (!r.getModelName().equals(modelName) || r.getModelVersion() != modelVersion) {
-      throw new PoisonRecordException("UnknownModelVersion", "Tokens of image " + r.getImageId() + " come from "
-          + r.getModelName() + ":" + r.getModelVersion() + "; this decoder serves " + modelName + ":" + modelVersion + ".");
+      throw new PoisonRecordException(
+          "UnknownModelVersion",
+          "Tokens of image "
+              + r.getImageId()
+              + " come from "
+              + r.getModelName()
+              + ":"
+              + r.getModelVersion()
+              + "; this decoder serves "
+              + modelName
+              + ":"
+              + modelVersion
+              + ".");
     }
     TokenizerConfig c = runtime.config();
     if (r.getTokenCount() != c.tokens() || r.getTokenDim() != c.codeDim()) {
-      throw new PoisonRecordException("TokenShapeMismatch", "Tokens of image " + r.getImageId() + " are "
-          + r.getTokenCount() + "x" + r.getTokenDim() + "; " + modelName + ":" + modelVersion + " needs " + c.tokens()
-          + "x" + c.codeDim() + ".");
+      throw new PoisonRecordException(
+          "TokenShapeMismatch",
+          "Tokens of image "
+              + r.getImageId()
+              + " are "
+              + r.getTokenCount()
+              + "x"
+              + r.getTokenDim()
+              + "; "
+              + modelName
+              + ":"
+              + modelVersion
+              + " needs "
+              + c.tokens()
+              + "x"
+              + c.codeDim()
+              + ".");
     }
   }
 
@@ -109,7 +144,8 @@ public final class TokenDecoding implements AutoCloseable {
     float[] px = runtime.decode(new float[c.tokens() * c.codeDim()], 1);
     for (float v : px) {
       if (!Float.isFinite(v)) {
-        throw new IllegalStateException("Decoder " + modelName + ":" + modelVersion + " produced non-finite pixels on warm-up");
+        throw new IllegalStateException(
+            "Decoder " + modelName + ":" + modelVersion + " produced non-finite pixels on warm-up");
       }
     }
   }
@@ -119,7 +155,8 @@ public final class TokenDecoding implements AutoCloseable {
     try {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
       // In-memory stream: ImageIO.write(img, fmt, OutputStream) may cache through a temporary file.
-      try (javax.imageio.stream.ImageOutputStream ios = new javax.imageio.stream.MemoryCacheImageOutputStream(out)) {
+      try (javax.imageio.stream.ImageOutputStream ios =
+          new javax.imageio.stream.MemoryCacheImageOutputStream(out)) {
         ImageIO.write(img, "png", ios);
       }
       return out.toByteArray();

@@ -1,8 +1,8 @@
 package io.softstream.worker;
 
-import io.softstream.model.runtime.EngineKind;
 import io.softstream.model.TokenizerConfig;
 import io.softstream.model.image.ImageTranslator;
+import io.softstream.model.runtime.EngineKind;
 import java.lang.management.ManagementFactory;
 import java.util.HashMap;
 import java.util.Locale;
@@ -46,55 +46,168 @@ public class WorkerConfig extends AbstractConfig {
   public static final String TRANSACTION_TIMEOUT_MS = "transaction.timeout.ms";
   public static final String METRICS_PORT = "metrics.port";
 
-  private static final ConfigDef CONFIG = new ConfigDef()
-      .define(BOOTSTRAP_SERVERS, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
-          "Kafka bootstrap servers.")
-      .define(SCHEMA_REGISTRY_URL, Type.STRING, ConfigDef.NO_DEFAULT_VALUE, new ConfigDef.NonEmptyString(), Importance.HIGH,
-          "Confluent-compatible schema registry URL(s).")
-      .define(WORKER_ID, Type.STRING, defaultWorkerId(), new ConfigDef.NonEmptyString(), Importance.HIGH,
-          "Stable id of this worker instance; its transactional.id is softstream-<role>-<worker.id>. Keep it stable "
-              + "across restarts (e.g. the pod name of a StatefulSet) and unique among live workers.")
-      .define(GROUP_ID, Type.STRING, "", Importance.MEDIUM,
-          "Consumer group; empty = softstream-<role>. All workers of one role share it.")
-      .define(GROUP_PROTOCOL, Type.STRING, "consumer", ValidString.in("consumer", "classic"), Importance.LOW,
-          "consumer = Kafka 4 group protocol (incremental, broker-side assignment); classic = cooperative-sticky.")
-      .define(TOPIC_PREFIX, Type.STRING, "", Importance.LOW, "Prefix of every topic name (see TopicLayout).")
-      .define(MODEL_DIR, Type.STRING, "", Importance.HIGH,
-          "Model directory (model.json + weights) served first; may be empty with model.watch=true.")
-      .define(MODEL_NAME, Type.STRING, "", Importance.MEDIUM, "Model name written into records; empty = the card's name.")
-      .define(MODEL_VERSION, Type.INT, 1, Range.atLeast(1), Importance.MEDIUM, "Version of model.dir, written into records.")
-      .define(MODEL_WATCH, Type.BOOLEAN, false, Importance.HIGH,
-          "Follow the ACTIVE version of model.name on the model-versions topic: start on it if one is announced, "
-              + "and hot-swap to each newly announced one (fetched from Kafka, checksummed, warmed up) between batches.")
-      .define(CANARY_FRACTION, Type.DOUBLE, 0.0, Range.between(0.0, 1.0), Importance.MEDIUM,
-          "With model.watch: share of images (by key hash, so one image always sees one version) encoded by the newest "
-              + "CANDIDATE version above the active one; per-version metrics show both side by side.")
-      .define(MODEL_CACHE_DIR, Type.STRING, System.getProperty("java.io.tmpdir") + "/softstream-models", Importance.LOW,
-          "Where fetched model artifacts are unpacked.")
-      .define(ENGINE, Type.STRING, "auto", ValidString.in("auto", "onnxruntime", "pytorch", "tensorrt"), Importance.HIGH,
-          "Inference engine; auto = ONNX Runtime if the model has ONNX files, else PyTorch (TensorRT: see README).")
-      .define(ENGINE_THREADS, Type.INT, 0, Range.atLeast(0), Importance.LOW, "Intra-op threads of the engine; 0 = all cores but one (the loop, image decoding and the Kafka clients use the other).")
-      .define(BATCH_MAX_RECORDS, Type.INT, 32, Range.between(1, 4096), Importance.HIGH, "Largest micro-batch (one transaction).")
-      .define(BATCH_MAX_WAIT_MS, Type.LONG, 20L, Range.atLeast(0), Importance.HIGH,
-          "Longest a record waits for its batch to fill; under load batches fill before this.")
-      .define(TOKEN_DTYPE, Type.STRING, "fp16", ValidString.in("fp16", "fp32"), Importance.MEDIUM,
-          "Token payload precision (fp16 halves the bytes).")
-      .define(IMAGE_RESIZE, Type.STRING, "fit", ValidString.in("fit", "crop", "pad"), Importance.MEDIUM,
-          "fit = centre small images unscaled on black, centre-crop larger ones; crop = centre-crop and scale; pad = pad to square and scale.")
-      .define(IMAGE_MAX_BYTES, Type.INT, 8 * 1024 * 1024, Range.atLeast(1), Importance.MEDIUM,
-          "Larger image payloads are dead-lettered (OversizedPayload).")
-      .define(IMAGE_MAX_PIXELS, Type.LONG, 40_000_000L, Range.atLeast(1), Importance.MEDIUM,
-          "Images with more pixels are dead-lettered before decoding (OversizedImage).")
-      .define(TRANSACTION_TIMEOUT_MS, Type.INT, 15_000, Range.atLeast(1000), Importance.LOW,
-          "Transaction timeout: a crashed worker's open transaction is aborted after this.")
-      .define(METRICS_PORT, Type.INT, 0, Range.atLeast(-1), Importance.MEDIUM,
-          "Port of /metrics and /health/*; 0 = any free port, -1 = off.");
+  private static final ConfigDef CONFIG =
+      new ConfigDef()
+          .define(
+              BOOTSTRAP_SERVERS,
+              Type.STRING,
+              ConfigDef.NO_DEFAULT_VALUE,
+              new ConfigDef.NonEmptyString(),
+              Importance.HIGH,
+              "Kafka bootstrap servers.")
+          .define(
+              SCHEMA_REGISTRY_URL,
+              Type.STRING,
+              ConfigDef.NO_DEFAULT_VALUE,
+              new ConfigDef.NonEmptyString(),
+              Importance.HIGH,
+              "Confluent-compatible schema registry URL(s).")
+          .define(
+              WORKER_ID,
+              Type.STRING,
+              defaultWorkerId(),
+              new ConfigDef.NonEmptyString(),
+              Importance.HIGH,
+              "Stable id of this worker instance; its transactional.id is softstream-<role>-<worker.id>. Keep it stable "
+                  + "across restarts (e.g. the pod name of a StatefulSet) and unique among live workers.")
+          .define(
+              GROUP_ID,
+              Type.STRING,
+              "",
+              Importance.MEDIUM,
+              "Consumer group; empty = softstream-<role>. All workers of one role share it.")
+          .define(
+              GROUP_PROTOCOL,
+              Type.STRING,
+              "consumer",
+              ValidString.in("consumer", "classic"),
+              Importance.LOW,
+              "consumer = Kafka 4 group protocol (incremental, broker-side assignment); classic = cooperative-sticky.")
+          .define(
+              TOPIC_PREFIX,
+              Type.STRING,
+              "",
+              Importance.LOW,
+              "Prefix of every topic name (see TopicLayout).")
+          .define(
+              MODEL_DIR,
+              Type.STRING,
+              "",
+              Importance.HIGH,
+              "Model directory (model.json + weights) served first; may be empty with model.watch=true.")
+          .define(
+              MODEL_NAME,
+              Type.STRING,
+              "",
+              Importance.MEDIUM,
+              "Model name written into records; empty = the card's name.")
+          .define(
+              MODEL_VERSION,
+              Type.INT,
+              1,
+              Range.atLeast(1),
+              Importance.MEDIUM,
+              "Version of model.dir, written into records.")
+          .define(
+              MODEL_WATCH,
+              Type.BOOLEAN,
+              false,
+              Importance.HIGH,
+              "Follow the ACTIVE version of model.name on the model-versions topic: start on it if one is announced, "
+                  + "and hot-swap to each newly announced one (fetched from Kafka, checksummed, warmed up) between batches.")
+          .define(
+              CANARY_FRACTION,
+              Type.DOUBLE,
+              0.0,
+              Range.between(0.0, 1.0),
+              Importance.MEDIUM,
+              "With model.watch: share of images (by key hash, so one image always sees one version) encoded by the newest "
+                  + "CANDIDATE version above the active one; per-version metrics show both side by side.")
+          .define(
+              MODEL_CACHE_DIR,
+              Type.STRING,
+              System.getProperty("java.io.tmpdir") + "/softstream-models",
+              Importance.LOW,
+              "Where fetched model artifacts are unpacked.")
+          .define(
+              ENGINE,
+              Type.STRING,
+              "auto",
+              ValidString.in("auto", "onnxruntime", "pytorch", "tensorrt"),
+              Importance.HIGH,
+              "Inference engine; auto = ONNX Runtime if the model has ONNX files, else PyTorch (TensorRT: see README).")
+          .define(
+              ENGINE_THREADS,
+              Type.INT,
+              0,
+              Range.atLeast(0),
+              Importance.LOW,
+              "Intra-op threads of the engine; 0 = all cores but one (the loop, image decoding and the Kafka clients use the other).")
+          .define(
+              BATCH_MAX_RECORDS,
+              Type.INT,
+              32,
+              Range.between(1, 4096),
+              Importance.HIGH,
+              "Largest micro-batch (one transaction).")
+          .define(
+              BATCH_MAX_WAIT_MS,
+              Type.LONG,
+              20L,
+              Range.atLeast(0),
+              Importance.HIGH,
+              "Longest a record waits for its batch to fill; under load batches fill before this.")
+          .define(
+              TOKEN_DTYPE,
+              Type.STRING,
+              "fp16",
+              ValidString.in("fp16", "fp32"),
+              Importance.MEDIUM,
+              "Token payload precision (fp16 halves the bytes).")
+          .define(
+              IMAGE_RESIZE,
+              Type.STRING,
+              "fit",
+              ValidString.in("fit", "crop", "pad"),
+              Importance.MEDIUM,
+              "fit = centre small images unscaled on black, centre-crop larger ones; crop = centre-crop and scale; pad = pad to square and scale.")
+          .define(
+              IMAGE_MAX_BYTES,
+              Type.INT,
+              8 * 1024 * 1024,
+              Range.atLeast(1),
+              Importance.MEDIUM,
+              "Larger image payloads are dead-lettered (OversizedPayload).")
+          .define(
+              IMAGE_MAX_PIXELS,
+              Type.LONG,
+              40_000_000L,
+              Range.atLeast(1),
+              Importance.MEDIUM,
+              "Images with more pixels are dead-lettered before decoding (OversizedImage).")
+          .define(
+              TRANSACTION_TIMEOUT_MS,
+              Type.INT,
+              15_000,
+              Range.atLeast(1000),
+              Importance.LOW,
+              "Transaction timeout: a crashed worker's open transaction is aborted after this.")
+          .define(
+              METRICS_PORT,
+              Type.INT,
+              0,
+              Range.atLeast(-1),
+              Importance.MEDIUM,
+              "Port of /metrics and /health/*; 0 = any free port, -1 = off.");
 
   public WorkerConfig(Map<?, ?> props) {
     super(CONFIG, props);
     if (getString(MODEL_DIR).isEmpty() && !getBoolean(MODEL_WATCH)) {
-      throw new ConfigException(MODEL_DIR, "", "Give a model directory, or set model.watch=true (with model.name) to "
-          + "serve the active version announced on the model-versions topic");
+      throw new ConfigException(
+          MODEL_DIR,
+          "",
+          "Give a model directory, or set model.watch=true (with model.name) to "
+              + "serve the active version announced on the model-versions topic");
     }
     if (getBoolean(MODEL_WATCH) && getString(MODEL_NAME).isEmpty()) {
       throw new ConfigException(MODEL_NAME, "", "model.watch=true needs the model.name to follow");
@@ -113,10 +226,21 @@ public class WorkerConfig extends AbstractConfig {
     return ImageTranslator.Resize.parse(getString(IMAGE_RESIZE));
   }
 
-  /** The translator the encode worker feeds {@code model} through: resize policy and size limits from this config. */
+  /**
+   * The translator the encode worker feeds {@code model} through: resize policy and size limits
+   * from this config.
+   */
   public ImageTranslator imageTranslator(TokenizerConfig model) {
-    return new ImageTranslator(model.imageSize(), model.channels(), resize(), new ImageTranslator.Limits(
-        getInt(IMAGE_MAX_BYTES), getLong(IMAGE_MAX_PIXELS), "this worker", IMAGE_MAX_BYTES, IMAGE_MAX_PIXELS));
+    return new ImageTranslator(
+        model.imageSize(),
+        model.channels(),
+        resize(),
+        new ImageTranslator.Limits(
+            getInt(IMAGE_MAX_BYTES),
+            getLong(IMAGE_MAX_PIXELS),
+            "this worker",
+            IMAGE_MAX_BYTES,
+            IMAGE_MAX_PIXELS));
   }
 
   public String groupId(String role) {
@@ -131,7 +255,9 @@ public class WorkerConfig extends AbstractConfig {
     c.put("group.id", groupId(role));
     c.put("group.protocol", getString(GROUP_PROTOCOL));
     if (getString(GROUP_PROTOCOL).equals("classic")) {
-      c.put("partition.assignment.strategy", "org.apache.kafka.clients.consumer.CooperativeStickyAssignor");
+      c.put(
+          "partition.assignment.strategy",
+          "org.apache.kafka.clients.consumer.CooperativeStickyAssignor");
     }
     c.put("client.id", "softstream-" + role + "-" + getString(WORKER_ID));
     c.put("isolation.level", "read_committed");
@@ -157,12 +283,16 @@ public class WorkerConfig extends AbstractConfig {
     p.put("max.request.size", 12 * 1024 * 1024);
     p.putAll(originalsWithPrefix("producer."));
     if (p.get("transactional.id") == null || p.get("transactional.id").toString().isEmpty()) {
-      throw new ConfigException("transactional.id", p.get("transactional.id"), "must be set for exactly-once output");
+      throw new ConfigException(
+          "transactional.id", p.get("transactional.id"), "must be set for exactly-once output");
     }
     return p;
   }
 
-  /** Plain client settings (bootstrap, pass-through security keys, registry) for side clients such as the model watcher. */
+  /**
+   * Plain client settings (bootstrap, pass-through security keys, registry) for side clients such
+   * as the model watcher.
+   */
   public Map<String, Object> clientConfig() {
     Map<String, Object> c = new HashMap<>(clientOverrides());
     c.put("bootstrap.servers", getString(BOOTSTRAP_SERVERS));
@@ -171,9 +301,10 @@ public class WorkerConfig extends AbstractConfig {
   }
 
   /**
-   * The engine's intra-op threads: {@code engine.threads}, or when 0 all cores but one, because the worker's own
-   * threads (poll/commit, image decoding, Kafka clients) need a core: on 2 cores one engine thread encodes more
-   * images per second through the worker than two (426 vs ~390, README performance section).
+   * The engine's intra-op threads: {@code engine.threads}, or when 0 all cores but one, because the
+   * worker's own threads (poll/commit, image decoding, Kafka clients) need a core: on 2 cores one
+   * engine thread encodes more images per second through the worker than two (426 vs ~390, README
+   * performance section).
    */
   public int engineThreads() {
     int t = getInt(ENGINE_THREADS);
@@ -183,36 +314,49 @@ public class WorkerConfig extends AbstractConfig {
   /** Serde settings for the schema registry (URL plus any schema.registry.* / auth keys). */
   public Map<String, Object> serdeConfig() {
     Map<String, Object> s = new HashMap<>();
-    originals().forEach((k, v) -> {
-      if (k.startsWith("schema.registry.") || k.startsWith("basic.auth.") || k.startsWith("bearer.auth.")) {
-        s.put(k, v);
-      }
-    });
+    originals()
+        .forEach(
+            (k, v) -> {
+              if (k.startsWith("schema.registry.")
+                  || k.startsWith("basic.auth.")
+                  || k.startsWith("bearer.auth.")) {
+                s.put(k, v);
+              }
+            });
     s.put(SCHEMA_REGISTRY_URL, getString(SCHEMA_REGISTRY_URL));
     return s;
   }
 
   /**
-   * Unprefixed keys that are none of the workers' own: Kafka client settings (security, SASL, SSL...) for every
-   * client. The generation worker's keys share this config, so they and their namespaces are held back, else
-   * each client would log them as unknown settings.
+   * Unprefixed keys that are none of the workers' own: Kafka client settings (security, SASL,
+   * SSL...) for every client. The generation worker's keys share this config, so they and their
+   * namespaces are held back, else each client would log them as unknown settings.
    */
   private Map<String, Object> clientOverrides() {
     Set<String> ours = CONFIG.names();
     Map<String, Object> m = new HashMap<>();
-    originals().forEach((k, v) -> {
-      if (!ours.contains(k) && !k.startsWith("producer.") && !k.startsWith("consumer.") && !k.startsWith("schema.registry.")
-          && !k.startsWith("basic.auth.") && !k.startsWith("bearer.auth.") && !k.startsWith("generator.")
-          && !k.startsWith("generation.")) {
-        m.put(k, v);
-      }
-    });
+    originals()
+        .forEach(
+            (k, v) -> {
+              if (!ours.contains(k)
+                  && !k.startsWith("producer.")
+                  && !k.startsWith("consumer.")
+                  && !k.startsWith("schema.registry.")
+                  && !k.startsWith("basic.auth.")
+                  && !k.startsWith("bearer.auth.")
+                  && !k.startsWith("generator.")
+                  && !k.startsWith("generation.")) {
+                m.put(k, v);
+              }
+            });
     return m;
   }
 
   private static String defaultWorkerId() {
     String host = System.getenv().getOrDefault("HOSTNAME", "");
-    return (host.isEmpty() ? ManagementFactory.getRuntimeMXBean().getName().replace('@', '-') : host)
+    return (host.isEmpty()
+            ? ManagementFactory.getRuntimeMXBean().getName().replace('@', '-')
+            : host)
         .toLowerCase(Locale.ROOT);
   }
 
@@ -221,8 +365,16 @@ public class WorkerConfig extends AbstractConfig {
     System.out.println("| key | type | default | description |\n|---|---|---|---|");
     for (ConfigDef.ConfigKey k : CONFIG.configKeys().values()) {
       Object def = k.hasDefault() ? k.defaultValue : "(required)";
-      System.out.println("| `" + k.name + "` | " + k.type.name().toLowerCase(Locale.ROOT) + " | " + (k.name.equals(WORKER_ID)
-          ? "$HOSTNAME or pid@host" : def) + " | " + k.documentation + " |");
+      System.out.println(
+          "| `"
+              + k.name
+              + "` | "
+              + k.type.name().toLowerCase(Locale.ROOT)
+              + " | "
+              + (k.name.equals(WORKER_ID) ? "$HOSTNAME or pid@host" : def)
+              + " | "
+              + k.documentation
+              + " |");
     }
   }
 }

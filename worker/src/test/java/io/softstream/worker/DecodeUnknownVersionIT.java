@@ -28,9 +28,9 @@ import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 
 /**
- * A decode worker fed by the model catalog in the background: tokens of a version it has not loaded yet
- * are decoded once the background loaded it, tokens of a version nobody announced become dead letters
- * naming the versions served, and neither stops the other records.
+ * A decode worker fed by the model catalog in the background: tokens of a version it has not loaded
+ * yet are decoded once the background loaded it, tokens of a version nobody announced become dead
+ * letters naming the versions served, and neither stops the other records.
  */
 class DecodeUnknownVersionIT extends WorkerIT {
   static final String NAME = "tiny-dec";
@@ -41,10 +41,20 @@ class DecodeUnknownVersionIT extends WorkerIT {
     for (int i = 0; i < v.length; i++) {
       v[i] = (float) r.nextGaussian() * 0.1f;
     }
-    return TokenRecord.newBuilder().setImageId(id).setModelName(NAME).setModelVersion(version).setTokenCount(4)
-        .setTokenDim(4).setDtype(TokenDtype.FP32).setTokens(ByteBuffer.wrap(TokenPacking.pack(v, TokenDtype.FP32)))
-        .setEncodeLatencyMicros(0).setSourceTopic("images").setSourcePartition(0).setSourceOffset(seed)
-        .setEventTime(Instant.now()).build();
+    return TokenRecord.newBuilder()
+        .setImageId(id)
+        .setModelName(NAME)
+        .setModelVersion(version)
+        .setTokenCount(4)
+        .setTokenDim(4)
+        .setDtype(TokenDtype.FP32)
+        .setTokens(ByteBuffer.wrap(TokenPacking.pack(v, TokenDtype.FP32)))
+        .setEncodeLatencyMicros(0)
+        .setSourceTopic("images")
+        .setSourcePartition(0)
+        .setSourceOffset(seed)
+        .setEventTime(Instant.now())
+        .build();
   }
 
   @Test
@@ -52,11 +62,20 @@ class DecodeUnknownVersionIT extends WorkerIT {
     TopicLayout t = freshTopics();
     try (SchemaRegistryClient schemas = SchemaRegistryClients.create(platform.clientProperties());
         ModelRegistry models = new ModelRegistry(platform.clientProperties(), schemas, t);
-        KafkaProducer<String, TokenRecord> p = new KafkaProducer<>(platform.clientProperties(), new StringSerializer(),
-            new AvroSerializer<>(schemas, platform.clientProperties(), false))) {
+        KafkaProducer<String, TokenRecord> p =
+            new KafkaProducer<>(
+                platform.clientProperties(),
+                new StringSerializer(),
+                new AvroSerializer<>(schemas, platform.clientProperties(), false))) {
       models.publish(model, NAME, ModelKind.DECODER, 1, Map.of(), ModelStatus.ACTIVE);
-      models.publish(TestImages.tinyModel(dir.resolve("dec-v2"), io.softstream.model.TokenizerConfig.tiny("softvq"), NAME, 8),
-          NAME, ModelKind.DECODER, 2, Map.of(), ModelStatus.RETIRED);
+      models.publish(
+          TestImages.tinyModel(
+              dir.resolve("dec-v2"), io.softstream.model.TokenizerConfig.tiny("softvq"), NAME, 8),
+          NAME,
+          ModelKind.DECODER,
+          2,
+          Map.of(),
+          ModelStatus.RETIRED);
       Map<String, Object> props = workerProps(t, "dec-unknown");
       props.remove(WorkerConfig.MODEL_DIR);
       props.put(WorkerConfig.MODEL_NAME, NAME);
@@ -79,14 +98,20 @@ class DecodeUnknownVersionIT extends WorkerIT {
             readCommitted(t.deadLetters(), DeadLetter.class, 3, Duration.ofSeconds(30));
         assertThat(recon.stream().map(ConsumerRecord::key).distinct().count()).isEqualTo(good);
         assertThat(recon).hasSize(good);
-        Map<String, String> source = recon.stream().collect(Collectors.toMap(ConsumerRecord::key,
-            r -> r.value().getSource().toString()));
+        Map<String, String> source =
+            recon.stream()
+                .collect(
+                    Collectors.toMap(ConsumerRecord::key, r -> r.value().getSource().toString()));
         assertThat(source.get("t-3")).isEqualTo("reconstruction by " + NAME + ":2");
         assertThat(source.get("t-0")).isEqualTo("reconstruction by " + NAME + ":1");
-        assertThat(dead).hasSize(3).extracting(ConsumerRecord::key).containsExactlyInAnyOrder("t-7", "t-27", "t-47");
+        assertThat(dead)
+            .hasSize(3)
+            .extracting(ConsumerRecord::key)
+            .containsExactlyInAnyOrder("t-7", "t-27", "t-47");
         for (ConsumerRecord<String, DeadLetter> d : dead) {
           assertThat(d.value().getErrorClass().toString()).isEqualTo("UnknownModelVersion");
-          assertThat(d.value().getReason().toString()).contains(NAME + ":99", t.modelVersions(), NAME + ":1");
+          assertThat(d.value().getReason().toString())
+              .contains(NAME + ":99", t.modelVersions(), NAME + ":1");
         }
       } finally {
         worker.close();

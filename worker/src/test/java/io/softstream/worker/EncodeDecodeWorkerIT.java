@@ -27,7 +27,10 @@ import javax.imageio.ImageIO;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 
-/** Good images mixed with poison pills through a real encode worker, then its tokens through a decode worker. */
+/**
+ * Good images mixed with poison pills through a real encode worker, then its tokens through a
+ * decode worker.
+ */
 class EncodeDecodeWorkerIT extends WorkerIT {
 
   @Test
@@ -36,20 +39,27 @@ class EncodeDecodeWorkerIT extends WorkerIT {
     List<ImageEvent> good = new ArrayList<>();
     String[] formats = {"png", "jpg", "bmp", "gif"};
     for (int i = 0; i < 40; i++) {
-      good.add(image("good-" + i, TestImages.random(8 + i % 20, 8 + i % 13, formats[i % 4], i), "image/" + formats[i % 4]));
+      good.add(
+          image(
+              "good-" + i,
+              TestImages.random(8 + i % 20, 8 + i % 13, formats[i % 4], i),
+              "image/" + formats[i % 4]));
     }
     produceImages(t.images(), good.subList(0, 20));
     byte[] png = TestImages.random(16, 16, "png", 99);
-    produceImages(t.images(), List.of(
-        image("corrupt", "definitely not an image".getBytes(), "image/png"),
-        image("truncated", java.util.Arrays.copyOf(png, png.length / 2), "image/png"),
-        image("bomb", TestImages.pngHeader(50_000, 50_000), "image/png"),
-        image("oversized", new byte[300_000], "image/png"),
-        image("zero-size", TestImages.zeroSizeBmp(), "image/bmp")));
+    produceImages(
+        t.images(),
+        List.of(
+            image("corrupt", "definitely not an image".getBytes(), "image/png"),
+            image("truncated", java.util.Arrays.copyOf(png, png.length / 2), "image/png"),
+            image("bomb", TestImages.pngHeader(50_000, 50_000), "image/png"),
+            image("oversized", new byte[300_000], "image/png"),
+            image("zero-size", TestImages.zeroSizeBmp(), "image/bmp")));
     produceRaw(t.images(), "not-avro", "{\"json\": true}".getBytes());
     produceRaw(t.images(), "unknown-schema", WireFormat.encodeV0(987_654, new byte[] {2, 'x'}));
     produceRaw(t.images(), "tombstone", null);
-    produceRaw(t.images(), "wrong-schema", tokenRecordBytes(t)); // a TokenRecord on the images topic
+    produceRaw(
+        t.images(), "wrong-schema", tokenRecordBytes(t)); // a TokenRecord on the images topic
     produceImages(t.images(), good.subList(20, 40));
 
     Map<String, Object> props = workerProps(t, "enc-1");
@@ -58,12 +68,15 @@ class EncodeDecodeWorkerIT extends WorkerIT {
     EncodeWorker worker = new EncodeWorker(new WorkerConfig(props));
     Thread thread = runInBackground(worker);
     try {
-      List<ConsumerRecord<String, TokenRecord>> tokens = readCommitted(t.tokens(), TokenRecord.class, 40, Duration.ofSeconds(60));
-      List<ConsumerRecord<String, DeadLetter>> dead = readCommitted(t.deadLetters(), DeadLetter.class, 9, Duration.ofSeconds(30));
+      List<ConsumerRecord<String, TokenRecord>> tokens =
+          readCommitted(t.tokens(), TokenRecord.class, 40, Duration.ofSeconds(60));
+      List<ConsumerRecord<String, DeadLetter>> dead =
+          readCommitted(t.deadLetters(), DeadLetter.class, 9, Duration.ofSeconds(30));
 
       assertThat(tokens).hasSize(40);
-      assertThat(tokens).extracting(ConsumerRecord::key).containsExactlyInAnyOrderElementsOf(
-          good.stream().map(ImageEvent::getId).toList());
+      assertThat(tokens)
+          .extracting(ConsumerRecord::key)
+          .containsExactlyInAnyOrderElementsOf(good.stream().map(ImageEvent::getId).toList());
       for (ConsumerRecord<String, TokenRecord> r : tokens) {
         TokenRecord tr = r.value();
         assertThat(tr.getImageId()).isEqualTo(r.key());
@@ -80,8 +93,10 @@ class EncodeDecodeWorkerIT extends WorkerIT {
         assertThat(tr.getSourceTopic()).isEqualTo(t.images());
       }
 
-      Map<String, DeadLetter> byKey = dead.stream().collect(Collectors.toMap(
-          r -> r.key() == null ? "null" : r.key(), ConsumerRecord::value));
+      Map<String, DeadLetter> byKey =
+          dead.stream()
+              .collect(
+                  Collectors.toMap(r -> r.key() == null ? "null" : r.key(), ConsumerRecord::value));
       assertThat(byKey).hasSize(9);
       assertThat(byKey.get("corrupt").getErrorClass()).isEqualTo("UndecodableImage");
       assertThat(byKey.get("truncated").getErrorClass()).isEqualTo("UndecodableImage");
@@ -98,24 +113,33 @@ class EncodeDecodeWorkerIT extends WorkerIT {
         assertThat(d.getWorkerId()).isEqualTo("enc-1");
         assertThat(d.getReason()).isNotBlank();
       }
-      assertThat(byKey.get("not-avro").getPayload()).isEqualTo(ByteBuffer.wrap("{\"json\": true}".getBytes()));
+      assertThat(byKey.get("not-avro").getPayload())
+          .isEqualTo(ByteBuffer.wrap("{\"json\": true}".getBytes()));
 
       String metrics = http("http://127.0.0.1:" + worker.metricsPort() + "/metrics");
-      assertThat(metrics).contains("softstream_records_in_total{role=\"encode\",worker=\"enc-1\"} 49.0");
-      assertThat(metrics).contains("softstream_records_out_total{role=\"encode\",worker=\"enc-1\"} 40.0");
-      assertThat(metrics).contains("softstream_dead_letters_total{error_class=\"UndecodableImage\"");
-      assertThat(metrics).contains("softstream_model_active{model=\"tiny-softvq\",role=\"encode\",version=\"1\",worker=\"enc-1\"} 1.0");
-      assertThat(metrics).contains("softstream_inference_latency_seconds_count").contains("softstream_batch_size_count");
+      assertThat(metrics)
+          .contains("softstream_records_in_total{role=\"encode\",worker=\"enc-1\"} 49.0");
+      assertThat(metrics)
+          .contains("softstream_records_out_total{role=\"encode\",worker=\"enc-1\"} 40.0");
+      assertThat(metrics)
+          .contains("softstream_dead_letters_total{error_class=\"UndecodableImage\"");
+      assertThat(metrics)
+          .contains(
+              "softstream_model_active{model=\"tiny-softvq\",role=\"encode\",version=\"1\",worker=\"enc-1\"} 1.0");
+      assertThat(metrics)
+          .contains("softstream_inference_latency_seconds_count")
+          .contains("softstream_batch_size_count");
       assertThat(http("http://127.0.0.1:" + worker.metricsPort() + "/health/ready")).contains("UP");
 
-      // The tokens decode back to images of the model's size, and foreign tokens are refused by name.
+      // The tokens decode back to images of the model's size, and foreign tokens are refused by
+      // name.
       Map<String, Object> dprops = workerProps(t, "dec-1");
       DecodeWorker decoder = new DecodeWorker(new WorkerConfig(dprops));
       produceRaw(t.tokens(), "other-model", tokenRecordBytes(t));
       Thread dthread = runInBackground(decoder);
       try {
-        List<ConsumerRecord<String, ImageEvent>> recon = readCommitted(t.reconstructions(), ImageEvent.class, 40,
-            Duration.ofSeconds(60));
+        List<ConsumerRecord<String, ImageEvent>> recon =
+            readCommitted(t.reconstructions(), ImageEvent.class, 40, Duration.ofSeconds(60));
         assertThat(recon).hasSize(40);
         for (ConsumerRecord<String, ImageEvent> r : recon) {
           var img = ImageIO.read(new ByteArrayInputStream(r.value().getImageBytes().array()));
@@ -123,11 +147,18 @@ class EncodeDecodeWorkerIT extends WorkerIT {
           assertThat(img.getHeight()).isEqualTo(8);
           assertThat(r.value().getSource()).isEqualTo("reconstruction by tiny-softvq:1");
         }
-        List<ConsumerRecord<String, DeadLetter>> dead2 = readCommitted(t.deadLetters(), DeadLetter.class, 10,
-            Duration.ofSeconds(30));
-        DeadLetter foreign = dead2.stream().filter(r -> "other-model".equals(r.key())).findFirst().orElseThrow().value();
+        List<ConsumerRecord<String, DeadLetter>> dead2 =
+            readCommitted(t.deadLetters(), DeadLetter.class, 10, Duration.ofSeconds(30));
+        DeadLetter foreign =
+            dead2.stream()
+                .filter(r -> "other-model".equals(r.key()))
+                .findFirst()
+                .orElseThrow()
+                .value();
         assertThat(foreign.getErrorClass()).isEqualTo("UnknownModelVersion");
-        assertThat(foreign.getReason()).contains("someone-else:3").contains("serves [tiny-softvq:1]");
+        assertThat(foreign.getReason())
+            .contains("someone-else:3")
+            .contains("serves [tiny-softvq:1]");
       } finally {
         decoder.close();
         dthread.join(30_000);
@@ -140,19 +171,34 @@ class EncodeDecodeWorkerIT extends WorkerIT {
   }
 
   private static byte[] tokenRecordBytes(TopicLayout t) {
-    TokenRecord tr = TokenRecord.newBuilder().setImageId("x").setModelName("someone-else").setModelVersion(3)
-        .setTokenCount(4).setTokenDim(4).setDtype(TokenDtype.FP32).setTokens(ByteBuffer.wrap(new byte[64]))
-        .setEncodeLatencyMicros(1).setSourceTopic("s").setSourcePartition(0).setSourceOffset(0)
-        .setEventTime(Instant.now()).build();
-    try (SchemaRegistryClient registry = SchemaRegistryClients.create(platform.clientProperties())) {
-      // Registered under the tokens subject, so on the images topic it is a valid Avro record of the wrong type.
-      return new io.softstream.schemas.serde.AvroSerializer<TokenRecord>(registry, platform.clientProperties(), false)
+    TokenRecord tr =
+        TokenRecord.newBuilder()
+            .setImageId("x")
+            .setModelName("someone-else")
+            .setModelVersion(3)
+            .setTokenCount(4)
+            .setTokenDim(4)
+            .setDtype(TokenDtype.FP32)
+            .setTokens(ByteBuffer.wrap(new byte[64]))
+            .setEncodeLatencyMicros(1)
+            .setSourceTopic("s")
+            .setSourcePartition(0)
+            .setSourceOffset(0)
+            .setEventTime(Instant.now())
+            .build();
+    try (SchemaRegistryClient registry =
+        SchemaRegistryClients.create(platform.clientProperties())) {
+      // Registered under the tokens subject, so on the images topic it is a valid Avro record of
+      // the wrong type.
+      return new io.softstream.schemas.serde.AvroSerializer<TokenRecord>(
+              registry, platform.clientProperties(), false)
           .serialize(t.tokens(), tr);
     }
   }
 
   static String http(String url) throws Exception {
-    return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url)).build(),
-        HttpResponse.BodyHandlers.ofString()).body();
+    return HttpClient.newHttpClient()
+        .send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.ofString())
+        .body();
   }
 }

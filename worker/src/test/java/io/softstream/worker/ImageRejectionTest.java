@@ -11,11 +11,24 @@ import java.util.Arrays;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-/** The encode worker's translator and how its rejections become dead letters (error class and reason). */
+/**
+ * The encode worker's translator and how its rejections become dead letters (error class and
+ * reason).
+ */
 class ImageRejectionTest {
-  final WorkerConfig config = new WorkerConfig(Map.of(WorkerConfig.BOOTSTRAP_SERVERS, "localhost:1",
-      WorkerConfig.SCHEMA_REGISTRY_URL, "mock://x", WorkerConfig.MODEL_DIR, "unused", WorkerConfig.IMAGE_MAX_BYTES, 1 << 20,
-      WorkerConfig.IMAGE_MAX_PIXELS, 10_000_000L));
+  final WorkerConfig config =
+      new WorkerConfig(
+          Map.of(
+              WorkerConfig.BOOTSTRAP_SERVERS,
+              "localhost:1",
+              WorkerConfig.SCHEMA_REGISTRY_URL,
+              "mock://x",
+              WorkerConfig.MODEL_DIR,
+              "unused",
+              WorkerConfig.IMAGE_MAX_BYTES,
+              1 << 20,
+              WorkerConfig.IMAGE_MAX_PIXELS,
+              10_000_000L));
   final ImageTranslator translator = config.imageTranslator(TokenizerConfig.fashionMnist());
 
   PoisonRecordException poison(byte[] bytes) {
@@ -30,18 +43,27 @@ class ImageRejectionTest {
   @Test
   void rejectedImagesKeepTheirErrorClassesAndReasons() {
     byte[] png = TestImages.random(20, 20, "png", 2);
-    assertThat(poison(Arrays.copyOf(png, png.length / 2)).errorClass()).isEqualTo("UndecodableImage");
-    assertThat(poison("hello".getBytes())).hasMessageContaining("accepted: PNG, JPEG, BMP, GIF, WebP")
-        .extracting("errorClass").isEqualTo("UndecodableImage");
+    assertThat(poison(Arrays.copyOf(png, png.length / 2)).errorClass())
+        .isEqualTo("UndecodableImage");
+    assertThat(poison("hello".getBytes()))
+        .hasMessageContaining("accepted: PNG, JPEG, BMP, GIF, WebP")
+        .extracting("errorClass")
+        .isEqualTo("UndecodableImage");
     assertThat(poison(new byte[0])).extracting("errorClass").isEqualTo("EmptyPayload");
     assertThat(poison(new byte[2 << 20]))
-        .hasMessage("The image has 2097152 bytes; this worker accepts at most 1048576 (image.max.bytes).")
-        .extracting("errorClass").isEqualTo("OversizedPayload");
+        .hasMessage(
+            "The image has 2097152 bytes; this worker accepts at most 1048576 (image.max.bytes).")
+        .extracting("errorClass")
+        .isEqualTo("OversizedPayload");
     assertThat(poison(TestImages.pngHeader(100_000, 100_000)))
-        .hasMessage("The png image is 100000x100000 = 10000000000 pixels; this worker accepts at most 10000000 (image.max.pixels).")
-        .extracting("errorClass").isEqualTo("OversizedImage");
-    assertThat(poison(TestImages.zeroSizeBmp()).errorClass()).isIn("EmptyImage", "UndecodableImage");
-    assertThatThrownBy(() -> translator.decodeInto(new byte[0], "", new float[translator.floatsPerImage()], 0))
+        .hasMessage(
+            "The png image is 100000x100000 = 10000000000 pixels; this worker accepts at most 10000000 (image.max.pixels).")
+        .extracting("errorClass")
+        .isEqualTo("OversizedImage");
+    assertThat(poison(TestImages.zeroSizeBmp()).errorClass())
+        .isIn("EmptyImage", "UndecodableImage");
+    assertThatThrownBy(
+            () -> translator.decodeInto(new byte[0], "", new float[translator.floatsPerImage()], 0))
         .isInstanceOf(ImageRejectedException.class);
   }
 

@@ -32,9 +32,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Hot swap under a steady stream: v1 serves; v2 is published and taken between batches; a corrupted
- * artifact (bad checksum) and one that fails to load leave v2 serving; a correct v5 is taken; a rollback
- * to v2 is taken the same way; a worker started afterwards comes up on the current active version.
- * Every image gets exactly one token record; per partition the versions change only in announcement order.
+ * artifact (bad checksum) and one that fails to load leave v2 serving; a correct v5 is taken; a
+ * rollback to v2 is taken the same way; a worker started afterwards comes up on the current active
+ * version. Every image gets exactly one token record; per partition the versions change only in
+ * announcement order.
  */
 class ModelSwapIT extends WorkerIT {
   static final String NAME = "tiny-swap";
@@ -47,7 +48,8 @@ class ModelSwapIT extends WorkerIT {
     Path v2 = TestImages.tinyModel(dir.resolve("swap-v2"), cfg, NAME, 12);
     Path v5 = TestImages.tinyModel(dir.resolve("swap-v5"), cfg, NAME, 15);
     Path broken = Files.createDirectories(dir.resolve("swap-broken"));
-    Files.writeString(broken.resolve("model.json"), "{\"format_version\": 99, \"kind\": \"tokenizer\"}");
+    Files.writeString(
+        broken.resolve("model.json"), "{\"format_version\": 99, \"kind\": \"tokenizer\"}");
 
     try (SchemaRegistryClient schemas = SchemaRegistryClients.create(platform.clientProperties());
         ModelRegistry models = new ModelRegistry(platform.clientProperties(), schemas, t)) {
@@ -66,17 +68,19 @@ class ModelSwapIT extends WorkerIT {
       int total = 1500;
       byte[] png = TestImages.random(8, 8, "png", 1);
       ExecutorService feeder = Executors.newSingleThreadExecutor();
-      Future<?> feeding = feeder.submit(() -> {
-        for (int i = 0; i < total; i += 15) {
-          List<ImageEvent> chunk = new ArrayList<>();
-          for (int j = i; j < i + 15; j++) {
-            chunk.add(image("img-" + j, png, "image/png"));
-          }
-          produceImages(t.images(), chunk);
-          Thread.sleep(100);
-        }
-        return null;
-      });
+      Future<?> feeding =
+          feeder.submit(
+              () -> {
+                for (int i = 0; i < total; i += 15) {
+                  List<ImageEvent> chunk = new ArrayList<>();
+                  for (int j = i; j < i + 15; j++) {
+                    chunk.add(image("img-" + j, png, "image/png"));
+                  }
+                  produceImages(t.images(), chunk);
+                  Thread.sleep(100);
+                }
+                return null;
+              });
 
       awaitServing(worker, 1);
       Thread.sleep(1500);
@@ -89,27 +93,40 @@ class ModelSwapIT extends WorkerIT {
       corrupted[corrupted.length / 2] ^= 0x5a;
       String key3 = ModelCatalog.key(NAME, ModelKind.ENCODER, 3);
       models.uploadChunks(key3, corrupted, ModelArtifacts.sha256(good));
-      models.announce(ModelVersion.newBuilder().setName(NAME).setKind(ModelKind.ENCODER).setVersion(3)
-          .setArtifactLocation("kafka://" + t.modelArtifacts() + "/" + key3).setSha256(ModelArtifacts.sha256(good))
-          .setSizeBytes(good.length).setCreatedAt(Instant.now()).setStatus(ModelStatus.ACTIVE).build());
+      models.announce(
+          ModelVersion.newBuilder()
+              .setName(NAME)
+              .setKind(ModelKind.ENCODER)
+              .setVersion(3)
+              .setArtifactLocation("kafka://" + t.modelArtifacts() + "/" + key3)
+              .setSha256(ModelArtifacts.sha256(good))
+              .setSizeBytes(good.length)
+              .setCreatedAt(Instant.now())
+              .setStatus(ModelStatus.ACTIVE)
+              .build());
       awaitFailures(worker, 1);
       // v4: a well-formed artifact whose model cannot load.
       models.publish(broken, NAME, ModelKind.ENCODER, 4, Map.of(), ModelStatus.ACTIVE);
       awaitFailures(worker, 2);
-      assertThat(worker.servingVersion()).as("v2 keeps serving after two bad announcements").isEqualTo(2);
+      assertThat(worker.servingVersion())
+          .as("v2 keeps serving after two bad announcements")
+          .isEqualTo(2);
 
       models.publish(v5, NAME, ModelKind.ENCODER, 5, Map.of("psnr", 22.0), ModelStatus.ACTIVE);
       awaitServing(worker, 5);
       // Rollback under load: announce v2 as ACTIVE again.
       ModelVersion v2Announced;
-      try (ModelCatalog catalog = new ModelCatalog(platform.clientProperties(), schemas, t.modelVersions())) {
+      try (ModelCatalog catalog =
+          new ModelCatalog(platform.clientProperties(), schemas, t.modelVersions())) {
         catalog.refresh(Duration.ofSeconds(10));
         v2Announced = catalog.get(NAME, ModelKind.ENCODER, 2).orElseThrow();
         assertThat(catalog.active(NAME, ModelKind.ENCODER).orElseThrow().getVersion()).isEqualTo(5);
       }
       models.announce(ModelVersion.newBuilder(v2Announced).setCreatedAt(Instant.now()).build());
       awaitServing(worker, 2);
-      assertThat(feeding.isDone()).as("all switches happened while images were streaming").isFalse();
+      assertThat(feeding.isDone())
+          .as("all switches happened while images were streaming")
+          .isFalse();
       feeding.get();
 
       // A worker started now comes up on the current active version.
@@ -120,20 +137,22 @@ class ModelSwapIT extends WorkerIT {
       assertThat(lateWorker.servingVersion()).isEqualTo(2);
       lateWorker.release();
 
-      List<ConsumerRecord<String, TokenRecord>> tokens = readCommitted(t.tokens(), TokenRecord.class, total,
-          Duration.ofSeconds(90));
+      List<ConsumerRecord<String, TokenRecord>> tokens =
+          readCommitted(t.tokens(), TokenRecord.class, total, Duration.ofSeconds(90));
       worker.close();
       thread.join(30_000);
       feeder.shutdown();
 
-      Map<String, Long> counts = tokens.stream().collect(Collectors.groupingBy(ConsumerRecord::key, Collectors.counting()));
+      Map<String, Long> counts =
+          tokens.stream()
+              .collect(Collectors.groupingBy(ConsumerRecord::key, Collectors.counting()));
       assertThat(counts).hasSize(total);
       assertThat(counts.values()).allMatch(c -> c == 1L);
       assertThat(tokens.stream().map(r -> r.value().getModelVersion()).distinct().sorted().toList())
           .containsExactly(1, 2, 5);
       // Per partition, in offset order, versions follow the announcements: 1..., 2..., 5..., 2...
-      Map<Integer, List<ConsumerRecord<String, TokenRecord>>> byPartition = tokens.stream()
-          .collect(Collectors.groupingBy(ConsumerRecord::partition));
+      Map<Integer, List<ConsumerRecord<String, TokenRecord>>> byPartition =
+          tokens.stream().collect(Collectors.groupingBy(ConsumerRecord::partition));
       List<Integer> order = List.of(1, 2, 5, 2);
       long largestPauseMs = 0;
       for (List<ConsumerRecord<String, TokenRecord>> l : byPartition.values()) {
@@ -144,7 +163,10 @@ class ModelSwapIT extends WorkerIT {
           while (stage < order.size() && order.get(stage) != v) {
             stage++;
           }
-          assertThat(stage).as("partition %d offset %d version %d out of announcement order", r.partition(), r.offset(), v)
+          assertThat(stage)
+              .as(
+                  "partition %d offset %d version %d out of announcement order",
+                  r.partition(), r.offset(), v)
               .isLessThan(order.size());
         }
       }
@@ -152,10 +174,12 @@ class ModelSwapIT extends WorkerIT {
       for (int i = 1; i < times.size(); i++) {
         largestPauseMs = Math.max(largestPauseMs, times.get(i) - times.get(i - 1));
       }
-      System.out.println("ModelSwapIT: largest pause between committed token records: " + largestPauseMs + " ms");
+      System.out.println(
+          "ModelSwapIT: largest pause between committed token records: " + largestPauseMs + " ms");
       assertThat(worker.metrics().modelLoadFailureCount()).isEqualTo(2);
 
-      // Old tokens keep decoding with the decoder of exactly their version, fetched from Kafka on first use.
+      // Old tokens keep decoding with the decoder of exactly their version, fetched from Kafka on
+      // first use.
       models.publish(v1, NAME, ModelKind.DECODER, 1, Map.of(), ModelStatus.RETIRED);
       models.publish(v2, NAME, ModelKind.DECODER, 2, Map.of(), ModelStatus.ACTIVE);
       models.publish(v5, NAME, ModelKind.DECODER, 5, Map.of(), ModelStatus.CANDIDATE);
@@ -168,13 +192,15 @@ class ModelSwapIT extends WorkerIT {
       DecodeWorker decoder = new DecodeWorker(new WorkerConfig(dprops));
       Thread dthread = runInBackground(decoder);
       try {
-        Map<String, Integer> versionOf = tokens.stream().collect(Collectors.toMap(ConsumerRecord::key,
-            r -> r.value().getModelVersion()));
-        List<ConsumerRecord<String, ImageEvent>> recon = readCommitted(t.reconstructions(), ImageEvent.class, total,
-            Duration.ofSeconds(90));
+        Map<String, Integer> versionOf =
+            tokens.stream()
+                .collect(Collectors.toMap(ConsumerRecord::key, r -> r.value().getModelVersion()));
+        List<ConsumerRecord<String, ImageEvent>> recon =
+            readCommitted(t.reconstructions(), ImageEvent.class, total, Duration.ofSeconds(90));
         assertThat(recon).hasSize(total);
         for (ConsumerRecord<String, ImageEvent> r : recon) {
-          assertThat(r.value().getSource()).isEqualTo("reconstruction by " + NAME + ":" + versionOf.get(r.key()));
+          assertThat(r.value().getSource())
+              .isEqualTo("reconstruction by " + NAME + ":" + versionOf.get(r.key()));
         }
       } finally {
         decoder.close();
@@ -203,7 +229,11 @@ class ModelSwapIT extends WorkerIT {
       models.publish(v2, "tiny-canary", ModelKind.ENCODER, 2, Map.of(), ModelStatus.CANDIDATE);
       long deadline = System.nanoTime() + Duration.ofSeconds(40).toNanos();
       while (worker.canaryVersion() != 2 && System.nanoTime() < deadline) {
-        produceImages(t.images(), List.of(image("warm-" + System.nanoTime(), TestImages.random(8, 8, "png", 3), "image/png")));
+        produceImages(
+            t.images(),
+            List.of(
+                image(
+                    "warm-" + System.nanoTime(), TestImages.random(8, 8, "png", 3), "image/png")));
         Thread.sleep(200);
       }
       assertThat(worker.canaryVersion()).isEqualTo(2);
@@ -213,23 +243,34 @@ class ModelSwapIT extends WorkerIT {
         batch.add(image("c-" + i, png, "image/png"));
       }
       produceImages(t.images(), batch);
-      List<ConsumerRecord<String, TokenRecord>> tokens = readCommitted(t.tokens(), TokenRecord.class, 400, Duration.ofSeconds(60))
-          .stream().filter(r -> r.key().startsWith("c-")).toList();
+      List<ConsumerRecord<String, TokenRecord>> tokens =
+          readCommitted(t.tokens(), TokenRecord.class, 400, Duration.ofSeconds(60)).stream()
+              .filter(r -> r.key().startsWith("c-"))
+              .toList();
       assertThat(tokens).hasSize(400);
       int canaried = 0;
       for (ConsumerRecord<String, TokenRecord> r : tokens) {
         byte[] key = r.key().getBytes();
-        boolean expectCanary = org.apache.kafka.common.utils.Utils.toPositive(org.apache.kafka.common.utils.Utils.murmur2(key))
-            % 10_000 < 3_000;
+        boolean expectCanary =
+            org.apache.kafka.common.utils.Utils.toPositive(
+                        org.apache.kafka.common.utils.Utils.murmur2(key))
+                    % 10_000
+                < 3_000;
         assertThat(r.value().getModelVersion()).as(r.key()).isEqualTo(expectCanary ? 2 : 1);
         canaried += expectCanary ? 1 : 0;
       }
       assertThat(canaried).isBetween(80, 160);
-      assertThat(worker.metrics().recordsOutByVersionCount("tiny-canary", 2)).isGreaterThanOrEqualTo(canaried);
-      assertThat(worker.metrics().scrape()).contains("softstream_records_by_version_total{model=\"tiny-canary\",role=\"encode\",version=\"1\"");
+      assertThat(worker.metrics().recordsOutByVersionCount("tiny-canary", 2))
+          .isGreaterThanOrEqualTo(canaried);
+      assertThat(worker.metrics().scrape())
+          .contains(
+              "softstream_records_by_version_total{model=\"tiny-canary\",role=\"encode\",version=\"1\"");
 
-      models.announce(ModelVersion.newBuilder(models.publish(v2, "tiny-canary", ModelKind.ENCODER, 3, Map.of(),
-          ModelStatus.ACTIVE)).build());
+      models.announce(
+          ModelVersion.newBuilder(
+                  models.publish(
+                      v2, "tiny-canary", ModelKind.ENCODER, 3, Map.of(), ModelStatus.ACTIVE))
+              .build());
       awaitServing(worker, 3);
       assertThat(worker.canaryVersion()).isZero();
       worker.close();

@@ -2,12 +2,12 @@ package io.softstream.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.softstream.registry.SchemaRegistryServer;
 import io.softstream.schemas.avro.DeadLetter;
 import io.softstream.schemas.avro.ImageEvent;
 import io.softstream.schemas.avro.TokenRecord;
 import io.softstream.schemas.registry.SchemaRegistryClient;
 import io.softstream.schemas.registry.SchemaRegistryClients;
-import io.softstream.registry.SchemaRegistryServer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicLayout;
 import java.net.ServerSocket;
@@ -24,8 +24,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The schema registry goes down while images wait: the worker pauses its partitions and backs off
- * (a retriable failure, not a dead letter), keeps its group membership, and when the registry is back
- * every image is tokenized exactly once.
+ * (a retriable failure, not a dead letter), keeps its group membership, and when the registry is
+ * back every image is tokenized exactly once.
  */
 class RegistryOutageIT extends WorkerIT {
 
@@ -41,10 +41,17 @@ class RegistryOutageIT extends WorkerIT {
     Map<String, Object> clientProps = new HashMap<>(platform.clientProperties());
     clientProps.put("schema.registry.url", url);
     try (SchemaRegistryClient client = SchemaRegistryClients.create(clientProps);
-        KafkaProducer<String, ImageEvent> p = new KafkaProducer<>(clientProps, new StringSerializer(),
-            new AvroSerializer<>(client, clientProps, false))) {
+        KafkaProducer<String, ImageEvent> p =
+            new KafkaProducer<>(
+                clientProps,
+                new StringSerializer(),
+                new AvroSerializer<>(client, clientProps, false))) {
       for (int i = 0; i < 30; i++) {
-        p.send(new ProducerRecord<>(t.images(), "img-" + i, image("img-" + i, TestImages.random(8, 8, "png", i), "image/png")));
+        p.send(
+            new ProducerRecord<>(
+                t.images(),
+                "img-" + i,
+                image("img-" + i, TestImages.random(8, 8, "png", i), "image/png")));
       }
       p.flush();
     }
@@ -61,16 +68,23 @@ class RegistryOutageIT extends WorkerIT {
       while (worker.metrics().retryCount() < 3 && System.nanoTime() < deadline) {
         Thread.sleep(100);
       }
-      assertThat(worker.metrics().retryCount()).as("retries while the registry is down").isGreaterThanOrEqualTo(3);
+      assertThat(worker.metrics().retryCount())
+          .as("retries while the registry is down")
+          .isGreaterThanOrEqualTo(3);
       assertThat(worker.metrics().recordsOutCount()).isZero();
       assertThat(worker.metrics().deadLetterCount()).isZero();
 
       registry = startRegistry(t, port);
-      List<ConsumerRecord<String, TokenRecord>> tokens = readCommitted(t.tokens(), TokenRecord.class, 30, Duration.ofSeconds(60),
-          clientProps);
-      Map<String, Long> counts = tokens.stream().collect(Collectors.groupingBy(ConsumerRecord::key, Collectors.counting()));
+      List<ConsumerRecord<String, TokenRecord>> tokens =
+          readCommitted(t.tokens(), TokenRecord.class, 30, Duration.ofSeconds(60), clientProps);
+      Map<String, Long> counts =
+          tokens.stream()
+              .collect(Collectors.groupingBy(ConsumerRecord::key, Collectors.counting()));
       assertThat(counts).hasSize(30).allSatisfy((k, v) -> assertThat(v).isEqualTo(1L));
-      assertThat(readCommitted(t.deadLetters(), DeadLetter.class, 0, Duration.ofSeconds(1), clientProps)).isEmpty();
+      assertThat(
+              readCommitted(
+                  t.deadLetters(), DeadLetter.class, 0, Duration.ofSeconds(1), clientProps))
+          .isEmpty();
     } finally {
       worker.close();
       thread.join(30_000);
@@ -79,7 +93,11 @@ class RegistryOutageIT extends WorkerIT {
   }
 
   private static SchemaRegistryServer startRegistry(TopicLayout t, int port) throws Exception {
-    return SchemaRegistryServer.builder().setBootstrapServers(platform.bootstrapServers())
-        .optTopic(t.prefix() + "_schemas-own").optPort(port).build().start();
+    return SchemaRegistryServer.builder()
+        .setBootstrapServers(platform.bootstrapServers())
+        .optTopic(t.prefix() + "_schemas-own")
+        .optPort(port)
+        .build()
+        .start();
   }
 }

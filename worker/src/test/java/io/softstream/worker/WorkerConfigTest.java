@@ -24,13 +24,21 @@ class WorkerConfigTest {
     p.put("producer.compression.type", "zstd");
     WorkerConfig c = new WorkerConfig(p);
 
-    for (Map<String, Object> client : java.util.List.of(c.consumerConfig("generate"), c.producerConfig("generate"),
-        c.clientConfig())) {
-      assertThat(client.keySet()).noneMatch(k -> k.startsWith("generator.") || k.startsWith("generation."))
+    for (Map<String, Object> client :
+        java.util.List.of(
+            c.consumerConfig("generate"), c.producerConfig("generate"), c.clientConfig())) {
+      assertThat(client.keySet())
+          .noneMatch(k -> k.startsWith("generator.") || k.startsWith("generation."))
           .doesNotContain(WorkerConfig.MODEL_DIR);
-      assertThat(client).containsEntry("security.protocol", "SASL_SSL").containsEntry("sasl.mechanism", "PLAIN");
+      assertThat(client)
+          .containsEntry("security.protocol", "SASL_SSL")
+          .containsEntry("sasl.mechanism", "PLAIN");
     }
-    assertThat(c.consumerConfig("generate")).containsEntry("fetch.min.bytes", "2").doesNotContainKey("compression.type");
-    assertThat(c.producerConfig("generate")).containsEntry("compression.type", "zstd").doesNotContainKey("fetch.min.bytes");
+    assertThat(c.consumerConfig("generate"))
+        .containsEntry("fetch.min.bytes", "2")
+        .doesNotContainKey("compression.type");
+    assertThat(c.producerConfig("generate"))
+        .containsEntry("compression.type", "zstd")
+        .doesNotContainKey("fetch.min.bytes");
   }
 }

@@ -1,5 +1,6 @@
 package io.softstream.worker;
 
+import io.softstream.embedded.EmbeddedPlatform;
 import io.softstream.model.TokenizerConfig;
 import io.softstream.schemas.avro.ImageEvent;
 import io.softstream.schemas.registry.SchemaRegistryClient;
@@ -8,7 +9,6 @@ import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicAdmin;
 import io.softstream.topology.TopicLayout;
-import io.softstream.embedded.EmbeddedPlatform;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -33,7 +33,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
 
-/** Base of worker integration tests: a real broker + registry per class, a tiny random model, fresh topics per test. */
+/**
+ * Base of worker integration tests: a real broker + registry per class, a tiny random model, fresh
+ * topics per test.
+ */
 @Tag("integration")
 abstract class WorkerIT {
   static EmbeddedPlatform platform;
@@ -45,7 +48,8 @@ abstract class WorkerIT {
   static void start() throws Exception {
     dir = Files.createTempDirectory("worker-it-");
     platform = EmbeddedPlatform.start(dir.resolve("platform"), 0, TopicLayout.defaults());
-    model = TestImages.tinyModel(dir.resolve("model"), TokenizerConfig.tiny("softvq"), "tiny-softvq");
+    model =
+        TestImages.tinyModel(dir.resolve("model"), TokenizerConfig.tiny("softvq"), "tiny-softvq");
   }
 
   @AfterAll
@@ -56,7 +60,8 @@ abstract class WorkerIT {
   }
 
   static TopicLayout freshTopics() {
-    TopicLayout layout = TopicLayout.of("w" + SEQ.incrementAndGet() + "-" + System.nanoTime() % 100000 + "-");
+    TopicLayout layout =
+        TopicLayout.of("w" + SEQ.incrementAndGet() + "-" + System.nanoTime() % 100000 + "-");
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", platform.bootstrapServers()))) {
       TopicAdmin.ensure(admin, layout.all());
     }
@@ -75,14 +80,22 @@ abstract class WorkerIT {
   }
 
   static ImageEvent image(String id, byte[] bytes, String type) {
-    return ImageEvent.newBuilder().setId(id).setSource("test").setContentType(type).setImageBytes(ByteBuffer.wrap(bytes))
-        .setEventTime(Instant.now()).build();
+    return ImageEvent.newBuilder()
+        .setId(id)
+        .setSource("test")
+        .setContentType(type)
+        .setImageBytes(ByteBuffer.wrap(bytes))
+        .setEventTime(Instant.now())
+        .build();
   }
 
   static void produceImages(String topic, List<ImageEvent> events) throws Exception {
     try (SchemaRegistryClient registry = SchemaRegistryClients.create(platform.clientProperties());
-        KafkaProducer<String, ImageEvent> p = new KafkaProducer<>(platform.clientProperties(), new StringSerializer(),
-            new AvroSerializer<>(registry, platform.clientProperties(), false))) {
+        KafkaProducer<String, ImageEvent> p =
+            new KafkaProducer<>(
+                platform.clientProperties(),
+                new StringSerializer(),
+                new AvroSerializer<>(registry, platform.clientProperties(), false))) {
       for (ImageEvent e : events) {
         p.send(new ProducerRecord<>(topic, e.getId(), e));
       }
@@ -91,28 +104,33 @@ abstract class WorkerIT {
   }
 
   static void produceRaw(String topic, String key, byte[] value) throws Exception {
-    try (KafkaProducer<byte[], byte[]> p = new KafkaProducer<>(platform.clientProperties(), new ByteArraySerializer(),
-        new ByteArraySerializer())) {
+    try (KafkaProducer<byte[], byte[]> p =
+        new KafkaProducer<>(
+            platform.clientProperties(), new ByteArraySerializer(), new ByteArraySerializer())) {
       p.send(new ProducerRecord<>(topic, key == null ? null : key.getBytes(), value)).get();
     }
   }
 
-  /** Reads committed records until {@code n} arrived (then a little longer, to catch duplicates) or the timeout. */
-  static <T extends SpecificRecord> List<ConsumerRecord<String, T>> readCommitted(String topic, Class<T> type, int n,
-      Duration timeout) {
+  /**
+   * Reads committed records until {@code n} arrived (then a little longer, to catch duplicates) or
+   * the timeout.
+   */
+  static <T extends SpecificRecord> List<ConsumerRecord<String, T>> readCommitted(
+      String topic, Class<T> type, int n, Duration timeout) {
     return readCommitted(topic, type, n, timeout, platform.clientProperties());
   }
 
-  static <T extends SpecificRecord> List<ConsumerRecord<String, T>> readCommitted(String topic, Class<T> type, int n,
-      Duration timeout, Map<String, Object> clientProps) {
+  static <T extends SpecificRecord> List<ConsumerRecord<String, T>> readCommitted(
+      String topic, Class<T> type, int n, Duration timeout, Map<String, Object> clientProps) {
     Map<String, Object> c = new HashMap<>(clientProps);
     c.put(ConsumerConfig.GROUP_ID_CONFIG, "reader-" + System.nanoTime());
     c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     List<ConsumerRecord<String, T>> out = new ArrayList<>();
     try (SchemaRegistryClient registry = SchemaRegistryClients.create(clientProps);
-        KafkaConsumer<String, T> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
-            new AvroDeserializer<>(registry, type))) {
+        KafkaConsumer<String, T> consumer =
+            new KafkaConsumer<>(
+                c, new StringDeserializer(), new AvroDeserializer<>(registry, type))) {
       consumer.subscribe(List.of(topic));
       long deadline = System.nanoTime() + timeout.toNanos();
       while (out.size() < n && System.nanoTime() < deadline) {

@@ -21,376 +21,467 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  *
  * <ol>
  *   <li><b>Guards</b> before any pixel is decoded: at most {@link Limits#maxBytes()} bytes and
- *       {@link Limits#maxPixels()} pixels as the header declares them (no decompression bombs).</li>
- *   <li><b>Decoding</b> with ImageIO: PNG, JPEG, BMP, GIF, and WebP through the TwelveMonkeys plugin.</li>
- *   <li><b>Colour</b> ({@link #picture}): every image becomes opaque 8-bit RGB. Grey images keep their
- *       values (grey v is r = g = b = v; ImageIO's own conversion would treat them as linear light);
- *       pixels with alpha are composited over mid grey (128), because several wallpapers keep their whole
- *       pattern in the alpha channel. A 1-channel model takes ITU-R BT.601 luma.</li>
- *   <li><b>Resize</b> ({@link Resize}) to the model's square {@code size}, by one method: area averaging
- *       (an exact fractional box filter). An image that is not resampled keeps its exact values.</li>
- *   <li><b>Normalisation</b>: 8-bit v becomes {@code v / 127.5 - 1}, planar {@code [C, H, W]}.</li>
+ *       {@link Limits#maxPixels()} pixels as the header declares them (no decompression bombs).
+ *   <li><b>Decoding</b> with ImageIO: PNG, JPEG, BMP, GIF, and WebP through the TwelveMonkeys
+ *       plugin.
+ *   <li><b>Colour</b> ({@link #picture}): every image becomes opaque 8-bit RGB. Grey images keep
+ *       their values (grey v is r = g = b = v; ImageIO's own conversion would treat them as linear
+ *       light); pixels with alpha are composited over mid grey (128), because several wallpapers
+ *       keep their whole pattern in the alpha channel. A 1-channel model takes ITU-R BT.601 luma.
+ *   <li><b>Resize</b> ({@link Resize}) to the model's square {@code size}, by one method: area
+ *       averaging (an exact fractional box filter). An image that is not resampled keeps its exact
+ *       values.
+ *   <li><b>Normalisation</b>: 8-bit v becomes {@code v / 127.5 - 1}, planar {@code [C, H, W]}.
  * </ol>
  *
- * <p>{@link #toImage} is the way back: values in [-1, 1] rounded to 8 bits; {@code toImage(normalise(img))}
- * gives back an 8-bit image of the model's size exactly.
+ * <p>{@link #toImage} is the way back: values in [-1, 1] rounded to 8 bits; {@code
+ * toImage(normalise(img))} gives back an 8-bit image of the model's size exactly.
  */
 public final class ImageTranslator {
-    /** How an image of another shape becomes the model's square input. */
-    public enum Resize {
-        /**
-         * An image that fits is centred on black without scaling (how Fashion-MNIST's 28x28 images were
-         * padded to 32x32 in training); a larger one is centre-cropped to a square and scaled.
-         */
-        FIT,
-        /** Always centre-crop to a square and scale. */
-        CROP,
-        /** Scale the whole image into the square, centred on black. */
-        PAD;
-
-        public static Resize parse(String s) {
-            return valueOf(s.trim().toUpperCase(Locale.ROOT));
-        }
-    }
-
+  /** How an image of another shape becomes the model's square input. */
+  public enum Resize {
     /**
-     * Size limits, checked before pixels are decoded. {@code holder} and the setting names only go into
-     * the rejection reasons, e.g. "this worker accepts at most 8388608 (image.max.bytes)".
+     * An image that fits is centred on black without scaling (how Fashion-MNIST's 28x28 images were
+     * padded to 32x32 in training); a larger one is centre-cropped to a square and scaled.
      */
-    public record Limits(int maxBytes, long maxPixels, String holder, String maxBytesSetting, String maxPixelsSetting) {
-        public Limits {
-            if (maxBytes <= 0 || maxPixels <= 0) {
-                throw new IllegalArgumentException("limits must be positive, got " + maxBytes + " bytes, " + maxPixels + " pixels");
-            }
+    FIT,
+    /** Always centre-crop to a square and scale. */
+    CROP,
+    /** Scale the whole image into the square, centred on black. */
+    PAD;
+
+    public static Resize parse(String s) {
+      return valueOf(s.trim().toUpperCase(Locale.ROOT));
+    }
+  }
+
+  /**
+   * Size limits, checked before pixels are decoded. {@code holder} and the setting names only go
+   * into the rejection reasons, e.g. "this worker accepts at most 8388608 (image.max.bytes)".
+   */
+  public record Limits(
+      int maxBytes,
+      long maxPixels,
+      String holder,
+      String maxBytesSetting,
+      String maxPixelsSetting) {
+    public Limits {
+      if (maxBytes <= 0 || maxPixels <= 0) {
+        throw new IllegalArgumentException(
+            "limits must be positive, got " + maxBytes + " bytes, " + maxPixels + " pixels");
+      }
+    }
+
+    /** Limits without setting names (tools reading files). */
+    public static Limits of(int maxBytes, long maxPixels) {
+      return new Limits(maxBytes, maxPixels, "this reader", null, null);
+    }
+  }
+
+  /** Opaque 8-bit RGB pixels ({@code 0xffRRGGBB}, row-major) after the colour policy. */
+  public record Picture(int[] rgb, int width, int height) {}
+
+  /** What an image header declares, read without decoding pixels. */
+  public record Header(String format, int width, int height) {}
+
+  /**
+   * Generous limits for reading local picture files (the largest shipped wallpaper has 17.9 M
+   * pixels).
+   */
+  public static final Limits FILE_LIMITS = Limits.of(256 * 1024 * 1024, 200_000_000L);
+
+  private final int size;
+  private final int channels;
+  private final Resize resize;
+  private final Limits limits;
+
+  public ImageTranslator(int size, int channels, Resize resize, Limits limits) {
+    if (channels != 1 && channels != 3) {
+      throw new IllegalArgumentException("channels must be 1 or 3, got " + channels);
+    }
+    if (size <= 0) {
+      throw new IllegalArgumentException("size must be positive, got " + size);
+    }
+    this.size = size;
+    this.channels = channels;
+    this.resize = resize;
+    this.limits = limits;
+  }
+
+  public int size() {
+    return size;
+  }
+
+  public int channels() {
+    return channels;
+  }
+
+  public int floatsPerImage() {
+    return channels * size * size;
+  }
+
+  /**
+   * Decodes {@code bytes} into {@code out[offset .. offset + C*H*W)}: {@link #decode}, then {@link
+   * #fitInto}.
+   *
+   * @throws ImageRejectedException see {@link #decode}
+   */
+  public void decodeInto(byte[] bytes, String contentType, float[] out, int offset) {
+    fitInto(decode(bytes, contentType), out, offset);
+  }
+
+  /** An already decoded image as model input ({@link #picture}, then {@link #fitInto}). */
+  public float[] normalise(BufferedImage img) {
+    float[] out = new float[floatsPerImage()];
+    fitInto(picture(img), out, 0);
+    return out;
+  }
+
+  /**
+   * The header of {@code bytes}, after the byte-size guard and with the pixel-count guard; no pixel
+   * is decoded.
+   *
+   * @throws ImageRejectedException EmptyPayload, OversizedPayload, UndecodableImage, EmptyImage,
+   *     OversizedImage
+   */
+  public Header header(byte[] bytes, String contentType) {
+    return read(bytes, contentType, false).header;
+  }
+
+  /**
+   * Guards, decoding and the colour policy.
+   *
+   * @throws ImageRejectedException EmptyPayload, OversizedPayload, UndecodableImage, EmptyImage,
+   *     OversizedImage — each with a reason that says what was wrong and what is accepted
+   */
+  public Picture decode(byte[] bytes, String contentType) {
+    return picture(read(bytes, contentType, true).image);
+  }
+
+  private record Read(Header header, BufferedImage image) {}
+
+  private Read read(byte[] bytes, String contentType, boolean pixels) {
+    if (bytes == null || bytes.length == 0) {
+      throw new ImageRejectedException(ErrorClass.EmptyPayload, "The image has 0 bytes.");
+    }
+    if (bytes.length > limits.maxBytes()) {
+      throw new ImageRejectedException(
+          ErrorClass.OversizedPayload,
+          "The image has "
+              + bytes.length
+              + " bytes; "
+              + limits.holder()
+              + " accepts at most "
+              + limits.maxBytes()
+              + setting(limits.maxBytesSetting())
+              + ".");
+    }
+    // In-memory stream: ImageIO's default for a plain InputStream may cache through a temporary
+    // file per image.
+    try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
+      Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+      if (!readers.hasNext()) {
+        throw new ImageRejectedException(
+            ErrorClass.UndecodableImage,
+            "No image decoder recognises these "
+                + bytes.length
+                + " bytes (content type '"
+                + contentType
+                + "'); accepted: PNG, JPEG, BMP, GIF, WebP.");
+      }
+      ImageReader reader = readers.next();
+      try {
+        reader.setInput(in, true, true);
+        int w = reader.getWidth(0);
+        int h = reader.getHeight(0);
+        if (w <= 0 || h <= 0) {
+          throw new ImageRejectedException(
+              ErrorClass.EmptyImage,
+              "The " + reader.getFormatName() + " image is " + w + "x" + h + ".");
         }
-
-        /** Limits without setting names (tools reading files). */
-        public static Limits of(int maxBytes, long maxPixels) {
-            return new Limits(maxBytes, maxPixels, "this reader", null, null);
+        if ((long) w * h > limits.maxPixels()) {
+          throw new ImageRejectedException(
+              ErrorClass.OversizedImage,
+              "The "
+                  + reader.getFormatName()
+                  + " image is "
+                  + w
+                  + "x"
+                  + h
+                  + " = "
+                  + (long) w * h
+                  + " pixels; "
+                  + limits.holder()
+                  + " accepts at most "
+                  + limits.maxPixels()
+                  + setting(limits.maxPixelsSetting())
+                  + ".");
         }
-    }
-
-    /** Opaque 8-bit RGB pixels ({@code 0xffRRGGBB}, row-major) after the colour policy. */
-    public record Picture(int[] rgb, int width, int height) {}
-
-    /** What an image header declares, read without decoding pixels. */
-    public record Header(String format, int width, int height) {}
-
-    /** Generous limits for reading local picture files (the largest shipped wallpaper has 17.9 M pixels). */
-    public static final Limits FILE_LIMITS = Limits.of(256 * 1024 * 1024, 200_000_000L);
-
-    private final int size;
-    private final int channels;
-    private final Resize resize;
-    private final Limits limits;
-
-    public ImageTranslator(int size, int channels, Resize resize, Limits limits) {
-        if (channels != 1 && channels != 3) {
-            throw new IllegalArgumentException("channels must be 1 or 3, got " + channels);
+        Header header = new Header(reader.getFormatName(), w, h);
+        if (!pixels) {
+          return new Read(header, null);
         }
-        if (size <= 0) {
-            throw new IllegalArgumentException("size must be positive, got " + size);
+        BufferedImage img = reader.read(0);
+        if (img == null) {
+          throw new ImageRejectedException(
+              ErrorClass.UndecodableImage,
+              "The " + reader.getFormatName() + " decoder returned no image.");
         }
-        this.size = size;
-        this.channels = channels;
-        this.resize = resize;
-        this.limits = limits;
+        return new Read(header, img);
+      } finally {
+        reader.dispose();
+      }
+    } catch (ImageRejectedException e) {
+      throw e;
+    } catch (IOException | RuntimeException e) {
+      throw new ImageRejectedException(
+          ErrorClass.UndecodableImage,
+          "Corrupt or truncated image (content type '"
+              + contentType
+              + "', "
+              + bytes.length
+              + " bytes): "
+              + e.getMessage(),
+          e);
     }
+  }
 
-    public int size() {
-        return size;
+  private static String setting(String name) {
+    return name == null ? "" : " (" + name + ")";
+  }
+
+  /** The colour policy (see the class comment): any decoded image as opaque 8-bit RGB. */
+  public static Picture picture(BufferedImage img) {
+    int w = img.getWidth(), h = img.getHeight();
+    ColorModel cm = img.getColorModel();
+    int[] rgb;
+    if (cm instanceof ComponentColorModel && cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY) {
+      // Grey values as they are: getRGB would convert them from linear grey to sRGB and brighten
+      // them.
+      Raster r = img.getRaster();
+      double vScale = 255.0 / ((1 << cm.getComponentSize(0)) - 1);
+      double aScale = cm.hasAlpha() ? 255.0 / ((1 << cm.getComponentSize(1)) - 1) : 0;
+      int[] v = r.getSamples(0, 0, w, h, 0, new int[w * h]);
+      int[] a = cm.hasAlpha() ? r.getSamples(0, 0, w, h, 1, new int[w * h]) : null;
+      rgb = new int[w * h];
+      for (int i = 0; i < rgb.length; i++) {
+        int g = (int) Math.round(v[i] * vScale);
+        int al = a == null ? 255 : (int) Math.round(a[i] * aScale);
+        rgb[i] = al << 24 | g << 16 | g << 8 | g;
+      }
+    } else {
+      rgb = img.getRGB(0, 0, w, h, null, 0, w);
     }
-
-    public int channels() {
-        return channels;
+    if (cm.hasAlpha()) {
+      overGrey(rgb);
+    } else {
+      for (int i = 0; i < rgb.length; i++) {
+        rgb[i] |= 0xff000000;
+      }
     }
+    return new Picture(rgb, w, h);
+  }
 
-    public int floatsPerImage() {
-        return channels * size * size;
+  /**
+   * Composites non-premultiplied ARGB pixels over mid grey (128) in place. Several MATE wallpapers
+   * (Silk, Spring, Waves, MATE-Stripes-*) are one flat colour whose pattern is all in the alpha
+   * channel, meant to be drawn over the desktop colour; over black or white their pattern would be
+   * lost.
+   */
+  public static void overGrey(int[] argb) {
+    for (int i = 0; i < argb.length; i++) {
+      int p = argb[i], a = p >>> 24;
+      if (a == 255) {
+        continue;
+      }
+      int r = ((p >> 16) & 0xff) * a + 128 * (255 - a);
+      int g = ((p >> 8) & 0xff) * a + 128 * (255 - a);
+      int b = (p & 0xff) * a + 128 * (255 - a);
+      argb[i] = 0xff000000 | ((r + 127) / 255) << 16 | ((g + 127) / 255) << 8 | (b + 127) / 255;
     }
+  }
 
-    /**
-     * Decodes {@code bytes} into {@code out[offset .. offset + C*H*W)}: {@link #decode}, then {@link #fitInto}.
-     *
-     * @throws ImageRejectedException see {@link #decode}
-     */
-    public void decodeInto(byte[] bytes, String contentType, float[] out, int offset) {
-        fitInto(decode(bytes, contentType), out, offset);
+  /** The resize policy ({@link Resize}): {@code p} as model input at {@code out[off..]}. */
+  public void fitInto(Picture p, float[] out, int off) {
+    int w = p.width(), h = p.height();
+    if (resize == Resize.FIT && w <= size && h <= size) {
+      java.util.Arrays.fill(out, off, off + floatsPerImage(), -1f); // black
+      resample(p, 0, 0, w, h, w, h, (size - w) / 2, (size - h) / 2, out, off);
+    } else if (resize == Resize.PAD) {
+      int side = Math.max(w, h);
+      int dw = Math.max(1, Math.round((float) w * size / side));
+      int dh = Math.max(1, Math.round((float) h * size / side));
+      java.util.Arrays.fill(out, off, off + floatsPerImage(), -1f);
+      resample(p, 0, 0, w, h, dw, dh, (size - dw) / 2, (size - dh) / 2, out, off);
+    } else {
+      int side = Math.min(w, h);
+      cropInto(p, (w - side) / 2, (h - side) / 2, side, out, off);
     }
+  }
 
-    /** An already decoded image as model input ({@link #picture}, then {@link #fitInto}). */
-    public float[] normalise(BufferedImage img) {
-        float[] out = new float[floatsPerImage()];
-        fitInto(picture(img), out, 0);
-        return out;
+  /**
+   * The {@code side x side} window of {@code p} at (x0, y0), area-averaged to the model's size, at
+   * {@code out[off..]}.
+   */
+  public void cropInto(Picture p, int x0, int y0, int side, float[] out, int off) {
+    if (x0 < 0 || y0 < 0 || side <= 0 || x0 + side > p.width() || y0 + side > p.height()) {
+      throw new IllegalArgumentException(
+          "window "
+              + side
+              + "x"
+              + side
+              + " at "
+              + x0
+              + ","
+              + y0
+              + " is outside the "
+              + p.width()
+              + "x"
+              + p.height()
+              + " picture");
     }
+    resample(p, x0, y0, side, side, size, size, 0, 0, out, off);
+  }
 
-    /**
-     * The header of {@code bytes}, after the byte-size guard and with the pixel-count guard; no pixel is decoded.
-     *
-     * @throws ImageRejectedException EmptyPayload, OversizedPayload, UndecodableImage, EmptyImage, OversizedImage
-     */
-    public Header header(byte[] bytes, String contentType) {
-        return read(bytes, contentType, false).header;
-    }
-
-    /**
-     * Guards, decoding and the colour policy.
-     *
-     * @throws ImageRejectedException EmptyPayload, OversizedPayload, UndecodableImage, EmptyImage,
-     *     OversizedImage — each with a reason that says what was wrong and what is accepted
-     */
-    public Picture decode(byte[] bytes, String contentType) {
-        return picture(read(bytes, contentType, true).image);
-    }
-
-    private record Read(Header header, BufferedImage image) {}
-
-    private Read read(byte[] bytes, String contentType, boolean pixels) {
-        if (bytes == null || bytes.length == 0) {
-            throw new ImageRejectedException(ErrorClass.EmptyPayload, "The image has 0 bytes.");
+  /**
+   * The {@code sw x sh} window at (x0, y0) area-averaged to {@code dw x dh}, written at (ox, oy) of
+   * the model's planes. Without scaling the 8-bit values are copied exactly ({@code v / 127.5f -
+   * 1}).
+   */
+  private void resample(
+      Picture p,
+      int x0,
+      int y0,
+      int sw,
+      int sh,
+      int dw,
+      int dh,
+      int ox,
+      int oy,
+      float[] out,
+      int off) {
+    int[] rgb = p.rgb();
+    int w = p.width(), plane = size * size;
+    if (sw == dw && sh == dh) {
+      for (int y = 0; y < dh; y++) {
+        for (int x = 0; x < dw; x++) {
+          int px = rgb[(y0 + y) * w + x0 + x];
+          int r = (px >>> 16) & 0xff, g = (px >>> 8) & 0xff, b = px & 0xff;
+          int i = off + (oy + y) * size + ox + x;
+          if (channels == 1) {
+            float lum = r == g && g == b ? r : 0.299f * r + 0.587f * g + 0.114f * b;
+            out[i] = lum / 127.5f - 1f;
+          } else {
+            out[i] = r / 127.5f - 1f;
+            out[i + plane] = g / 127.5f - 1f;
+            out[i + 2 * plane] = b / 127.5f - 1f;
+          }
         }
-        if (bytes.length > limits.maxBytes()) {
-            throw new ImageRejectedException(ErrorClass.OversizedPayload, "The image has " + bytes.length + " bytes; "
-                    + limits.holder() + " accepts at most " + limits.maxBytes() + setting(limits.maxBytesSetting()) + ".");
-        }
-        // In-memory stream: ImageIO's default for a plain InputStream may cache through a temporary file per image.
-        try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
-            Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
-            if (!readers.hasNext()) {
-                throw new ImageRejectedException(ErrorClass.UndecodableImage, "No image decoder recognises these "
-                        + bytes.length + " bytes (content type '" + contentType + "'); accepted: PNG, JPEG, BMP, GIF, WebP.");
-            }
-            ImageReader reader = readers.next();
-            try {
-                reader.setInput(in, true, true);
-                int w = reader.getWidth(0);
-                int h = reader.getHeight(0);
-                if (w <= 0 || h <= 0) {
-                    throw new ImageRejectedException(ErrorClass.EmptyImage, "The " + reader.getFormatName() + " image is " + w + "x" + h + ".");
-                }
-                if ((long) w * h > limits.maxPixels()) {
-                    throw new ImageRejectedException(ErrorClass.OversizedImage, "The " + reader.getFormatName() + " image is "
-                            + w + "x" + h + " = " + (long) w * h + " pixels; " + limits.holder() + " accepts at most "
-                            + limits.maxPixels() + setting(limits.maxPixelsSetting()) + ".");
-                }
-                Header header = new Header(reader.getFormatName(), w, h);
-                if (!pixels) {
-                    return new Read(header, null);
-                }
-                BufferedImage img = reader.read(0);
-                if (img == null) {
-                    throw new ImageRejectedException(ErrorClass.UndecodableImage, "The " + reader.getFormatName() + " decoder returned no image.");
-                }
-                return new Read(header, img);
-            } finally {
-                reader.dispose();
-            }
-        } catch (ImageRejectedException e) {
-            throw e;
-        } catch (IOException | RuntimeException e) {
-            throw new ImageRejectedException(ErrorClass.UndecodableImage, "Corrupt or truncated image (content type '"
-                    + contentType + "', " + bytes.length + " bytes): " + e.getMessage(), e);
-        }
+      }
+      return;
     }
-
-    private static String setting(String name) {
-        return name == null ? "" : " (" + name + ")";
+    Axis ax = new Axis(sw, dw), ay = new Axis(sh, dh);
+    // Horizontal pass: rows of the window -> [sh][dw][3].
+    double[] tmp = new double[sh * dw * 3];
+    for (int y = 0; y < sh; y++) {
+      int row = (y0 + y) * w + x0;
+      for (int o = 0; o < dw; o++) {
+        double rs = 0, gs = 0, bs = 0;
+        for (int x = ax.lo[o]; x <= ax.hi[o]; x++) {
+          double k = x == ax.lo[o] ? ax.wLo[o] : x == ax.hi[o] ? ax.wHi[o] : 1;
+          int px = rgb[row + x];
+          rs += k * ((px >> 16) & 0xff);
+          gs += k * ((px >> 8) & 0xff);
+          bs += k * (px & 0xff);
+        }
+        int t = (y * dw + o) * 3;
+        tmp[t] = rs;
+        tmp[t + 1] = gs;
+        tmp[t + 2] = bs;
+      }
     }
-
-    /** The colour policy (see the class comment): any decoded image as opaque 8-bit RGB. */
-    public static Picture picture(BufferedImage img) {
-        int w = img.getWidth(), h = img.getHeight();
-        ColorModel cm = img.getColorModel();
-        int[] rgb;
-        if (cm instanceof ComponentColorModel && cm.getColorSpace().getType() == ColorSpace.TYPE_GRAY) {
-            // Grey values as they are: getRGB would convert them from linear grey to sRGB and brighten them.
-            Raster r = img.getRaster();
-            double vScale = 255.0 / ((1 << cm.getComponentSize(0)) - 1);
-            double aScale = cm.hasAlpha() ? 255.0 / ((1 << cm.getComponentSize(1)) - 1) : 0;
-            int[] v = r.getSamples(0, 0, w, h, 0, new int[w * h]);
-            int[] a = cm.hasAlpha() ? r.getSamples(0, 0, w, h, 1, new int[w * h]) : null;
-            rgb = new int[w * h];
-            for (int i = 0; i < rgb.length; i++) {
-                int g = (int) Math.round(v[i] * vScale);
-                int al = a == null ? 255 : (int) Math.round(a[i] * aScale);
-                rgb[i] = al << 24 | g << 16 | g << 8 | g;
-            }
+    double norm = 1.0 / (ax.scale * ay.scale * 127.5);
+    for (int o = 0; o < dh; o++) {
+      for (int x = 0; x < dw; x++) {
+        double rs = 0, gs = 0, bs = 0;
+        for (int y = ay.lo[o]; y <= ay.hi[o]; y++) {
+          double k = y == ay.lo[o] ? ay.wLo[o] : y == ay.hi[o] ? ay.wHi[o] : 1;
+          int t = (y * dw + x) * 3;
+          rs += k * tmp[t];
+          gs += k * tmp[t + 1];
+          bs += k * tmp[t + 2];
+        }
+        int i = off + (oy + o) * size + ox + x;
+        if (channels == 1) {
+          double lum = rs == gs && gs == bs ? rs : 0.299 * rs + 0.587 * gs + 0.114 * bs;
+          out[i] = clamp((float) (lum * norm - 1));
         } else {
-            rgb = img.getRGB(0, 0, w, h, null, 0, w);
+          out[i] = clamp((float) (rs * norm - 1));
+          out[i + plane] = clamp((float) (gs * norm - 1));
+          out[i + 2 * plane] = clamp((float) (bs * norm - 1));
         }
-        if (cm.hasAlpha()) {
-            overGrey(rgb);
+      }
+    }
+  }
+
+  /**
+   * Per output index along one axis: the covered source range and the weights of its first and last
+   * pixel.
+   */
+  private static final class Axis {
+    final double scale;
+    final int[] lo, hi;
+    final double[] wLo, wHi;
+
+    Axis(int src, int dst) {
+      scale = src / (double) dst;
+      lo = new int[dst];
+      hi = new int[dst];
+      wLo = new double[dst];
+      wHi = new double[dst];
+      for (int o = 0; o < dst; o++) {
+        double a = o * scale, b = (o + 1) * scale;
+        int ia = (int) Math.floor(a), ib = Math.min(src - 1, (int) Math.ceil(b) - 1);
+        lo[o] = ia;
+        hi[o] = ib;
+        wLo[o] = ia == ib ? b - a : (ia + 1) - a;
+        wHi[o] = ia == ib ? 0 : b - ib;
+      }
+    }
+  }
+
+  private static float clamp(float v) {
+    return Math.max(-1f, Math.min(1f, v));
+  }
+
+  /**
+   * Model pixels ({@code [C, H, W]} in [-1, 1]) at {@code offset} to an 8-bit grey or RGB image.
+   */
+  public static BufferedImage toImage(float[] px, int offset, int channels, int size) {
+    BufferedImage img =
+        new BufferedImage(
+            size, size, channels == 1 ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_INT_RGB);
+    int plane = size * size;
+    for (int y = 0; y < size; y++) {
+      for (int x = 0; x < size; x++) {
+        int i = y * size + x;
+        if (channels == 1) {
+          img.getRaster().setSample(x, y, 0, toByte(px[offset + i]));
         } else {
-            for (int i = 0; i < rgb.length; i++) {
-                rgb[i] |= 0xff000000;
-            }
+          img.setRGB(
+              x,
+              y,
+              toByte(px[offset + i]) << 16
+                  | toByte(px[offset + plane + i]) << 8
+                  | toByte(px[offset + 2 * plane + i]));
         }
-        return new Picture(rgb, w, h);
+      }
     }
+    return img;
+  }
 
-    /**
-     * Composites non-premultiplied ARGB pixels over mid grey (128) in place. Several MATE wallpapers
-     * (Silk, Spring, Waves, MATE-Stripes-*) are one flat colour whose pattern is all in the alpha channel,
-     * meant to be drawn over the desktop colour; over black or white their pattern would be lost.
-     */
-    public static void overGrey(int[] argb) {
-        for (int i = 0; i < argb.length; i++) {
-            int p = argb[i], a = p >>> 24;
-            if (a == 255) {
-                continue;
-            }
-            int r = ((p >> 16) & 0xff) * a + 128 * (255 - a);
-            int g = ((p >> 8) & 0xff) * a + 128 * (255 - a);
-            int b = (p & 0xff) * a + 128 * (255 - a);
-            argb[i] = 0xff000000 | ((r + 127) / 255) << 16 | ((g + 127) / 255) << 8 | (b + 127) / 255;
-        }
-    }
-
-    /** The resize policy ({@link Resize}): {@code p} as model input at {@code out[off..]}. */
-    public void fitInto(Picture p, float[] out, int off) {
-        int w = p.width(), h = p.height();
-        if (resize == Resize.FIT && w <= size && h <= size) {
-            java.util.Arrays.fill(out, off, off + floatsPerImage(), -1f); // black
-            resample(p, 0, 0, w, h, w, h, (size - w) / 2, (size - h) / 2, out, off);
-        } else if (resize == Resize.PAD) {
-            int side = Math.max(w, h);
-            int dw = Math.max(1, Math.round((float) w * size / side));
-            int dh = Math.max(1, Math.round((float) h * size / side));
-            java.util.Arrays.fill(out, off, off + floatsPerImage(), -1f);
-            resample(p, 0, 0, w, h, dw, dh, (size - dw) / 2, (size - dh) / 2, out, off);
-        } else {
-            int side = Math.min(w, h);
-            cropInto(p, (w - side) / 2, (h - side) / 2, side, out, off);
-        }
-    }
-
-    /** The {@code side x side} window of {@code p} at (x0, y0), area-averaged to the model's size, at {@code out[off..]}. */
-    public void cropInto(Picture p, int x0, int y0, int side, float[] out, int off) {
-        if (x0 < 0 || y0 < 0 || side <= 0 || x0 + side > p.width() || y0 + side > p.height()) {
-            throw new IllegalArgumentException("window " + side + "x" + side + " at " + x0 + "," + y0 + " is outside the "
-                    + p.width() + "x" + p.height() + " picture");
-        }
-        resample(p, x0, y0, side, side, size, size, 0, 0, out, off);
-    }
-
-    /**
-     * The {@code sw x sh} window at (x0, y0) area-averaged to {@code dw x dh}, written at (ox, oy) of the
-     * model's planes. Without scaling the 8-bit values are copied exactly ({@code v / 127.5f - 1}).
-     */
-    private void resample(Picture p, int x0, int y0, int sw, int sh, int dw, int dh, int ox, int oy, float[] out, int off) {
-        int[] rgb = p.rgb();
-        int w = p.width(), plane = size * size;
-        if (sw == dw && sh == dh) {
-            for (int y = 0; y < dh; y++) {
-                for (int x = 0; x < dw; x++) {
-                    int px = rgb[(y0 + y) * w + x0 + x];
-                    int r = (px >>> 16) & 0xff, g = (px >>> 8) & 0xff, b = px & 0xff;
-                    int i = off + (oy + y) * size + ox + x;
-                    if (channels == 1) {
-                        float lum = r == g && g == b ? r : 0.299f * r + 0.587f * g + 0.114f * b;
-                        out[i] = lum / 127.5f - 1f;
-                    } else {
-                        out[i] = r / 127.5f - 1f;
-                        out[i + plane] = g / 127.5f - 1f;
-                        out[i + 2 * plane] = b / 127.5f - 1f;
-                    }
-                }
-            }
-            return;
-        }
-        Axis ax = new Axis(sw, dw), ay = new Axis(sh, dh);
-        // Horizontal pass: rows of the window -> [sh][dw][3].
-        double[] tmp = new double[sh * dw * 3];
-        for (int y = 0; y < sh; y++) {
-            int row = (y0 + y) * w + x0;
-            for (int o = 0; o < dw; o++) {
-                double rs = 0, gs = 0, bs = 0;
-                for (int x = ax.lo[o]; x <= ax.hi[o]; x++) {
-                    double k = x == ax.lo[o] ? ax.wLo[o] : x == ax.hi[o] ? ax.wHi[o] : 1;
-                    int px = rgb[row + x];
-                    rs += k * ((px >> 16) & 0xff);
-                    gs += k * ((px >> 8) & 0xff);
-                    bs += k * (px & 0xff);
-                }
-                int t = (y * dw + o) * 3;
-                tmp[t] = rs;
-                tmp[t + 1] = gs;
-                tmp[t + 2] = bs;
-            }
-        }
-        double norm = 1.0 / (ax.scale * ay.scale * 127.5);
-        for (int o = 0; o < dh; o++) {
-            for (int x = 0; x < dw; x++) {
-                double rs = 0, gs = 0, bs = 0;
-                for (int y = ay.lo[o]; y <= ay.hi[o]; y++) {
-                    double k = y == ay.lo[o] ? ay.wLo[o] : y == ay.hi[o] ? ay.wHi[o] : 1;
-                    int t = (y * dw + x) * 3;
-                    rs += k * tmp[t];
-                    gs += k * tmp[t + 1];
-                    bs += k * tmp[t + 2];
-                }
-                int i = off + (oy + o) * size + ox + x;
-                if (channels == 1) {
-                    double lum = rs == gs && gs == bs ? rs : 0.299 * rs + 0.587 * gs + 0.114 * bs;
-                    out[i] = clamp((float) (lum * norm - 1));
-                } else {
-                    out[i] = clamp((float) (rs * norm - 1));
-                    out[i + plane] = clamp((float) (gs * norm - 1));
-                    out[i + 2 * plane] = clamp((float) (bs * norm - 1));
-                }
-            }
-        }
-    }
-
-    /** Per output index along one axis: the covered source range and the weights of its first and last pixel. */
-    private static final class Axis {
-        final double scale;
-        final int[] lo, hi;
-        final double[] wLo, wHi;
-
-        Axis(int src, int dst) {
-            scale = src / (double) dst;
-            lo = new int[dst];
-            hi = new int[dst];
-            wLo = new double[dst];
-            wHi = new double[dst];
-            for (int o = 0; o < dst; o++) {
-                double a = o * scale, b = (o + 1) * scale;
-                int ia = (int) Math.floor(a), ib = Math.min(src - 1, (int) Math.ceil(b) - 1);
-                lo[o] = ia;
-                hi[o] = ib;
-                wLo[o] = ia == ib ? b - a : (ia + 1) - a;
-                wHi[o] = ia == ib ? 0 : b - ib;
-            }
-        }
-    }
-
-    private static float clamp(float v) {
-        return Math.max(-1f, Math.min(1f, v));
-    }
-
-    /** Model pixels ({@code [C, H, W]} in [-1, 1]) at {@code offset} to an 8-bit grey or RGB image. */
-    public static BufferedImage toImage(float[] px, int offset, int channels, int size) {
-        BufferedImage img = new BufferedImage(size, size,
-                channels == 1 ? BufferedImage.TYPE_BYTE_GRAY : BufferedImage.TYPE_INT_RGB);
-        int plane = size * size;
-        for (int y = 0; y < size; y++) {
-            for (int x = 0; x < size; x++) {
-                int i = y * size + x;
-                if (channels == 1) {
-                    img.getRaster().setSample(x, y, 0, toByte(px[offset + i]));
-                } else {
-                    img.setRGB(x, y, toByte(px[offset + i]) << 16 | toByte(px[offset + plane + i]) << 8
-                            | toByte(px[offset + 2 * plane + i]));
-                }
-            }
-        }
-        return img;
-    }
-
-    /** A model value in [-1, 1] as an 8-bit value (clamped, rounded). */
-    public static int toByte(float v) {
-        return Math.max(0, Math.min(255, Math.round((v + 1f) * 127.5f)));
-    }
+  /** A model value in [-1, 1] as an 8-bit value (clamped, rounded). */
+  public static int toByte(float v) {
+    return Math.max(0, Math.min(255, Math.round((v + 1f) * 127.5f)));
+  }
 }

@@ -17,16 +17,16 @@ import java.util.HexFormat;
 import java.util.List;
 
 /**
- * Writes {@code encoder.onnx} and {@code decoder.onnx} next to the DJL parameters of a tokenizer model
- * directory.
+ * Writes {@code encoder.onnx} and {@code decoder.onnx} next to the DJL parameters of a tokenizer
+ * model directory.
  *
  * <p>Opset 17, IR version 8, batch axis symbolic ("batch"). Encoder: input {@code images [batch, C,
  * H, W]} float in [-1, 1]; outputs {@code tokens [batch, N, d]} (the quantized latent zq) and
  * {@code codes [batch, N]} int64 (argmax codeword; zeros for quantizer "none"). Decoder: input
  * {@code tokens [batch, N, d]}; output {@code images [batch, C, H, W]} clamped to [-1, 1]. Only ops
- * TensorRT's ONNX parser supports are used: Gemm, MatMul, Add, Sub, Mul, Div, Max, Reshape, Transpose,
- * Gather, Slice, Concat, Shape, Expand, Softmax, LayerNormalization, Erf, ReduceL2, ArgMax, Clip,
- * Identity and ConstantOfShape.
+ * TensorRT's ONNX parser supports are used: Gemm, MatMul, Add, Sub, Mul, Div, Max, Reshape,
+ * Transpose, Gather, Slice, Concat, Shape, Expand, Softmax, LayerNormalization, Erf, ReduceL2,
+ * ArgMax, Clip, Identity and ConstantOfShape.
  *
  * <pre>{@code
  * OnnxExport.Result r = OnnxExport.export(Path.of("models/softvq-fmnist-32"));
@@ -34,99 +34,111 @@ import java.util.List;
  * }</pre>
  */
 public final class OnnxExport {
-    /** ONNX operator set of the exported graphs. */
-    public static final int OPSET = 17;
-    /** ONNX IR version of the exported files (the one that goes with opset 17). */
-    public static final long IR_VERSION = 8;
-    /** Encoder file name inside the model directory. */
-    public static final String ENCODER_FILE = "encoder.onnx";
-    /** Decoder file name inside the model directory. */
-    public static final String DECODER_FILE = "decoder.onnx";
+  /** ONNX operator set of the exported graphs. */
+  public static final int OPSET = 17;
 
-    private OnnxExport() {}
+  /** ONNX IR version of the exported files (the one that goes with opset 17). */
+  public static final long IR_VERSION = 8;
 
-    /**
-     * One written file.
-     *
-     * @param path where it was written
-     * @param bytes its size
-     * @param sha256 hex SHA-256 of its content (TensorRT engine caches key on it)
-     */
-    public record ExportedFile(Path path, long bytes, String sha256) {}
+  /** Encoder file name inside the model directory. */
+  public static final String ENCODER_FILE = "encoder.onnx";
 
-    /**
-     * What {@link #export} wrote.
-     *
-     * @param opset ONNX opset of both graphs
-     * @param irVersion ONNX IR version of both files
-     * @param files the encoder file, then the decoder file
-     */
-    public record Result(int opset, long irVersion, List<ExportedFile> files) {
-        /** The encoder file. */
-        public ExportedFile encoder() {
-            return files.get(0);
-        }
+  /** Decoder file name inside the model directory. */
+  public static final String DECODER_FILE = "decoder.onnx";
 
-        /** The decoder file. */
-        public ExportedFile decoder() {
-            return files.get(1);
-        }
+  private OnnxExport() {}
+
+  /**
+   * One written file.
+   *
+   * @param path where it was written
+   * @param bytes its size
+   * @param sha256 hex SHA-256 of its content (TensorRT engine caches key on it)
+   */
+  public record ExportedFile(Path path, long bytes, String sha256) {}
+
+  /**
+   * What {@link #export} wrote.
+   *
+   * @param opset ONNX opset of both graphs
+   * @param irVersion ONNX IR version of both files
+   * @param files the encoder file, then the decoder file
+   */
+  public record Result(int opset, long irVersion, List<ExportedFile> files) {
+    /** The encoder file. */
+    public ExportedFile encoder() {
+      return files.get(0);
     }
 
-    /**
-     * Exports the tokenizer in {@code modelDir} (loaded with {@link ModelDir}) to ONNX, replacing any
-     * earlier export.
-     *
-     * @throws MalformedModelException if the directory is not a readable tokenizer model
-     * @throws IOException if the parameters cannot be read or the files cannot be written
-     */
-    public static Result export(Path modelDir) throws IOException, MalformedModelException {
-        ModelCard card = ModelDir.readCard(modelDir);
-        try (NDManager manager = NDManager.newBaseManager(Engine.getEngine("PyTorch").getEngineName())) {
-            TokenEncoder enc = ModelDir.loadEncoder(modelDir, manager);
-            TokenDecoder dec = ModelDir.loadDecoder(modelDir, manager);
-            ExportedFile e = write(modelDir.resolve(ENCODER_FILE), encoderModel(enc, card));
-            ExportedFile d = write(modelDir.resolve(DECODER_FILE), decoderModel(dec, card));
-            return new Result(OPSET, IR_VERSION, List.of(e, d));
-        }
+    /** The decoder file. */
+    public ExportedFile decoder() {
+      return files.get(1);
     }
+  }
 
-    /** The encoder as ONNX ModelProto bytes. */
-    public static byte[] encoderModel(TokenEncoder enc, ModelCard card) {
-        return serialise(TokenizerGraphs.encoder(enc), card, "Softstream tokenizer encoder: images -> tokens, codes");
+  /**
+   * Exports the tokenizer in {@code modelDir} (loaded with {@link ModelDir}) to ONNX, replacing any
+   * earlier export.
+   *
+   * @throws MalformedModelException if the directory is not a readable tokenizer model
+   * @throws IOException if the parameters cannot be read or the files cannot be written
+   */
+  public static Result export(Path modelDir) throws IOException, MalformedModelException {
+    ModelCard card = ModelDir.readCard(modelDir);
+    try (NDManager manager =
+        NDManager.newBaseManager(Engine.getEngine("PyTorch").getEngineName())) {
+      TokenEncoder enc = ModelDir.loadEncoder(modelDir, manager);
+      TokenDecoder dec = ModelDir.loadDecoder(modelDir, manager);
+      ExportedFile e = write(modelDir.resolve(ENCODER_FILE), encoderModel(enc, card));
+      ExportedFile d = write(modelDir.resolve(DECODER_FILE), decoderModel(dec, card));
+      return new Result(OPSET, IR_VERSION, List.of(e, d));
     }
+  }
 
-    /** The decoder as ONNX ModelProto bytes. */
-    public static byte[] decoderModel(TokenDecoder dec, ModelCard card) {
-        return serialise(TokenizerGraphs.decoder(dec), card, "Softstream tokenizer decoder: tokens -> images");
-    }
+  /** The encoder as ONNX ModelProto bytes. */
+  public static byte[] encoderModel(TokenEncoder enc, ModelCard card) {
+    return serialise(
+        TokenizerGraphs.encoder(enc),
+        card,
+        "Softstream tokenizer encoder: images -> tokens, codes");
+  }
 
-    private static byte[] serialise(OnnxGraph g, ModelCard card, String doc) {
-        g.metadata("softstream.model_name", card.name());
-        g.metadata("softstream.format_version", Integer.toString(card.formatVersion()));
-        try {
-            g.metadata("softstream.config", ModelCard.JSON.writer().without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
-                    .writeValueAsString(card.config()));
-        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new IllegalStateException("model card config is not serialisable", e);
-        }
-        return g.toModel(IR_VERSION, OPSET, "softstream", "1", doc);
-    }
+  /** The decoder as ONNX ModelProto bytes. */
+  public static byte[] decoderModel(TokenDecoder dec, ModelCard card) {
+    return serialise(
+        TokenizerGraphs.decoder(dec), card, "Softstream tokenizer decoder: tokens -> images");
+  }
 
-    private static ExportedFile write(Path file, byte[] bytes) throws IOException {
-        // Write then rename, so a reader never sees half a model.
-        Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
-        Files.write(tmp, bytes);
-        Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        return new ExportedFile(file, bytes.length, sha256(bytes));
+  private static byte[] serialise(OnnxGraph g, ModelCard card, String doc) {
+    g.metadata("softstream.model_name", card.name());
+    g.metadata("softstream.format_version", Integer.toString(card.formatVersion()));
+    try {
+      g.metadata(
+          "softstream.config",
+          ModelCard.JSON
+              .writer()
+              .without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+              .writeValueAsString(card.config()));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException("model card config is not serialisable", e);
     }
+    return g.toModel(IR_VERSION, OPSET, "softstream", "1", doc);
+  }
 
-    /** Lower-case hex SHA-256 of {@code bytes}. */
-    public static String sha256(byte[] bytes) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 missing from the JDK", e);
-        }
+  private static ExportedFile write(Path file, byte[] bytes) throws IOException {
+    // Write then rename, so a reader never sees half a model.
+    Path tmp = file.resolveSibling(file.getFileName() + ".tmp");
+    Files.write(tmp, bytes);
+    Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    return new ExportedFile(file, bytes.length, sha256(bytes));
+  }
+
+  /** Lower-case hex SHA-256 of {@code bytes}. */
+  public static String sha256(byte[] bytes) {
+    try {
+      return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("SHA-256 missing from the JDK", e);
     }
+  }
 }

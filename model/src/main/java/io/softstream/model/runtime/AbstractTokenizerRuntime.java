@@ -6,13 +6,17 @@ import io.softstream.model.ModelDir;
 import io.softstream.model.TokenizerConfig;
 import java.nio.file.Path;
 
-/** What every engine's tokenizer runtime shares: the model folder, its card and the input checks. */
+/**
+ * What every engine's tokenizer runtime shares: the model folder, its card and the input checks.
+ */
 abstract class AbstractTokenizerRuntime implements TokenizerRuntime {
   protected final Path dir;
   protected final ModelCard card;
   protected final TokenizerConfig cfg;
 
-  /** @throws MalformedModelException if {@code model.json} is missing or invalid */
+  /**
+   * @throws MalformedModelException if {@code model.json} is missing or invalid
+   */
   protected AbstractTokenizerRuntime(Path dir) throws MalformedModelException {
     this.dir = dir;
     this.card = ModelDir.readCard(dir);
@@ -26,7 +30,8 @@ abstract class AbstractTokenizerRuntime implements TokenizerRuntime {
 
   /** Fails unless {@code pixels} holds {@code batch} images of the model's {@code [C, H, W]}. */
   protected void requirePixels(float[] pixels, int batch) {
-    requireLength(pixels, (long) batch * cfg.channels() * cfg.imageSize() * cfg.imageSize(), "pixels");
+    requireLength(
+        pixels, (long) batch * cfg.channels() * cfg.imageSize() * cfg.imageSize(), "pixels");
   }
 
   /** Fails unless {@code tokens} holds {@code batch} token sets of the model's {@code [N, D]}. */
@@ -36,7 +41,8 @@ abstract class AbstractTokenizerRuntime implements TokenizerRuntime {
 
   private static void requireLength(float[] a, long expected, String what) {
     if (a.length != expected) {
-      throw new IllegalArgumentException(what + " has " + a.length + " floats; the model expects " + expected);
+      throw new IllegalArgumentException(
+          what + " has " + a.length + " floats; the model expects " + expected);
     }
   }
 }

@@ -8,11 +8,9 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
-import io.softstream.model.ModelCard;
 import io.softstream.model.ModelDir;
 import io.softstream.model.TokenDecoder;
 import io.softstream.model.TokenEncoder;
-import io.softstream.model.TokenizerConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -84,14 +82,16 @@ final class DjlBlockRuntime extends AbstractTokenizerRuntime {
     requireTokens(tokens, batch);
     try (NDManager m = manager.newSubManager()) {
       NDArray z = m.create(tokens, new Shape(batch, cfg.tokens(), cfg.codeDim()));
-      NDArray y = decoder.forward(new ParameterStore(m, false), new NDList(z), false).singletonOrThrow();
+      NDArray y =
+          decoder.forward(new ParameterStore(m, false), new NDList(z), false).singletonOrThrow();
       return y.clip(-1f, 1f).toFloatArray();
     }
   }
 
   private static void requireLength(float[] a, long expected, String what) {
     if (a.length != expected) {
-      throw new IllegalArgumentException(what + " has " + a.length + " floats; the model expects " + expected);
+      throw new IllegalArgumentException(
+          what + " has " + a.length + " floats; the model expects " + expected);
     }
   }
 

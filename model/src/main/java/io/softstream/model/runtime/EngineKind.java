@@ -5,7 +5,10 @@ import java.util.Locale;
 
 /** Which inference engine runs a model; {@link #AUTO} picks the best available. */
 public enum EngineKind {
-  /** TensorRT on a CUDA GPU if present, else ONNX Runtime on CPU if the model has ONNX files, else PyTorch. */
+  /**
+   * TensorRT on a CUDA GPU if present, else ONNX Runtime on CPU if the model has ONNX files, else
+   * PyTorch.
+   */
   AUTO,
   ONNXRUNTIME,
   PYTORCH,
@@ -16,8 +19,11 @@ public enum EngineKind {
     try {
       return valueOf(s.trim().toUpperCase(Locale.ROOT));
     } catch (IllegalArgumentException e) {
-      throw new IllegalArgumentException("Unknown engine '" + s + "'; accepted: "
-          + Arrays.stream(values()).map(v -> v.name().toLowerCase(Locale.ROOT)).toList());
+      throw new IllegalArgumentException(
+          "Unknown engine '"
+              + s
+              + "'; accepted: "
+              + Arrays.stream(values()).map(v -> v.name().toLowerCase(Locale.ROOT)).toList());
     }
   }
 

@@ -10,9 +10,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
-import io.softstream.model.ModelCard;
-import io.softstream.model.ModelDir;
-import io.softstream.model.TokenizerConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -27,6 +24,7 @@ import java.util.Map;
 public final class OnnxTokenizerRuntime extends AbstractTokenizerRuntime {
   /** DJL's engine name for ONNX Runtime. */
   public static final String ENGINE = "OnnxRuntime";
+
   /** Decoder export file name. */
   public static final String DECODER_ONNX = "decoder.onnx";
 
@@ -76,15 +74,23 @@ public final class OnnxTokenizerRuntime extends AbstractTokenizerRuntime {
   private Model load(String name, String file) {
     Path f = dir.resolve(file);
     if (!Files.isRegularFile(f)) {
-      throw new IllegalStateException("No " + file + " in " + dir
-          + ": export the model to ONNX first (softstream export --model " + dir + "), or use --engine pytorch");
+      throw new IllegalStateException(
+          "No "
+              + file
+              + " in "
+              + dir
+              + ": export the model to ONNX first (softstream export --model "
+              + dir
+              + "), or use --engine pytorch");
     }
     Model m = Model.newInstance(name, Device.cpu(), ENGINE);
     try {
       String threads = Integer.toString(intraOpThreads);
       // DJL reads intraOpNumThreads only when interOpNumThreads is also given.
-      Map<String, String> options = intraOpThreads == 0 ? Map.of()
-          : Map.of("interOpNumThreads", "1", "intraOpNumThreads", threads);
+      Map<String, String> options =
+          intraOpThreads == 0
+              ? Map.of()
+              : Map.of("interOpNumThreads", "1", "intraOpNumThreads", threads);
       m.load(dir, name, options);
       return m;
     } catch (IOException e) {
@@ -92,8 +98,15 @@ public final class OnnxTokenizerRuntime extends AbstractTokenizerRuntime {
       throw new UncheckedIOException("Could not read " + f, e);
     } catch (MalformedModelException e) {
       m.close();
-      throw new IllegalStateException("ONNX Runtime rejected " + f + ": " + e.getMessage()
-          + "; re-export it (softstream export --model " + dir + ")", e);
+      throw new IllegalStateException(
+          "ONNX Runtime rejected "
+              + f
+              + ": "
+              + e.getMessage()
+              + "; re-export it (softstream export --model "
+              + dir
+              + ")",
+          e);
     }
   }
 
@@ -129,7 +142,8 @@ public final class OnnxTokenizerRuntime extends AbstractTokenizerRuntime {
 
   private static void requireLength(float[] a, long expected, String what) {
     if (a.length != expected) {
-      throw new IllegalArgumentException(what + " has " + a.length + " floats; the model expects " + expected);
+      throw new IllegalArgumentException(
+          what + " has " + a.length + " floats; the model expects " + expected);
     }
   }
 

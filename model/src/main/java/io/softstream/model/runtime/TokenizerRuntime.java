@@ -7,8 +7,8 @@ import io.softstream.model.TokenizerConfig;
  * A loaded tokenizer on one engine: pixels to tokens and back, on plain arrays so callers never see
  * engine types. Not thread-safe: use one per worker thread (as with DJL's {@code Predictor}).
  *
- * <p>Pixel layout: {@code [B, C, H, W]} row-major, values in [-1, 1]. Token layout: {@code [B, N, d]}
- * row-major.
+ * <p>Pixel layout: {@code [B, C, H, W]} row-major, values in [-1, 1]. Token layout: {@code [B, N,
+ * d]} row-major.
  */
 public interface TokenizerRuntime extends AutoCloseable {
 

@@ -11,12 +11,13 @@ import java.util.List;
 import java.util.stream.Stream;
 
 /**
- * The one place that chooses engine, model directory and pre/post-processing (as DJL's
- * {@code Criteria} does): every command that runs a model opens it here.
+ * The one place that chooses engine, model directory and pre/post-processing (as DJL's {@code
+ * Criteria} does): every command that runs a model opens it here.
  */
 public final class TokenizerRuntimes {
   /** ONNX export of the encoder, next to the DJL parameters, when the model has one. */
   public static final String ENCODER_ONNX = "encoder.onnx";
+
   /** What {@link EngineKind#TENSORRT} answers on a machine without a GPU or TensorRT. */
   public static final String NO_TENSORRT =
       "TensorRT needs a CUDA GPU and TensorRT libraries; found none: use --engine onnxruntime";
@@ -24,7 +25,11 @@ public final class TokenizerRuntimes {
   private TokenizerRuntimes() {}
 
   /** What a runtime should load eagerly (the rest loads on first use). */
-  public enum Part { ENCODER, DECODER, BOTH }
+  public enum Part {
+    ENCODER,
+    DECODER,
+    BOTH
+  }
 
   /**
    * Engine settings that do not change which engine runs.
@@ -53,8 +58,8 @@ public final class TokenizerRuntimes {
   /**
    * Opens the model in {@code dir} on {@code engine}.
    *
-   * @throws IllegalArgumentException if the directory is not a tokenizer model, or the engine cannot
-   *     run it here (the message says why and what would)
+   * @throws IllegalArgumentException if the directory is not a tokenizer model, or the engine
+   *     cannot run it here (the message says why and what would)
    */
   public static TokenizerRuntime open(Path dir, EngineKind engine, Part eager, Options options) {
     if (!Files.isRegularFile(dir.resolve("model.json"))) {
@@ -93,7 +98,8 @@ public final class TokenizerRuntimes {
         case AUTO -> throw new IllegalStateException("resolve() never returns AUTO");
       };
     } catch (MalformedModelException e) {
-      throw new IllegalArgumentException("Invalid model directory " + dir + ": " + e.getMessage(), e);
+      throw new IllegalArgumentException(
+          "Invalid model directory " + dir + ": " + e.getMessage(), e);
     }
   }
 
@@ -102,12 +108,19 @@ public final class TokenizerRuntimes {
     if (eager != Part.DECODER && !Files.isRegularFile(dir.resolve(ENCODER_ONNX))) {
       missing.add(ENCODER_ONNX);
     }
-    if (eager != Part.ENCODER && !Files.isRegularFile(dir.resolve(OnnxTokenizerRuntime.DECODER_ONNX))) {
+    if (eager != Part.ENCODER
+        && !Files.isRegularFile(dir.resolve(OnnxTokenizerRuntime.DECODER_ONNX))) {
       missing.add(OnnxTokenizerRuntime.DECODER_ONNX);
     }
     if (!missing.isEmpty()) {
-      throw new IllegalArgumentException("Engine onnxruntime cannot run " + dir + ": " + missing
-          + " missing; export the model first (softstream export --model " + dir + "), or use --engine pytorch");
+      throw new IllegalArgumentException(
+          "Engine onnxruntime cannot run "
+              + dir
+              + ": "
+              + missing
+              + " missing; export the model first (softstream export --model "
+              + dir
+              + "), or use --engine pytorch");
     }
   }
 
@@ -124,13 +137,24 @@ public final class TokenizerRuntimes {
 
   /** A CUDA device is visible (NVIDIA driver present). */
   static boolean gpuPresent() {
-    return Files.exists(Path.of("/dev/nvidia0")) || Files.exists(Path.of("/proc/driver/nvidia/version"));
+    return Files.exists(Path.of("/dev/nvidia0"))
+        || Files.exists(Path.of("/proc/driver/nvidia/version"));
   }
 
-  /** TensorRT's runtime library ({@code libnvinfer.so*}) is on the library path or a standard location. */
+  /**
+   * TensorRT's runtime library ({@code libnvinfer.so*}) is on the library path or a standard
+   * location.
+   */
   static boolean tensorRtLibrariesPresent() {
-    List<String> dirs = new ArrayList<>(List.of("/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/local/lib",
-        "/usr/local/cuda/lib64", "/usr/local/tensorrt/lib", "/opt/tensorrt/lib"));
+    List<String> dirs =
+        new ArrayList<>(
+            List.of(
+                "/usr/lib/x86_64-linux-gnu",
+                "/usr/lib64",
+                "/usr/local/lib",
+                "/usr/local/cuda/lib64",
+                "/usr/local/tensorrt/lib",
+                "/opt/tensorrt/lib"));
     for (String var : new String[] {"LD_LIBRARY_PATH", "TENSORRT_HOME", "TRT_LIBPATH"}) {
       String v = System.getenv(var);
       if (v != null) {
@@ -157,9 +181,9 @@ public final class TokenizerRuntimes {
   }
 
   /**
-   * Whether {@code TENSORRT} could run here. It needs a GPU, TensorRT's libraries and a Java binding
-   * for dynamic-shape engines; DJL 0.33's TensorRT engine builds fixed-shape engines only, and it is
-   * not a dependency, so this is false until that binding exists.
+   * Whether {@code TENSORRT} could run here. It needs a GPU, TensorRT's libraries and a Java
+   * binding for dynamic-shape engines; DJL 0.33's TensorRT engine builds fixed-shape engines only,
+   * and it is not a dependency, so this is false until that binding exists.
    */
   static boolean tensorRtUsable() {
     return gpuPresent() && tensorRtLibrariesPresent() && Engine.hasEngine("TensorRT");
@@ -173,10 +197,12 @@ public final class TokenizerRuntimes {
       return NO_TENSORRT;
     }
     if (!gpu || !libs) {
-      return "TensorRT needs a CUDA GPU and TensorRT libraries; found " + (gpu ? "a GPU but no libnvinfer"
-          : "libnvinfer but no GPU") + ": use --engine onnxruntime";
+      return "TensorRT needs a CUDA GPU and TensorRT libraries; found "
+          + (gpu ? "a GPU but no libnvinfer" : "libnvinfer but no GPU")
+          + ": use --engine onnxruntime";
     }
-    return "TensorRT is present, but this build has no TensorRT runtime for " + dir
+    return "TensorRT is present, but this build has no TensorRT runtime for "
+        + dir
         + " yet (DJL 0.33's TensorRT engine has no dynamic batch); measure it with"
         + " scripts/device-check-tensorrt.sh, and serve with --engine onnxruntime";
   }

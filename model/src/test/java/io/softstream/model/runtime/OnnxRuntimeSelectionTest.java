@@ -19,59 +19,64 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** How {@link TokenizerRuntimes} picks and refuses the ONNX Runtime and TensorRT engines. */
 class OnnxRuntimeSelectionTest {
-    @TempDir
-    Path dir;
+  @TempDir Path dir;
 
-    private void saveWithoutExport() throws Exception {
-        TokenizerConfig cfg = TokenizerConfig.tiny("softvq");
-        try (NDManager m = NDManager.newBaseManager(Engine.getEngine("PyTorch").getEngineName())) {
-            ModelDir.saveTokenizer(dir, ModelCard.tokenizer("t", cfg, Map.of(), Map.of()),
-                    ModelDir.newEncoder(cfg, m), ModelDir.newDecoder(cfg, m));
-        }
+  private void saveWithoutExport() throws Exception {
+    TokenizerConfig cfg = TokenizerConfig.tiny("softvq");
+    try (NDManager m = NDManager.newBaseManager(Engine.getEngine("PyTorch").getEngineName())) {
+      ModelDir.saveTokenizer(
+          dir,
+          ModelCard.tokenizer("t", cfg, Map.of(), Map.of()),
+          ModelDir.newEncoder(cfg, m),
+          ModelDir.newDecoder(cfg, m));
     }
+  }
 
-    @Test
-    void onnxRuntimeWithoutExportSaysHowToFixIt() throws Exception {
-        saveWithoutExport();
-        assertThat(TokenizerRuntimes.resolve(dir, EngineKind.AUTO)).isEqualTo(EngineKind.PYTORCH);
-        assertThatThrownBy(() -> TokenizerRuntimes.open(dir, EngineKind.ONNXRUNTIME, Part.ENCODER))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("encoder.onnx")
-                .hasMessageContaining("softstream export --model");
-    }
+  @Test
+  void onnxRuntimeWithoutExportSaysHowToFixIt() throws Exception {
+    saveWithoutExport();
+    assertThat(TokenizerRuntimes.resolve(dir, EngineKind.AUTO)).isEqualTo(EngineKind.PYTORCH);
+    assertThatThrownBy(() -> TokenizerRuntimes.open(dir, EngineKind.ONNXRUNTIME, Part.ENCODER))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("encoder.onnx")
+        .hasMessageContaining("softstream export --model");
+  }
 
-    @Test
-    void autoPicksOnnxRuntimeOnceExportedAndLoadsOnlyWhatIsAsked() throws Exception {
-        TestModels.create(dir, TokenizerConfig.tiny("hardvq"), 1);
-        assertThat(TokenizerRuntimes.resolve(dir, EngineKind.AUTO)).isEqualTo(
-                TokenizerRuntimes.tensorRtUsable() ? EngineKind.TENSORRT : EngineKind.ONNXRUNTIME);
-        // an encode worker needs no decoder.onnx
-        Files.delete(dir.resolve(OnnxTokenizerRuntime.DECODER_ONNX));
-        try (TokenizerRuntime r = TokenizerRuntimes.open(dir, EngineKind.ONNXRUNTIME, Part.ENCODER, new Options(1))) {
-            TokenizerRuntime.Encoded e = r.encode(TestModels.randomPixels(r.config(), 2, 3), 2);
-            assertThat(e.values()).hasSize(2 * 4 * 4);
-            assertThat(java.util.Arrays.stream(e.codes()).allMatch(c -> c >= 0 && c < 8)).isTrue();
-            assertThatThrownBy(() -> r.decode(e.values(), 2)).hasMessageContaining("No decoder.onnx");
-            assertThatThrownBy(() -> r.encode(new float[3], 1)).hasMessageContaining("expects 64");
-        }
+  @Test
+  void autoPicksOnnxRuntimeOnceExportedAndLoadsOnlyWhatIsAsked() throws Exception {
+    TestModels.create(dir, TokenizerConfig.tiny("hardvq"), 1);
+    assertThat(TokenizerRuntimes.resolve(dir, EngineKind.AUTO))
+        .isEqualTo(
+            TokenizerRuntimes.tensorRtUsable() ? EngineKind.TENSORRT : EngineKind.ONNXRUNTIME);
+    // an encode worker needs no decoder.onnx
+    Files.delete(dir.resolve(OnnxTokenizerRuntime.DECODER_ONNX));
+    try (TokenizerRuntime r =
+        TokenizerRuntimes.open(dir, EngineKind.ONNXRUNTIME, Part.ENCODER, new Options(1))) {
+      TokenizerRuntime.Encoded e = r.encode(TestModels.randomPixels(r.config(), 2, 3), 2);
+      assertThat(e.values()).hasSize(2 * 4 * 4);
+      assertThat(java.util.Arrays.stream(e.codes()).allMatch(c -> c >= 0 && c < 8)).isTrue();
+      assertThatThrownBy(() -> r.decode(e.values(), 2)).hasMessageContaining("No decoder.onnx");
+      assertThatThrownBy(() -> r.encode(new float[3], 1)).hasMessageContaining("expects 64");
     }
+  }
 
-    @Test
-    void negativeThreadCountIsRejected() {
-        assertThatThrownBy(() -> new Options(-1)).hasMessageContaining("intraOpThreads must be >= 0");
-    }
+  @Test
+  void negativeThreadCountIsRejected() {
+    assertThatThrownBy(() -> new Options(-1)).hasMessageContaining("intraOpThreads must be >= 0");
+  }
 
-    @Test
-    void tensorRtWithoutGpuNamesTheAlternative() throws Exception {
-        TestModels.create(dir, TokenizerConfig.tiny("softvq"), 1);
-        org.junit.jupiter.api.Assumptions.assumeFalse(TokenizerRuntimes.gpuPresent(), "this machine has a GPU");
-        assertThatThrownBy(() -> TokenizerRuntimes.open(dir, EngineKind.TENSORRT, Part.ENCODER))
-                .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageStartingWith("TensorRT needs a CUDA GPU and TensorRT libraries; found ")
-                .hasMessageEndingWith(": use --engine onnxruntime");
-        if (!TokenizerRuntimes.tensorRtLibrariesPresent()) {
-            assertThatThrownBy(() -> TokenizerRuntimes.open(dir, EngineKind.TENSORRT, Part.ENCODER))
-                    .hasMessage(TokenizerRuntimes.NO_TENSORRT);
-        }
+  @Test
+  void tensorRtWithoutGpuNamesTheAlternative() throws Exception {
+    TestModels.create(dir, TokenizerConfig.tiny("softvq"), 1);
+    org.junit.jupiter.api.Assumptions.assumeFalse(
+        TokenizerRuntimes.gpuPresent(), "this machine has a GPU");
+    assertThatThrownBy(() -> TokenizerRuntimes.open(dir, EngineKind.TENSORRT, Part.ENCODER))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("TensorRT needs a CUDA GPU and TensorRT libraries; found ")
+        .hasMessageEndingWith(": use --engine onnxruntime");
+    if (!TokenizerRuntimes.tensorRtLibrariesPresent()) {
+      assertThatThrownBy(() -> TokenizerRuntimes.open(dir, EngineKind.TENSORRT, Part.ENCODER))
+          .hasMessage(TokenizerRuntimes.NO_TENSORRT);
     }
+  }
 }

@@ -12,26 +12,27 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * TensorRT (FP16) against ONNX Runtime on the same export, within 1e-2. Skipped, with the reason
- * {@link TokenizerRuntimes#tensorRtUnavailable} gives, wherever TensorRT cannot run: so far on every
- * machine this build has met (it has never run). scripts/device-check-tensorrt.sh is the GPU-side check.
+ * {@link TokenizerRuntimes#tensorRtUnavailable} gives, wherever TensorRT cannot run: so far on
+ * every machine this build has met (it has never run). scripts/device-check-tensorrt.sh is the
+ * GPU-side check.
  */
 class OnnxTensorRtParityTest {
-    @TempDir
-    Path dir;
+  @TempDir Path dir;
 
-    @Test
-    void tensorRtFp16MatchesOnnxRuntime() throws Exception {
-        TokenizerConfig cfg = TokenizerConfig.tiny("softvq");
-        TestModels.create(dir, cfg, 2);
-        Assumptions.assumeTrue(TokenizerRuntimes.tensorRtUsable(), TokenizerRuntimes.tensorRtUnavailable(dir));
-        float[] px = TestModels.randomPixels(cfg, 8, 4);
-        try (TokenizerRuntime ort = TokenizerRuntimes.open(dir, EngineKind.ONNXRUNTIME, Part.BOTH);
-             TokenizerRuntime trt = TokenizerRuntimes.open(dir, EngineKind.TENSORRT, Part.BOTH)) {
-            TokenizerRuntime.Encoded a = ort.encode(px, 8);
-            TokenizerRuntime.Encoded b = trt.encode(px, 8);
-            assertThat(TestModels.maxAbsDiff(a.values(), b.values())).isLessThanOrEqualTo(1e-2f);
-            assertThat(TestModels.maxAbsDiff(ort.decode(a.values(), 8), trt.decode(a.values(), 8)))
-                    .isLessThanOrEqualTo(1e-2f);
-        }
+  @Test
+  void tensorRtFp16MatchesOnnxRuntime() throws Exception {
+    TokenizerConfig cfg = TokenizerConfig.tiny("softvq");
+    TestModels.create(dir, cfg, 2);
+    Assumptions.assumeTrue(
+        TokenizerRuntimes.tensorRtUsable(), TokenizerRuntimes.tensorRtUnavailable(dir));
+    float[] px = TestModels.randomPixels(cfg, 8, 4);
+    try (TokenizerRuntime ort = TokenizerRuntimes.open(dir, EngineKind.ONNXRUNTIME, Part.BOTH);
+        TokenizerRuntime trt = TokenizerRuntimes.open(dir, EngineKind.TENSORRT, Part.BOTH)) {
+      TokenizerRuntime.Encoded a = ort.encode(px, 8);
+      TokenizerRuntime.Encoded b = trt.encode(px, 8);
+      assertThat(TestModels.maxAbsDiff(a.values(), b.values())).isLessThanOrEqualTo(1e-2f);
+      assertThat(TestModels.maxAbsDiff(ort.decode(a.values(), 8), trt.decode(a.values(), 8)))
+          .isLessThanOrEqualTo(1e-2f);
     }
+  }
 }

@@ -55,7 +55,8 @@ public final class CachingSchemaRegistryClient implements SchemaRegistryClient {
     };
   }
 
-  // Not computeIfAbsent under the lock: the delegate call may be slow HTTP, and must not block readers.
+  // Not computeIfAbsent under the lock: the delegate call may be slow HTTP, and must not block
+  // readers.
   private static <K, V> V cached(Map<K, V> cache, K key, Function<K, V> load) {
     synchronized (cache) {
       V v = cache.get(key);
@@ -73,7 +74,10 @@ public final class CachingSchemaRegistryClient implements SchemaRegistryClient {
   @Override
   public RegisteredSchema register(String subject, Schema schema) {
     RegisteredSchema r =
-        cached(registered, new SubjectSchema(subject, schema.toString()), k -> delegate.register(subject, schema));
+        cached(
+            registered,
+            new SubjectSchema(subject, schema.toString()),
+            k -> delegate.register(subject, schema));
     synchronized (byId) {
       byId.putIfAbsent(r.id(), r.schema());
     }
@@ -82,7 +86,10 @@ public final class CachingSchemaRegistryClient implements SchemaRegistryClient {
 
   @Override
   public RegisteredSchema lookup(String subject, Schema schema) {
-    return cached(lookedUp, new SubjectSchema(subject, schema.toString()), k -> delegate.lookup(subject, schema));
+    return cached(
+        lookedUp,
+        new SubjectSchema(subject, schema.toString()),
+        k -> delegate.lookup(subject, schema));
   }
 
   @Override

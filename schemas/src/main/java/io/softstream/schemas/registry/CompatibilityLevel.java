@@ -18,6 +18,9 @@ public enum CompatibilityLevel {
       }
     }
     throw new IllegalArgumentException(
-        "Invalid compatibility level '" + s + "'; accepted: " + java.util.Arrays.toString(values()));
+        "Invalid compatibility level '"
+            + s
+            + "'; accepted: "
+            + java.util.Arrays.toString(values()));
   }
 }

@@ -10,9 +10,10 @@ import org.apache.avro.Schema;
 
 /**
  * A {@link SchemaRegistryClient} backed directly by a {@link SchemaRegistryCore}, with no HTTP and
- * nothing persisted: the same rules, ids and error codes as the server. {@code mock://scope} URLs map
- * to {@link #forScope}: the same scope name gives the same instance, so a serializer and a
- * deserializer configured with the same URL share schemas. Tests drop a scope with {@link #dropScope}.
+ * nothing persisted: the same rules, ids and error codes as the server. {@code mock://scope} URLs
+ * map to {@link #forScope}: the same scope name gives the same instance, so a serializer and a
+ * deserializer configured with the same URL share schemas. Tests drop a scope with {@link
+ * #dropScope}.
  */
 public final class InMemorySchemaRegistryClient implements SchemaRegistryClient {
   private static final ConcurrentMap<String, InMemorySchemaRegistryClient> SCOPES =

@@ -10,8 +10,8 @@ import org.apache.avro.Schema;
  * @param subject subject name, e.g. {@code images-value}
  * @param id global schema id (same schema text, same id, across subjects)
  * @param version version within the subject, from 1
- * @param guid the schema's GUID (newer Confluent wire format); may be {@code null} when a registry does
- *     not report one
+ * @param guid the schema's GUID (newer Confluent wire format); may be {@code null} when a registry
+ *     does not report one
  * @param schema the parsed Avro schema
  */
 public record RegisteredSchema(String subject, int id, int version, UUID guid, Schema schema) {

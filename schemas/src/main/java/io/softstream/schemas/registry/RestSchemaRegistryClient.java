@@ -27,9 +27,9 @@ import org.slf4j.LoggerFactory;
 /**
  * {@link SchemaRegistryClient} over the Confluent REST API, with {@link HttpClient}.
  *
- * <p>Each call tries the URLs in turn; a connection error, a timeout, 408 or 5xx moves on to the next
- * URL, and once all have failed the round is repeated after a backoff, {@code retries} times. Then it
- * throws {@link SchemaRegistryUnavailableException}. A registry error answer throws {@link
+ * <p>Each call tries the URLs in turn; a connection error, a timeout, 408 or 5xx moves on to the
+ * next URL, and once all have failed the round is repeated after a backoff, {@code retries} times.
+ * Then it throws {@link SchemaRegistryUnavailableException}. A registry error answer throws {@link
  * SchemaRegistryException}; 401 throws {@link AuthenticationException}, 403 {@link
  * AuthorizationException}. Usually created through {@link SchemaRegistryClients#create}.
  */
@@ -78,11 +78,17 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
       }
     }
 
-    /** Defaults (10 s connect, 30 s request, 3 retries, 100 ms backoff, no auth) for {@code urls}. */
+    /**
+     * Defaults (10 s connect, 30 s request, 3 retries, 100 ms backoff, no auth) for {@code urls}.
+     */
     public static Settings of(String... urls) {
       return new Settings(
           java.util.Arrays.stream(urls).map(URI::create).toList(),
-          Duration.ofSeconds(10), Duration.ofSeconds(30), 3, Duration.ofMillis(100), null);
+          Duration.ofSeconds(10),
+          Duration.ofSeconds(30),
+          3,
+          Duration.ofMillis(100),
+          null);
     }
   }
 
@@ -102,11 +108,16 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
         if (auth == null) {
           auth = basic(URLDecoder.decode(u.getRawUserInfo(), StandardCharsets.UTF_8));
         }
-        base = URI.create(u.getScheme() + "://" + u.getRawAuthority().substring(u.getRawAuthority().indexOf('@') + 1)
-            + (u.getRawPath() == null ? "" : u.getRawPath()));
+        base =
+            URI.create(
+                u.getScheme()
+                    + "://"
+                    + u.getRawAuthority().substring(u.getRawAuthority().indexOf('@') + 1)
+                    + (u.getRawPath() == null ? "" : u.getRawPath()));
       }
       String s = base.toString();
-      targets.add(new Target(URI.create(s.endsWith("/") ? s.substring(0, s.length() - 1) : s), auth));
+      targets.add(
+          new Target(URI.create(s.endsWith("/") ? s.substring(0, s.length() - 1) : s), auth));
     }
     this.http = HttpClient.newBuilder().connectTimeout(settings.connectTimeout()).build();
   }
@@ -188,9 +199,11 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
   public CompatibilityResult testCompatibility(String subject, Schema schema) {
     JsonNode r;
     try {
-      r = send(
-          "POST", "/compatibility/subjects/" + enc(subject) + "/versions/latest?verbose=true",
-          schemaBody(schema));
+      r =
+          send(
+              "POST",
+              "/compatibility/subjects/" + enc(subject) + "/versions/latest?verbose=true",
+              schemaBody(schema));
     } catch (SchemaRegistryException e) {
       // some registries answer 40401/40402 for a subject without versions, which is compatible
       if (e.errorCode() == SchemaRegistryException.SUBJECT_NOT_FOUND
@@ -255,7 +268,8 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
         }
         HttpResponse<String> response;
         try {
-          response = http.send(b.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+          response =
+              http.send(b.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
         } catch (IOException e) {
           lastProblem = method + " " + uri + " failed: " + e;
           lastCause = e;
@@ -271,7 +285,8 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
           return readJson(response, uri);
         }
         if (status == 408 || status >= 500) {
-          lastProblem = method + " " + uri + " answered HTTP " + status + ": " + snippet(response.body());
+          lastProblem =
+              method + " " + uri + " answered HTTP " + status + ": " + snippet(response.body());
           lastCause = null;
           log.debug("Schema registry attempt {}: {}", attempts, lastProblem);
           continue;
@@ -280,23 +295,47 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
       }
     }
     throw new SchemaRegistryUnavailableException(
-        "Schema registry unavailable: " + method + " " + pathAndQuery + " failed after " + attempts
-            + " attempt(s) over " + targets.stream().map(Target::base).toList() + " (retries="
-            + settings.retries() + "); last: " + lastProblem + ". Check that the registry is running and"
-            + " reachable at " + SchemaRegistryClients.SCHEMA_REGISTRY_URL + ", or raise "
-            + SchemaRegistryClients.RETRIES + " / " + SchemaRegistryClients.REQUEST_TIMEOUT_MS,
+        "Schema registry unavailable: "
+            + method
+            + " "
+            + pathAndQuery
+            + " failed after "
+            + attempts
+            + " attempt(s) over "
+            + targets.stream().map(Target::base).toList()
+            + " (retries="
+            + settings.retries()
+            + "); last: "
+            + lastProblem
+            + ". Check that the registry is running and"
+            + " reachable at "
+            + SchemaRegistryClients.SCHEMA_REGISTRY_URL
+            + ", or raise "
+            + SchemaRegistryClients.RETRIES
+            + " / "
+            + SchemaRegistryClients.REQUEST_TIMEOUT_MS,
         lastCause);
   }
 
   private RuntimeException failure(int status, String body, String method, URI uri) {
     if (status == 401) {
       return new AuthenticationException(
-          "Schema registry " + uri + " rejected the credentials (HTTP 401) for " + method + "; check "
-              + SchemaRegistryClients.BASIC_AUTH_USER_INFO + " / " + SchemaRegistryClients.BEARER_AUTH_TOKEN);
+          "Schema registry "
+              + uri
+              + " rejected the credentials (HTTP 401) for "
+              + method
+              + "; check "
+              + SchemaRegistryClients.BASIC_AUTH_USER_INFO
+              + " / "
+              + SchemaRegistryClients.BEARER_AUTH_TOKEN);
     }
     if (status == 403) {
       return new AuthorizationException(
-          "Schema registry " + uri + " denied " + method + " (HTTP 403): the principal lacks permission");
+          "Schema registry "
+              + uri
+              + " denied "
+              + method
+              + " (HTTP 403): the principal lacks permission");
     }
     int code = status;
     String message = snippet(body);
@@ -317,7 +356,8 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
       return JSON.readTree(response.body());
     } catch (IOException e) {
       throw new SchemaRegistryException(
-          response.statusCode(), 50005,
+          response.statusCode(),
+          50005,
           "Unparseable JSON from schema registry " + uri + ": " + snippet(response.body()));
     }
   }
@@ -349,7 +389,10 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
 
   private static RegisteredSchema registered(JsonNode r, String subject) {
     return new RegisteredSchema(
-        r.path("subject").asText(subject), r.path("id").asInt(), r.path("version").asInt(), guid(r),
+        r.path("subject").asText(subject),
+        r.path("id").asInt(),
+        r.path("version").asInt(),
+        guid(r),
         parse(r.path("schema").asText()));
   }
 
@@ -363,7 +406,8 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
       return new Schema.Parser().parse(text);
     } catch (RuntimeException e) {
       throw new SchemaRegistryException(
-          200, SchemaRegistryException.INVALID_SCHEMA,
+          200,
+          SchemaRegistryException.INVALID_SCHEMA,
           "The registry returned a schema this client cannot parse: " + e.getMessage());
     }
   }

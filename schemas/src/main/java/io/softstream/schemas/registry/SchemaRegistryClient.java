@@ -9,16 +9,16 @@ import org.apache.avro.Schema;
 /**
  * The subset of the Confluent Schema Registry API that producers, consumers and operators use.
  *
- * <p>Implementations: {@code RestSchemaRegistryClient} (HTTP, any Confluent-compatible registry) and
- * {@code InMemorySchemaRegistryClient} (for {@code mock://scope} URLs in tests). Wrap either in
- * {@code CachingSchemaRegistryClient} for the serde's hot path. Obtain one with
- * {@link SchemaRegistryClients#create(java.util.Map)}.
+ * <p>Implementations: {@code RestSchemaRegistryClient} (HTTP, any Confluent-compatible registry)
+ * and {@code InMemorySchemaRegistryClient} (for {@code mock://scope} URLs in tests). Wrap either in
+ * {@code CachingSchemaRegistryClient} for the serde's hot path. Obtain one with {@link
+ * SchemaRegistryClients#create(java.util.Map)}.
  *
- * <p>Errors: a registry error response throws {@link SchemaRegistryException} carrying the Confluent error
- * code (40401 subject not found, 40403 schema not found, 409 incompatible, 42201 invalid schema...);
- * 401/403 throw Kafka's {@code AuthenticationException}/{@code AuthorizationException}; an unreachable
- * registry, a timeout or a 5xx after retries throws {@link SchemaRegistryUnavailableException}
- * (retriable).
+ * <p>Errors: a registry error response throws {@link SchemaRegistryException} carrying the
+ * Confluent error code (40401 subject not found, 40403 schema not found, 409 incompatible, 42201
+ * invalid schema...); 401/403 throw Kafka's {@code AuthenticationException}/{@code
+ * AuthorizationException}; an unreachable registry, a timeout or a 5xx after retries throws {@link
+ * SchemaRegistryUnavailableException} (retriable).
  */
 public interface SchemaRegistryClient extends Closeable {
 
@@ -26,11 +26,11 @@ public interface SchemaRegistryClient extends Closeable {
   int LATEST_VERSION = -1;
 
   /**
-   * Registers {@code schema} under {@code subject} (POST /subjects/{subject}/versions). Idempotent: the
-   * same schema under the same subject returns the same id and version.
+   * Registers {@code schema} under {@code subject} (POST /subjects/{subject}/versions). Idempotent:
+   * the same schema under the same subject returns the same id and version.
    *
-   * @throws SchemaRegistryException 409/40901 if incompatible with the subject's compatibility level,
-   *     42201 if the schema is invalid
+   * @throws SchemaRegistryException 409/40901 if incompatible with the subject's compatibility
+   *     level, 42201 if the schema is invalid
    */
   RegisteredSchema register(String subject, Schema schema);
 
@@ -53,8 +53,8 @@ public interface SchemaRegistryClient extends Closeable {
   List<Integer> versions(String subject);
 
   /**
-   * One version of a subject (GET /subjects/{subject}/versions/{version}); {@link #LATEST_VERSION} for
-   * the latest.
+   * One version of a subject (GET /subjects/{subject}/versions/{version}); {@link #LATEST_VERSION}
+   * for the latest.
    */
   RegisteredSchema version(String subject, int version);
 
@@ -66,15 +66,21 @@ public interface SchemaRegistryClient extends Closeable {
   CompatibilityResult testCompatibility(String subject, Schema schema);
 
   /**
-   * Effective compatibility level of {@code subject}, falling back to the global level; {@code null}
-   * subject means the global level (GET /config[/subject]).
+   * Effective compatibility level of {@code subject}, falling back to the global level; {@code
+   * null} subject means the global level (GET /config[/subject]).
    */
   CompatibilityLevel compatibility(String subject);
 
-  /** Sets the compatibility level of {@code subject}, or the global level if {@code null} (PUT /config). */
+  /**
+   * Sets the compatibility level of {@code subject}, or the global level if {@code null} (PUT
+   * /config).
+   */
   void setCompatibility(String subject, CompatibilityLevel level);
 
-  /** Soft-deletes all versions of a subject (DELETE /subjects/{subject}); returns the deleted versions. */
+  /**
+   * Soft-deletes all versions of a subject (DELETE /subjects/{subject}); returns the deleted
+   * versions.
+   */
   List<Integer> deleteSubject(String subject);
 
   @Override

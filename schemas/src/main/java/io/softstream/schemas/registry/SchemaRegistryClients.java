@@ -21,58 +21,100 @@ import org.apache.kafka.common.config.types.Password;
  *     SchemaRegistryClients.BASIC_AUTH_USER_INFO, "user:secret"));
  * }</pre>
  *
- * <p>A {@code mock://scope} URL gives the {@link InMemorySchemaRegistryClient} of that scope (no HTTP).
- * Either kind comes wrapped in a {@link CachingSchemaRegistryClient}.
+ * <p>A {@code mock://scope} URL gives the {@link InMemorySchemaRegistryClient} of that scope (no
+ * HTTP). Either kind comes wrapped in a {@link CachingSchemaRegistryClient}.
  */
 public final class SchemaRegistryClients {
-  /** Comma-separated registry URLs, tried in turn; {@code mock://scope} for an in-memory registry. */
+  /**
+   * Comma-separated registry URLs, tried in turn; {@code mock://scope} for an in-memory registry.
+   */
   public static final String SCHEMA_REGISTRY_URL = "schema.registry.url";
+
   /** {@code URL} (credentials embedded as {@code http://user:pass@host}) or {@code USER_INFO}. */
   public static final String BASIC_AUTH_CREDENTIALS_SOURCE = "basic.auth.credentials.source";
+
   /** {@code user:password} for basic auth when the source is {@code USER_INFO}. */
   public static final String BASIC_AUTH_USER_INFO = "basic.auth.user.info";
+
   /** A bearer token sent as {@code Authorization: Bearer <token>}. */
   public static final String BEARER_AUTH_TOKEN = "bearer.auth.token";
+
   /** Connect timeout per attempt, ms. */
   public static final String CONNECT_TIMEOUT_MS = "schema.registry.connect.timeout.ms";
+
   /** Request timeout per attempt, ms. */
   public static final String REQUEST_TIMEOUT_MS = "schema.registry.request.timeout.ms";
+
   /** Retries after the first attempt on connection errors, timeouts and 5xx/408. */
   public static final String RETRIES = "schema.registry.retries";
+
   /** Initial backoff between retry rounds, doubled each round up to 5 s. */
   public static final String RETRY_BACKOFF_MS = "schema.registry.retry.backoff.ms";
+
   /** Entries per cache of the {@link CachingSchemaRegistryClient}. */
   public static final String CACHE_CAPACITY = "schema.registry.cache.capacity";
 
   private static final ConfigDef CONFIG =
       new ConfigDef()
           .define(
-              SCHEMA_REGISTRY_URL, Type.LIST, ConfigDef.NO_DEFAULT_VALUE, Importance.HIGH,
+              SCHEMA_REGISTRY_URL,
+              Type.LIST,
+              ConfigDef.NO_DEFAULT_VALUE,
+              Importance.HIGH,
               "Comma-separated schema registry URLs, tried in turn; mock://scope for an in-memory one")
           .define(
-              BASIC_AUTH_CREDENTIALS_SOURCE, Type.STRING, "URL",
-              ConfigDef.CaseInsensitiveValidString.in("URL", "USER_INFO"), Importance.MEDIUM,
+              BASIC_AUTH_CREDENTIALS_SOURCE,
+              Type.STRING,
+              "URL",
+              ConfigDef.CaseInsensitiveValidString.in("URL", "USER_INFO"),
+              Importance.MEDIUM,
               "Where basic-auth credentials come from: URL (user info in the URL) or USER_INFO")
           .define(
-              BASIC_AUTH_USER_INFO, Type.PASSWORD, null, Importance.MEDIUM,
+              BASIC_AUTH_USER_INFO,
+              Type.PASSWORD,
+              null,
+              Importance.MEDIUM,
               "user:password for basic auth when " + BASIC_AUTH_CREDENTIALS_SOURCE + "=USER_INFO")
           .define(
-              BEARER_AUTH_TOKEN, Type.PASSWORD, null, Importance.MEDIUM,
+              BEARER_AUTH_TOKEN,
+              Type.PASSWORD,
+              null,
+              Importance.MEDIUM,
               "Bearer token sent as Authorization: Bearer <token>")
           .define(
-              CONNECT_TIMEOUT_MS, Type.INT, 10_000, ConfigDef.Range.atLeast(1), Importance.LOW,
+              CONNECT_TIMEOUT_MS,
+              Type.INT,
+              10_000,
+              ConfigDef.Range.atLeast(1),
+              Importance.LOW,
               "Connect timeout per attempt, ms")
           .define(
-              REQUEST_TIMEOUT_MS, Type.INT, 30_000, ConfigDef.Range.atLeast(1), Importance.LOW,
+              REQUEST_TIMEOUT_MS,
+              Type.INT,
+              30_000,
+              ConfigDef.Range.atLeast(1),
+              Importance.LOW,
               "Request timeout per attempt, ms")
           .define(
-              RETRIES, Type.INT, 3, ConfigDef.Range.atLeast(0), Importance.LOW,
+              RETRIES,
+              Type.INT,
+              3,
+              ConfigDef.Range.atLeast(0),
+              Importance.LOW,
               "Retries after the first attempt on connection errors, timeouts, 408 and 5xx")
           .define(
-              RETRY_BACKOFF_MS, Type.LONG, 100L, ConfigDef.Range.atLeast(0), Importance.LOW,
+              RETRY_BACKOFF_MS,
+              Type.LONG,
+              100L,
+              ConfigDef.Range.atLeast(0),
+              Importance.LOW,
               "Initial backoff between retry rounds, ms; doubles each round, at most 5000")
           .define(
-              CACHE_CAPACITY, Type.INT, 1000, ConfigDef.Range.atLeast(1), Importance.LOW,
+              CACHE_CAPACITY,
+              Type.INT,
+              1000,
+              ConfigDef.Range.atLeast(1),
+              Importance.LOW,
               "Entries per cache of the caching client");
 
   private SchemaRegistryClients() {}
@@ -83,8 +125,8 @@ public final class SchemaRegistryClients {
   }
 
   /**
-   * Creates a {@link CachingSchemaRegistryClient} over a {@link RestSchemaRegistryClient}, or over the
-   * {@link InMemorySchemaRegistryClient} of the scope for {@code mock://scope}.
+   * Creates a {@link CachingSchemaRegistryClient} over a {@link RestSchemaRegistryClient}, or over
+   * the {@link InMemorySchemaRegistryClient} of the scope for {@code mock://scope}.
    *
    * @throws ConfigException if {@value #SCHEMA_REGISTRY_URL} is missing or a setting is invalid
    */
@@ -92,7 +134,9 @@ public final class SchemaRegistryClients {
     Object url = configs.get(SCHEMA_REGISTRY_URL);
     if (url == null || url.toString().isBlank()) {
       throw new ConfigException(
-          "Missing required configuration \"" + SCHEMA_REGISTRY_URL + "\": the serde cannot find the"
+          "Missing required configuration \""
+              + SCHEMA_REGISTRY_URL
+              + "\": the serde cannot find the"
               + " schema registry. Set it to e.g. http://localhost:8081 (several URLs comma-separated),"
               + " or mock://<scope> for an in-memory registry in tests");
     }
@@ -106,7 +150,8 @@ public final class SchemaRegistryClients {
             SCHEMA_REGISTRY_URL, urls, "a mock:// URL cannot be combined with other URLs");
       }
       String scope = mocks.get(0).substring("mock://".length());
-      return new CachingSchemaRegistryClient(InMemorySchemaRegistryClient.forScope(scope), capacity);
+      return new CachingSchemaRegistryClient(
+          InMemorySchemaRegistryClient.forScope(scope), capacity);
     }
     String authorization = null;
     Password bearer = c.getPassword(BEARER_AUTH_TOKEN);
@@ -116,8 +161,12 @@ public final class SchemaRegistryClients {
     } else if ("USER_INFO".equalsIgnoreCase(c.getString(BASIC_AUTH_CREDENTIALS_SOURCE))) {
       if (userInfo == null || !userInfo.value().contains(":")) {
         throw new ConfigException(
-            BASIC_AUTH_USER_INFO, "[hidden]",
-            BASIC_AUTH_CREDENTIALS_SOURCE + "=USER_INFO needs " + BASIC_AUTH_USER_INFO + "=user:password");
+            BASIC_AUTH_USER_INFO,
+            "[hidden]",
+            BASIC_AUTH_CREDENTIALS_SOURCE
+                + "=USER_INFO needs "
+                + BASIC_AUTH_USER_INFO
+                + "=user:password");
       }
       authorization = RestSchemaRegistryClient.basic(userInfo.value());
     }

@@ -23,14 +23,16 @@ import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Deserializer;
 
 /**
- * Kafka deserializer for Confluent-framed Avro: reads the V0 (schema id) and V1 (schema GUID) prefixes
- * and the schema-id record headers. With a target class, or {@code specific.avro.reader=true} and the
- * generated class on the classpath, it resolves the writer's schema to the reader's (schema
- * evolution); otherwise it returns {@code GenericRecord}s in the writer's schema.
+ * Kafka deserializer for Confluent-framed Avro: reads the V0 (schema id) and V1 (schema GUID)
+ * prefixes and the schema-id record headers. With a target class, or {@code
+ * specific.avro.reader=true} and the generated class on the classpath, it resolves the writer's
+ * schema to the reader's (schema evolution); otherwise it returns {@code GenericRecord}s in the
+ * writer's schema.
  *
  * <p>Failures are typed: {@link UnknownMagicByteException}, {@link TruncatedRecordException},
- * {@link UnknownSchemaException}, {@link io.softstream.schemas.registry.SchemaRegistryUnavailableException}
- * (retriable), or {@link SerializationException} for an Avro payload that does not match its schema.
+ * {@link UnknownSchemaException}, {@link
+ * io.softstream.schemas.registry.SchemaRegistryUnavailableException} (retriable), or {@link
+ * SerializationException} for an Avro payload that does not match its schema.
  */
 public class AvroDeserializer<T extends IndexedRecord> implements Deserializer<T> {
   private SchemaRegistryClient client;
@@ -77,31 +79,54 @@ public class AvroDeserializer<T extends IndexedRecord> implements Deserializer<T
       return null;
     }
     if (client == null) {
-      throw new IllegalStateException("You must configure() the AvroDeserializer before deserialize(), or "
-          + "use the constructor that takes a SchemaRegistryClient.");
+      throw new IllegalStateException(
+          "You must configure() the AvroDeserializer before deserialize(), or "
+              + "use the constructor that takes a SchemaRegistryClient.");
     }
     String where = (isKey ? "key" : "value") + " of a record on topic " + topic;
     WireFormat.SchemaRef ref = WireFormat.parse(data, headers, isKey, where);
     Schema writer = writerSchema(ref, where);
     Schema reader = readerSchema != null ? readerSchema : specificSchemaFor(writer);
-    DatumReader<Object> datumReader = readers.computeIfAbsent(pairKey(writer, reader), k -> readerFor(writer, reader));
-    BinaryDecoder dec = DecoderFactory.get().binaryDecoder(data, ref.payloadOffset(),
-        data.length - ref.payloadOffset(), null);
+    DatumReader<Object> datumReader =
+        readers.computeIfAbsent(pairKey(writer, reader), k -> readerFor(writer, reader));
+    BinaryDecoder dec =
+        DecoderFactory.get()
+            .binaryDecoder(data, ref.payloadOffset(), data.length - ref.payloadOffset(), null);
     try {
       Object value = datumReader.read(null, dec);
       if (!dec.isEnd()) {
-        throw new SerializationException("The " + where + " has " + (data.length - ref.payloadOffset())
-            + " payload bytes but " + writer.getFullName() + " (" + ref + ") used fewer: trailing bytes.");
+        throw new SerializationException(
+            "The "
+                + where
+                + " has "
+                + (data.length - ref.payloadOffset())
+                + " payload bytes but "
+                + writer.getFullName()
+                + " ("
+                + ref
+                + ") used fewer: trailing bytes.");
       }
       return (T) value;
     } catch (EOFException e) {
-      throw new TruncatedRecordException("The Avro payload of the " + where + " ends early ("
-          + (data.length - ref.payloadOffset()) + " bytes) for " + writer.getFullName() + " (" + ref
-          + "): the record was truncated.", e);
-    } catch (IOException | AvroRuntimeException | ArrayIndexOutOfBoundsException | NegativeArraySizeException
+      throw new TruncatedRecordException(
+          "The Avro payload of the "
+              + where
+              + " ends early ("
+              + (data.length - ref.payloadOffset())
+              + " bytes) for "
+              + writer.getFullName()
+              + " ("
+              + ref
+              + "): the record was truncated.",
+          e);
+    } catch (IOException
+        | AvroRuntimeException
+        | ArrayIndexOutOfBoundsException
+        | NegativeArraySizeException
         | ClassCastException e) {
-      throw new SerializationException("Could not decode the " + where + " as " + writer.getFullName() + " ("
-          + ref + "): " + e, e);
+      throw new SerializationException(
+          "Could not decode the " + where + " as " + writer.getFullName() + " (" + ref + "): " + e,
+          e);
     }
   }
 
@@ -116,8 +141,14 @@ public class AvroDeserializer<T extends IndexedRecord> implements Deserializer<T
       s = ref.hasId() ? client.schemaById(ref.schemaId()) : client.schemaByGuid((UUID) key);
     } catch (SchemaRegistryException e) {
       if (e.httpStatus() == 404) {
-        throw new UnknownSchemaException("The " + where + " names " + ref + ", which the schema registry "
-            + "does not know: the record was written against another registry, or the schema was deleted.", e);
+        throw new UnknownSchemaException(
+            "The "
+                + where
+                + " names "
+                + ref
+                + ", which the schema registry "
+                + "does not know: the record was written against another registry, or the schema was deleted.",
+            e);
       }
       throw e;
     }

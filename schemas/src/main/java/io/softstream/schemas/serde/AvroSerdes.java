@@ -21,7 +21,8 @@ public final class AvroSerdes {
   }
 
   /** A serde for generic records in the writer's schema. */
-  public static Serde<GenericRecord> generic(SchemaRegistryClient client, Map<String, ?> configs, boolean isKey) {
+  public static Serde<GenericRecord> generic(
+      SchemaRegistryClient client, Map<String, ?> configs, boolean isKey) {
     AvroSerializer<GenericRecord> ser = new AvroSerializer<>(client, configs, isKey);
     AvroDeserializer<GenericRecord> de = new AvroDeserializer<>(client, null);
     java.util.HashMap<String, Object> c = new java.util.HashMap<>(configs);

@@ -22,11 +22,11 @@ import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.serialization.Serializer;
 
 /**
- * Kafka serializer for Avro records (specific or generic) in the Confluent V0 wire format: magic byte
- * 0, the 4-byte big-endian schema id from the registry, then Avro binary.
+ * Kafka serializer for Avro records (specific or generic) in the Confluent V0 wire format: magic
+ * byte 0, the 4-byte big-endian schema id from the registry, then Avro binary.
  *
- * <p>Configure it with {@link AvroSerdeConfig} keys, or construct it with a client (then
- * {@code configure} only reads the serde keys).
+ * <p>Configure it with {@link AvroSerdeConfig} keys, or construct it with a client (then {@code
+ * configure} only reads the serde keys).
  */
 public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
   private SchemaRegistryClient client;
@@ -39,7 +39,9 @@ public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
   /** For Kafka's reflective construction; {@link #configure} must follow. */
   public AvroSerializer() {}
 
-  /** With an existing registry client (shared caches); {@link #configure} still sets the serde keys. */
+  /**
+   * With an existing registry client (shared caches); {@link #configure} still sets the serde keys.
+   */
   public AvroSerializer(SchemaRegistryClient client, Map<String, ?> configs, boolean isKey) {
     this.client = client;
     configure(configs, isKey);
@@ -66,8 +68,9 @@ public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
       return null;
     }
     if (config == null) {
-      throw new IllegalStateException("You must configure() the AvroSerializer before serialize(), or use "
-          + "the constructor that takes a SchemaRegistryClient and configs.");
+      throw new IllegalStateException(
+          "You must configure() the AvroSerializer before serialize(), or use "
+              + "the constructor that takes a SchemaRegistryClient and configs.");
     }
     Schema schema = record.getSchema();
     String subject = config.subjectNameStrategy(isKey).subject(topic, isKey, schema);
@@ -81,8 +84,16 @@ public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
       enc.flush();
       return out.toByteArray();
     } catch (IOException | RuntimeException e) {
-      throw new SerializationException("Could not serialize a " + schema.getFullName() + " for subject "
-          + subject + " (topic " + topic + "): " + e.getMessage(), e);
+      throw new SerializationException(
+          "Could not serialize a "
+              + schema.getFullName()
+              + " for subject "
+              + subject
+              + " (topic "
+              + topic
+              + "): "
+              + e.getMessage(),
+          e);
     }
   }
 

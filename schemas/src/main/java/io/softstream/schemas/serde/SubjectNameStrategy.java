@@ -7,7 +7,10 @@ import org.apache.avro.Schema;
 public enum SubjectNameStrategy {
   /** {@code <topic>-key} / {@code <topic>-value}: one schema per topic (default). */
   TOPIC,
-  /** The record's full name, e.g. {@code io.softstream.schemas.avro.ImageEvent}: many types per topic. */
+  /**
+   * The record's full name, e.g. {@code io.softstream.schemas.avro.ImageEvent}: many types per
+   * topic.
+   */
   RECORD,
   /** {@code <topic>-<full record name>}. */
   TOPIC_RECORD;
@@ -22,8 +25,8 @@ public enum SubjectNameStrategy {
   }
 
   /**
-   * Parses {@code topic}, {@code record}, {@code topic_record}, or Confluent's class names
-   * ({@code io.confluent.kafka.serializers.subject.RecordNameStrategy}), so existing configs work.
+   * Parses {@code topic}, {@code record}, {@code topic_record}, or Confluent's class names ({@code
+   * io.confluent.kafka.serializers.subject.RecordNameStrategy}), so existing configs work.
    */
   public static SubjectNameStrategy parse(String value) {
     String v = value.trim();
@@ -31,14 +34,19 @@ public enum SubjectNameStrategy {
     if (dot >= 0) {
       v = v.substring(dot + 1);
     }
-    v = v.replace("NameStrategy", "").replaceAll("([a-z])([A-Z])", "$1_$2").toUpperCase(Locale.ROOT);
+    v =
+        v.replace("NameStrategy", "")
+            .replaceAll("([a-z])([A-Z])", "$1_$2")
+            .toUpperCase(Locale.ROOT);
     for (SubjectNameStrategy s : values()) {
       if (s.name().equals(v)) {
         return s;
       }
     }
-    throw new IllegalArgumentException("Unknown subject name strategy '" + value
-        + "'; accepted: topic, record, topic_record (or Confluent's TopicNameStrategy, RecordNameStrategy, "
-        + "TopicRecordNameStrategy class names)");
+    throw new IllegalArgumentException(
+        "Unknown subject name strategy '"
+            + value
+            + "'; accepted: topic, record, topic_record (or Confluent's TopicNameStrategy, RecordNameStrategy, "
+            + "TopicRecordNameStrategy class names)");
   }
 }

@@ -15,7 +15,8 @@ public final class TokenPacking {
 
   /** Packs {@code values} as {@code dtype}, little-endian. */
   public static byte[] pack(float[] values, TokenDtype dtype) {
-    ByteBuffer b = ByteBuffer.allocate(values.length * bytesPerValue(dtype)).order(ByteOrder.LITTLE_ENDIAN);
+    ByteBuffer b =
+        ByteBuffer.allocate(values.length * bytesPerValue(dtype)).order(ByteOrder.LITTLE_ENDIAN);
     for (float v : values) {
       if (dtype == TokenDtype.FP16) {
         b.putShort(toHalf(v));
@@ -26,15 +27,27 @@ public final class TokenPacking {
     return b.array();
   }
 
-  /** Unpacks the tokens of a record to {@code token_count * token_dim} floats, checking the size. */
+  /**
+   * Unpacks the tokens of a record to {@code token_count * token_dim} floats, checking the size.
+   */
   public static float[] unpack(TokenRecord r) {
     ByteBuffer b = r.getTokens().duplicate().order(ByteOrder.LITTLE_ENDIAN);
     int n = r.getTokenCount() * r.getTokenDim();
     int expected = n * bytesPerValue(r.getDtype());
     if (b.remaining() != expected) {
-      throw new IllegalArgumentException("TokenRecord " + r.getImageId() + " has " + b.remaining()
-          + " token bytes; " + r.getTokenCount() + " tokens x " + r.getTokenDim() + " dims of " + r.getDtype()
-          + " need " + expected);
+      throw new IllegalArgumentException(
+          "TokenRecord "
+              + r.getImageId()
+              + " has "
+              + b.remaining()
+              + " token bytes; "
+              + r.getTokenCount()
+              + " tokens x "
+              + r.getTokenDim()
+              + " dims of "
+              + r.getDtype()
+              + " need "
+              + expected);
     }
     float[] out = new float[n];
     for (int i = 0; i < n; i++) {

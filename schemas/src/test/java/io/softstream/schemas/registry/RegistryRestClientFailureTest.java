@@ -97,7 +97,10 @@ class RegistryRestClientFailureTest {
     delayMs = 1_000;
     String url = startStub();
     SchemaRegistryClient client =
-        client(url, Map.of(SchemaRegistryClients.RETRIES, 1, SchemaRegistryClients.REQUEST_TIMEOUT_MS, 200));
+        client(
+            url,
+            Map.of(
+                SchemaRegistryClients.RETRIES, 1, SchemaRegistryClients.REQUEST_TIMEOUT_MS, 200));
     assertThatThrownBy(client::subjects)
         .isInstanceOf(SchemaRegistryUnavailableException.class)
         .hasMessageContaining("after 2 attempt(s)")
@@ -142,7 +145,8 @@ class RegistryRestClientFailureTest {
     script.add(new Answer(200, "[1,2]"));
     String live = startStub();
     SchemaRegistryClient client =
-        client("http://127.0.0.1:" + deadPort + "," + live, Map.of(SchemaRegistryClients.RETRIES, 0));
+        client(
+            "http://127.0.0.1:" + deadPort + "," + live, Map.of(SchemaRegistryClients.RETRIES, 0));
 
     assertThat(client.versions("s")).containsExactly(1, 2);
     assertThat(paths).containsExactly("GET /subjects/s/versions");

@@ -27,7 +27,9 @@ final class RandomRecords {
     return (GenericRecord) value(schema, r, 0);
   }
 
-  /** Plain Avro binary of a generic record: the payload our wire format must carry, byte for byte. */
+  /**
+   * Plain Avro binary of a generic record: the payload our wire format must carry, byte for byte.
+   */
   static byte[] avroBinary(GenericRecord record) {
     try {
       ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -40,11 +42,15 @@ final class RandomRecords {
     }
   }
 
-  /** The same values as the generated class, via Avro binary (so logical types convert as in production). */
+  /**
+   * The same values as the generated class, via Avro binary (so logical types convert as in
+   * production).
+   */
   static <T extends SpecificRecord> T specific(GenericRecord record, Class<T> type) {
     try {
       byte[] bytes = avroBinary(record);
-      return new SpecificDatumReader<>(type).read(null, DecoderFactory.get().binaryDecoder(bytes, null));
+      return new SpecificDatumReader<>(type)
+          .read(null, DecoderFactory.get().binaryDecoder(bytes, null));
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -52,43 +58,49 @@ final class RandomRecords {
 
   private static Object value(Schema s, Random r, int depth) {
     switch (s.getType()) {
-      case RECORD: {
-        GenericData.Record rec = new GenericData.Record(s);
-        for (Schema.Field f : s.getFields()) {
-          rec.put(f.pos(), value(f.schema(), r, depth + 1));
+      case RECORD:
+        {
+          GenericData.Record rec = new GenericData.Record(s);
+          for (Schema.Field f : s.getFields()) {
+            rec.put(f.pos(), value(f.schema(), r, depth + 1));
+          }
+          return rec;
         }
-        return rec;
-      }
       case ENUM:
-        return new GenericData.EnumSymbol(s, s.getEnumSymbols().get(r.nextInt(s.getEnumSymbols().size())));
-      case ARRAY: {
-        List<Object> l = new ArrayList<>();
-        for (int i = r.nextInt(5); i > 0; i--) {
-          l.add(value(s.getElementType(), r, depth + 1));
+        return new GenericData.EnumSymbol(
+            s, s.getEnumSymbols().get(r.nextInt(s.getEnumSymbols().size())));
+      case ARRAY:
+        {
+          List<Object> l = new ArrayList<>();
+          for (int i = r.nextInt(5); i > 0; i--) {
+            l.add(value(s.getElementType(), r, depth + 1));
+          }
+          return new GenericData.Array<>(s, l);
         }
-        return new GenericData.Array<>(s, l);
-      }
-      case MAP: {
-        Map<String, Object> m = new HashMap<>();
-        for (int i = r.nextInt(4); i > 0; i--) {
-          m.put(string(r), value(s.getValueType(), r, depth + 1));
+      case MAP:
+        {
+          Map<String, Object> m = new HashMap<>();
+          for (int i = r.nextInt(4); i > 0; i--) {
+            m.put(string(r), value(s.getValueType(), r, depth + 1));
+          }
+          return m;
         }
-        return m;
-      }
       case UNION:
         return value(s.getTypes().get(r.nextInt(s.getTypes().size())), r, depth + 1);
       case STRING:
         return string(r);
-      case BYTES: {
-        byte[] b = new byte[r.nextInt(64)];
-        r.nextBytes(b);
-        return ByteBuffer.wrap(b);
-      }
+      case BYTES:
+        {
+          byte[] b = new byte[r.nextInt(64)];
+          r.nextBytes(b);
+          return ByteBuffer.wrap(b);
+        }
       case INT:
         return r.nextBoolean() ? r.nextInt() : r.nextInt(100);
       case LONG:
         return "timestamp-millis".equals(s.getProp("logicalType")) || s.getLogicalType() != null
-            ? Math.floorMod(r.nextLong(), 4_000_000_000_000L) : r.nextLong();
+            ? Math.floorMod(r.nextLong(), 4_000_000_000_000L)
+            : r.nextLong();
       case FLOAT:
         return r.nextFloat() * 100;
       case DOUBLE:

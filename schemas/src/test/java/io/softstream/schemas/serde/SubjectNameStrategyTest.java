@@ -12,7 +12,8 @@ class SubjectNameStrategyTest {
     var s = TokenRecord.getClassSchema();
     assertThat(SubjectNameStrategy.TOPIC.subject("tokens", false, s)).isEqualTo("tokens-value");
     assertThat(SubjectNameStrategy.TOPIC.subject("tokens", true, s)).isEqualTo("tokens-key");
-    assertThat(SubjectNameStrategy.RECORD.subject("tokens", false, s)).isEqualTo("io.softstream.schemas.avro.TokenRecord");
+    assertThat(SubjectNameStrategy.RECORD.subject("tokens", false, s))
+        .isEqualTo("io.softstream.schemas.avro.TokenRecord");
     assertThat(SubjectNameStrategy.TOPIC_RECORD.subject("tokens", false, s))
         .isEqualTo("tokens-io.softstream.schemas.avro.TokenRecord");
   }
@@ -20,9 +21,12 @@ class SubjectNameStrategyTest {
   @Test
   void parsesOurNamesAndConfluentClassNames() {
     assertThat(SubjectNameStrategy.parse("record")).isEqualTo(SubjectNameStrategy.RECORD);
-    assertThat(SubjectNameStrategy.parse("io.confluent.kafka.serializers.subject.TopicRecordNameStrategy"))
+    assertThat(
+            SubjectNameStrategy.parse(
+                "io.confluent.kafka.serializers.subject.TopicRecordNameStrategy"))
         .isEqualTo(SubjectNameStrategy.TOPIC_RECORD);
     assertThat(SubjectNameStrategy.parse("TopicNameStrategy")).isEqualTo(SubjectNameStrategy.TOPIC);
-    assertThatThrownBy(() -> SubjectNameStrategy.parse("bogus")).hasMessageContaining("accepted: topic, record");
+    assertThatThrownBy(() -> SubjectNameStrategy.parse("bogus"))
+        .hasMessageContaining("accepted: topic, record");
   }
 }

@@ -35,7 +35,8 @@ class TokenPackingTest {
     for (int i = 0; i < 100_000; i++) {
       float f = (float) (r.nextGaussian() * 4);
       float back = TokenPacking.fromHalf(TokenPacking.toHalf(f));
-      assertThat(Math.abs(back - f)).isLessThanOrEqualTo(Math.max(Math.ulp(back) * 0.5f * 8192, 3e-8f));
+      assertThat(Math.abs(back - f))
+          .isLessThanOrEqualTo(Math.max(Math.ulp(back) * 0.5f * 8192, 3e-8f));
     }
   }
 
@@ -44,7 +45,8 @@ class TokenPackingTest {
     float[] v = {1f, -2f, 0.5f, 3.25f, 0f, 7f};
     byte[] fp32 = TokenPacking.pack(v, TokenDtype.FP32);
     assertThat(fp32).hasSize(24);
-    assertThat(new byte[] {fp32[0], fp32[1], fp32[2], fp32[3]}).containsExactly(0, 0, 0x80, 0x3f); // 1.0f LE
+    assertThat(new byte[] {fp32[0], fp32[1], fp32[2], fp32[3]})
+        .containsExactly(0, 0, 0x80, 0x3f); // 1.0f LE
     byte[] fp16 = TokenPacking.pack(v, TokenDtype.FP16);
     assertThat(new byte[] {fp16[0], fp16[1]}).containsExactly(0x00, 0x3c);
     for (TokenDtype d : TokenDtype.values()) {
@@ -56,8 +58,19 @@ class TokenPackingTest {
   }
 
   private static TokenRecord record(byte[] tokens, TokenDtype dtype, int n, int d) {
-    return TokenRecord.newBuilder().setImageId("i").setModelName("m").setModelVersion(1).setTokenCount(n)
-        .setTokenDim(d).setDtype(dtype).setTokens(ByteBuffer.wrap(tokens)).setEncodeLatencyMicros(0)
-        .setSourceTopic("t").setSourcePartition(0).setSourceOffset(0).setEventTime(Instant.EPOCH).build();
+    return TokenRecord.newBuilder()
+        .setImageId("i")
+        .setModelName("m")
+        .setModelVersion(1)
+        .setTokenCount(n)
+        .setTokenDim(d)
+        .setDtype(dtype)
+        .setTokens(ByteBuffer.wrap(tokens))
+        .setEncodeLatencyMicros(0)
+        .setSourceTopic("t")
+        .setSourcePartition(0)
+        .setSourceOffset(0)
+        .setEventTime(Instant.EPOCH)
+        .build();
   }
 }

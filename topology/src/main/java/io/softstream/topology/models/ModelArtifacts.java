@@ -16,8 +16,8 @@ import java.util.zip.ZipInputStream;
 import java.util.zip.ZipOutputStream;
 
 /**
- * A model directory as one artifact: a zip with the files in name order and fixed timestamps, so the
- * same directory always gives the same bytes and the same SHA-256.
+ * A model directory as one artifact: a zip with the files in name order and fixed timestamps, so
+ * the same directory always gives the same bytes and the same SHA-256.
  */
 public final class ModelArtifacts {
   private ModelArtifacts() {}

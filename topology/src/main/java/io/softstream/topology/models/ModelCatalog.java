@@ -20,12 +20,14 @@ import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.StringDeserializer;
 
 /**
- * The model-version table, read from the compacted model-versions topic (key {@code name:kind:version};
- * the latest record per key is that version's state). The active version of a model is the one whose
- * latest ACTIVE announcement has the highest offset, so promoting v2 and later re-announcing v1 as
- * ACTIVE (a rollback) is the same operation, and compaction never changes the answer.
+ * The model-version table, read from the compacted model-versions topic (key {@code
+ * name:kind:version}; the latest record per key is that version's state). The active version of a
+ * model is the one whose latest ACTIVE announcement has the highest offset, so promoting v2 and
+ * later re-announcing v1 as ACTIVE (a rollback) is the same operation, and compaction never changes
+ * the answer.
  *
- * <p>Not thread-safe: one owner calls {@link #refresh}. No consumer group: every reader sees everything.
+ * <p>Not thread-safe: one owner calls {@link #refresh}. No consumer group: every reader sees
+ * everything.
  */
 public final class ModelCatalog implements AutoCloseable {
   /** A version as last announced, with the offset of that announcement. */
@@ -35,13 +37,16 @@ public final class ModelCatalog implements AutoCloseable {
   private final TopicPartition partition;
   private final Map<String, Entry> latest = new LinkedHashMap<>();
 
-  public ModelCatalog(Map<String, Object> clientProps, SchemaRegistryClient registry, String topic) {
+  public ModelCatalog(
+      Map<String, Object> clientProps, SchemaRegistryClient registry, String topic) {
     Map<String, Object> c = new HashMap<>(clientProps);
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     c.remove(ConsumerConfig.GROUP_ID_CONFIG);
     c.putIfAbsent(ConsumerConfig.CLIENT_ID_CONFIG, "softstream-model-catalog-" + System.nanoTime());
-    this.consumer = new KafkaConsumer<>(c, new StringDeserializer(), new AvroDeserializer<>(registry, ModelVersion.class));
+    this.consumer =
+        new KafkaConsumer<>(
+            c, new StringDeserializer(), new AvroDeserializer<>(registry, ModelVersion.class));
     this.partition = new TopicPartition(topic, 0);
     consumer.assign(List.of(partition));
     consumer.seekToBeginning(List.of(partition));
@@ -75,8 +80,11 @@ public final class ModelCatalog implements AutoCloseable {
   /** The active version of {@code name} and {@code kind}, if one was announced. */
   public Optional<ModelVersion> active(String name, ModelKind kind) {
     return latest.values().stream()
-        .filter(e -> e.version().getName().equals(name) && e.version().getKind() == kind
-            && e.version().getStatus() == ModelStatus.ACTIVE)
+        .filter(
+            e ->
+                e.version().getName().equals(name)
+                    && e.version().getKind() == kind
+                    && e.version().getStatus() == ModelStatus.ACTIVE)
         .max(Comparator.comparingLong(Entry::offset))
         .map(Entry::version);
   }
@@ -88,9 +96,13 @@ public final class ModelCatalog implements AutoCloseable {
 
   /** The next free version number of {@code name} and {@code kind}. */
   public int nextVersion(String name, ModelKind kind) {
-    return latest.values().stream().map(Entry::version)
-        .filter(v -> v.getName().equals(name) && v.getKind() == kind)
-        .mapToInt(ModelVersion::getVersion).max().orElse(0) + 1;
+    return latest.values().stream()
+            .map(Entry::version)
+            .filter(v -> v.getName().equals(name) && v.getKind() == kind)
+            .mapToInt(ModelVersion::getVersion)
+            .max()
+            .orElse(0)
+        + 1;
   }
 
   public static String key(String name, ModelKind kind, int version) {

@@ -33,8 +33,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
 
 /**
  * Publishes model versions so that a worker needs nothing but Kafka: the artifact (a zipped model
- * directory) in checksummed 1 MiB chunks on the compacted model-artifacts topic, then a
- * {@link ModelVersion} announcement on the compacted model-versions topic. Also fetches and verifies
+ * directory) in checksummed 1 MiB chunks on the compacted model-artifacts topic, then a {@link
+ * ModelVersion} announcement on the compacted model-versions topic. Also fetches and verifies
  * artifacts and changes a version's status (promote, rollback, retire = a new announcement).
  */
 public final class ModelRegistry implements AutoCloseable {
@@ -55,54 +55,88 @@ public final class ModelRegistry implements AutoCloseable {
     }
   }
 
-  public ModelRegistry(Map<String, Object> clientProps, SchemaRegistryClient registry, TopicLayout topics) {
+  public ModelRegistry(
+      Map<String, Object> clientProps, SchemaRegistryClient registry, TopicLayout topics) {
     this.clientProps = clientProps;
     this.topics = topics;
     Map<String, Object> p = new HashMap<>(clientProps);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 4 * CHUNK_BYTES);
-    this.announcer = new KafkaProducer<>(p, new StringSerializer(), new AvroSerializer<>(registry, clientProps, false));
+    this.announcer =
+        new KafkaProducer<>(
+            p, new StringSerializer(), new AvroSerializer<>(registry, clientProps, false));
     this.chunks = new KafkaProducer<>(p, new StringSerializer(), new ByteArraySerializer());
   }
 
   /**
-   * Uploads {@code dir} as version {@code version} of {@code name}/{@code kind} and announces it with
-   * {@code status}. The chunks are acknowledged before the announcement is sent, so whoever sees the
-   * announcement can fetch the artifact.
+   * Uploads {@code dir} as version {@code version} of {@code name}/{@code kind} and announces it
+   * with {@code status}. The chunks are acknowledged before the announcement is sent, so whoever
+   * sees the announcement can fetch the artifact.
    */
-  public ModelVersion publish(Path dir, String name, ModelKind kind, int version, Map<String, Double> metrics,
+  public ModelVersion publish(
+      Path dir,
+      String name,
+      ModelKind kind,
+      int version,
+      Map<String, Double> metrics,
       ModelStatus status) {
     byte[] artifact = ModelArtifacts.pack(dir);
     String sha = ModelArtifacts.sha256(artifact);
     String artifactKey = ModelCatalog.key(name, kind, version);
     uploadChunks(artifactKey, artifact, sha);
-    ModelVersion v = ModelVersion.newBuilder().setName(name).setKind(kind).setVersion(version)
-        .setArtifactLocation(KAFKA_SCHEME + topics.modelArtifacts() + "/" + artifactKey).setSha256(sha)
-        .setSizeBytes(artifact.length).setMetrics(new HashMap<>(metrics)).setCreatedAt(Instant.now()).setStatus(status)
-        .build();
+    ModelVersion v =
+        ModelVersion.newBuilder()
+            .setName(name)
+            .setKind(kind)
+            .setVersion(version)
+            .setArtifactLocation(KAFKA_SCHEME + topics.modelArtifacts() + "/" + artifactKey)
+            .setSha256(sha)
+            .setSizeBytes(artifact.length)
+            .setMetrics(new HashMap<>(metrics))
+            .setCreatedAt(Instant.now())
+            .setStatus(status)
+            .build();
     announce(v);
     return v;
   }
 
   /**
-   * Like {@link #publish}, but the artifact goes to a shared folder (e.g. a volume every worker mounts)
-   * and the announcement carries its {@code file://} URI: for models too large for the artifact topic.
+   * Like {@link #publish}, but the artifact goes to a shared folder (e.g. a volume every worker
+   * mounts) and the announcement carries its {@code file://} URI: for models too large for the
+   * artifact topic.
    */
-  public ModelVersion publishToFolder(Path dir, Path folder, String name, ModelKind kind, int version,
-      Map<String, Double> metrics, ModelStatus status) {
+  public ModelVersion publishToFolder(
+      Path dir,
+      Path folder,
+      String name,
+      ModelKind kind,
+      int version,
+      Map<String, Double> metrics,
+      ModelStatus status) {
     byte[] artifact = ModelArtifacts.pack(dir);
-    Path file = folder.toAbsolutePath().resolve(ModelCatalog.key(name, kind, version).replace(':', '_') + ".zip");
+    Path file =
+        folder
+            .toAbsolutePath()
+            .resolve(ModelCatalog.key(name, kind, version).replace(':', '_') + ".zip");
     try {
       java.nio.file.Files.createDirectories(folder);
       java.nio.file.Files.write(file, artifact);
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException("Could not write artifact " + file, e);
     }
-    ModelVersion v = ModelVersion.newBuilder().setName(name).setKind(kind).setVersion(version)
-        .setArtifactLocation(file.toUri().toString()).setSha256(ModelArtifacts.sha256(artifact))
-        .setSizeBytes(artifact.length).setMetrics(new HashMap<>(metrics)).setCreatedAt(Instant.now()).setStatus(status)
-        .build();
+    ModelVersion v =
+        ModelVersion.newBuilder()
+            .setName(name)
+            .setKind(kind)
+            .setVersion(version)
+            .setArtifactLocation(file.toUri().toString())
+            .setSha256(ModelArtifacts.sha256(artifact))
+            .setSizeBytes(artifact.length)
+            .setMetrics(new HashMap<>(metrics))
+            .setCreatedAt(Instant.now())
+            .setStatus(status)
+            .build();
     announce(v);
     return v;
   }
@@ -110,44 +144,70 @@ public final class ModelRegistry implements AutoCloseable {
   /** Sends {@code v} (e.g. with a new status) as the latest state of its version. */
   public void announce(ModelVersion v) {
     try {
-      announcer.send(new ProducerRecord<>(topics.modelVersions(), ModelCatalog.key(v.getName(), v.getKind(), v.getVersion()),
-          v)).get();
+      announcer
+          .send(
+              new ProducerRecord<>(
+                  topics.modelVersions(),
+                  ModelCatalog.key(v.getName(), v.getKind(), v.getVersion()),
+                  v))
+          .get();
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new IllegalStateException("Interrupted while announcing " + v.getName() + ":" + v.getVersion(), e);
+      throw new IllegalStateException(
+          "Interrupted while announcing " + v.getName() + ":" + v.getVersion(), e);
     } catch (ExecutionException e) {
-      throw new IllegalStateException("Could not announce " + v.getName() + ":" + v.getVersion() + ": "
-          + e.getCause().getMessage(), e.getCause());
+      throw new IllegalStateException(
+          "Could not announce "
+              + v.getName()
+              + ":"
+              + v.getVersion()
+              + ": "
+              + e.getCause().getMessage(),
+          e.getCause());
     }
   }
 
   /**
-   * Announces {@code candidate} ACTIVE if {@code gate} finds it good enough to replace {@code active}; otherwise it
-   * keeps its status. Returns the gate's decision, whose reason says why.
+   * Announces {@code candidate} ACTIVE if {@code gate} finds it good enough to replace {@code
+   * active}; otherwise it keeps its status. Returns the gate's decision, whose reason says why.
    */
-  public PromotionGate.Decision promoteIfBetter(ModelVersion candidate, java.util.Optional<ModelVersion> active,
-      PromotionGate gate) {
+  public PromotionGate.Decision promoteIfBetter(
+      ModelVersion candidate, java.util.Optional<ModelVersion> active, PromotionGate gate) {
     PromotionGate.Decision decision = gate.decide(candidate, active);
     if (decision.promote()) {
-      announce(ModelVersion.newBuilder(candidate).setStatus(io.softstream.schemas.avro.ModelStatus.ACTIVE)
-          .setCreatedAt(Instant.now()).build());
+      announce(
+          ModelVersion.newBuilder(candidate)
+              .setStatus(io.softstream.schemas.avro.ModelStatus.ACTIVE)
+              .setCreatedAt(Instant.now())
+              .build());
     }
     return decision;
   }
 
-  /** Test and operations hook: uploads bytes under a version's artifact key as they are (checksum not recomputed). */
+  /**
+   * Test and operations hook: uploads bytes under a version's artifact key as they are (checksum
+   * not recomputed).
+   */
   public void uploadChunks(String artifactKey, byte[] artifact, String sha) {
     int count = Math.max(1, (artifact.length + CHUNK_BYTES - 1) / CHUNK_BYTES);
     try {
       List<java.util.concurrent.Future<?>> acks = new ArrayList<>();
       for (int i = 0; i < count; i++) {
-        byte[] part = Arrays.copyOfRange(artifact, i * CHUNK_BYTES, Math.min(artifact.length, (i + 1) * CHUNK_BYTES));
+        byte[] part =
+            Arrays.copyOfRange(
+                artifact, i * CHUNK_BYTES, Math.min(artifact.length, (i + 1) * CHUNK_BYTES));
         RecordHeaders h = new RecordHeaders();
         h.add("chunk", Integer.toString(i).getBytes(StandardCharsets.UTF_8));
         h.add("chunks", Integer.toString(count).getBytes(StandardCharsets.UTF_8));
         h.add("sha256", sha.getBytes(StandardCharsets.UTF_8));
-        acks.add(chunks.send(new ProducerRecord<>(topics.modelArtifacts(), null, String.format("%s#%05d", artifactKey, i),
-            part, h)));
+        acks.add(
+            chunks.send(
+                new ProducerRecord<>(
+                    topics.modelArtifacts(),
+                    null,
+                    String.format("%s#%05d", artifactKey, i),
+                    part,
+                    h)));
       }
       for (var a : acks) {
         a.get();
@@ -156,7 +216,8 @@ public final class ModelRegistry implements AutoCloseable {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("Interrupted while uploading " + artifactKey, e);
     } catch (ExecutionException e) {
-      throw new IllegalStateException("Could not upload artifact " + artifactKey + ": " + e.getCause().getMessage(),
+      throw new IllegalStateException(
+          "Could not upload artifact " + artifactKey + ": " + e.getCause().getMessage(),
           e.getCause());
     }
   }
@@ -189,8 +250,8 @@ public final class ModelRegistry implements AutoCloseable {
     c.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 * CHUNK_BYTES);
     TreeMap<Integer, byte[]> parts = new TreeMap<>();
     int expected = -1;
-    try (KafkaConsumer<String, byte[]> consumer = new KafkaConsumer<>(c, new StringDeserializer(),
-        new ByteArrayDeserializer())) {
+    try (KafkaConsumer<String, byte[]> consumer =
+        new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer())) {
       TopicPartition tp = new TopicPartition(topic, 0);
       consumer.assign(List.of(tp));
       consumer.seekToBeginning(List.of(tp));
@@ -199,16 +260,26 @@ public final class ModelRegistry implements AutoCloseable {
       while (consumer.position(tp) < end && System.nanoTime() < deadline) {
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
           if (r.key() != null && r.key().startsWith(key + "#")) {
-            int i = Integer.parseInt(new String(r.headers().lastHeader("chunk").value(), StandardCharsets.UTF_8));
-            expected = Integer.parseInt(new String(r.headers().lastHeader("chunks").value(), StandardCharsets.UTF_8));
+            int i =
+                Integer.parseInt(
+                    new String(r.headers().lastHeader("chunk").value(), StandardCharsets.UTF_8));
+            expected =
+                Integer.parseInt(
+                    new String(r.headers().lastHeader("chunks").value(), StandardCharsets.UTF_8));
             parts.put(i, r.value());
           }
         }
       }
     }
     if (expected < 0 || parts.size() != expected) {
-      throw new ArtifactException("Artifact " + loc + " is incomplete: " + parts.size() + " of "
-          + (expected < 0 ? "?" : expected) + " chunks found");
+      throw new ArtifactException(
+          "Artifact "
+              + loc
+              + " is incomplete: "
+              + parts.size()
+              + " of "
+              + (expected < 0 ? "?" : expected)
+              + " chunks found");
     }
     ByteBuffer all = ByteBuffer.allocate(parts.values().stream().mapToInt(b -> b.length).sum());
     parts.values().forEach(all::put);
@@ -218,13 +289,24 @@ public final class ModelRegistry implements AutoCloseable {
   private static byte[] verified(ModelVersion v, byte[] bytes) {
     String loc = v.getArtifactLocation();
     if (bytes.length != v.getSizeBytes()) {
-      throw new ArtifactException("Artifact " + loc + " has " + bytes.length + " bytes; the announcement says "
-          + v.getSizeBytes());
+      throw new ArtifactException(
+          "Artifact "
+              + loc
+              + " has "
+              + bytes.length
+              + " bytes; the announcement says "
+              + v.getSizeBytes());
     }
     String sha = ModelArtifacts.sha256(bytes);
     if (!sha.equals(v.getSha256())) {
-      throw new ArtifactException("Artifact " + loc + " has sha256 " + sha + "; the announcement says "
-          + v.getSha256() + ": refusing it");
+      throw new ArtifactException(
+          "Artifact "
+              + loc
+              + " has sha256 "
+              + sha
+              + "; the announcement says "
+              + v.getSha256()
+              + ": refusing it");
     }
     return bytes;
   }

@@ -16,7 +16,10 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** Artifacts at a file:// location (large models on a shared volume): fetched, size- and checksum-verified. */
+/**
+ * Artifacts at a file:// location (large models on a shared volume): fetched, size- and
+ * checksum-verified.
+ */
 class FileArtifactTest {
   @TempDir Path dir;
 
@@ -28,11 +31,21 @@ class FileArtifactTest {
     byte[] zip = ModelArtifacts.pack(model);
     Path file = dir.resolve("m.zip");
     Files.write(file, zip);
-    ModelVersion v = ModelVersion.newBuilder().setName("m").setKind(ModelKind.ENCODER).setVersion(1)
-        .setArtifactLocation(file.toUri().toString()).setSha256(ModelArtifacts.sha256(zip)).setSizeBytes(zip.length)
-        .setCreatedAt(Instant.EPOCH).setStatus(ModelStatus.ACTIVE).build();
-    Map<String, Object> props = Map.of("bootstrap.servers", "127.0.0.1:1", "schema.registry.url", "mock://file-artifacts");
-    try (ModelRegistry registry = new ModelRegistry(props, SchemaRegistryClients.create(props), TopicLayout.defaults())) {
+    ModelVersion v =
+        ModelVersion.newBuilder()
+            .setName("m")
+            .setKind(ModelKind.ENCODER)
+            .setVersion(1)
+            .setArtifactLocation(file.toUri().toString())
+            .setSha256(ModelArtifacts.sha256(zip))
+            .setSizeBytes(zip.length)
+            .setCreatedAt(Instant.EPOCH)
+            .setStatus(ModelStatus.ACTIVE)
+            .build();
+    Map<String, Object> props =
+        Map.of("bootstrap.servers", "127.0.0.1:1", "schema.registry.url", "mock://file-artifacts");
+    try (ModelRegistry registry =
+        new ModelRegistry(props, SchemaRegistryClients.create(props), TopicLayout.defaults())) {
       byte[] fetched = registry.fetch(v, Duration.ofSeconds(1));
       assertThat(fetched).isEqualTo(zip);
       Path out = dir.resolve("out");
@@ -42,10 +55,12 @@ class FileArtifactTest {
       byte[] tampered = zip.clone();
       tampered[tampered.length / 2] ^= 1;
       Files.write(file, tampered);
-      assertThatThrownBy(() -> registry.fetch(v, Duration.ofSeconds(1))).isInstanceOf(ModelRegistry.ArtifactException.class)
+      assertThatThrownBy(() -> registry.fetch(v, Duration.ofSeconds(1)))
+          .isInstanceOf(ModelRegistry.ArtifactException.class)
           .hasMessageContaining("refusing it");
       Files.delete(file);
-      assertThatThrownBy(() -> registry.fetch(v, Duration.ofSeconds(1))).hasMessageContaining("cannot be read");
+      assertThatThrownBy(() -> registry.fetch(v, Duration.ofSeconds(1)))
+          .hasMessageContaining("cannot be read");
     }
   }
 }

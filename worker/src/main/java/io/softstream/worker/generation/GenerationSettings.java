@@ -13,8 +13,8 @@ import org.apache.kafka.common.config.ConfigException;
 
 /**
  * The generation worker's own settings, declared once (Kafka's {@code ConfigDef}) and read from the
- * worker config's originals, so {@code WorkerConfig} stays the encode/decode contract. A bad value stops
- * the worker at start-up with Kafka's message, e.g. "Invalid value 0 for configuration
+ * worker config's originals, so {@code WorkerConfig} stays the encode/decode contract. A bad value
+ * stops the worker at start-up with Kafka's message, e.g. "Invalid value 0 for configuration
  * generation.max.count: Value must be at least 1". {@code java -cp ...
  * io.softstream.worker.generation.GenerationSettings} prints the table for the README.
  */
@@ -28,48 +28,107 @@ public final class GenerationSettings extends AbstractConfig {
   public static final String GUIDANCE_LOW = "generation.guidance.low";
   public static final String GUIDANCE_HIGH = "generation.guidance.high";
   public static final String MAX_BATCH_IMAGES = "generation.max.batch.images";
+
   /** Request limits that are not configurable: they bound the work one record can cause. */
   public static final int MAX_STEPS = 1000;
+
   public static final float MAX_GUIDANCE = 20f;
 
-  private static final ConfigDef CONFIG = new ConfigDef()
-      .define(GENERATOR_DIR, Type.STRING, "", Importance.HIGH,
-          "Generator model directory served first; may be empty with generator.watch=true.")
-      .define(GENERATOR_NAME, Type.STRING, "", Importance.MEDIUM,
-          "Generator name written into records (and followed with generator.watch); empty = the card's name.")
-      .define(GENERATOR_VERSION, Type.INT, 1, Range.atLeast(1), Importance.MEDIUM,
-          "Version of generator.dir, written into records.")
-      .define(GENERATOR_WATCH, Type.BOOLEAN, false, Importance.HIGH,
-          "Follow the ACTIVE GENERATOR version of generator.name and the ACTIVE DECODER version of the tokenizer "
-              + "(model.name) on the model-versions topic: start on the generator if one is announced, and hot-swap to "
-              + "each newly announced one (fetched, checksummed, warmed up) between batches, generator and decoder only "
-              + "as a pair of the same token shape.")
-      .define(MAX_COUNT, Type.INT, 64, Range.between(1, 4096), Importance.MEDIUM,
-          "Largest count a request may ask for; larger requests are dead-lettered (InvalidCount).")
-      .define(SAMPLER, Type.STRING, "euler", ConfigDef.CaseInsensitiveValidString.in("euler", "heun", "sde"), Importance.MEDIUM,
-          "How the sampler integrates: euler, heun or sde.")
-      .define(GUIDANCE_LOW, Type.DOUBLE, 0.0, Range.between(0.0, 1.0), Importance.LOW,
-          "Guidance applies for t >= this (at most generation.guidance.high).")
-      .define(GUIDANCE_HIGH, Type.DOUBLE, 1.0, Range.between(0.0, 1.0), Importance.LOW, "Guidance applies for t <= this.")
-      .define(MAX_BATCH_IMAGES, Type.INT, 256, Range.between(1, 65536), Importance.MEDIUM,
-          "Most images sampled and decoded in one forward pass.");
+  private static final ConfigDef CONFIG =
+      new ConfigDef()
+          .define(
+              GENERATOR_DIR,
+              Type.STRING,
+              "",
+              Importance.HIGH,
+              "Generator model directory served first; may be empty with generator.watch=true.")
+          .define(
+              GENERATOR_NAME,
+              Type.STRING,
+              "",
+              Importance.MEDIUM,
+              "Generator name written into records (and followed with generator.watch); empty = the card's name.")
+          .define(
+              GENERATOR_VERSION,
+              Type.INT,
+              1,
+              Range.atLeast(1),
+              Importance.MEDIUM,
+              "Version of generator.dir, written into records.")
+          .define(
+              GENERATOR_WATCH,
+              Type.BOOLEAN,
+              false,
+              Importance.HIGH,
+              "Follow the ACTIVE GENERATOR version of generator.name and the ACTIVE DECODER version of the tokenizer "
+                  + "(model.name) on the model-versions topic: start on the generator if one is announced, and hot-swap to "
+                  + "each newly announced one (fetched, checksummed, warmed up) between batches, generator and decoder only "
+                  + "as a pair of the same token shape.")
+          .define(
+              MAX_COUNT,
+              Type.INT,
+              64,
+              Range.between(1, 4096),
+              Importance.MEDIUM,
+              "Largest count a request may ask for; larger requests are dead-lettered (InvalidCount).")
+          .define(
+              SAMPLER,
+              Type.STRING,
+              "euler",
+              ConfigDef.CaseInsensitiveValidString.in("euler", "heun", "sde"),
+              Importance.MEDIUM,
+              "How the sampler integrates: euler, heun or sde.")
+          .define(
+              GUIDANCE_LOW,
+              Type.DOUBLE,
+              0.0,
+              Range.between(0.0, 1.0),
+              Importance.LOW,
+              "Guidance applies for t >= this (at most generation.guidance.high).")
+          .define(
+              GUIDANCE_HIGH,
+              Type.DOUBLE,
+              1.0,
+              Range.between(0.0, 1.0),
+              Importance.LOW,
+              "Guidance applies for t <= this.")
+          .define(
+              MAX_BATCH_IMAGES,
+              Type.INT,
+              256,
+              Range.between(1, 65536),
+              Importance.MEDIUM,
+              "Most images sampled and decoded in one forward pass.");
 
   public GenerationSettings(Map<?, ?> originals) {
     super(CONFIG, originals, false);
     if (generatorDir() == null && !getBoolean(GENERATOR_WATCH)) {
-      throw new ConfigException(GENERATOR_DIR, "", "The generation worker needs a generator model directory, or "
-          + "generator.watch=true (with generator.name) to serve the active version announced on the model-versions topic");
+      throw new ConfigException(
+          GENERATOR_DIR,
+          "",
+          "The generation worker needs a generator model directory, or "
+              + "generator.watch=true (with generator.name) to serve the active version announced on the model-versions topic");
     }
     if (getBoolean(GENERATOR_WATCH) && generatorName().isEmpty()) {
-      throw new ConfigException(GENERATOR_NAME, "", "generator.watch=true needs the generator.name to follow");
+      throw new ConfigException(
+          GENERATOR_NAME, "", "generator.watch=true needs the generator.name to follow");
     }
     if (guidanceLow() > guidanceHigh()) {
-      throw new ConfigException(GUIDANCE_LOW, guidanceLow(), "must not exceed " + GUIDANCE_HIGH + " (" + guidanceHigh()
-          + "): guidance applies for low <= t <= high");
+      throw new ConfigException(
+          GUIDANCE_LOW,
+          guidanceLow(),
+          "must not exceed "
+              + GUIDANCE_HIGH
+              + " ("
+              + guidanceHigh()
+              + "): guidance applies for low <= t <= high");
     }
   }
 
-  /** Reads the keys above from a worker config's originals; a bad value throws {@link ConfigException}. */
+  /**
+   * Reads the keys above from a worker config's originals; a bad value throws {@link
+   * ConfigException}.
+   */
   public static GenerationSettings from(Map<String, ?> originals) {
     return new GenerationSettings(originals);
   }
@@ -125,8 +184,16 @@ public final class GenerationSettings extends AbstractConfig {
   public static void main(String[] args) {
     System.out.println("| key | type | default | description |\n|---|---|---|---|");
     for (ConfigDef.ConfigKey k : CONFIG.configKeys().values()) {
-      System.out.println("| `" + k.name + "` | " + k.type.name().toLowerCase(Locale.ROOT) + " | "
-          + (k.hasDefault() ? k.defaultValue : "(required)") + " | " + k.documentation + " |");
+      System.out.println(
+          "| `"
+              + k.name
+              + "` | "
+              + k.type.name().toLowerCase(Locale.ROOT)
+              + " | "
+              + (k.hasDefault() ? k.defaultValue : "(required)")
+              + " | "
+              + k.documentation
+              + " |");
     }
   }
 }

@@ -15,8 +15,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * Labels to images: a generator samples tokens, the matching tokenizer decoder turns them into pixels.
- * The library call behind the generation worker and {@code softstream generate}. Not thread-safe.
+ * Labels to images: a generator samples tokens, the matching tokenizer decoder turns them into
+ * pixels. The library call behind the generation worker and {@code softstream generate}. Not
+ * thread-safe.
  *
  * <pre>{@code
  * try (ImageGeneration g = ImageGeneration.open(genDir, tokenizerDir, EngineKind.AUTO, 0)) {
@@ -40,26 +41,47 @@ public final class ImageGeneration implements AutoCloseable {
   }
 
   /**
-   * Pairs a generator and a decoder opened (and closed) by the caller, e.g. versions hot-swapped separately.
+   * Pairs a generator and a decoder opened (and closed) by the caller, e.g. versions hot-swapped
+   * separately.
    *
    * @throws IllegalArgumentException if the decoder does not decode the tokens the generator makes
    */
-  public static ImageGeneration of(GeneratorRuntime generator, String generatorName, TokenizerRuntime decoder,
+  public static ImageGeneration of(
+      GeneratorRuntime generator,
+      String generatorName,
+      TokenizerRuntime decoder,
       String decoderName) {
-    mismatch(generator.config(), generatorName, decoder.config(), decoderName).ifPresent(m -> {
-      throw new IllegalArgumentException(m);
-    });
+    mismatch(generator.config(), generatorName, decoder.config(), decoderName)
+        .ifPresent(
+            m -> {
+              throw new IllegalArgumentException(m);
+            });
     return new ImageGeneration(generator, decoder, false);
   }
 
-  /** Why this decoder cannot decode this generator's tokens (count or dimension differ), if it cannot. */
-  public static Optional<String> mismatch(GeneratorConfig g, String generatorName, TokenizerConfig d, String decoderName) {
+  /**
+   * Why this decoder cannot decode this generator's tokens (count or dimension differ), if it
+   * cannot.
+   */
+  public static Optional<String> mismatch(
+      GeneratorConfig g, String generatorName, TokenizerConfig d, String decoderName) {
     if (g.tokens() == d.tokens() && g.codeDim() == d.codeDim()) {
       return Optional.empty();
     }
-    return Optional.of("Generator " + generatorName + " makes " + g.tokens() + "x" + g.codeDim() + " tokens but tokenizer "
-        + decoderName + " decodes " + d.tokens() + "x" + d.codeDim()
-        + "; use the tokenizer the generator was trained on (its model.json training.tokenizer)");
+    return Optional.of(
+        "Generator "
+            + generatorName
+            + " makes "
+            + g.tokens()
+            + "x"
+            + g.codeDim()
+            + " tokens but tokenizer "
+            + decoderName
+            + " decodes "
+            + d.tokens()
+            + "x"
+            + d.codeDim()
+            + "; use the tokenizer the generator was trained on (its model.json training.tokenizer)");
   }
 
   /**
@@ -67,15 +89,22 @@ public final class ImageGeneration implements AutoCloseable {
    *
    * @throws IllegalArgumentException if either directory is invalid or their token shapes differ
    */
-  public static ImageGeneration open(Path generatorDir, Path tokenizerDir, EngineKind engine, int engineThreads) {
+  public static ImageGeneration open(
+      Path generatorDir, Path tokenizerDir, EngineKind engine, int engineThreads) {
     GeneratorRuntime g = GeneratorRuntime.open(generatorDir);
     TokenizerRuntime d = null;
     try {
-      d = TokenizerRuntimes.open(tokenizerDir, engine, TokenizerRuntimes.Part.DECODER,
-          new TokenizerRuntimes.Options(engineThreads));
-      mismatch(g.config(), generatorDir.toString(), d.config(), tokenizerDir.toString()).ifPresent(m -> {
-        throw new IllegalArgumentException(m);
-      });
+      d =
+          TokenizerRuntimes.open(
+              tokenizerDir,
+              engine,
+              TokenizerRuntimes.Part.DECODER,
+              new TokenizerRuntimes.Options(engineThreads));
+      mismatch(g.config(), generatorDir.toString(), d.config(), tokenizerDir.toString())
+          .ifPresent(
+              m -> {
+                throw new IllegalArgumentException(m);
+              });
       return new ImageGeneration(g, d, true);
     } catch (RuntimeException e) {
       if (d != null) {
@@ -100,7 +129,8 @@ public final class ImageGeneration implements AutoCloseable {
   }
 
   /**
-   * Generates one image per label, in order, sampling and decoding at most {@code maxBatch} at a time.
+   * Generates one image per label, in order, sampling and decoding at most {@code maxBatch} at a
+   * time.
    *
    * @param seeds one seed per image, e.g. {@code Sampler.imageSeed(requestSeed, index)}
    */
@@ -116,8 +146,10 @@ public final class ImageGeneration implements AutoCloseable {
       float[] tokens = generator.sample(l, s, settings);
       float[] px = decoder.decode(tokens, n);
       for (int i = 0; i < n; i++) {
-        out.add(new Image(ImageTranslator.toImage(px, i * pixels, c.channels(), c.imageSize()),
-            java.util.Arrays.copyOfRange(tokens, i * per, (i + 1) * per)));
+        out.add(
+            new Image(
+                ImageTranslator.toImage(px, i * pixels, c.channels(), c.imageSize()),
+                java.util.Arrays.copyOfRange(tokens, i * per, (i + 1) * per)));
       }
     }
     return out;
@@ -130,13 +162,16 @@ public final class ImageGeneration implements AutoCloseable {
     int cols = Math.max(1, Math.min(columns, images.size()));
     int rows = (images.size() + cols - 1) / cols;
     int gap = 2;
-    BufferedImage g = new BufferedImage(cols * (w + gap) + gap, rows * (h + gap) + gap, BufferedImage.TYPE_INT_RGB);
+    BufferedImage g =
+        new BufferedImage(
+            cols * (w + gap) + gap, rows * (h + gap) + gap, BufferedImage.TYPE_INT_RGB);
     var gr = g.createGraphics();
     try {
       gr.setColor(java.awt.Color.DARK_GRAY);
       gr.fillRect(0, 0, g.getWidth(), g.getHeight());
       for (int i = 0; i < images.size(); i++) {
-        gr.drawImage(images.get(i), gap + (i % cols) * (w + gap), gap + (i / cols) * (h + gap), null);
+        gr.drawImage(
+            images.get(i), gap + (i % cols) * (w + gap), gap + (i / cols) * (h + gap), null);
       }
     } finally {
       gr.dispose();
@@ -144,7 +179,10 @@ public final class ImageGeneration implements AutoCloseable {
     return g;
   }
 
-  /** Closes both models if {@link #open} opened them; a pair made with {@link #of} leaves them to the caller. */
+  /**
+   * Closes both models if {@link #open} opened them; a pair made with {@link #of} leaves them to
+   * the caller.
+   */
   @Override
   public void close() {
     if (owned) {

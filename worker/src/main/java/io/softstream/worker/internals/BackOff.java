@@ -6,8 +6,8 @@ import java.time.Duration;
 /**
  * How long to hold off after a failure: {@code initial}, doubling on each failure in a row up to
  * {@code max}, and back to {@code initial} after a success. The loop pauses its partitions for that
- * long but keeps polling, so the group membership stays alive however long the registry or broker is
- * down. Times are read from the injected clock. Loop thread only.
+ * long but keeps polling, so the group membership stays alive however long the registry or broker
+ * is down. Times are read from the injected clock. Loop thread only.
  */
 final class BackOff {
   static final Duration INITIAL = Duration.ofMillis(100);

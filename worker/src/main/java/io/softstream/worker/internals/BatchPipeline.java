@@ -21,9 +21,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs the processor's two stages on their own threads: prepare (parsing, image decoding) on
- * {@code <worker>-prepare}, finish (inference) on {@code <worker>-compute}. Each stage has one thread
- * and takes batches in order, so the processor never runs a stage concurrently with itself, and the
+ * Runs the processor's two stages on their own threads: prepare (parsing, image decoding) on {@code
+ * <worker>-prepare}, finish (inference) on {@code <worker>-compute}. Each stage has one thread and
+ * takes batches in order, so the processor never runs a stage concurrently with itself, and the
  * next batch is prepared while the engine works on this one.
  *
  * <p>A batch's future yields its outputs, or fails with a {@link RetriableException} (re-read the
@@ -42,7 +42,11 @@ final class BatchPipeline implements AutoCloseable {
   // Loop thread only: read when a batch is submitted.
   private final Map<ConsumerRecord<byte[], byte[]>, String> refused = new IdentityHashMap<>();
 
-  BatchPipeline(String workerId, BatchProcessor processor, DeadLetters deadLetters, FailureClassifier classifier) {
+  BatchPipeline(
+      String workerId,
+      BatchProcessor processor,
+      DeadLetters deadLetters,
+      FailureClassifier classifier) {
     this.workerId = workerId;
     this.processor = processor;
     this.deadLetters = deadLetters;
@@ -51,7 +55,10 @@ final class BatchPipeline implements AutoCloseable {
     this.compute = stageThread("compute");
   }
 
-  /** The next submission of {@code source} dead-letters it with {@code reason} instead of processing it. */
+  /**
+   * The next submission of {@code source} dead-letters it with {@code reason} instead of processing
+   * it.
+   */
   void refuse(ConsumerRecord<byte[], byte[]> source, String reason) {
     refused.put(source, reason);
   }
@@ -61,20 +68,30 @@ final class BatchPipeline implements AutoCloseable {
     batch.forEach(refused::remove);
   }
 
-  /** Submits {@code batch}: refused records become dead letters, the others go through both stages. */
+  /**
+   * Submits {@code batch}: refused records become dead letters, the others go through both stages.
+   */
   Future<List<Output>> submit(List<ConsumerRecord<byte[], byte[]>> batch) {
     List<ConsumerRecord<byte[], byte[]>> good = new ArrayList<>();
     List<Output> deadLettered = new ArrayList<>();
     for (ConsumerRecord<byte[], byte[]> r : batch) {
       String reason = refused.get(r);
       if (reason != null) {
-        deadLettered.add(new Output(r, deadLetters.of(r, "OutputRejected",
-            "The output for this record was refused by the broker: " + reason), true, -1));
+        deadLettered.add(
+            new Output(
+                r,
+                deadLetters.of(
+                    r,
+                    "OutputRejected",
+                    "The output for this record was refused by the broker: " + reason),
+                true,
+                -1));
       } else {
         good.add(r);
       }
     }
-    Future<Prepared> prepared = good.isEmpty() ? null : preparer.submit(() -> processor.prepare(good));
+    Future<Prepared> prepared =
+        good.isEmpty() ? null : preparer.submit(() -> processor.prepare(good));
     return compute.submit(() -> finish(good, deadLettered, prepared));
   }
 
@@ -107,7 +124,9 @@ final class BatchPipeline implements AutoCloseable {
     }
   }
 
-  private List<Output> finish(List<ConsumerRecord<byte[], byte[]>> good, List<Output> deadLettered,
+  private List<Output> finish(
+      List<ConsumerRecord<byte[], byte[]>> good,
+      List<Output> deadLettered,
       Future<Prepared> prepared) {
     List<Output> out = new ArrayList<>(deadLettered);
     if (prepared == null) {
@@ -118,7 +137,11 @@ final class BatchPipeline implements AutoCloseable {
       return out;
     } catch (RuntimeException e) {
       rethrowUnlessPoison(e, good.size());
-      log.warn("Worker {}: a batch of {} failed ({}); retrying record by record", workerId, good.size(), e.toString());
+      log.warn(
+          "Worker {}: a batch of {} failed ({}); retrying record by record",
+          workerId,
+          good.size(),
+          e.toString());
     }
     for (ConsumerRecord<byte[], byte[]> r : good) {
       try {
@@ -137,18 +160,28 @@ final class BatchPipeline implements AutoCloseable {
       throw e;
     }
     if (outcome == Outcome.FATAL) {
-      throw new IllegalStateException("Worker " + workerId + " cannot process records: " + e.getClass().getSimpleName()
-          + ": " + e.getMessage() + ". Fix the credentials, ACLs or versions of the schema registry or broker; the "
-          + "batch of " + records + " records was not committed and will be re-read on restart; this worker stops.", e);
+      throw new IllegalStateException(
+          "Worker "
+              + workerId
+              + " cannot process records: "
+              + e.getClass().getSimpleName()
+              + ": "
+              + e.getMessage()
+              + ". Fix the credentials, ACLs or versions of the schema registry or broker; the "
+              + "batch of "
+              + records
+              + " records was not committed and will be re-read on restart; this worker stops.",
+          e);
     }
   }
 
   private ExecutorService stageThread(String stage) {
-    return Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, workerId + "-" + stage);
-      t.setDaemon(true);
-      return t;
-    });
+    return Executors.newSingleThreadExecutor(
+        r -> {
+          Thread t = new Thread(r, workerId + "-" + stage);
+          t.setDaemon(true);
+          return t;
+        });
   }
 
   @Override

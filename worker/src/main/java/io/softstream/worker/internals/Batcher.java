@@ -9,9 +9,9 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.TopicPartition;
 
 /**
- * Buffers consumed records into micro-batches. A batch is due once it holds {@code maxRecords}, or once
- * {@code linger} has passed on the clock since its first record arrived: under load batches fill at
- * once, when idle a lone record waits at most {@code linger}. Loop thread only.
+ * Buffers consumed records into micro-batches. A batch is due once it holds {@code maxRecords}, or
+ * once {@code linger} has passed on the clock since its first record arrived: under load batches
+ * fill at once, when idle a lone record waits at most {@code linger}. Loop thread only.
  */
 final class Batcher {
   private final int maxRecords;
@@ -55,7 +55,10 @@ final class Batcher {
     return buffer.size() >= maxRecords || (!buffer.isEmpty() && lingered() >= linger.toMillis());
   }
 
-  /** How long the next poll may block: {@code idle} when empty, else what is left of the linger (at least 1 ms). */
+  /**
+   * How long the next poll may block: {@code idle} when empty, else what is left of the linger (at
+   * least 1 ms).
+   */
   Duration pollTimeout(Duration idle) {
     return buffer.isEmpty() ? idle : Duration.ofMillis(Math.max(1, linger.toMillis() - lingered()));
   }
@@ -70,14 +73,16 @@ final class Batcher {
   /** Removes and returns the buffered records of {@code partitions}; the others stay, in order. */
   List<ConsumerRecord<byte[], byte[]>> take(Set<TopicPartition> partitions) {
     List<ConsumerRecord<byte[], byte[]>> taken = new ArrayList<>();
-    buffer.removeIf(r -> {
-      boolean match = partitions.contains(new TopicPartition(r.topic(), r.partition()));
-      if (match) {
-        taken.add(r);
-      }
-      return match;
-    });
-    // The first record's arrival time is kept: the rest have waited at least as long as a new first one would have.
+    buffer.removeIf(
+        r -> {
+          boolean match = partitions.contains(new TopicPartition(r.topic(), r.partition()));
+          if (match) {
+            taken.add(r);
+          }
+          return match;
+        });
+    // The first record's arrival time is kept: the rest have waited at least as long as a new first
+    // one would have.
     return taken;
   }
 

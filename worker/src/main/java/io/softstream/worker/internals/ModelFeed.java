@@ -33,12 +33,16 @@ public final class ModelFeed implements AutoCloseable {
   private volatile boolean running = true;
   private Thread thread;
 
-  public ModelFeed(java.util.Map<String, Object> clientProps, SchemaRegistryClient schemas, TopicLayout topics,
+  public ModelFeed(
+      java.util.Map<String, Object> clientProps,
+      SchemaRegistryClient schemas,
+      TopicLayout topics,
       Path cacheDir) {
     try {
       this.cacheDir = Files.createDirectories(cacheDir);
     } catch (IOException e) {
-      throw new UncheckedIOException("Cannot create the model cache folder " + cacheDir + " (model.cache.dir)", e);
+      throw new UncheckedIOException(
+          "Cannot create the model cache folder " + cacheDir + " (model.cache.dir)", e);
     }
     this.topic = topics.modelVersions();
     this.catalog = new ModelCatalog(clientProps, schemas, topic);
@@ -81,25 +85,28 @@ public final class ModelFeed implements AutoCloseable {
 
   /** Starts the background thread. */
   public void start() {
-    thread = new Thread(() -> {
-      while (running) {
-        try {
-          List<ModelVersion> now;
-          synchronized (this) {
-            catalog.refresh(Duration.ofSeconds(5));
-            now = announcements();
-          }
-          for (ModelSlot<?> s : slots) {
-            s.update(now);
-          }
-          Thread.sleep(PERIOD_MS);
-        } catch (InterruptedException e) {
-          return;
-        } catch (RuntimeException e) {
-          log.warn("Model feed on {}: {}", topic, e.toString());
-        }
-      }
-    }, "model-feed");
+    thread =
+        new Thread(
+            () -> {
+              while (running) {
+                try {
+                  List<ModelVersion> now;
+                  synchronized (this) {
+                    catalog.refresh(Duration.ofSeconds(5));
+                    now = announcements();
+                  }
+                  for (ModelSlot<?> s : slots) {
+                    s.update(now);
+                  }
+                  Thread.sleep(PERIOD_MS);
+                } catch (InterruptedException e) {
+                  return;
+                } catch (RuntimeException e) {
+                  log.warn("Model feed on {}: {}", topic, e.toString());
+                }
+              }
+            },
+            "model-feed");
     thread.setDaemon(true);
     thread.start();
   }

@@ -23,13 +23,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The one model slot of a worker: the version serving now, an optional canary and, for decoders, a few
- * other versions kept loaded (an LRU), all with one lifecycle. A version is fetched, its SHA-256
- * verified, unpacked, then opened, warmed up and self-checked by the {@link Loader}, all off the serving
- * thread (in {@link #update}); it starts serving at the next {@link #begin()}, so a batch never sees two
- * versions of the slot. A superseded engine is closed once no open {@link Lease} holds it. A failed
- * fetch, bad checksum or failed self-check leaves the current version serving; that announcement is not
- * retried, the next one is acted on.
+ * The one model slot of a worker: the version serving now, an optional canary and, for decoders, a
+ * few other versions kept loaded (an LRU), all with one lifecycle. A version is fetched, its
+ * SHA-256 verified, unpacked, then opened, warmed up and self-checked by the {@link Loader}, all
+ * off the serving thread (in {@link #update}); it starts serving at the next {@link #begin()}, so a
+ * batch never sees two versions of the slot. A superseded engine is closed once no open {@link
+ * Lease} holds it. A failed fetch, bad checksum or failed self-check leaves the current version
+ * serving; that announcement is not retried, the next one is acted on.
  *
  * <pre>{@code
  * try (ModelSlot.Lease<Engine> lease = slot.begin()) {   // between batches: switch, then pin
@@ -59,9 +59,10 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
    *
    * @param name model name followed on the model-versions topic (and written into records)
    * @param kind model kind followed
-   * @param canaryFraction share of keys sent to the newest CANDIDATE above the active version; 0 = none
-   * @param keepLoaded superseded or requested versions kept loaded for {@link Lease#version}; 0 for a worker
-   *     that only ever serves the active version
+   * @param canaryFraction share of keys sent to the newest CANDIDATE above the active version; 0 =
+   *     none
+   * @param keepLoaded superseded or requested versions kept loaded for {@link Lease#version}; 0 for
+   *     a worker that only ever serves the active version
    */
   public record Settings(String name, ModelKind kind, double canaryFraction, int keepLoaded) {
     public Settings {
@@ -119,7 +120,8 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
   private Model<T> nextActive;
   private Optional<Model<T>> nextCanary; // null = no change, empty = drop the canary
   private final LinkedHashMap<Integer, Model<T>> kept = new LinkedHashMap<>(8, 0.75f, true);
-  private final Map<Integer, Integer> wanted = new HashMap<>(); // version -> updates seen when first asked
+  private final Map<Integer, Integer> wanted =
+      new HashMap<>(); // version -> updates seen when first asked
   private final Set<Integer> missing = new HashSet<>();
   private final Map<Integer, String> unloadable = new HashMap<>();
   private int updates;
@@ -131,11 +133,16 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
   private int canaryTarget;
 
   /**
-   * @param artifacts where announced versions come from; null when the worker follows no announcements
-   *     (then only the version given to {@link #startOn} serves)
+   * @param artifacts where announced versions come from; null when the worker follows no
+   *     announcements (then only the version given to {@link #startOn} serves)
    * @param cacheDir where artifacts are unpacked (ignored without {@code artifacts})
    */
-  public ModelSlot(Settings settings, Artifacts artifacts, Path cacheDir, Loader<T> loader, WorkerMetrics metrics) {
+  public ModelSlot(
+      Settings settings,
+      Artifacts artifacts,
+      Path cacheDir,
+      Loader<T> loader,
+      WorkerMetrics metrics) {
     this.settings = settings;
     this.artifacts = artifacts;
     this.cacheDir = cacheDir;
@@ -152,7 +159,10 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
     install(new Model<>(name, version, engine, 0));
   }
 
-  /** Loads an announced version synchronously and serves it (for start-up); throws if it cannot serve. */
+  /**
+   * Loads an announced version synchronously and serves it (for start-up); throws if it cannot
+   * serve.
+   */
   public void startOn(ModelVersion v) throws Exception {
     Model<T> m = load(v);
     synchronized (this) {
@@ -170,16 +180,18 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
   }
 
   /**
-   * Acts on the catalog as last read, off the serving thread: loads a newly ACTIVE version (and with a
-   * canary share the newest CANDIDATE above it) and stages it for the next {@link #begin()}; loads the
-   * versions {@link Lease#version} asked for, and marks those the catalog does not name as missing once
-   * it was read again after they were asked for.
+   * Acts on the catalog as last read, off the serving thread: loads a newly ACTIVE version (and
+   * with a canary share the newest CANDIDATE above it) and stages it for the next {@link #begin()};
+   * loads the versions {@link Lease#version} asked for, and marks those the catalog does not name
+   * as missing once it was read again after they were asked for.
    *
    * @param announcements every version's latest announcement, in announcement order
    */
   public void update(List<ModelVersion> announcements) {
-    List<ModelVersion> ours = announcements.stream()
-        .filter(v -> v.getName().equals(settings.name()) && v.getKind() == settings.kind()).toList();
+    List<ModelVersion> ours =
+        announcements.stream()
+            .filter(v -> v.getName().equals(settings.name()) && v.getKind() == settings.kind())
+            .toList();
     Optional<ModelVersion> activeNow = activeIn(announcements);
     if (activeNow.isPresent() && activeNow.get().getVersion() != activeTarget) {
       Model<T> m;
@@ -193,8 +205,10 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
       }
     }
     if (settings.canaryFraction() > 0) {
-      Optional<ModelVersion> candidate = ours.stream()
-          .filter(v -> v.getStatus() == ModelStatus.CANDIDATE && v.getVersion() > activeTarget).reduce((a, b) -> b);
+      Optional<ModelVersion> candidate =
+          ours.stream()
+              .filter(v -> v.getStatus() == ModelStatus.CANDIDATE && v.getVersion() > activeTarget)
+              .reduce((a, b) -> b);
       if (candidate.isPresent() && candidate.get().getVersion() != canaryTarget) {
         Model<T> m = tryLoad(candidate.get());
         if (m != null) {
@@ -213,7 +227,8 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
       asked = new ArrayList<>(wanted.keySet());
     }
     for (int version : asked) {
-      Optional<ModelVersion> v = ours.stream().filter(x -> x.getVersion() == version).reduce((a, b) -> b);
+      Optional<ModelVersion> v =
+          ours.stream().filter(x -> x.getVersion() == version).reduce((a, b) -> b);
       if (v.isPresent()) {
         Model<T> m = tryLoad(v.get());
         synchronized (this) {
@@ -226,7 +241,8 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
         }
       } else {
         synchronized (this) {
-          // Asked for during update n-1 at the latest, so the catalog of update n+1 was read after the request.
+          // Asked for during update n-1 at the latest, so the catalog of update n+1 was read after
+          // the request.
           if (seen >= wanted.get(version) + 2) {
             wanted.remove(version);
             missing.add(version);
@@ -237,14 +253,19 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
   }
 
   /**
-   * The ACTIVE version of this slot's model: the latest ACTIVE announcement, so a rollback (re-announcing an
-   * older version as ACTIVE) is acted on like a promotion.
+   * The ACTIVE version of this slot's model: the latest ACTIVE announcement, so a rollback
+   * (re-announcing an older version as ACTIVE) is acted on like a promotion.
    *
    * @param announcements every version's latest announcement, in announcement order
    */
   public Optional<ModelVersion> activeIn(List<ModelVersion> announcements) {
-    return announcements.stream().filter(v -> v.getName().equals(settings.name()) && v.getKind() == settings.kind()
-        && v.getStatus() == ModelStatus.ACTIVE).reduce((a, b) -> b);
+    return announcements.stream()
+        .filter(
+            v ->
+                v.getName().equals(settings.name())
+                    && v.getKind() == settings.kind()
+                    && v.getStatus() == ModelStatus.ACTIVE)
+        .reduce((a, b) -> b);
   }
 
   private synchronized void stageActive(Model<T> m) {
@@ -288,16 +309,21 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
   }
 
   /**
-   * Starts a batch, on the serving thread: a staged version starts serving now (never during a batch),
-   * and the versions handed out stay open until the lease is closed.
+   * Starts a batch, on the serving thread: a staged version starts serving now (never during a
+   * batch), and the versions handed out stay open until the lease is closed.
    */
   public synchronized Lease<T> begin() {
     if (nextCanary != null) {
       Model<T> old = canary;
       canary = nextCanary.orElse(null);
       nextCanary = null;
-      log.info("Model slot {}: canary {} of keys now go to {}", settings.name(), settings.canaryFraction(),
-          canary == null ? "nobody (no candidate)" : canary + " (loaded in " + canary.loadMillis + " ms)");
+      log.info(
+          "Model slot {}: canary {} of keys now go to {}",
+          settings.name(),
+          settings.canaryFraction(),
+          canary == null
+              ? "nobody (no candidate)"
+              : canary + " (loaded in " + canary.loadMillis + " ms)");
       if (old != null) {
         retire(old);
       }
@@ -307,8 +333,12 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
       active = nextActive;
       nextActive = null;
       metrics.activeModel(active.name, active.version);
-      log.info("Model slot {}: swapped {} -> {} (loaded, warmed up and self-checked in {} ms)", settings.name(),
-          old == null ? "none" : old.toString(), active, active.loadMillis);
+      log.info(
+          "Model slot {}: swapped {} -> {} (loaded, warmed up and self-checked in {} ms)",
+          settings.name(),
+          old == null ? "none" : old.toString(),
+          active,
+          active.loadMillis);
       if (old != null) {
         if (settings.keepLoaded() > 0) {
           keep(old); // its tokens still need it
@@ -324,7 +354,9 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
     return new Lease<>(this, active, canary);
   }
 
-  /** The version a batch started now would use, without pinning it (e.g. to prepare inputs ahead). */
+  /**
+   * The version a batch started now would use, without pinning it (e.g. to prepare inputs ahead).
+   */
   public synchronized Model<T> peek() {
     return nextActive != null ? nextActive : active;
   }
@@ -374,7 +406,9 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
       }
     }
 
-    /** The active version of this batch; null if the slot serves none yet (a decoder started empty). */
+    /**
+     * The active version of this batch; null if the slot serves none yet (a decoder started empty).
+     */
     public Model<T> model() {
       return model;
     }
@@ -384,25 +418,35 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
       return canary;
     }
 
-    /** The version that serves a record with this key: the canary for its share of key hashes, else the active one. */
+    /**
+     * The version that serves a record with this key: the canary for its share of key hashes, else
+     * the active one.
+     */
     public Model<T> pick(byte[] key) {
       if (canary == null || key == null) {
         return model;
       }
-      return (Utils.toPositive(Utils.murmur2(key)) % 10_000) < slot.settings.canaryFraction() * 10_000 ? canary : model;
+      return (Utils.toPositive(Utils.murmur2(key)) % 10_000)
+              < slot.settings.canaryFraction() * 10_000
+          ? canary
+          : model;
     }
 
     /**
      * Exactly this version (tokens name the version that made them), held until the lease closes.
      *
-     * @return empty if the catalog, read to its end after this version was first asked for, does not name it
-     * @throws ModelNotReadyException (retriable) while it is being looked up or loaded in the background
+     * @return empty if the catalog, read to its end after this version was first asked for, does
+     *     not name it
+     * @throws ModelNotReadyException (retriable) while it is being looked up or loaded in the
+     *     background
      * @throws PoisonRecordException UnloadableModelVersion if it is announced but cannot be loaded
      */
     public Optional<Model<T>> version(int version) {
       synchronized (slot) {
-        Model<T> m = model != null && model.version == version ? model
-            : canary != null && canary.version == version ? canary : slot.kept.get(version);
+        Model<T> m =
+            model != null && model.version == version
+                ? model
+                : canary != null && canary.version == version ? canary : slot.kept.get(version);
         if (m != null) {
           if (!held.contains(m)) {
             hold(m);
@@ -414,13 +458,24 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
         }
         String reason = slot.unloadable.get(version);
         if (reason != null) {
-          throw new PoisonRecordException("UnloadableModelVersion", "Model " + slot.settings.name() + ":" + version
-              + " is " + reason + "; it cannot serve.");
+          throw new PoisonRecordException(
+              "UnloadableModelVersion",
+              "Model "
+                  + slot.settings.name()
+                  + ":"
+                  + version
+                  + " is "
+                  + reason
+                  + "; it cannot serve.");
         }
         slot.wanted.putIfAbsent(version, slot.updates);
       }
-      throw new ModelNotReadyException("Model " + slot.settings.name() + ":" + version
-          + " is not loaded yet; it is being looked up and loaded in the background, the batch is retried");
+      throw new ModelNotReadyException(
+          "Model "
+              + slot.settings.name()
+              + ":"
+              + version
+              + " is not loaded yet; it is being looked up and loaded in the background, the batch is retried");
     }
 
     /** Counts {@code n} records served by {@code m} (the per-version metric). */
@@ -486,34 +541,58 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
     } catch (Exception e) {
       failed.add(id);
       metrics.modelLoadFailure();
-      log.error("Model {}:{} was announced {} but cannot serve ({}); version {} keeps serving", settings.name(),
-          v.getVersion(), v.getStatus(), e.getMessage(), activeVersion());
+      log.error(
+          "Model {}:{} was announced {} but cannot serve ({}); version {} keeps serving",
+          settings.name(),
+          v.getVersion(),
+          v.getStatus(),
+          e.getMessage(),
+          activeVersion());
       return null;
     }
   }
 
   private Model<T> load(ModelVersion v) throws Exception {
     if (artifacts == null) {
-      throw new IllegalStateException("Model slot " + settings.name() + " follows no announcements");
+      throw new IllegalStateException(
+          "Model slot " + settings.name() + " follows no announcements");
     }
     long t0 = System.nanoTime();
     T engine = loader.load(materialize(v), v);
     return new Model<>(v.getName(), v.getVersion(), engine, (System.nanoTime() - t0) / 1_000_000);
   }
 
-  /** Fetches {@code v}, verifies its SHA-256 and unpacks it into the cache (once per version and checksum). */
+  /**
+   * Fetches {@code v}, verifies its SHA-256 and unpacks it into the cache (once per version and
+   * checksum).
+   */
   Path materialize(ModelVersion v) throws Exception {
     Files.createDirectories(cacheDir);
-    Path dir = cacheDir.resolve(v.getName() + "-" + v.getKind().name().toLowerCase() + "-" + v.getVersion() + "-"
-        + v.getSha256().substring(0, Math.min(12, v.getSha256().length())));
+    Path dir =
+        cacheDir.resolve(
+            v.getName()
+                + "-"
+                + v.getKind().name().toLowerCase()
+                + "-"
+                + v.getVersion()
+                + "-"
+                + v.getSha256().substring(0, Math.min(12, v.getSha256().length())));
     if (Files.isRegularFile(dir.resolve("model.json"))) {
       return dir;
     }
     byte[] bytes = artifacts.fetch(v);
     String sha = ModelArtifacts.sha256(bytes);
     if (!sha.equals(v.getSha256())) {
-      throw new IOException("Artifact of " + v.getName() + ":" + v.getVersion() + " has sha256 " + sha
-          + " but its announcement says " + v.getSha256() + ": refusing it (re-publish the version)");
+      throw new IOException(
+          "Artifact of "
+              + v.getName()
+              + ":"
+              + v.getVersion()
+              + " has sha256 "
+              + sha
+              + " but its announcement says "
+              + v.getSha256()
+              + ": refusing it (re-publish the version)");
     }
     Path tmp = Files.createTempDirectory(cacheDir, "incoming-");
     ModelArtifacts.unpack(bytes, tmp);

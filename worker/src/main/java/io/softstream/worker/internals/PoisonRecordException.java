@@ -1,8 +1,8 @@
 package io.softstream.worker.internals;
 
 /**
- * A record that can never be processed (corrupt image, wrong schema, oversized payload...): it goes to
- * the dead-letter topic with {@link #errorClass()} and the message as reason, and its offset is
+ * A record that can never be processed (corrupt image, wrong schema, oversized payload...): it goes
+ * to the dead-letter topic with {@link #errorClass()} and the message as reason, and its offset is
  * committed with the batch.
  */
 public class PoisonRecordException extends RuntimeException {

@@ -10,11 +10,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Keeps every record committed once across rebalances. Before partitions are revoked, their buffered
- * records and the batch left pending are committed: the next owner starts from the committed offsets.
- * Lost partitions (the session expired; another worker may own them already) can no longer be
- * committed, so their records are dropped and the pending batch's other records re-read. Runs on the
- * loop thread, inside {@code poll}.
+ * Keeps every record committed once across rebalances. Before partitions are revoked, their
+ * buffered records and the batch left pending are committed: the next owner starts from the
+ * committed offsets. Lost partitions (the session expired; another worker may own them already) can
+ * no longer be committed, so their records are dropped and the pending batch's other records
+ * re-read. Runs on the loop thread, inside {@code poll}.
  */
 final class RebalanceListener implements ConsumerRebalanceListener {
   private static final Logger log = LoggerFactory.getLogger(RebalanceListener.class);
@@ -48,7 +48,11 @@ final class RebalanceListener implements ConsumerRebalanceListener {
     }
     List<ConsumerRecord<byte[], byte[]>> mine = batcher.take(Set.copyOf(partitions));
     if (!mine.isEmpty()) {
-      log.info("Worker {}: committing {} buffered records of revoked partitions {}", workerId, mine.size(), partitions);
+      log.info(
+          "Worker {}: committing {} buffered records of revoked partitions {}",
+          workerId,
+          mine.size(),
+          partitions);
     }
     committer.commitNow(mine);
   }

@@ -19,10 +19,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One batch, one transaction: begin, send its outputs and dead letters, add its consumed offsets with
- * the consumer's group metadata (so a worker that lost the partitions cannot commit them), commit.
- * Owns the transactional producer and re-creates it when its state cannot be trusted; a new producer
- * with the same {@code transactional.id} aborts whatever the old one left open. Loop thread only.
+ * One batch, one transaction: begin, send its outputs and dead letters, add its consumed offsets
+ * with the consumer's group metadata (so a worker that lost the partitions cannot commit them),
+ * commit. Owns the transactional producer and re-creates it when its state cannot be trusted; a new
+ * producer with the same {@code transactional.id} aborts whatever the old one left open. Loop
+ * thread only.
  */
 final class TransactionStep implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(TransactionStep.class);
@@ -39,34 +40,40 @@ final class TransactionStep implements AutoCloseable {
   private Producer<byte[], byte[]> producer;
 
   /**
-   * @param crashed crash simulation for tests: when true at commit time the transaction is left open
-   *     and uncommitted, as a process dying there would leave it
+   * @param crashed crash simulation for tests: when true at commit time the transaction is left
+   *     open and uncommitted, as a process dying there would leave it
    */
   TransactionStep(Supplier<Producer<byte[], byte[]>> factory, BooleanSupplier crashed) {
     this.factory = factory;
     this.crashed = crashed;
   }
 
-  /** Creates the producer and registers its transactional.id (fencing any earlier producer with it). */
+  /**
+   * Creates the producer and registers its transactional.id (fencing any earlier producer with it).
+   */
   void open() {
     producer = factory.get();
     producer.initTransactions();
   }
 
   /** Commits {@code outputs} and {@code batch}'s offsets in one transaction; empty when done. */
-  Optional<Failure> commit(List<ConsumerRecord<byte[], byte[]>> batch, List<Output> outputs,
+  Optional<Failure> commit(
+      List<ConsumerRecord<byte[], byte[]>> batch,
+      List<Output> outputs,
       ConsumerGroupMetadata group) {
     Map<ConsumerRecord<byte[], byte[]>, Exception> sendErrors = new IdentityHashMap<>();
     try {
       producer.beginTransaction();
       for (Output o : outputs) {
-        producer.send(o.record(), (md, ex) -> {
-          if (ex != null) {
-            synchronized (sendErrors) {
-              sendErrors.put(o.source(), ex);
-            }
-          }
-        });
+        producer.send(
+            o.record(),
+            (md, ex) -> {
+              if (ex != null) {
+                synchronized (sendErrors) {
+                  sendErrors.put(o.source(), ex);
+                }
+              }
+            });
       }
       producer.sendOffsetsToTransaction(offsets(batch), group);
       if (crashed.getAsBoolean()) {
@@ -90,7 +97,9 @@ final class TransactionStep implements AutoCloseable {
     }
   }
 
-  /** Closes the producer and opens a new one; its initTransactions ends what the old one left open. */
+  /**
+   * Closes the producer and opens a new one; its initTransactions ends what the old one left open.
+   */
   void recreate() {
     try {
       producer.close(Duration.ofSeconds(5));
@@ -101,10 +110,13 @@ final class TransactionStep implements AutoCloseable {
   }
 
   /** The offsets to commit for {@code batch}: per partition, one past its last record. */
-  static Map<TopicPartition, OffsetAndMetadata> offsets(List<ConsumerRecord<byte[], byte[]>> batch) {
+  static Map<TopicPartition, OffsetAndMetadata> offsets(
+      List<ConsumerRecord<byte[], byte[]>> batch) {
     Map<TopicPartition, OffsetAndMetadata> m = new HashMap<>();
     for (ConsumerRecord<byte[], byte[]> r : batch) {
-      m.merge(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1, r.leaderEpoch(), ""),
+      m.merge(
+          new TopicPartition(r.topic(), r.partition()),
+          new OffsetAndMetadata(r.offset() + 1, r.leaderEpoch(), ""),
           (a, b) -> a.offset() >= b.offset() ? a : b);
     }
     return m;

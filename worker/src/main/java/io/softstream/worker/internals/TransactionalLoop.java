@@ -27,34 +27,39 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The exactly-once consume–transform–produce loop shared by every worker, and the wiring of its parts:
+ * The exactly-once consume–transform–produce loop shared by every worker, and the wiring of its
+ * parts:
  *
  * <ul>
- *   <li>{@link Batcher} buffers records into micro-batches (up to {@code maxBatchRecords}, or whatever
- *       arrived within {@code maxBatchWait} of the first, by the injected clock);
- *   <li>{@link BatchPipeline} runs the processor's two stages on their own threads, one batch ahead of
- *       the transaction being committed on the loop thread;
- *   <li>{@link TransactionStep} commits each batch as one Kafka transaction holding its outputs, its
- *       dead letters and its consumed offsets (with the group metadata, so a worker that lost its
- *       partitions cannot commit);
- *   <li>{@link FailureClassifier} says what each failure means: a poison record becomes a dead letter in
- *       the same transaction; a retriable failure aborts the transaction (re-creating the producer
- *       when its state is ambiguous), seeks back and backs off ({@link BackOff}); a fatal one stops
- *       the loop with an exception;
- *   <li>{@link RebalanceListener} commits the buffered records of revoked partitions before they are
- *       given up, and drops those of lost ones.
+ *   <li>{@link Batcher} buffers records into micro-batches (up to {@code maxBatchRecords}, or
+ *       whatever arrived within {@code maxBatchWait} of the first, by the injected clock);
+ *   <li>{@link BatchPipeline} runs the processor's two stages on their own threads, one batch ahead
+ *       of the transaction being committed on the loop thread;
+ *   <li>{@link TransactionStep} commits each batch as one Kafka transaction holding its outputs,
+ *       its dead letters and its consumed offsets (with the group metadata, so a worker that lost
+ *       its partitions cannot commit);
+ *   <li>{@link FailureClassifier} says what each failure means: a poison record becomes a dead
+ *       letter in the same transaction; a retriable failure aborts the transaction (re-creating the
+ *       producer when its state is ambiguous), seeks back and backs off ({@link BackOff}); a fatal
+ *       one stops the loop with an exception;
+ *   <li>{@link RebalanceListener} commits the buffered records of revoked partitions before they
+ *       are given up, and drops those of lost ones.
  * </ul>
  *
  * <p>The last batch of a poll is committed after the next poll, so the engine keeps working across
- * polls under a backlog. On a graceful {@link #close()} the in-flight batch is finished and committed.
+ * polls under a backlog. On a graceful {@link #close()} the in-flight batch is finished and
+ * committed.
  */
 public final class TransactionalLoop implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(TransactionalLoop.class);
   private static final Duration IDLE_POLL = Duration.ofMillis(500);
 
   /** One record to produce, with the consumed record it came from. */
-  public record Output(ConsumerRecord<byte[], byte[]> source, ProducerRecord<byte[], byte[]> record,
-      boolean deadLetter, long eventTimeMillis) {}
+  public record Output(
+      ConsumerRecord<byte[], byte[]> source,
+      ProducerRecord<byte[], byte[]> record,
+      boolean deadLetter,
+      long eventTimeMillis) {}
 
   /** Turns a batch of consumed records into records to produce; see the class doc for failures. */
   public interface BatchProcessor {
@@ -65,16 +70,19 @@ public final class TransactionalLoop implements Runnable {
     List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch);
 
     /**
-     * {@link #process} in two stages: this one (parsing, image decoding) runs on the prepare thread, so
-     * it overlaps the engine working on the previous batch; the returned stage runs on the compute
-     * thread. Both stages may throw what {@code process} may throw. The default does everything in the
-     * second stage.
+     * {@link #process} in two stages: this one (parsing, image decoding) runs on the prepare
+     * thread, so it overlaps the engine working on the previous batch; the returned stage runs on
+     * the compute thread. Both stages may throw what {@code process} may throw. The default does
+     * everything in the second stage.
      */
     default Prepared prepare(List<ConsumerRecord<byte[], byte[]>> batch) {
       return () -> process(batch);
     }
 
-    /** Called on the loop thread between polls when no batch is pending (e.g. to switch models while idle). */
+    /**
+     * Called on the loop thread between polls when no batch is pending (e.g. to switch models while
+     * idle).
+     */
     default void idle() {}
   }
 
@@ -84,7 +92,8 @@ public final class TransactionalLoop implements Runnable {
   }
 
   /** Loop settings. */
-  public record Settings(String workerId, Collection<String> topics, int maxBatchRecords, Duration maxBatchWait) {}
+  public record Settings(
+      String workerId, Collection<String> topics, int maxBatchRecords, Duration maxBatchWait) {}
 
   private final Settings settings;
   private final Supplier<Consumer<byte[], byte[]>> consumerFactory;
@@ -99,19 +108,26 @@ public final class TransactionalLoop implements Runnable {
 
   private Consumer<byte[], byte[]> consumer;
   private BatchPipeline pipeline;
-  // The last batch of a flush, processed ahead and committed after the next poll (see flush), or null.
+  // The last batch of a flush, processed ahead and committed after the next poll (see flush), or
+  // null.
   private List<ConsumerRecord<byte[], byte[]>> pendingChunk;
   private Future<List<Output>> pendingWork;
-  // Set when a commit failed in a way that may have committed after all; the next rewind reads the group's offsets.
+  // Set when a commit failed in a way that may have committed after all; the next rewind reads the
+  // group's offsets.
   private boolean commitInDoubt;
   private volatile boolean running = true;
   private volatile boolean killed;
   private volatile boolean polling;
   private volatile Set<TopicPartition> assignment = Set.of();
 
-  public TransactionalLoop(Settings settings, Supplier<Consumer<byte[], byte[]>> consumerFactory,
-      Supplier<Producer<byte[], byte[]>> producerFactory, BatchProcessor processor, DeadLetters deadLetters,
-      WorkerMetrics metrics, Clock clock) {
+  public TransactionalLoop(
+      Settings settings,
+      Supplier<Consumer<byte[], byte[]>> consumerFactory,
+      Supplier<Producer<byte[], byte[]>> producerFactory,
+      BatchProcessor processor,
+      DeadLetters deadLetters,
+      WorkerMetrics metrics,
+      Clock clock) {
     this.settings = settings;
     this.consumerFactory = consumerFactory;
     this.processor = processor;
@@ -141,7 +157,8 @@ public final class TransactionalLoop implements Runnable {
     pipeline = new BatchPipeline(settings.workerId(), processor, deadLetters, classifier);
     try {
       transactions.open();
-      consumer.subscribe(settings.topics(), new RebalanceListener(settings.workerId(), batcher, new Committer()));
+      consumer.subscribe(
+          settings.topics(), new RebalanceListener(settings.workerId(), batcher, new Committer()));
       polling = true;
       while (running) {
         if (backOff.resumeDue()) {
@@ -151,8 +168,10 @@ public final class TransactionalLoop implements Runnable {
           processor.idle();
         }
         try {
-          // With a batch pending, only take what has already been fetched: that batch commits right after.
-          var records = consumer.poll(pendingChunk != null ? Duration.ZERO : batcher.pollTimeout(IDLE_POLL));
+          // With a batch pending, only take what has already been fetched: that batch commits right
+          // after.
+          var records =
+              consumer.poll(pendingChunk != null ? Duration.ZERO : batcher.pollTimeout(IDLE_POLL));
           if (killed) {
             return;
           }
@@ -174,7 +193,10 @@ public final class TransactionalLoop implements Runnable {
       }
       if (!killed) {
         if (!batcher.isEmpty()) {
-          log.info("Worker {} stopping: finishing the in-flight batch of {} records", settings.workerId(), batcher.size());
+          log.info(
+              "Worker {} stopping: finishing the in-flight batch of {} records",
+              settings.workerId(),
+              batcher.size());
           flush(batcher.take(), false);
         }
         commitPending();
@@ -195,28 +217,33 @@ public final class TransactionalLoop implements Runnable {
     }
   }
 
-  /** Crash simulation for tests: stop now, committing nothing more (an open transaction is left to abort). */
+  /**
+   * Crash simulation for tests: stop now, committing nothing more (an open transaction is left to
+   * abort).
+   */
   public void kill() {
     killed = true;
     close();
   }
 
   /**
-   * Commits {@code records} chunk by chunk. The pipeline works one chunk ahead, so chunk i+1 is being
-   * processed while chunk i's transaction commits (the commit round trips would otherwise leave the
-   * engine idle). If a chunk cannot be committed, the chunk being processed ahead is waited for and
-   * dropped, and everything from the failed chunk on is re-read.
+   * Commits {@code records} chunk by chunk. The pipeline works one chunk ahead, so chunk i+1 is
+   * being processed while chunk i's transaction commits (the commit round trips would otherwise
+   * leave the engine idle). If a chunk cannot be committed, the chunk being processed ahead is
+   * waited for and dropped, and everything from the failed chunk on is re-read.
    *
-   * <p>The chunk left pending by the previous flush is committed first, while this flush's first chunk
-   * is processed. With {@code leaveLastPending} this flush's last chunk is not committed here but left
-   * pending: the loop polls meanwhile and commits it after the poll (or in the next flush), so neither
-   * the last commit nor the poll leaves the engine idle. Every path that gives up partitions or stops
-   * commits (or, for lost partitions, drops) the pending chunk first.
+   * <p>The chunk left pending by the previous flush is committed first, while this flush's first
+   * chunk is processed. With {@code leaveLastPending} this flush's last chunk is not committed here
+   * but left pending: the loop polls meanwhile and commits it after the poll (or in the next
+   * flush), so neither the last commit nor the poll leaves the engine idle. Every path that gives
+   * up partitions or stops commits (or, for lost partitions, drops) the pending chunk first.
    */
   private void flush(List<ConsumerRecord<byte[], byte[]>> records, boolean leaveLastPending) {
     int size = batcher.maxRecords();
-    Future<List<Output>> ahead = records.isEmpty() ? null
-        : pipeline.submit(records.subList(0, Math.min(records.size(), size)));
+    Future<List<Output>> ahead =
+        records.isEmpty()
+            ? null
+            : pipeline.submit(records.subList(0, Math.min(records.size(), size)));
     if (pendingChunk != null) {
       List<ConsumerRecord<byte[], byte[]>> previous = pendingChunk;
       Future<List<Output>> previousWork = pendingWork;
@@ -230,7 +257,8 @@ public final class TransactionalLoop implements Runnable {
       }
     }
     for (int from = 0; from < records.size(); from += size) {
-      List<ConsumerRecord<byte[], byte[]>> chunk = records.subList(from, Math.min(records.size(), from + size));
+      List<ConsumerRecord<byte[], byte[]>> chunk =
+          records.subList(from, Math.min(records.size(), from + size));
       Future<List<Output>> current = ahead;
       int next = from + size;
       if (next >= records.size() && leaveLastPending) {
@@ -238,7 +266,10 @@ public final class TransactionalLoop implements Runnable {
         pendingWork = current;
         return;
       }
-      ahead = next < records.size() ? pipeline.submit(records.subList(next, Math.min(records.size(), next + size))) : null;
+      ahead =
+          next < records.size()
+              ? pipeline.submit(records.subList(next, Math.min(records.size(), next + size)))
+              : null;
       if (!commitChunk(chunk, current)) {
         BatchPipeline.awaitQuietly(ahead);
         rewind(records.subList(from, records.size()));
@@ -247,7 +278,9 @@ public final class TransactionalLoop implements Runnable {
     }
   }
 
-  /** Commits the chunk the last flush left pending, if any; if it cannot be committed it is re-read. */
+  /**
+   * Commits the chunk the last flush left pending, if any; if it cannot be committed it is re-read.
+   */
   private void commitPending() {
     if (pendingChunk == null) {
       return;
@@ -266,19 +299,25 @@ public final class TransactionalLoop implements Runnable {
   }
 
   /** Commits one processed batch in one transaction; false if it must be re-consumed. */
-  private boolean commitChunk(List<ConsumerRecord<byte[], byte[]>> chunk, Future<List<Output>> work) {
+  private boolean commitChunk(
+      List<ConsumerRecord<byte[], byte[]>> chunk, Future<List<Output>> work) {
     while (true) {
       List<Output> outputs;
       try {
         outputs = BatchPipeline.await(work);
       } catch (RetriableException e) {
         // The pipeline has classified it: anything else it throws is fatal and ends the loop.
-        log.warn("Worker {}: batch of {} records will be retried ({}): {}", settings.workerId(), chunk.size(),
-            e.getClass().getSimpleName(), e.getMessage());
+        log.warn(
+            "Worker {}: batch of {} records will be retried ({}): {}",
+            settings.workerId(),
+            chunk.size(),
+            e.getClass().getSimpleName(),
+            e.getMessage());
         backOff();
         return false;
       }
-      Optional<TransactionStep.Failure> failure = transactions.commit(chunk, outputs, consumer.groupMetadata());
+      Optional<TransactionStep.Failure> failure =
+          transactions.commit(chunk, outputs, consumer.groupMetadata());
       if (killed) {
         return true; // crash simulation: the transaction is left open, never committed
       }
@@ -297,8 +336,13 @@ public final class TransactionalLoop implements Runnable {
       if (classifier.classify(Where.TRANSACTION, e) == Outcome.FATAL) {
         throw new IllegalStateException(fatalMessage(e, chunk), e);
       }
-      log.warn("Worker {}: transaction for {} records not committed ({}: {}); re-creating the producer and re-reading "
-          + "the batch", settings.workerId(), chunk.size(), e.getClass().getSimpleName(), e.getMessage());
+      log.warn(
+          "Worker {}: transaction for {} records not committed ({}: {}); re-creating the producer and re-reading "
+              + "the batch",
+          settings.workerId(),
+          chunk.size(),
+          e.getClass().getSimpleName(),
+          e.getMessage());
       transactions.recreate();
       commitInDoubt = true;
       backOff();
@@ -306,7 +350,10 @@ public final class TransactionalLoop implements Runnable {
     }
   }
 
-  /** True if outputs were refused for good; their sources are then dead-lettered on the next submission. */
+  /**
+   * True if outputs were refused for good; their sources are then dead-lettered on the next
+   * submission.
+   */
   private boolean poisonOutputs(TransactionStep.Failure failure) {
     boolean any = false;
     for (var refused : failure.sendErrors().entrySet()) {
@@ -320,13 +367,27 @@ public final class TransactionalLoop implements Runnable {
   }
 
   private String fatalMessage(KafkaException e, List<ConsumerRecord<byte[], byte[]>> chunk) {
-    String what = FailureClassifier.isFenced(e)
-        ? "was fenced " + classifier.recentFences() + " times within " + FailureClassifier.FENCE_WINDOW.toSeconds()
-            + " s: another live worker uses the same transactional.id. Give each worker its own worker.id"
-        : "cannot write transactions (" + e.getClass().getSimpleName() + ": " + e.getMessage()
-            + "). Fix the ACLs, credentials or broker version";
-    return "Worker " + settings.workerId() + " " + what + "; its batch of " + chunk.size() + " records from "
-        + TransactionStep.offsets(chunk).keySet() + " was not committed and will be re-read; this worker stops.";
+    String what =
+        FailureClassifier.isFenced(e)
+            ? "was fenced "
+                + classifier.recentFences()
+                + " times within "
+                + FailureClassifier.FENCE_WINDOW.toSeconds()
+                + " s: another live worker uses the same transactional.id. Give each worker its own worker.id"
+            : "cannot write transactions ("
+                + e.getClass().getSimpleName()
+                + ": "
+                + e.getMessage()
+                + "). Fix the ACLs, credentials or broker version";
+    return "Worker "
+        + settings.workerId()
+        + " "
+        + what
+        + "; its batch of "
+        + chunk.size()
+        + " records from "
+        + TransactionStep.offsets(chunk).keySet()
+        + " was not committed and will be re-read; this worker stops.";
   }
 
   private void committed(List<ConsumerRecord<byte[], byte[]>> chunk, List<Output> outputs) {
@@ -349,7 +410,10 @@ public final class TransactionalLoop implements Runnable {
     metrics.batch(chunk.size());
   }
 
-  /** Pauses every assigned partition for the next back-off delay; the loop keeps polling and resumes them. */
+  /**
+   * Pauses every assigned partition for the next back-off delay; the loop keeps polling and resumes
+   * them.
+   */
   private void backOff() {
     metrics.retry();
     backOff.failed();
@@ -358,9 +422,9 @@ public final class TransactionalLoop implements Runnable {
 
   /**
    * Seeks every partition of {@code records} (and of the buffer) back to its earliest unprocessed
-   * offset. After a commit in doubt the group's committed offsets say where to resume instead: a commit
-   * that timed out may have been written, and the new producer's initTransactions has completed it, so
-   * re-reading from the batch would produce it twice.
+   * offset. After a commit in doubt the group's committed offsets say where to resume instead: a
+   * commit that timed out may have been written, and the new producer's initTransactions has
+   * completed it, so re-reading from the batch would produce it twice.
    */
   private void rewind(List<ConsumerRecord<byte[], byte[]>> records) {
     Map<TopicPartition, Long> resume = new HashMap<>();
@@ -372,14 +436,20 @@ public final class TransactionalLoop implements Runnable {
     resume.keySet().retainAll(consumer.assignment());
     if (commitInDoubt && !resume.isEmpty()) {
       try {
-        consumer.committed(resume.keySet()).forEach((tp, committed) -> {
-          if (committed != null) {
-            resume.put(tp, committed.offset());
-          }
-        });
+        consumer
+            .committed(resume.keySet())
+            .forEach(
+                (tp, committed) -> {
+                  if (committed != null) {
+                    resume.put(tp, committed.offset());
+                  }
+                });
       } catch (KafkaException e) {
-        log.warn("Worker {}: could not read the committed offsets of {} ({}); re-reading from the batch, which "
-            + "duplicates its outputs if the failed commit was written after all", settings.workerId(), resume.keySet(),
+        log.warn(
+            "Worker {}: could not read the committed offsets of {} ({}); re-reading from the batch, which "
+                + "duplicates its outputs if the failed commit was written after all",
+            settings.workerId(),
+            resume.keySet(),
             e.toString());
       }
     }
@@ -430,10 +500,13 @@ public final class TransactionalLoop implements Runnable {
       if (pendingChunk == null) {
         return;
       }
-      // Its transaction could no longer commit the lost partitions' offsets: drop it, re-read the rest.
+      // Its transaction could no longer commit the lost partitions' offsets: drop it, re-read the
+      // rest.
       BatchPipeline.awaitQuietly(pendingWork);
-      List<ConsumerRecord<byte[], byte[]>> keep = pendingChunk.stream()
-          .filter(r -> !lost.contains(new TopicPartition(r.topic(), r.partition()))).toList();
+      List<ConsumerRecord<byte[], byte[]>> keep =
+          pendingChunk.stream()
+              .filter(r -> !lost.contains(new TopicPartition(r.topic(), r.partition())))
+              .toList();
       clearPending();
       if (!keep.isEmpty()) {
         rewind(keep);

@@ -22,11 +22,12 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
 
 /**
- * The worker's Prometheus metrics and its HTTP endpoint: {@code /metrics}, {@code /health/live} (the
- * loop is running) and {@code /health/ready} (model loaded and warmed up, loop running).
+ * The worker's Prometheus metrics and its HTTP endpoint: {@code /metrics}, {@code /health/live}
+ * (the loop is running) and {@code /health/ready} (model loaded and warmed up, loop running).
  */
 public final class WorkerMetrics implements AutoCloseable {
-  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final PrometheusMeterRegistry registry =
+      new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final Tags tags;
   private final Counter recordsIn;
   private final Counter recordsOut;
@@ -44,23 +45,59 @@ public final class WorkerMetrics implements AutoCloseable {
 
   public WorkerMetrics(String role, String workerId) {
     tags = Tags.of("role", role, "worker", workerId);
-    recordsIn = Counter.builder("softstream.records.in").description("Records consumed").tags(tags).register(registry);
-    recordsOut = Counter.builder("softstream.records.out").description("Records produced (committed), dead letters excluded")
-        .tags(tags).register(registry);
-    committed = Counter.builder("softstream.transactions").tag("outcome", "committed").tags(tags).register(registry);
-    aborted = Counter.builder("softstream.transactions").tag("outcome", "aborted").tags(tags).register(registry);
-    retries = Counter.builder("softstream.retries").description("Batches put back for a retriable failure (registry or broker unavailable)")
-        .tags(tags).register(registry);
-    modelLoadFailures = Counter.builder("softstream.model.load.failures")
-        .description("Announced versions that failed to fetch, verify, load or self-check").tags(tags).register(registry);
-    batchSize = DistributionSummary.builder("softstream.batch.size").description("Records per micro-batch")
-        .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128).tags(tags).register(registry);
-    inference = Timer.builder("softstream.inference.latency").description("Model time per batch")
-        .publishPercentileHistogram().tags(tags).register(registry);
-    endToEnd = Timer.builder("softstream.end.to.end.latency").description("Event time to committed output")
-        .publishPercentileHistogram().tags(tags).register(registry);
-    Gauge.builder("softstream.consumer.lag", lag, AtomicLong::get).description("Records behind the log end, summed over assigned partitions")
-        .tags(tags).register(registry);
+    recordsIn =
+        Counter.builder("softstream.records.in")
+            .description("Records consumed")
+            .tags(tags)
+            .register(registry);
+    recordsOut =
+        Counter.builder("softstream.records.out")
+            .description("Records produced (committed), dead letters excluded")
+            .tags(tags)
+            .register(registry);
+    committed =
+        Counter.builder("softstream.transactions")
+            .tag("outcome", "committed")
+            .tags(tags)
+            .register(registry);
+    aborted =
+        Counter.builder("softstream.transactions")
+            .tag("outcome", "aborted")
+            .tags(tags)
+            .register(registry);
+    retries =
+        Counter.builder("softstream.retries")
+            .description(
+                "Batches put back for a retriable failure (registry or broker unavailable)")
+            .tags(tags)
+            .register(registry);
+    modelLoadFailures =
+        Counter.builder("softstream.model.load.failures")
+            .description("Announced versions that failed to fetch, verify, load or self-check")
+            .tags(tags)
+            .register(registry);
+    batchSize =
+        DistributionSummary.builder("softstream.batch.size")
+            .description("Records per micro-batch")
+            .serviceLevelObjectives(1, 2, 4, 8, 16, 32, 64, 128)
+            .tags(tags)
+            .register(registry);
+    inference =
+        Timer.builder("softstream.inference.latency")
+            .description("Model time per batch")
+            .publishPercentileHistogram()
+            .tags(tags)
+            .register(registry);
+    endToEnd =
+        Timer.builder("softstream.end.to.end.latency")
+            .description("Event time to committed output")
+            .publishPercentileHistogram()
+            .tags(tags)
+            .register(registry);
+    Gauge.builder("softstream.consumer.lag", lag, AtomicLong::get)
+        .description("Records behind the log end, summed over assigned partitions")
+        .tags(tags)
+        .register(registry);
     new JvmMemoryMetrics().bindTo(registry);
   }
 
@@ -70,13 +107,22 @@ public final class WorkerMetrics implements AutoCloseable {
 
   /** Records encoded by one model version (active and canary side by side). */
   public void recordsOutByVersion(String model, int version, int n) {
-    Counter.builder("softstream.records.by.version").description("Records produced per model version")
-        .tag("model", model).tag("version", Integer.toString(version)).tags(tags).register(registry).increment(n);
+    Counter.builder("softstream.records.by.version")
+        .description("Records produced per model version")
+        .tag("model", model)
+        .tag("version", Integer.toString(version))
+        .tags(tags)
+        .register(registry)
+        .increment(n);
   }
 
   public double recordsOutByVersionCount(String model, int version) {
-    var c = registry.find("softstream.records.by.version").tag("model", model).tag("version", Integer.toString(version))
-        .counter();
+    var c =
+        registry
+            .find("softstream.records.by.version")
+            .tag("model", model)
+            .tag("version", Integer.toString(version))
+            .counter();
     return c == null ? 0 : c.count();
   }
 
@@ -121,26 +167,42 @@ public final class WorkerMetrics implements AutoCloseable {
   }
 
   public void deadLetter(String errorClass) {
-    deadLetters.computeIfAbsent(errorClass, c -> Counter.builder("softstream.dead.letters")
-        .description("Records sent to the dead-letter topic").tag("error_class", c).tags(tags).register(registry))
+    deadLetters
+        .computeIfAbsent(
+            errorClass,
+            c ->
+                Counter.builder("softstream.dead.letters")
+                    .description("Records sent to the dead-letter topic")
+                    .tag("error_class", c)
+                    .tags(tags)
+                    .register(registry))
         .increment();
   }
 
   /** Marks {@code model:version} as the one serving (gauge 1; others 0). */
   public void activeModel(String model, int version) {
     String key = model + ":" + version;
-    // Only this model's other versions go to 0: a generation worker serves a generator and a decoder.
-    activeModel.forEach((k, v) -> {
-      if (k.startsWith(model + ":")) {
-        v.set(0);
-      }
-    });
-    activeModel.computeIfAbsent(key, k -> {
-      AtomicLong v = new AtomicLong();
-      Gauge.builder("softstream.model.active", v, AtomicLong::get).tag("model", model)
-          .tag("version", Integer.toString(version)).tags(tags).register(registry);
-      return v;
-    }).set(1);
+    // Only this model's other versions go to 0: a generation worker serves a generator and a
+    // decoder.
+    activeModel.forEach(
+        (k, v) -> {
+          if (k.startsWith(model + ":")) {
+            v.set(0);
+          }
+        });
+    activeModel
+        .computeIfAbsent(
+            key,
+            k -> {
+              AtomicLong v = new AtomicLong();
+              Gauge.builder("softstream.model.active", v, AtomicLong::get)
+                  .tag("model", model)
+                  .tag("version", Integer.toString(version))
+                  .tags(tags)
+                  .register(registry);
+              return v;
+            })
+        .set(1);
   }
 
   public double deadLetterCount() {
@@ -167,12 +229,15 @@ public final class WorkerMetrics implements AutoCloseable {
    */
   public int serve(int port, BooleanSupplier live, BooleanSupplier ready) throws IOException {
     http = HttpServer.create(new InetSocketAddress(port), 0);
-    http.setExecutor(Executors.newSingleThreadExecutor(r -> {
-      Thread t = new Thread(r, "metrics-http");
-      t.setDaemon(true);
-      return t;
-    }));
-    http.createContext("/metrics", ex -> reply(ex, 200, scrape(), "text/plain; version=0.0.4; charset=utf-8"));
+    http.setExecutor(
+        Executors.newSingleThreadExecutor(
+            r -> {
+              Thread t = new Thread(r, "metrics-http");
+              t.setDaemon(true);
+              return t;
+            }));
+    http.createContext(
+        "/metrics", ex -> reply(ex, 200, scrape(), "text/plain; version=0.0.4; charset=utf-8"));
     http.createContext("/health/live", ex -> health(ex, live.getAsBoolean()));
     http.createContext("/health/ready", ex -> health(ex, ready.getAsBoolean()));
     http.start();
@@ -180,10 +245,15 @@ public final class WorkerMetrics implements AutoCloseable {
   }
 
   private static void health(HttpExchange ex, boolean ok) throws IOException {
-    reply(ex, ok ? 200 : 503, ok ? "{\"status\":\"UP\"}" : "{\"status\":\"DOWN\"}", "application/json");
+    reply(
+        ex,
+        ok ? 200 : 503,
+        ok ? "{\"status\":\"UP\"}" : "{\"status\":\"DOWN\"}",
+        "application/json");
   }
 
-  private static void reply(HttpExchange ex, int status, String body, String type) throws IOException {
+  private static void reply(HttpExchange ex, int status, String body, String type)
+      throws IOException {
     byte[] b = body.getBytes(StandardCharsets.UTF_8);
     ex.getResponseHeaders().set("Content-Type", type);
     ex.sendResponseHeaders(status, b.length);

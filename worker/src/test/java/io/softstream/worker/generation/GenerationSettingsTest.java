@@ -34,33 +34,72 @@ class GenerationSettingsTest {
     assertThat(s.guidanceHigh()).isEqualTo(1f);
     assertThat(s.maxBatchImages()).isEqualTo(256);
 
-    GenerationSettings t = GenerationSettings.from(props(GenerationSettings.MAX_COUNT, "8", GenerationSettings.SAMPLER,
-        "Heun", GenerationSettings.GUIDANCE_LOW, 0.2, GenerationSettings.GUIDANCE_HIGH, "0.8",
-        GenerationSettings.GENERATOR_VERSION, 3));
+    GenerationSettings t =
+        GenerationSettings.from(
+            props(
+                GenerationSettings.MAX_COUNT,
+                "8",
+                GenerationSettings.SAMPLER,
+                "Heun",
+                GenerationSettings.GUIDANCE_LOW,
+                0.2,
+                GenerationSettings.GUIDANCE_HIGH,
+                "0.8",
+                GenerationSettings.GENERATOR_VERSION,
+                3));
     assertThat(t.maxCount()).isEqualTo(8);
     assertThat(t.method()).isEqualTo(Sampler.Method.HEUN);
-    assertThat(t.sampler(10, 4f)).isEqualTo(new Sampler.Settings(Sampler.Method.HEUN, 10, 4f, 0.2f, 0.8f));
+    assertThat(t.sampler(10, 4f))
+        .isEqualTo(new Sampler.Settings(Sampler.Method.HEUN, 10, 4f, 0.2f, 0.8f));
     assertThat(t.generatorVersion()).isEqualTo(3);
   }
 
   @Test
   void badValuesStopAtStartUpNamingTheKeyAndTheRule() {
     assertThatThrownBy(() -> GenerationSettings.from(props(GenerationSettings.MAX_COUNT, 0)))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("generation.max.count").hasMessageContaining("at least 1");
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("generation.max.count")
+        .hasMessageContaining("at least 1");
     assertThatThrownBy(() -> GenerationSettings.from(props(GenerationSettings.SAMPLER, "rk4")))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("generation.sampler").hasMessageContaining("EULER");
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("generation.sampler")
+        .hasMessageContaining("EULER");
     assertThatThrownBy(() -> GenerationSettings.from(props(GenerationSettings.GUIDANCE_HIGH, 1.5)))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("generation.guidance.high");
-    assertThatThrownBy(() -> GenerationSettings.from(props(GenerationSettings.GUIDANCE_LOW, 0.9,
-        GenerationSettings.GUIDANCE_HIGH, 0.1))).isInstanceOf(ConfigException.class)
-        .hasMessageContaining("generation.guidance.low").hasMessageContaining("must not exceed");
-    assertThatThrownBy(() -> GenerationSettings.from(props(GenerationSettings.GENERATOR_VERSION, "one")))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("generator.version");
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("generation.guidance.high");
+    assertThatThrownBy(
+            () ->
+                GenerationSettings.from(
+                    props(
+                        GenerationSettings.GUIDANCE_LOW,
+                        0.9,
+                        GenerationSettings.GUIDANCE_HIGH,
+                        0.1)))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("generation.guidance.low")
+        .hasMessageContaining("must not exceed");
+    assertThatThrownBy(
+            () -> GenerationSettings.from(props(GenerationSettings.GENERATOR_VERSION, "one")))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("generator.version");
     assertThatThrownBy(() -> GenerationSettings.from(props(GenerationSettings.GENERATOR_DIR, "")))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("generator.dir").hasMessageContaining("generator.watch");
-    assertThatThrownBy(() -> GenerationSettings.from(props(GenerationSettings.GENERATOR_WATCH, true)))
-        .isInstanceOf(ConfigException.class).hasMessageContaining("generator.name");
-    assertThat(GenerationSettings.from(props(GenerationSettings.GENERATOR_DIR, "", GenerationSettings.GENERATOR_WATCH,
-        "true", GenerationSettings.GENERATOR_NAME, "gen")).generatorDir()).isNull();
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("generator.dir")
+        .hasMessageContaining("generator.watch");
+    assertThatThrownBy(
+            () -> GenerationSettings.from(props(GenerationSettings.GENERATOR_WATCH, true)))
+        .isInstanceOf(ConfigException.class)
+        .hasMessageContaining("generator.name");
+    assertThat(
+            GenerationSettings.from(
+                    props(
+                        GenerationSettings.GENERATOR_DIR,
+                        "",
+                        GenerationSettings.GENERATOR_WATCH,
+                        "true",
+                        GenerationSettings.GENERATOR_NAME,
+                        "gen"))
+                .generatorDir())
+        .isNull();
   }
 }

@@ -27,12 +27,20 @@ class FailureClassifierTest {
 
   @Test
   void processingFailuresArePoisonUnlessTheRegistryOrBrokerIsToBlame() {
-    assertThat(classifier.classify(PROCESSING, new PoisonRecordException("UndecodableImage", "corrupt"))).isEqualTo(POISON);
-    assertThat(classifier.classify(PROCESSING, new SerializationException("unknown schema id 7"))).isEqualTo(POISON);
-    assertThat(classifier.classify(PROCESSING, new IllegalArgumentException("bad shape"))).isEqualTo(POISON);
-    assertThat(classifier.classify(PROCESSING, new TimeoutException("registry 503"))).isEqualTo(RETRIABLE);
-    assertThat(classifier.classify(PROCESSING, new AuthenticationException("registry 401"))).isEqualTo(FATAL);
-    assertThat(classifier.classify(PROCESSING, new AuthorizationException("registry 403"))).isEqualTo(FATAL);
+    assertThat(
+            classifier.classify(
+                PROCESSING, new PoisonRecordException("UndecodableImage", "corrupt")))
+        .isEqualTo(POISON);
+    assertThat(classifier.classify(PROCESSING, new SerializationException("unknown schema id 7")))
+        .isEqualTo(POISON);
+    assertThat(classifier.classify(PROCESSING, new IllegalArgumentException("bad shape")))
+        .isEqualTo(POISON);
+    assertThat(classifier.classify(PROCESSING, new TimeoutException("registry 503")))
+        .isEqualTo(RETRIABLE);
+    assertThat(classifier.classify(PROCESSING, new AuthenticationException("registry 401")))
+        .isEqualTo(FATAL);
+    assertThat(classifier.classify(PROCESSING, new AuthorizationException("registry 403")))
+        .isEqualTo(FATAL);
   }
 
   @Test
@@ -45,17 +53,24 @@ class FailureClassifierTest {
 
   @Test
   void transactionFailuresAreRetriedUnlessRetryingCannotHelp() {
-    assertThat(classifier.classify(TRANSACTION, new TimeoutException("commit timed out"))).isEqualTo(RETRIABLE);
-    assertThat(classifier.classify(TRANSACTION, new KafkaException("ambiguous"))).isEqualTo(RETRIABLE);
-    assertThat(classifier.classify(TRANSACTION, new AuthorizationException("no WRITE on tokens"))).isEqualTo(FATAL);
-    assertThat(classifier.classify(TRANSACTION, new UnsupportedVersionException("old broker"))).isEqualTo(FATAL);
+    assertThat(classifier.classify(TRANSACTION, new TimeoutException("commit timed out")))
+        .isEqualTo(RETRIABLE);
+    assertThat(classifier.classify(TRANSACTION, new KafkaException("ambiguous")))
+        .isEqualTo(RETRIABLE);
+    assertThat(classifier.classify(TRANSACTION, new AuthorizationException("no WRITE on tokens")))
+        .isEqualTo(FATAL);
+    assertThat(classifier.classify(TRANSACTION, new UnsupportedVersionException("old broker")))
+        .isEqualTo(FATAL);
   }
 
   @Test
   void aThirdFenceWithinAMinuteIsFatalAndAWrappedFenceCounts() {
-    assertThat(classifier.classify(TRANSACTION, new ProducerFencedException("1"))).isEqualTo(RETRIABLE);
+    assertThat(classifier.classify(TRANSACTION, new ProducerFencedException("1")))
+        .isEqualTo(RETRIABLE);
     clock.advance(Duration.ofSeconds(30));
-    assertThat(classifier.classify(TRANSACTION, new KafkaException("send", new InvalidProducerEpochException("2"))))
+    assertThat(
+            classifier.classify(
+                TRANSACTION, new KafkaException("send", new InvalidProducerEpochException("2"))))
         .isEqualTo(RETRIABLE);
     clock.advance(Duration.ofSeconds(29));
     assertThat(classifier.classify(TRANSACTION, new ProducerFencedException("3"))).isEqualTo(FATAL);
@@ -65,7 +80,9 @@ class FailureClassifierTest {
   @Test
   void fencesFurtherApartThanAMinuteAreRecoveredFrom() {
     for (int i = 0; i < 5; i++) {
-      assertThat(classifier.classify(TRANSACTION, new ProducerFencedException("timed-out transaction")))
+      assertThat(
+              classifier.classify(
+                  TRANSACTION, new ProducerFencedException("timed-out transaction")))
           .isEqualTo(RETRIABLE);
       clock.advance(Duration.ofSeconds(31));
     }

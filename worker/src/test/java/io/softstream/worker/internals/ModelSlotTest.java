@@ -21,8 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The slot's lifecycle with fake engines and artifacts: no Kafka, no DJL. */
 class ModelSlotTest {
-  @TempDir
-  Path tmp;
+  @TempDir Path tmp;
 
   /** A fake engine: its model.json says whether it passes its self-check. */
   static final class Engine implements AutoCloseable {
@@ -49,20 +48,24 @@ class ModelSlotTest {
   }
 
   ModelSlot<Engine> slot(double canary, int keep) {
-    return new ModelSlot<>(new ModelSlot.Settings("m", ModelKind.ENCODER, canary, keep), v -> {
+    return new ModelSlot<>(
+        new ModelSlot.Settings("m", ModelKind.ENCODER, canary, keep),
+        v -> {
           if (!artifacts.containsKey(v.getVersion())) {
             throw new java.io.IOException("no artifact for version " + v.getVersion());
           }
           return artifacts.get(v.getVersion());
         },
-        tmp.resolve("cache"), (dir, v) -> {
+        tmp.resolve("cache"),
+        (dir, v) -> {
           if (Files.readString(dir.resolve("model.json")).contains("broken")) {
             throw new IllegalStateException("self-check failed: non-finite output");
           }
           Engine e = new Engine(v.getVersion());
           opened.add(e);
           return e;
-        }, metrics);
+        },
+        metrics);
   }
 
   /** Publishes a fake artifact for {@code version} and returns its announcement. */
@@ -75,9 +78,16 @@ class ModelSlotTest {
   }
 
   static ModelVersion version(int version, ModelStatus status, String sha) {
-    return ModelVersion.newBuilder().setName("m").setKind(ModelKind.ENCODER).setVersion(version)
-        .setArtifactLocation("test://" + version).setSha256(sha).setSizeBytes(1).setCreatedAt(Instant.EPOCH)
-        .setStatus(status).build();
+    return ModelVersion.newBuilder()
+        .setName("m")
+        .setKind(ModelKind.ENCODER)
+        .setVersion(version)
+        .setArtifactLocation("test://" + version)
+        .setSha256(sha)
+        .setSizeBytes(1)
+        .setCreatedAt(Instant.EPOCH)
+        .setStatus(status)
+        .build();
   }
 
   @Test
@@ -108,7 +118,10 @@ class ModelSlotTest {
     ModelSlot<Engine> slot = slot(0, 0);
     slot.startOn("m", 1, new Engine(1));
     slot.update(List.of(announce(2, ModelStatus.ACTIVE, "{\"v\": 2}")));
-    slot.update(List.of(announce(2, ModelStatus.ACTIVE, "{\"v\": 2}"), announce(3, ModelStatus.ACTIVE, "{\"v\": 3}")));
+    slot.update(
+        List.of(
+            announce(2, ModelStatus.ACTIVE, "{\"v\": 2}"),
+            announce(3, ModelStatus.ACTIVE, "{\"v\": 3}")));
     assertThat(opened).hasSize(2);
     assertThat(opened.get(0).closed).isTrue();
     try (var lease = slot.begin()) {
@@ -125,14 +138,17 @@ class ModelSlotTest {
     ModelVersion badChecksum = version(2, ModelStatus.ACTIVE, "0".repeat(64));
     slot.update(List.of(badChecksum));
     assertThat(metrics.modelLoadFailureCount()).isEqualTo(1);
-    ModelVersion unfetchable = version(3, ModelStatus.ACTIVE, "ab".repeat(32)); // no artifact: fetch fails
+    ModelVersion unfetchable =
+        version(3, ModelStatus.ACTIVE, "ab".repeat(32)); // no artifact: fetch fails
     slot.update(List.of(good, unfetchable));
     assertThat(metrics.modelLoadFailureCount()).isEqualTo(2);
     ModelVersion broken = announce(4, ModelStatus.ACTIVE, "{\"broken\": true}");
     slot.update(List.of(good, broken));
     assertThat(metrics.modelLoadFailureCount()).isEqualTo(3);
     slot.update(List.of(good, broken));
-    assertThat(metrics.modelLoadFailureCount()).as("a failed announcement is not retried").isEqualTo(3);
+    assertThat(metrics.modelLoadFailureCount())
+        .as("a failed announcement is not retried")
+        .isEqualTo(3);
     try (var lease = slot.begin()) {
       assertThat(lease.model().get()).isSameAs(v1);
     }
@@ -178,7 +194,10 @@ class ModelSlotTest {
   void countsRecordsPerVersion() throws Exception {
     ModelSlot<Engine> slot = slot(0.5, 0);
     slot.startOn("m", 1, new Engine(1));
-    slot.update(List.of(announce(1, ModelStatus.ACTIVE, "{\"v\": 1}"), announce(2, ModelStatus.CANDIDATE, "{\"v\": 2}")));
+    slot.update(
+        List.of(
+            announce(1, ModelStatus.ACTIVE, "{\"v\": 1}"),
+            announce(2, ModelStatus.CANDIDATE, "{\"v\": 2}")));
     try (var lease = slot.begin()) {
       lease.served(lease.model(), 3);
       lease.served(lease.canary(), 2);
@@ -189,7 +208,8 @@ class ModelSlotTest {
   }
 
   @Test
-  void aVersionNotLoadedIsRetriableUntilLoadedInTheBackgroundAndMissingOnceTheCatalogIsCurrent() throws Exception {
+  void aVersionNotLoadedIsRetriableUntilLoadedInTheBackgroundAndMissingOnceTheCatalogIsCurrent()
+      throws Exception {
     ModelSlot<Engine> slot = slot(0, 2);
     slot.startOn("m", 1, new Engine(1));
     ModelVersion v1 = announce(1, ModelStatus.ACTIVE, "{\"v\": 1}");
@@ -197,21 +217,27 @@ class ModelSlotTest {
     ModelVersion v3 = announce(3, ModelStatus.CANDIDATE, "{\"broken\": true}");
     try (var lease = slot.begin()) {
       assertThat(lease.version(1)).isPresent();
-      assertThatThrownBy(() -> lease.version(2)).isInstanceOf(RetriableException.class).hasMessageContaining("m:2");
+      assertThatThrownBy(() -> lease.version(2))
+          .isInstanceOf(RetriableException.class)
+          .hasMessageContaining("m:2");
       assertThatThrownBy(() -> lease.version(3)).isInstanceOf(RetriableException.class);
       assertThatThrownBy(() -> lease.version(9)).isInstanceOf(RetriableException.class);
     }
     slot.update(List.of(v1, v2, v3));
     try (var lease = slot.begin()) {
       assertThat(lease.version(2).orElseThrow().get().version).isEqualTo(2);
-      assertThatThrownBy(() -> lease.version(3)).isInstanceOf(PoisonRecordException.class)
+      assertThatThrownBy(() -> lease.version(3))
+          .isInstanceOf(PoisonRecordException.class)
           .hasMessageContaining("cannot be loaded");
-      // The catalog read in this update may have started before 9 was asked for: not conclusive yet.
+      // The catalog read in this update may have started before 9 was asked for: not conclusive
+      // yet.
       assertThatThrownBy(() -> lease.version(9)).isInstanceOf(RetriableException.class);
     }
     slot.update(List.of(v1, v2, v3));
     try (var lease = slot.begin()) {
-      assertThat(lease.version(9)).as("read to its end after it was asked for: it does not exist").isEmpty();
+      assertThat(lease.version(9))
+          .as("read to its end after it was asked for: it does not exist")
+          .isEmpty();
     }
     assertThat(slot.loaded()).containsExactly("m:1", "m:2");
   }

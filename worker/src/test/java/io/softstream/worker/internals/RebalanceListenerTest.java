@@ -17,22 +17,26 @@ class RebalanceListenerTest {
   private final List<List<ConsumerRecord<byte[], byte[]>>> commits = new ArrayList<>();
   private final List<Set<TopicPartition>> drops = new ArrayList<>();
   private boolean crashed;
-  private final RebalanceListener listener = new RebalanceListener("w1", batcher, new RebalanceListener.Committer() {
-    @Override
-    public boolean crashed() {
-      return crashed;
-    }
+  private final RebalanceListener listener =
+      new RebalanceListener(
+          "w1",
+          batcher,
+          new RebalanceListener.Committer() {
+            @Override
+            public boolean crashed() {
+              return crashed;
+            }
 
-    @Override
-    public void commitNow(List<ConsumerRecord<byte[], byte[]>> records) {
-      commits.add(records);
-    }
+            @Override
+            public void commitNow(List<ConsumerRecord<byte[], byte[]>> records) {
+              commits.add(records);
+            }
 
-    @Override
-    public void dropPending(Set<TopicPartition> lost) {
-      drops.add(lost);
-    }
-  });
+            @Override
+            public void dropPending(Set<TopicPartition> lost) {
+              drops.add(lost);
+            }
+          });
 
   @Test
   void revokedPartitionsHaveTheirBufferedRecordsCommittedFirstAndTheOthersStayBuffered() {

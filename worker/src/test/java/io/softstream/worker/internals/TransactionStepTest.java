@@ -21,11 +21,16 @@ import org.junit.jupiter.api.Test;
 class TransactionStepTest {
   private static final ConsumerGroupMetadata GROUP = new ConsumerGroupMetadata("encode");
   private final List<MockProducer<byte[], byte[]>> producers = new ArrayList<>();
-  private final TransactionStep step = new TransactionStep(() -> {
-    MockProducer<byte[], byte[]> p = new MockProducer<>(true, null, new ByteArraySerializer(), new ByteArraySerializer());
-    producers.add(p);
-    return p;
-  }, () -> false);
+  private final TransactionStep step =
+      new TransactionStep(
+          () -> {
+            MockProducer<byte[], byte[]> p =
+                new MockProducer<>(
+                    true, null, new ByteArraySerializer(), new ByteArraySerializer());
+            producers.add(p);
+            return p;
+          },
+          () -> false);
 
   @Test
   void aBatchIsCommittedInOneTransactionWithTheOffsetsAfterItsLastRecords() {
@@ -37,9 +42,13 @@ class TransactionStepTest {
     assertThat(p.transactionCommitted()).isTrue();
     assertThat(p.commitCount()).isEqualTo(1);
     assertThat(p.history()).hasSize(3);
-    assertThat(p.consumerGroupOffsetsHistory()).containsExactly(Map.of("encode", Map.of(
-        new TopicPartition("in", 0), new OffsetAndMetadata(7, Optional.empty(), ""),
-        new TopicPartition("in", 1), new OffsetAndMetadata(3, Optional.empty(), ""))));
+    assertThat(p.consumerGroupOffsetsHistory())
+        .containsExactly(
+            Map.of(
+                "encode",
+                Map.of(
+                    new TopicPartition("in", 0), new OffsetAndMetadata(7, Optional.empty(), ""),
+                    new TopicPartition("in", 1), new OffsetAndMetadata(3, Optional.empty(), ""))));
   }
 
   @Test
@@ -48,7 +57,10 @@ class TransactionStepTest {
     producers.get(0).commitTransactionException = new TimeoutException("commit timed out");
     var batch = List.of(record(0, 0));
     Optional<TransactionStep.Failure> failure = step.commit(batch, outputs(batch), GROUP);
-    assertThat(failure).get().extracting(TransactionStep.Failure::error).isInstanceOf(TimeoutException.class);
+    assertThat(failure)
+        .get()
+        .extracting(TransactionStep.Failure::error)
+        .isInstanceOf(TimeoutException.class);
 
     step.recreate();
     assertThat(producers.get(0).closed()).isTrue();
@@ -75,7 +87,10 @@ class TransactionStepTest {
   void offsetsArePerPartitionOnePastTheLastRecord() {
     assertThat(TransactionStep.offsets(List.of(record(0, 9), record(0, 3))).keySet())
         .isEqualTo(Set.of(new TopicPartition("in", 0)));
-    assertThat(TransactionStep.offsets(List.of(record(0, 9), record(0, 3))).get(new TopicPartition("in", 0)).offset())
+    assertThat(
+            TransactionStep.offsets(List.of(record(0, 9), record(0, 3)))
+                .get(new TopicPartition("in", 0))
+                .offset())
         .isEqualTo(10);
   }
 
@@ -84,6 +99,8 @@ class TransactionStepTest {
   }
 
   static List<Output> outputs(List<ConsumerRecord<byte[], byte[]>> batch) {
-    return batch.stream().map(r -> new Output(r, new ProducerRecord<>("out", r.key(), r.value()), false, -1)).toList();
+    return batch.stream()
+        .map(r -> new Output(r, new ProducerRecord<>("out", r.key(), r.value()), false, -1))
+        .toList();
   }
 }

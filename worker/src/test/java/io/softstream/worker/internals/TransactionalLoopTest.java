@@ -46,8 +46,9 @@ class TransactionalLoopTest {
   private final FakeClock clock = new FakeClock();
   private final LogConsumer consumer = new LogConsumer();
   private final List<MockProducer<byte[], byte[]>> producers = new CopyOnWriteArrayList<>();
-  private final DeadLetters deadLetters = new DeadLetters("dead-letters", "w1",
-      (topic, dl) -> dl.toString().getBytes(UTF_8), clock, 1 << 20);
+  private final DeadLetters deadLetters =
+      new DeadLetters(
+          "dead-letters", "w1", (topic, dl) -> dl.toString().getBytes(UTF_8), clock, 1 << 20);
   private final WorkerMetrics metrics = new WorkerMetrics("encode", "w1");
   private final AtomicReference<Throwable> died = new AtomicReference<>();
   private Supplier<MockProducer<byte[], byte[]>> producerFactory = TransactionalLoopTest::producer;
@@ -73,24 +74,29 @@ class TransactionalLoopTest {
     MockProducer<byte[], byte[]> p = producers.get(0);
     assertThat(p.commitCount()).isEqualTo(1);
     assertThat(values(p.history())).containsExactly("a", "b", "c");
-    assertThat(p.consumerGroupOffsetsHistory()).as("one offset commit, in the same transaction").hasSize(1);
+    assertThat(p.consumerGroupOffsetsHistory())
+        .as("one offset commit, in the same transaction")
+        .hasSize(1);
     assertThat(committedOffsets(p, 0)).isEqualTo(Map.of(IN, 3L));
   }
 
   @Test
   void aFailedCommitIsAbortedAndTheBatchRetriedWithoutDuplicates() {
-    producerFactory = () -> {
-      MockProducer<byte[], byte[]> p = producer();
-      if (producers.isEmpty()) {
-        p.commitTransactionException = new TimeoutException("commit timed out");
-      }
-      return p;
-    };
+    producerFactory =
+        () -> {
+          MockProducer<byte[], byte[]> p = producer();
+          if (producers.isEmpty()) {
+            p.commitTransactionException = new TimeoutException("commit timed out");
+          }
+          return p;
+        };
     start(3, new Echo());
     add("a", "b", "c");
     awaitTicking(() -> committed().size() == 3);
 
-    assertThat(producers.get(0).closed()).as("the producer with the failed transaction is replaced").isTrue();
+    assertThat(producers.get(0).closed())
+        .as("the producer with the failed transaction is replaced")
+        .isTrue();
     assertThat(producers.get(0).history()).isEmpty();
     assertThat(producers.get(1).commitCount()).isEqualTo(1);
     assertThat(values(committed())).containsExactly("a", "b", "c");
@@ -99,17 +105,24 @@ class TransactionalLoopTest {
 
   @Test
   void aCommitThatFailedButWasWrittenIsNotProducedTwice() {
-    producerFactory = () -> producers.isEmpty() ? new MockProducer<>(true, null, new ByteArraySerializer(),
-        new ByteArraySerializer()) {
-      @Override
-      public void commitTransaction() {
-        // The broker writes the commit, the answer is lost: the group's offsets move on all the same.
-        Map<TopicPartition, OffsetAndMetadata> offsets = uncommittedOffsets().values().iterator().next();
-        super.commitTransaction();
-        consumer.commitSync(offsets);
-        throw new TimeoutException("Timeout expired after 60000ms while awaiting EndTxn");
-      }
-    } : producer();
+    producerFactory =
+        () ->
+            producers.isEmpty()
+                ? new MockProducer<>(
+                    true, null, new ByteArraySerializer(), new ByteArraySerializer()) {
+                  @Override
+                  public void commitTransaction() {
+                    // The broker writes the commit, the answer is lost: the group's offsets move on
+                    // all the same.
+                    Map<TopicPartition, OffsetAndMetadata> offsets =
+                        uncommittedOffsets().values().iterator().next();
+                    super.commitTransaction();
+                    consumer.commitSync(offsets);
+                    throw new TimeoutException(
+                        "Timeout expired after 60000ms while awaiting EndTxn");
+                  }
+                }
+                : producer();
     start(3, new Echo());
     add("a", "b", "c");
     awaitTicking(() -> producers.size() == 2 && metrics.retryCount() == 1);
@@ -123,14 +136,19 @@ class TransactionalLoopTest {
 
   @Test
   void aProducerFencedAgainAndAgainStopsTheLoopWithAClearError() {
-    producerFactory = () -> producers.isEmpty() ? producer() : new MockProducer<>(true, null,
-        new ByteArraySerializer(), new ByteArraySerializer()) {
-      @Override
-      public void initTransactions() {
-        super.initTransactions();
-        fenceProducer(); // another live worker with our transactional.id registers right after us
-      }
-    };
+    producerFactory =
+        () ->
+            producers.isEmpty()
+                ? producer()
+                : new MockProducer<>(
+                    true, null, new ByteArraySerializer(), new ByteArraySerializer()) {
+                  @Override
+                  public void initTransactions() {
+                    super.initTransactions();
+                    fenceProducer(); // another live worker with our transactional.id registers
+                    // right after us
+                  }
+                };
     start(3, new Echo());
     add("a", "b", "c");
     await(() -> committed().size() == 3);
@@ -138,7 +156,8 @@ class TransactionalLoopTest {
     add("d", "e", "f");
     awaitTicking(() -> died.get() != null);
 
-    assertThat(died.get()).isInstanceOf(IllegalStateException.class)
+    assertThat(died.get())
+        .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("Worker w1 was fenced 3 times")
         .hasMessageContaining("another live worker uses the same transactional.id")
         .hasMessageContaining("not committed")
@@ -156,9 +175,12 @@ class TransactionalLoopTest {
 
     MockProducer<byte[], byte[]> p = producers.get(0);
     assertThat(p.commitCount()).isEqualTo(1);
-    assertThat(p.history()).extracting(ProducerRecord::topic).containsExactly("tokens", "dead-letters", "tokens");
+    assertThat(p.history())
+        .extracting(ProducerRecord::topic)
+        .containsExactly("tokens", "dead-letters", "tokens");
     ProducerRecord<byte[], byte[]> dl = p.history().get(1);
-    assertThat(new String(dl.headers().lastHeader("error_class").value(), UTF_8)).isEqualTo("UndecodableImage");
+    assertThat(new String(dl.headers().lastHeader("error_class").value(), UTF_8))
+        .isEqualTo("UndecodableImage");
     assertThat(new String(dl.value(), UTF_8)).contains("not an image");
     assertThat(p.consumerGroupOffsetsHistory()).hasSize(1);
     assertThat(committedOffsets(p, 0)).isEqualTo(Map.of(IN, 3L));
@@ -174,10 +196,16 @@ class TransactionalLoopTest {
 
     MockProducer<byte[], byte[]> p = producers.get(0);
     assertThat(p.commitCount()).isEqualTo(1);
-    assertThat(p.history()).extracting(ProducerRecord::topic).containsExactlyInAnyOrder("tokens", "dead-letters");
-    ProducerRecord<byte[], byte[]> dl = p.history().stream().filter(r -> r.topic().equals("dead-letters")).findFirst()
-        .orElseThrow();
-    assertThat(new String(dl.headers().lastHeader("error_class").value(), UTF_8)).isEqualTo("OutputRejected");
+    assertThat(p.history())
+        .extracting(ProducerRecord::topic)
+        .containsExactlyInAnyOrder("tokens", "dead-letters");
+    ProducerRecord<byte[], byte[]> dl =
+        p.history().stream()
+            .filter(r -> r.topic().equals("dead-letters"))
+            .findFirst()
+            .orElseThrow();
+    assertThat(new String(dl.headers().lastHeader("error_class").value(), UTF_8))
+        .isEqualTo("OutputRejected");
     assertThat(producers).hasSize(1);
   }
 
@@ -190,7 +218,9 @@ class TransactionalLoopTest {
     consumer.schedulePollTask(polledAgain::countDown);
     consumer.schedulePollTask(polledAgain::countDown);
     assertThat(polledAgain.await(20, TimeUnit.SECONDS)).isTrue();
-    assertThat(producers.get(0).commitCount()).as("nothing committed while the clock stands still").isZero();
+    assertThat(producers.get(0).commitCount())
+        .as("nothing committed while the clock stands still")
+        .isZero();
 
     clock.advance(Duration.ofMillis(50));
     await(() -> committed().size() == 2);
@@ -200,15 +230,17 @@ class TransactionalLoopTest {
   @Test
   void aRegistryOutageBacksOffAndRetriesTheBatchOnce() {
     AtomicInteger calls = new AtomicInteger();
-    start(2, new Echo() {
-      @Override
-      public List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
-        if (calls.getAndIncrement() == 0) {
-          throw new TimeoutException("schema registry answered 503");
-        }
-        return super.process(batch);
-      }
-    });
+    start(
+        2,
+        new Echo() {
+          @Override
+          public List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
+            if (calls.getAndIncrement() == 0) {
+              throw new TimeoutException("schema registry answered 503");
+            }
+            return super.process(batch);
+          }
+        });
     add("a", "b");
     awaitTicking(() -> committed().size() == 2);
 
@@ -219,16 +251,19 @@ class TransactionalLoopTest {
 
   @Test
   void aFatalProcessingErrorStopsTheLoopInsteadOfDeadLetteringEveryRecord() {
-    start(2, new Echo() {
-      @Override
-      public List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
-        throw new AuthenticationException("schema registry answered 401");
-      }
-    });
+    start(
+        2,
+        new Echo() {
+          @Override
+          public List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
+            throw new AuthenticationException("schema registry answered 401");
+          }
+        });
     add("a", "b");
     await(() -> died.get() != null);
 
-    assertThat(died.get()).isInstanceOf(IllegalStateException.class)
+    assertThat(died.get())
+        .isInstanceOf(IllegalStateException.class)
         .hasMessageContaining("cannot process records: AuthenticationException")
         .hasMessageContaining("this worker stops");
     assertThat(committed()).isEmpty();
@@ -268,7 +303,9 @@ class TransactionalLoopTest {
     public synchronized ConsumerRecords<byte[], byte[]> poll(Duration timeout) {
       for (TopicPartition tp : assignment()) {
         long position = position(tp);
-        log.stream().filter(r -> r.partition() == tp.partition() && r.offset() >= position).forEach(this::addRecord);
+        log.stream()
+            .filter(r -> r.partition() == tp.partition() && r.offset() >= position)
+            .forEach(this::addRecord);
       }
       return super.poll(timeout);
     }
@@ -283,9 +320,11 @@ class TransactionalLoopTest {
     }
 
     @Override
-    public synchronized Future<RecordMetadata> send(ProducerRecord<byte[], byte[]> record, Callback callback) {
+    public synchronized Future<RecordMetadata> send(
+        ProducerRecord<byte[], byte[]> record, Callback callback) {
       if (new String(record.value(), UTF_8).equals("huge")) {
-        RecordTooLargeException e = new RecordTooLargeException("The message is 2097152 bytes when serialized");
+        RecordTooLargeException e =
+            new RecordTooLargeException("The message is 2097152 bytes when serialized");
         sendFailed = true;
         callback.onCompletion(null, e);
         return CompletableFuture.failedFuture(e);
@@ -313,31 +352,48 @@ class TransactionalLoopTest {
   }
 
   private void start(int maxRecords, BatchProcessor processor) {
-    loop = new TransactionalLoop(new TransactionalLoop.Settings("w1", List.of(IN.topic()), maxRecords,
-        Duration.ofMillis(50)), () -> consumer, () -> {
-          MockProducer<byte[], byte[]> p = producerFactory.get();
-          producers.add(p);
-          return p;
-        }, processor, deadLetters, metrics, clock);
-    consumer.schedulePollTask(() -> {
-      consumer.rebalance(List.of(IN));
-      consumer.updateBeginningOffsets(Map.of(IN, 0L));
-    });
-    runner = new Thread(() -> {
-      try {
-        loop.run();
-      } catch (Throwable t) {
-        died.set(t);
-      }
-    }, "loop-test");
+    loop =
+        new TransactionalLoop(
+            new TransactionalLoop.Settings(
+                "w1", List.of(IN.topic()), maxRecords, Duration.ofMillis(50)),
+            () -> consumer,
+            () -> {
+              MockProducer<byte[], byte[]> p = producerFactory.get();
+              producers.add(p);
+              return p;
+            },
+            processor,
+            deadLetters,
+            metrics,
+            clock);
+    consumer.schedulePollTask(
+        () -> {
+          consumer.rebalance(List.of(IN));
+          consumer.updateBeginningOffsets(Map.of(IN, 0L));
+        });
+    runner =
+        new Thread(
+            () -> {
+              try {
+                loop.run();
+              } catch (Throwable t) {
+                died.set(t);
+              }
+            },
+            "loop-test");
     runner.start();
   }
 
   /** Appends records to the input partition. */
   private void add(String... values) {
     for (String v : values) {
-      consumer.append(new ConsumerRecord<>(IN.topic(), IN.partition(), nextOffset++, ("k-" + v).getBytes(UTF_8),
-          v.getBytes(UTF_8)));
+      consumer.append(
+          new ConsumerRecord<>(
+              IN.topic(),
+              IN.partition(),
+              nextOffset++,
+              ("k-" + v).getBytes(UTF_8),
+              v.getBytes(UTF_8)));
     }
   }
 
@@ -351,7 +407,10 @@ class TransactionalLoopTest {
   /** The offsets committed by {@code p}'s {@code i}-th transaction. */
   private static Map<TopicPartition, Long> committedOffsets(MockProducer<byte[], byte[]> p, int i) {
     Map<TopicPartition, Long> offsets = new HashMap<>();
-    p.consumerGroupOffsetsHistory().get(i).values().forEach(m -> m.forEach((tp, om) -> offsets.put(tp, om.offset())));
+    p.consumerGroupOffsetsHistory()
+        .get(i)
+        .values()
+        .forEach(m -> m.forEach((tp, om) -> offsets.put(tp, om.offset())));
     return offsets;
   }
 
@@ -371,7 +430,9 @@ class TransactionalLoopTest {
   private void awaitWhile(BooleanSupplier condition, boolean tick) {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
     while (!condition.getAsBoolean()) {
-      assertThat(System.nanoTime()).as("condition not reached; loop died with %s", died.get()).isLessThan(deadline);
+      assertThat(System.nanoTime())
+          .as("condition not reached; loop died with %s", died.get())
+          .isLessThan(deadline);
       if (tick) {
         clock.advance(Duration.ofMillis(10));
       }

@@ -4,14 +4,15 @@ import io.softstream.schemas.registry.CompatibilityLevel;
 import java.util.Objects;
 
 /**
- * One durable state change of the registry, as written to the store. Replaying every record in order
- * rebuilds the registry's state; a later record with the same key replaces an earlier one, so the store
- * may be a compacted topic.
+ * One durable state change of the registry, as written to the store. Replaying every record in
+ * order rebuilds the registry's state; a later record with the same key replaces an earlier one, so
+ * the store may be a compacted topic.
  */
 public sealed interface RegistryRecord {
 
   /**
-   * A version of a subject. Soft delete rewrites the same (subject, version) with {@code deleted=true}.
+   * A version of a subject. Soft delete rewrites the same (subject, version) with {@code
+   * deleted=true}.
    *
    * @param subject subject name
    * @param version version within the subject, from 1

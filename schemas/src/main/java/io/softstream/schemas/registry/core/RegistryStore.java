@@ -16,7 +16,8 @@ public interface RegistryStore extends Closeable {
   /**
    * Durably writes {@code records} in order before returning.
    *
-   * @throws RuntimeException if the records may not have been stored; the caller must not apply them
+   * @throws RuntimeException if the records may not have been stored; the caller must not apply
+   *     them
    */
   void write(List<RegistryRecord> records);
 

@@ -25,15 +25,15 @@ import org.apache.avro.SchemaCompatibility.SchemaIncompatibilityType;
  * compatibility configuration and checks. Thread-safe (every method holds the instance lock).
  *
  * <p>Every change is first written to the {@link RegistryStore} and applied only once the store has
- * accepted it; a store failure surfaces as {@link SchemaRegistryException} 50001 and leaves the state
- * unchanged. On construction the store is replayed to rebuild the state. One writer per store is
- * assumed: a second registry on the same store would not see this one's writes and could hand out the
- * same id twice.
+ * accepted it; a store failure surfaces as {@link SchemaRegistryException} 50001 and leaves the
+ * state unchanged. On construction the store is replayed to rebuild the state. One writer per store
+ * is assumed: a second registry on the same store would not see this one's writes and could hand
+ * out the same id twice.
  *
  * <p>Schema identity: a schema is canonicalised to Avro's compact JSON ({@link Schema#toString()}),
  * which drops whitespace and orders attributes but keeps docs, defaults, aliases and custom
- * properties, since those change the meaning or the compatibility of a schema. The same canonical text
- * gets the same id under every subject; its GUID is the name-based UUID of the canonical text.
+ * properties, since those change the meaning or the compatibility of a schema. The same canonical
+ * text gets the same id under every subject; its GUID is the name-based UUID of the canonical text.
  */
 public final class SchemaRegistryCore {
 
@@ -74,7 +74,8 @@ public final class SchemaRegistryCore {
    *
    * @throws SchemaRegistryException 42201 invalid schema, 409 incompatible, 50001 store failure
    */
-  public synchronized RegisteredSchema register(String subject, String schemaText, String schemaType) {
+  public synchronized RegisteredSchema register(
+      String subject, String schemaText, String schemaType) {
     requireSubject(subject);
     Schema schema = parse(schemaText, schemaType);
     String canonical = schema.toString();
@@ -113,9 +114,11 @@ public final class SchemaRegistryCore {
   /**
    * Finds {@code schemaText} among the live versions of {@code subject}.
    *
-   * @throws SchemaRegistryException 40401 unknown subject, 40403 schema not under the subject, 42201
+   * @throws SchemaRegistryException 40401 unknown subject, 40403 schema not under the subject,
+   *     42201
    */
-  public synchronized RegisteredSchema lookup(String subject, String schemaText, String schemaType) {
+  public synchronized RegisteredSchema lookup(
+      String subject, String schemaText, String schemaType) {
     Schema schema = parse(schemaText, schemaType);
     TreeMap<Integer, Version> versions = liveSubject(subject);
     Integer id = idByCanonical.get(schema.toString());
@@ -205,7 +208,8 @@ public final class SchemaRegistryCore {
    *
    * @throws SchemaRegistryException 40401 unknown subject, 40402 unknown version, 42202 bad number
    */
-  public synchronized RegisteredSchema version(String subject, int version, boolean includeDeleted) {
+  public synchronized RegisteredSchema version(
+      String subject, int version, boolean includeDeleted) {
     if (version == 0 || version < -1) {
       throw invalidVersion(String.valueOf(version));
     }
@@ -248,7 +252,8 @@ public final class SchemaRegistryCore {
     List<RegistryRecord> records = new ArrayList<>();
     List<Integer> deleted = new ArrayList<>();
     for (Version v : live) {
-      records.add(new SchemaRecord(subject, v.version(), v.id(), byId.get(v.id()).canonical(), true));
+      records.add(
+          new SchemaRecord(subject, v.version(), v.id(), byId.get(v.id()).canonical(), true));
       deleted.add(v.version());
     }
     persist(records);
@@ -260,7 +265,8 @@ public final class SchemaRegistryCore {
   /**
    * Tests {@code schemaText} against {@code subject} under its effective level: against {@code
    * version} only when given (-1 = latest), otherwise against the versions the level asks for (all
-   * live ones for *_TRANSITIVE, the latest for the others). A subject without versions is compatible.
+   * live ones for *_TRANSITIVE, the latest for the others). A subject without versions is
+   * compatible.
    */
   public synchronized CompatibilityResult testCompatibility(
       String subject, String schemaText, String schemaType, Integer version) {
@@ -299,7 +305,8 @@ public final class SchemaRegistryCore {
       throw new SchemaRegistryException(
           422,
           SchemaRegistryException.INVALID_COMPATIBILITY_LEVEL,
-          "Compatibility level must be one of " + java.util.Arrays.toString(CompatibilityLevel.values()));
+          "Compatibility level must be one of "
+              + java.util.Arrays.toString(CompatibilityLevel.values()));
     }
     persist(List.of(new ConfigRecord(subject, level)));
   }
@@ -331,7 +338,10 @@ public final class SchemaRegistryCore {
 
   // ---------------------------------------------------------------- internals
 
-  /** The versions a new schema must be checked against: all live ones if transitive, else the latest. */
+  /**
+   * The versions a new schema must be checked against: all live ones if transitive, else the
+   * latest.
+   */
   private static List<Version> required(CompatibilityLevel level, List<Version> live) {
     if (live.isEmpty() || level.name().endsWith("_TRANSITIVE")) {
       return live;
@@ -344,21 +354,31 @@ public final class SchemaRegistryCore {
     if (level == CompatibilityLevel.NONE) {
       return List.of();
     }
-    boolean backward = level != CompatibilityLevel.FORWARD && level != CompatibilityLevel.FORWARD_TRANSITIVE;
-    boolean forward = level != CompatibilityLevel.BACKWARD && level != CompatibilityLevel.BACKWARD_TRANSITIVE;
+    boolean backward =
+        level != CompatibilityLevel.FORWARD && level != CompatibilityLevel.FORWARD_TRANSITIVE;
+    boolean forward =
+        level != CompatibilityLevel.BACKWARD && level != CompatibilityLevel.BACKWARD_TRANSITIVE;
     List<String> problems = new ArrayList<>();
     for (Version v : against) {
       Schema existing = byId.get(v.id()).schema();
       if (backward) {
         describe(
             SchemaCompatibility.checkReaderWriterCompatibility(candidate, existing),
-            "new schema cannot read data written with version " + v.version() + " of '" + subject + "'",
+            "new schema cannot read data written with version "
+                + v.version()
+                + " of '"
+                + subject
+                + "'",
             problems);
       }
       if (forward) {
         describe(
             SchemaCompatibility.checkReaderWriterCompatibility(existing, candidate),
-            "version " + v.version() + " of '" + subject + "' cannot read data written with the new schema",
+            "version "
+                + v.version()
+                + " of '"
+                + subject
+                + "' cannot read data written with the new schema",
             problems);
       }
     }
@@ -373,7 +393,9 @@ public final class SchemaRegistryCore {
     for (Incompatibility i : pair.getResult().getIncompatibilities()) {
       String detail =
           i.getType() == SchemaIncompatibilityType.READER_FIELD_MISSING_DEFAULT_VALUE
-              ? "field '" + i.getMessage() + "' has no default value and is missing from the writer's schema"
+              ? "field '"
+                  + i.getMessage()
+                  + "' has no default value and is missing from the writer's schema"
               : i.getMessage();
       problems.add(what + ": " + detail + " (" + i.getType() + " at " + i.getLocation() + ")");
     }
@@ -392,7 +414,8 @@ public final class SchemaRegistryCore {
     }
     try {
       return new Schema.Parser().parse(schemaText);
-    } catch (RuntimeException e) { // the parser throws SchemaParseException and others for bad input
+    } catch (
+        RuntimeException e) { // the parser throws SchemaParseException and others for bad input
       throw new SchemaRegistryException(
           422, SchemaRegistryException.INVALID_SCHEMA, "Invalid Avro schema: " + e.getMessage());
     }

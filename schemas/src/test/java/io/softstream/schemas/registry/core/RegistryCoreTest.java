@@ -23,12 +23,16 @@ import org.junit.jupiter.api.Test;
 class RegistryCoreTest {
 
   static final String V1 = record("{\"name\":\"a\",\"type\":\"string\"}");
+
   /** V1 plus a field with a default: compatible both ways. */
   static final String V2_DEFAULT =
-      record("{\"name\":\"a\",\"type\":\"string\"},{\"name\":\"b\",\"type\":\"int\",\"default\":0}");
+      record(
+          "{\"name\":\"a\",\"type\":\"string\"},{\"name\":\"b\",\"type\":\"int\",\"default\":0}");
+
   /** V1 plus a field without default: backward-incompatible, forward-compatible. */
   static final String V2_NO_DEFAULT =
       record("{\"name\":\"a\",\"type\":\"string\"},{\"name\":\"b\",\"type\":\"int\"}");
+
   /** V1 minus its only field: backward-compatible, forward-incompatible ("a" has no default). */
   static final String EMPTY = "{\"type\":\"record\",\"name\":\"R\",\"fields\":[]}";
 
@@ -77,7 +81,8 @@ class RegistryCoreTest {
     core.setCompatibility(null, NONE);
     int plain = core.register("s", V1, null).id();
     int withDoc =
-        core.register("s", record("{\"name\":\"a\",\"type\":\"string\",\"doc\":\"the a\"}"), null).id();
+        core.register("s", record("{\"name\":\"a\",\"type\":\"string\",\"doc\":\"the a\"}"), null)
+            .id();
     assertThat(withDoc).isNotEqualTo(plain);
   }
 
@@ -182,7 +187,10 @@ class RegistryCoreTest {
     core.register("s", V1, null);
     CompatibilityResult bad = core.testCompatibility("s", V2_NO_DEFAULT, null, -1);
     assertThat(bad.compatible()).isFalse();
-    assertThat(bad.messages()).singleElement().asString().contains("READER_FIELD_MISSING_DEFAULT_VALUE");
+    assertThat(bad.messages())
+        .singleElement()
+        .asString()
+        .contains("READER_FIELD_MISSING_DEFAULT_VALUE");
     assertThat(core.testCompatibility("s", V2_DEFAULT, null, null).compatible()).isTrue();
     assertThat(core.testCompatibility("empty", V2_NO_DEFAULT, null, -1).compatible()).isTrue();
     assertThat(core.versions("s", false)).containsExactly(1);
