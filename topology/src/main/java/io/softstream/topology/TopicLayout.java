@@ -39,6 +39,14 @@ public final class TopicLayout {
     return prefix;
   }
 
+  /**
+   * The user-facing ingest topic: producers may write here and the ingest gate (a Kafka Streams app)
+   * validates, answers from the token cache, and forwards the rest to {@link #images()}.
+   */
+  public String ingest() {
+    return prefix + "image-ingest";
+  }
+
   public String images() {
     return prefix + "images";
   }
@@ -53,6 +61,21 @@ public final class TopicLayout {
 
   public String generatedImages() {
     return prefix + "generated-images";
+  }
+
+  /** Unit generation jobs: a large request split by the generation app so several workers share it. */
+  public String generationJobs() {
+    return prefix + "generation-jobs";
+  }
+
+  /** One completion record per generation request, joined from its generated images. */
+  public String generationCompletions() {
+    return prefix + "generation-completions";
+  }
+
+  /** Windowed pipeline statistics from the stats app (compacted: latest per window and key). */
+  public String stats() {
+    return prefix + "pipeline-stats";
   }
 
   public String reconstructions() {
@@ -79,6 +102,14 @@ public final class TopicLayout {
   /** All topics with partitions, retention and size limits. */
   public List<TopicSpec> all() {
     return List.of(
+        new TopicSpec(
+            ingest(),
+            6,
+            replication,
+            "delete",
+            WEEK_MS,
+            10 * MB,
+            "ImageEvent from producers, validated and routed by the ingest gate"),
         new TopicSpec(
             images(),
             6,
@@ -111,6 +142,30 @@ public final class TopicLayout {
             WEEK_MS,
             10 * MB,
             "GeneratedImage per generated image"),
+        new TopicSpec(
+            generationJobs(),
+            6,
+            replication,
+            "delete",
+            WEEK_MS,
+            MB,
+            "Unit GenerationRequest jobs fanned out by the generation app"),
+        new TopicSpec(
+            generationCompletions(),
+            3,
+            replication,
+            "delete",
+            WEEK_MS,
+            MB,
+            "One completion per generation request (complete, or partial after a timeout)"),
+        new TopicSpec(
+            stats(),
+            1,
+            replication,
+            "compact",
+            -1,
+            MB,
+            "Windowed pipeline statistics, latest per window and key"),
         new TopicSpec(
             reconstructions(),
             6,
