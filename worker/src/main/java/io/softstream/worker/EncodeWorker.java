@@ -10,6 +10,7 @@ import io.softstream.schemas.avro.ModelKind;
 import io.softstream.schemas.avro.ModelVersion;
 import io.softstream.schemas.avro.TokenDtype;
 import io.softstream.schemas.avro.TokenRecord;
+import io.softstream.schemas.images.ContentHash;
 import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.schemas.tokens.TokenPacking;
@@ -308,6 +309,7 @@ public final class EncodeWorker extends AbstractWorker {
               .setSourcePartition(r.partition())
               .setSourceOffset(r.offset())
               .setEventTime(e.getEventTime())
+              .setContentSha256(ContentHash.sha256Hex(e.getImageBytes()))
               .build();
       String topic = topics.tokens();
       out.add(

@@ -3,6 +3,7 @@ package io.softstream.worker;
 import io.softstream.model.TokenizerConfig;
 import io.softstream.model.image.ImageTranslator;
 import io.softstream.model.runtime.EngineKind;
+import io.softstream.schemas.images.ImageLimits;
 import java.lang.management.ManagementFactory;
 import java.util.HashMap;
 import java.util.Locale;
@@ -174,14 +175,14 @@ public class WorkerConfig extends AbstractConfig {
           .define(
               IMAGE_MAX_BYTES,
               Type.INT,
-              8 * 1024 * 1024,
+              ImageLimits.DEFAULT_MAX_BYTES,
               Range.atLeast(1),
               Importance.MEDIUM,
               "Larger image payloads are dead-lettered (OversizedPayload).")
           .define(
               IMAGE_MAX_PIXELS,
               Type.LONG,
-              40_000_000L,
+              ImageLimits.DEFAULT_MAX_PIXELS,
               Range.atLeast(1),
               Importance.MEDIUM,
               "Images with more pixels are dead-lettered before decoding (OversizedImage).")
