@@ -7,8 +7,8 @@ import java.util.HexFormat;
 
 /**
  * The content key of an image: lower-case hex SHA-256 of its encoded bytes, exactly as received.
- * The encode worker writes it into {@code TokenRecord.content_sha256}; the ingest gate's token cache
- * looks it up. Both must use this one function, or the cache never hits.
+ * The encode worker writes it into {@code TokenRecord.content_sha256}; the ingest gate's token
+ * cache looks it up. Both must use this one function, or the cache never hits.
  */
 public final class ContentHash {
   private ContentHash() {}

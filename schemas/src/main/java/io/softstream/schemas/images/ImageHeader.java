@@ -51,8 +51,7 @@ public record ImageHeader(String format, String mimeType, int width, int height)
       }
       need(b, 26, "bmp", "BITMAPINFOHEADER");
       // A negative height means top-down rows, not an empty image.
-      return Optional.of(
-          new ImageHeader("bmp", "image/bmp", le32(b, 18), Math.abs(le32(b, 22))));
+      return Optional.of(new ImageHeader("bmp", "image/bmp", le32(b, 18), Math.abs(le32(b, 22))));
     }
     if (starts(b, 'R', 'I', 'F', 'F')
         && b.length >= 16
@@ -94,8 +93,7 @@ public record ImageHeader(String format, String mimeType, int width, int height)
     need(b, 30, "webp", "VP8 chunk");
     String chunk = new String(b, 12, 4, java.nio.charset.StandardCharsets.US_ASCII);
     return switch (chunk) {
-      case "VP8X" ->
-          new ImageHeader("webp", "image/webp", le24(b, 24) + 1, le24(b, 27) + 1);
+      case "VP8X" -> new ImageHeader("webp", "image/webp", le24(b, 24) + 1, le24(b, 27) + 1);
       case "VP8L" -> {
         if ((b[20] & 0xff) != 0x2f) {
           throw new TruncatedHeaderException("webp: bad VP8L signature");
@@ -108,8 +106,7 @@ public record ImageHeader(String format, String mimeType, int width, int height)
         if ((b[23] & 0xff) != 0x9d || (b[24] & 0xff) != 0x01 || (b[25] & 0xff) != 0x2a) {
           throw new TruncatedHeaderException("webp: bad VP8 start code");
         }
-        yield new ImageHeader(
-            "webp", "image/webp", le16(b, 26) & 0x3fff, le16(b, 28) & 0x3fff);
+        yield new ImageHeader("webp", "image/webp", le16(b, 26) & 0x3fff, le16(b, 28) & 0x3fff);
       }
       default -> throw new TruncatedHeaderException("webp: unknown chunk '" + chunk + "'");
     };
@@ -139,7 +136,10 @@ public record ImageHeader(String format, String mimeType, int width, int height)
   }
 
   private static int be32(byte[] b, int i) {
-    return (b[i] & 0xff) << 24 | (b[i + 1] & 0xff) << 16 | (b[i + 2] & 0xff) << 8 | (b[i + 3] & 0xff);
+    return (b[i] & 0xff) << 24
+        | (b[i + 1] & 0xff) << 16
+        | (b[i + 2] & 0xff) << 8
+        | (b[i + 3] & 0xff);
   }
 
   private static int le16(byte[] b, int i) {

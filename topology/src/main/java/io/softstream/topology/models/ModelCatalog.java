@@ -79,14 +79,28 @@ public final class ModelCatalog implements AutoCloseable {
 
   /** The active version of {@code name} and {@code kind}, if one was announced. */
   public Optional<ModelVersion> active(String name, ModelKind kind) {
-    return latest.values().stream()
-        .filter(
-            e ->
-                e.version().getName().equals(name)
-                    && e.version().getKind() == kind
-                    && e.version().getStatus() == ModelStatus.ACTIVE)
-        .max(Comparator.comparingLong(Entry::offset))
-        .map(Entry::version);
+    return activeOf(latest.values(), name, kind);
+  }
+
+  /**
+   * The rule, for every reader of the topic (this catalog, the ingest gate's global table): among
+   * the latest announcement of each version, the ACTIVE one of {@code name} and {@code kind} with
+   * the highest offset. A null or empty {@code name} means any name (the most recently activated
+   * model of that kind).
+   */
+  public static Optional<ModelVersion> activeOf(
+      Iterable<Entry> latestPerVersion, String name, ModelKind kind) {
+    Entry best = null;
+    for (Entry e : latestPerVersion) {
+      ModelVersion v = e.version();
+      if ((name == null || name.isEmpty() || v.getName().equals(name))
+          && v.getKind() == kind
+          && v.getStatus() == ModelStatus.ACTIVE
+          && (best == null || e.offset() > best.offset())) {
+        best = e;
+      }
+    }
+    return Optional.ofNullable(best).map(Entry::version);
   }
 
   /** One version's latest announcement. */
