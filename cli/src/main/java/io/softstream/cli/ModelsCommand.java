@@ -86,8 +86,8 @@ public final class ModelsCommand implements Callable<Integer> {
       switch (action) {
         case "list" -> {
           out.printf(
-              "%-24s %-10s %7s %-9s %12s  %-16s %s%n",
-              "name", "kind", "version", "status", "bytes", "sha256", "metrics");
+              "%-24s %-10s %7s %-9s %-10s %12s  %-16s %s%n",
+              "name", "kind", "version", "status", "effective", "bytes", "sha256", "metrics");
           for (ModelCatalog.Entry e : catalog.all()) {
             ModelVersion v = e.version();
             boolean active =
@@ -95,12 +95,20 @@ public final class ModelsCommand implements Callable<Integer> {
                     .active(v.getName(), v.getKind())
                     .map(a -> a.getVersion() == v.getVersion())
                     .orElse(false);
+            // The effective state, by the rule every reader applies (ModelCatalog.activeOf, also
+            // the ingest gate's model table): an ACTIVE announcement overtaken by a later one is
+            // superseded.
+            String effective =
+                active
+                    ? "SERVING"
+                    : v.getStatus() == ModelStatus.ACTIVE ? "SUPERSEDED" : v.getStatus().toString();
             out.printf(
-                "%-24s %-10s %7d %-9s %12d  %-16s %s%s%n",
+                "%-24s %-10s %7d %-9s %-10s %12d  %-16s %s%s%n",
                 v.getName(),
                 v.getKind(),
                 v.getVersion(),
                 v.getStatus(),
+                effective,
                 v.getSizeBytes(),
                 v.getSha256().substring(0, 16),
                 v.getMetrics(),

@@ -26,6 +26,7 @@ import picocli.CommandLine.Command;
       GenerateCommand.class,
       KafkaCommand.class,
       TopicsCommand.class,
+      TopologyCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Softstream {
