@@ -42,6 +42,13 @@ public final class StreamsRunner implements AutoCloseable {
   private final PrometheusMeterRegistry registry =
       new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
   private final List<AutoCloseable> bindings = new ArrayList<>();
+  private final java.util.concurrent.ScheduledExecutorService scheduler =
+      Executors.newSingleThreadScheduledExecutor(
+          r -> {
+            Thread t = new Thread(r, "streams-metrics-refresh");
+            t.setDaemon(true);
+            return t;
+          });
   private HttpServer http;
   private int port = -1;
 
@@ -56,9 +63,14 @@ public final class StreamsRunner implements AutoCloseable {
       ks.setUncaughtExceptionHandler(new ThreadReplacer(app.name()));
       ks.setStateListener((now, before) -> log.info("app {}: {} -> {}", app.name(), before, now));
       this.apps.put(app.name(), ks);
+      // Re-scanned every 5 s (Micrometer's default is 60 s): task-level metrics, such as the
+      // gate's cache hits, appear only after the first assignment.
       KafkaStreamsMetrics m =
           new KafkaStreamsMetrics(
-              ks, List.of(io.micrometer.core.instrument.Tag.of("app", app.name())));
+              ks,
+              List.of(io.micrometer.core.instrument.Tag.of("app", app.name())),
+              scheduler,
+              Duration.ofSeconds(5));
       m.bindTo(registry);
       bindings.add(m);
       Gauge.builder("softstream.streams.state", ks, k -> k.state().ordinal())
@@ -162,6 +174,7 @@ public final class StreamsRunner implements AutoCloseable {
         log.debug("closing metrics binding", e);
       }
     }
+    scheduler.shutdownNow();
     if (http != null) {
       http.stop(0);
     }
