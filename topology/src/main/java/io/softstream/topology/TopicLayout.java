@@ -40,8 +40,8 @@ public final class TopicLayout {
   }
 
   /**
-   * The user-facing ingest topic: producers may write here and the ingest gate (a Kafka Streams app)
-   * validates, answers from the token cache, and forwards the rest to {@link #images()}.
+   * The user-facing ingest topic: producers may write here and the ingest gate (a Kafka Streams
+   * app) validates, answers from the token cache, and forwards the rest to {@link #images()}.
    */
   public String ingest() {
     return prefix + "image-ingest";
@@ -63,7 +63,9 @@ public final class TopicLayout {
     return prefix + "generated-images";
   }
 
-  /** Unit generation jobs: a large request split by the generation app so several workers share it. */
+  /**
+   * Unit generation jobs: a large request split by the generation app so several workers share it.
+   */
   public String generationJobs() {
     return prefix + "generation-jobs";
   }
