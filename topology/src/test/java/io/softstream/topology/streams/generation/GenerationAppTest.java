@@ -291,4 +291,24 @@ class GenerationAppTest {
     assertThat(back.duplicates).isEqualTo(2);
     assertThat(back.done).isTrue();
   }
+
+  @Test
+  void settingsRefuseValuesThatCannotWork() {
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () ->
+                new GenerationApp.Settings(
+                    0,
+                    64,
+                    Duration.ofSeconds(1),
+                    Duration.ofSeconds(1),
+                    Duration.ofSeconds(1),
+                    SERDE))
+        .hasMessageContaining("unitSize must be at least 1");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () ->
+                new GenerationApp.Settings(
+                    4, 64, Duration.ZERO, Duration.ofSeconds(1), Duration.ofSeconds(1), SERDE))
+        .hasMessageContaining("must be positive");
+    assertThat(GenerationApp.Settings.defaults(SERDE).unitSize()).isEqualTo(4);
+  }
 }
