@@ -77,7 +77,11 @@ public final class GenerateWorker extends AbstractWorker {
       ConsumerRecord<byte[], byte[]> source, GenerationRequest request, int label) {}
 
   public GenerateWorker(WorkerConfig config) {
-    super(config, "generate", layout(config).generationRequests());
+    super(
+        config,
+        "generate",
+        GenerationSettings.from(config.originals())
+            .inputTopic(layout(config).generationRequests()));
     this.settings = GenerationSettings.from(config.originals());
     this.feed =
         settings.watch()
@@ -410,7 +414,9 @@ public final class GenerateWorker extends AbstractWorker {
       for (Valid v : group) {
         for (int i = 0; i < v.request().getCount(); i++, k++) {
           labels[k] = v.label();
-          seeds[k] = Sampler.imageSeed(v.request().getSeed(), i);
+          // A unit job's image i is its parent's image first_index + i, with that image's seed, so
+          // the images do not depend on how the parent was split.
+          seeds[k] = Sampler.imageSeed(v.request().getSeed(), v.request().getFirstIndex() + i);
         }
       }
       GenerationRequest first = group.get(0).request();
@@ -428,14 +434,19 @@ public final class GenerateWorker extends AbstractWorker {
       for (Valid v : group) {
         List<Output> outs = new ArrayList<>();
         ConsumerRecord<byte[], byte[]> r = v.source();
-        String id = v.request().getRequestId().toString();
-        byte[] key = r.key() != null ? r.key() : id.getBytes(StandardCharsets.UTF_8);
+        GenerationRequest req = v.request();
+        // A unit job writes under its parent's id, keyed by it, so the generation app's fan-in
+        // meets all of a request's images (and the request) in one partition.
+        boolean job = req.getParentRequestId() != null;
+        String id = job ? req.getParentRequestId().toString() : req.getRequestId().toString();
+        byte[] key = job || r.key() == null ? id.getBytes(StandardCharsets.UTF_8) : r.key();
         for (int i = 0; i < v.request().getCount(); i++, k++) {
           ImageGeneration.Image img = imgs.get(k);
           GeneratedImage g =
               GeneratedImage.newBuilder()
                   .setRequestId(id)
-                  .setIndex(i)
+                  .setIndex(req.getFirstIndex() + i)
+                  .setJobId(job ? req.getRequestId().toString() : null)
                   .setLabel(v.label())
                   .setPng(ByteBuffer.wrap(TokenDecoding.png(img.image())))
                   .setGeneratorModel(generatorModel)
@@ -503,6 +514,10 @@ public final class GenerateWorker extends AbstractWorker {
               + settings.maxCount()
               + " (generation.max.count)");
       errorClass = errorClass == null ? "InvalidCount" : errorClass;
+    }
+    if (req.getFirstIndex() < 0) {
+      problems.add("first_index " + req.getFirstIndex() + " is negative; it must be 0 or more");
+      errorClass = errorClass == null ? "InvalidFirstIndex" : errorClass;
     }
     if (req.getSamplingSteps() < 1 || req.getSamplingSteps() > GenerationSettings.MAX_STEPS) {
       problems.add(

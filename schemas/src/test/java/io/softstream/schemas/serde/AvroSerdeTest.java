@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.softstream.schemas.avro.DeadLetter;
 import io.softstream.schemas.avro.GeneratedImage;
+import io.softstream.schemas.avro.GenerationCompletion;
 import io.softstream.schemas.avro.GenerationRequest;
 import io.softstream.schemas.avro.ImageEvent;
 import io.softstream.schemas.avro.ModelVersion;
@@ -39,7 +40,8 @@ class AvroSerdeTest {
           GenerationRequest.class,
           GeneratedImage.class,
           ModelVersion.class,
-          DeadLetter.class);
+          DeadLetter.class,
+          GenerationCompletion.class);
 
   static Map<String, Object> config(String scope) {
     return Map.of("schema.registry.url", "mock://" + scope);

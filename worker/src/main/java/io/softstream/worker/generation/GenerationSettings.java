@@ -28,6 +28,7 @@ public final class GenerationSettings extends AbstractConfig {
   public static final String GUIDANCE_LOW = "generation.guidance.low";
   public static final String GUIDANCE_HIGH = "generation.guidance.high";
   public static final String MAX_BATCH_IMAGES = "generation.max.batch.images";
+  public static final String INPUT_TOPIC = "generation.input.topic";
 
   /** Request limits that are not configurable: they bound the work one record can cause. */
   public static final int MAX_STEPS = 1000;
@@ -98,7 +99,16 @@ public final class GenerationSettings extends AbstractConfig {
               256,
               Range.between(1, 65536),
               Importance.MEDIUM,
-              "Most images sampled and decoded in one forward pass.");
+              "Most images sampled and decoded in one forward pass.")
+          .define(
+              INPUT_TOPIC,
+              Type.STRING,
+              "",
+              Importance.MEDIUM,
+              "Topic to read GenerationRequests from: empty = the layout's generation-requests (with topic.prefix), "
+                  + "whole requests from clients; or the full name of the generation-jobs topic (e.g. generation-jobs) "
+                  + "to serve the unit jobs the generation app fans out, so several workers share one large request. "
+                  + "Either way each image is written under the parent request id and its index in the parent.");
 
   public GenerationSettings(Map<?, ?> originals) {
     super(CONFIG, originals, false);
@@ -173,6 +183,12 @@ public final class GenerationSettings extends AbstractConfig {
 
   public int maxBatchImages() {
     return getInt(MAX_BATCH_IMAGES);
+  }
+
+  /** The topic to read requests from, or {@code whenEmpty} (the layout's generation-requests). */
+  public String inputTopic(String whenEmpty) {
+    String t = getString(INPUT_TOPIC).strip();
+    return t.isEmpty() ? whenEmpty : t;
   }
 
   /** Sampler settings for a request's steps and guidance scale. */

@@ -33,6 +33,11 @@ class GenerationSettingsTest {
     assertThat(s.guidanceLow()).isZero();
     assertThat(s.guidanceHigh()).isEqualTo(1f);
     assertThat(s.maxBatchImages()).isEqualTo(256);
+    assertThat(s.inputTopic("t1-generation-requests")).isEqualTo("t1-generation-requests");
+    assertThat(
+            GenerationSettings.from(props(GenerationSettings.INPUT_TOPIC, " t1-generation-jobs "))
+                .inputTopic("t1-generation-requests"))
+        .isEqualTo("t1-generation-jobs");
 
     GenerationSettings t =
         GenerationSettings.from(
