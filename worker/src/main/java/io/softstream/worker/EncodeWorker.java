@@ -310,6 +310,7 @@ public final class EncodeWorker extends AbstractWorker {
               .setSourceOffset(r.offset())
               .setEventTime(e.getEventTime())
               .setContentSha256(ContentHash.sha256Hex(e.getImageBytes()))
+              .setWorkerId(workerId)
               .build();
       String topic = topics.tokens();
       out.add(

@@ -1,6 +1,8 @@
 package io.softstream.topology.streams;
 
+import io.softstream.topology.streams.generation.GenerationApp;
 import io.softstream.topology.streams.ingest.IngestGateApp;
+import io.softstream.topology.streams.stats.StatsApp;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -12,10 +14,7 @@ public final class StreamsApps {
 
   /** All apps, in start order. */
   public static List<StreamsApp> all() {
-    return List.of(
-        new IngestGateApp()
-        // one line per app, e.g. new GenerationApp(), new StatsApp()
-        );
+    return List.of(new IngestGateApp(), new GenerationApp(), new StatsApp());
   }
 
   /**

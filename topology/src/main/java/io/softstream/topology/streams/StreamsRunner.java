@@ -6,6 +6,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.softstream.topology.streams.stats.StatsApp;
+import io.softstream.topology.streams.stats.StatsQueries;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
@@ -99,6 +101,11 @@ public final class StreamsRunner implements AutoCloseable {
           ex -> reply(ex, 200, registry.scrape(), "text/plain; version=0.0.4; charset=utf-8"));
       http.createContext("/health/live", ex -> health(ex, isLive()));
       http.createContext("/health/ready", ex -> health(ex, isReady()));
+      KafkaStreams stats = apps.get(StatsApp.NAME);
+      if (stats != null) {
+        // Interactive queries over the statistics windows: the dashboard's source.
+        http.createContext("/stats", StatsQueries.of(stats).httpHandler());
+      }
       http.start();
       port = http.getAddress().getPort();
     }

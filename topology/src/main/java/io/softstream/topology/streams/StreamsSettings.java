@@ -32,6 +32,11 @@ public final class StreamsSettings extends AbstractConfig {
   public static final String CACHE_RETENTION_MS = "cache.retention.ms";
   public static final String CACHE_MODEL_NAME = "cache.model.name";
   public static final String CACHE_PARTITIONS = "cache.partitions";
+  public static final String GENERATION_UNIT_SIZE = "generation.unit.size";
+  public static final String GENERATION_MAX_COUNT = "generation.max.count";
+  public static final String GENERATION_TIMEOUT_MS = "generation.timeout.ms";
+  public static final String STATS_GRACE_MS = "stats.grace.ms";
+  public static final String STATS_RETENTION_MS = "stats.retention.ms";
   public static final String IMAGE_MAX_BYTES = ImageLimits.MAX_BYTES_SETTING;
   public static final String IMAGE_MAX_PIXELS = ImageLimits.MAX_PIXELS_SETTING;
 
@@ -113,6 +118,43 @@ public final class StreamsSettings extends AbstractConfig {
               Range.between(1, 10_000),
               Importance.LOW,
               "Partitions of the two repartition topics that key images and tokens by content hash.")
+          .define(
+              GENERATION_UNIT_SIZE,
+              Type.INT,
+              4,
+              Range.atLeast(1),
+              Importance.MEDIUM,
+              "Most images per unit generation job: a larger request is split so several generation"
+                  + " workers share it.")
+          .define(
+              GENERATION_MAX_COUNT,
+              Type.INT,
+              4096,
+              Range.atLeast(1),
+              Importance.LOW,
+              "Largest request that is split; larger ones go on unsplit for the worker to reject.")
+          .define(
+              GENERATION_TIMEOUT_MS,
+              Type.LONG,
+              600_000L,
+              Range.atLeast(1000),
+              Importance.MEDIUM,
+              "Wall-clock time from a generation request to its PARTIAL completion (naming the"
+                  + " missing images) if not all images exist by then.")
+          .define(
+              STATS_GRACE_MS,
+              Type.LONG,
+              10_000L,
+              Range.atLeast(0),
+              Importance.LOW,
+              "How late (event time) a record may arrive and still count in its statistics window.")
+          .define(
+              STATS_RETENTION_MS,
+              Type.LONG,
+              3_600_000L,
+              Range.atLeast(310_000),
+              Importance.LOW,
+              "How long statistics windows stay queryable (at least 5 minutes plus grace).")
           .define(
               IMAGE_MAX_BYTES,
               Type.INT,

@@ -8,6 +8,8 @@ import io.softstream.schemas.registry.SchemaRegistryClients;
 import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicLayout;
+import io.softstream.topology.streams.StreamsApp;
+import io.softstream.topology.streams.StreamsSettings;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Map;
@@ -50,7 +52,10 @@ import org.apache.kafka.streams.state.Stores;
  * <p>The processor API is used because one processor decides per record which of two sinks (jobs or
  * completions) gets it; every processor, sink and the store are named explicitly.
  */
-public final class GenerationApp {
+public final class GenerationApp implements StreamsApp {
+  /** The app's name: application.id {@code softstream-generation}. */
+  public static final String NAME = "generation";
+
   public static final String REQUESTS_SOURCE = "generation-requests-source";
   public static final String IMAGES_SOURCE = "generated-images-source";
   public static final String PROCESSOR = "generation-fan-out-fan-in";
@@ -58,7 +63,24 @@ public final class GenerationApp {
   public static final String COMPLETIONS_SINK = "generation-completions-sink";
   public static final String STORE = "generation-fan-in-store";
 
-  private GenerationApp() {}
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public Topology topology(StreamsSettings settings) {
+    Settings s = Settings.defaults(settings.serdeConfig());
+    return topology(
+        new Settings(
+            settings.getInt(StreamsSettings.GENERATION_UNIT_SIZE),
+            settings.getInt(StreamsSettings.GENERATION_MAX_COUNT),
+            Duration.ofMillis(settings.getLong(StreamsSettings.GENERATION_TIMEOUT_MS)),
+            s.punctuateInterval(),
+            s.doneRetention(),
+            s.serdeConfig()),
+        settings.topics());
+  }
 
   /**
    * Settings of the generation app.

@@ -238,6 +238,7 @@ final class Gate {
           TokenRecord.newBuilder(cached.value())
               .setImageId(e.getId())
               .setCacheHit(true)
+              .setWorkerId(null)
               .setSourceTopic(c[0])
               .setSourcePartition(Integer.parseInt(c[1]))
               .setSourceOffset(Long.parseLong(c[2]))

@@ -6,6 +6,8 @@ import io.softstream.schemas.registry.SchemaRegistryClient;
 import io.softstream.schemas.registry.SchemaRegistryClients;
 import io.softstream.schemas.serde.AvroSerdes;
 import io.softstream.topology.TopicLayout;
+import io.softstream.topology.streams.StreamsApp;
+import io.softstream.topology.streams.StreamsSettings;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
@@ -17,7 +19,9 @@ import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.TopologyConfig;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.KGroupedStream;
@@ -49,7 +53,10 @@ import org.apache.kafka.streams.state.WindowStore;
  * field that is true (the ingest gate's token cache adds it); records without it count none. The
  * worker comes from a {@value #WORKER_FIELD} string field when the schema has one, else "-".
  */
-public final class StatsApp {
+public final class StatsApp implements StreamsApp {
+  /** The app's name: application.id {@code softstream-stats}. */
+  public static final String NAME = "stats";
+
   public static final String STORE_1M = "stats-1m-store";
   public static final String STORE_5M = "stats-5m-store";
   public static final String CACHE_HIT_FIELD = "cache_hit";
@@ -60,7 +67,7 @@ public final class StatsApp {
   static final String CACHE_HITS = "cache_hits";
   static final String DEAD_LETTERS = "dead_letters";
 
-  private StatsApp() {}
+  public StatsApp() {}
 
   /**
    * Settings of the stats app.
@@ -92,6 +99,21 @@ public final class StatsApp {
     }
   }
 
+  @Override
+  public String name() {
+    return NAME;
+  }
+
+  @Override
+  public Topology topology(StreamsSettings settings) {
+    return topology(
+        new Settings(
+            Duration.ofMillis(settings.getLong(StreamsSettings.STATS_GRACE_MS)),
+            Duration.ofMillis(settings.getLong(StreamsSettings.STATS_RETENTION_MS)),
+            settings.serdeConfig()),
+        settings.topics());
+  }
+
   /** What a statistic is of: a metric and its dimensions ("-" where one does not apply). */
   public record Key(String metric, String model, String worker, String errorClass) {
     static Key of(String metric, String model, String worker, String errorClass) {
@@ -119,7 +141,18 @@ public final class StatsApp {
         AvroSerdes.specific(TokenRecord.class, registry, settings.serdeConfig(), false);
     Serde<DeadLetter> deadLetters =
         AvroSerdes.specific(DeadLetter.class, registry, settings.serdeConfig(), false);
-    StreamsBuilder b = new StreamsBuilder();
+    // Built with the naming check on, so an unnamed store or repartition topic fails here.
+    StreamsBuilder b =
+        new StreamsBuilder(
+            new TopologyConfig(
+                new StreamsConfig(
+                    Map.of(
+                        StreamsConfig.APPLICATION_ID_CONFIG,
+                        "softstream-" + NAME,
+                        StreamsConfig.BOOTSTRAP_SERVERS_CONFIG,
+                        "unused:9092",
+                        StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG,
+                        true))));
 
     // Images are counted, not decoded: the count needs no pixels.
     KStream<String, Long> images =
