@@ -55,9 +55,14 @@ def produce(bootstrap, registry, topic, n, schema_file):
     schema = loads(open(schema_file).read())
     p = AvroProducer({"bootstrap.servers": bootstrap, "schema.registry.url": registry},
                      default_value_schema=schema)
+    # Python's avro writer does not fill in schema defaults: a producer sets every field, so fields a later
+    # schema version adds take their declared default here.
+    defaults = {f.name: f.default for f in schema.fields if f.has_default}
     for i in range(n):
-        p.produce(topic=topic, value={"request_id": "py-%d" % i, "label": i % 10, "prompt": None, "count": i + 1,
-                                      "seed": 1000 + i, "guidance_scale": 2.5, "sampling_steps": 25})
+        value = dict(defaults)
+        value.update({"request_id": "py-%d" % i, "label": i % 10, "prompt": None, "count": i + 1,
+                      "seed": 1000 + i, "guidance_scale": 2.5, "sampling_steps": 25})
+        p.produce(topic=topic, value=value)
     p.flush(30)
 
 
