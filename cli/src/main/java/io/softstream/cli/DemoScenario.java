@@ -3,8 +3,8 @@ package io.softstream.cli;
 import io.softstream.embedded.EmbeddedPlatform;
 import io.softstream.model.ModelDir;
 import io.softstream.model.generator.Sampler;
-import io.softstream.schemas.avro.DeadLetter;
 import io.softstream.schemas.avro.CompletionStatus;
+import io.softstream.schemas.avro.DeadLetter;
 import io.softstream.schemas.avro.GeneratedImage;
 import io.softstream.schemas.avro.GenerationCompletion;
 import io.softstream.schemas.avro.GenerationRequest;
@@ -22,7 +22,6 @@ import io.softstream.topology.streams.StreamsApp;
 import io.softstream.topology.streams.StreamsApps;
 import io.softstream.topology.streams.StreamsRunner;
 import io.softstream.topology.streams.StreamsSettings;
-import io.softstream.topology.streams.generation.GenerationApp;
 import io.softstream.topology.streams.ingest.IngestGateApp;
 import io.softstream.worker.AbstractWorker;
 import io.softstream.worker.DecodeWorker;
@@ -61,6 +60,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
@@ -72,8 +72,8 @@ import org.apache.kafka.streams.state.ValueAndTimestamp;
  * Streams apps (ingest gate with token cache, generation fan-out/fan-in, statistics), publish a
  * model, start the workers, send images through the ingest gate, swap the model mid-run, send
  * poison pills and generation requests, re-send a share of the images so the token cache answers
- * them, wait for the results and print the summary, the generation completions and the stats
- * app's table. {@link #run} reads as that list of steps; each step prints what it did.
+ * them, wait for the results and print the summary, the generation completions and the stats app's
+ * table. {@link #run} reads as that list of steps; each step prints what it did.
  */
 final class DemoScenario {
   /**
@@ -160,7 +160,7 @@ final class DemoScenario {
         ok = tellTheStory(platform, apps);
       } finally {
         stopWorkers();
-        apps.close(Duration.ofSeconds(20));
+        closeStreamsApps(apps);
       }
       say(
           "Workers stopped cleanly; Streams apps closed (state in %s); broker data kept in %s",
@@ -239,8 +239,7 @@ final class DemoScenario {
    * What the demo waits for: token records (and as many reconstructions), dead letters of images,
    * generated images, dead-letter records of bad generation requests, generation completions.
    */
-  private record Expected(
-      int tokens, int deadLetters, int images, int rejects, int completions) {}
+  private record Expected(int tokens, int deadLetters, int images, int rejects, int completions) {}
 
   /** The embedded broker (child JVM), the schema registry and the topics. */
   private EmbeddedPlatform startPlatform() {
@@ -264,9 +263,10 @@ final class DemoScenario {
   }
 
   /**
-   * The Kafka Streams apps (ingest gate with its token cache, generation fan-out/fan-in, statistics)
-   * in this JVM, as {@code softstream topology run} runs them: state under the data dir, /metrics,
-   * /health and /stats on a free port. Starting returns at once; {@link #awaitStreamsApps} waits.
+   * The Kafka Streams apps (ingest gate with its token cache, generation fan-out/fan-in,
+   * statistics) in this JVM, as {@code softstream topology run} runs them: state under the data
+   * dir, /metrics, /health and /stats on a free port. Starting returns at once; {@link
+   * #awaitStreamsApps} waits.
    */
   private StreamsRunner startStreamsApps() throws IOException {
     Map<String, Object> c = new HashMap<>(props);
@@ -284,6 +284,31 @@ final class DemoScenario {
         streamsSettings.applicationId("<app>"),
         apps.metricsPort());
     return apps;
+  }
+
+  /**
+   * Closes every app at once, leaving its consumer group: the next run on this data dir then joins
+   * at once instead of waiting out the old members' session timeout (45 s).
+   */
+  private static void closeStreamsApps(StreamsRunner apps) throws InterruptedException {
+    List<Thread> closing = new ArrayList<>();
+    for (String app : apps.states().keySet()) {
+      Thread t =
+          new Thread(
+              () ->
+                  apps.streams(app)
+                      .close(
+                          CloseOptions.groupMembershipOperation(
+                                  CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                              .withTimeout(Duration.ofSeconds(20))),
+              "demo-close-" + app);
+      t.start();
+      closing.add(t);
+    }
+    for (Thread t : closing) {
+      t.join();
+    }
+    apps.close(Duration.ofSeconds(5)); // the metrics endpoint; the apps are closed already
   }
 
   /** Waits (at most a minute) until every Streams app is RUNNING. */
@@ -417,7 +442,7 @@ final class DemoScenario {
         into.put(id, s);
         if (i++ < 4 || s.contentType().equals("image/jpeg") && i < setup.fashionImages() + 2) {
           say(
-              "  %-28s %-10s %6d B %4dx%-4d %-12s -> partition %d offset %d",
+              "  %-30s %-10s %6d B %4dx%-4d %-12s -> partition %d offset %d",
               id,
               s.contentType(),
               s.bytes().length,
@@ -507,6 +532,12 @@ final class DemoScenario {
     }
     List<SampleImages.Sample> again =
         cached.stream().limit(want).map(sent::get).collect(Collectors.toList());
+    if (again.isEmpty()) {
+      say(
+          "%n-> re-sending none of the %d images: %s:%d, the encoder the token cache answers for, tokenized none of them (the workers swapped to it after the stream)",
+          sent.size(), modelName, version);
+      return;
+    }
     say(
         "%n-> re-sending %d of the %d images (%.0f%%) that %s:%d tokenized, under new ids: their tokens are in the token cache (%d of %d looked up in store %s)",
         again.size(),
@@ -578,8 +609,7 @@ final class DemoScenario {
    * Waits (at most two minutes) until everything expected came back or {@code enough} holds,
    * printing progress every second.
    */
-  private void awaitResults(
-      DemoWatcher watcher, Expected expected, long ts, BooleanSupplier enough)
+  private void awaitResults(DemoWatcher watcher, Expected expected, long ts, BooleanSupplier enough)
       throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
     long lastPrint = 0;
@@ -664,9 +694,7 @@ final class DemoScenario {
             .count();
     say(
         "cache hits: %d (%d of the %d re-sent images answered from the token cache by the ingest gate, same tokens, no encoder run)",
-        watcher.cacheHits(),
-        hitsOfResent,
-        resent.size());
+        watcher.cacheHits(), hitsOfResent, resent.size());
     if (any != null) {
       say(
           "Tokens: %d x %d %s = %d bytes per image (Fashion-MNIST PNGs average %d bytes, raw 32x32 gray = 1024 bytes)",
@@ -901,8 +929,7 @@ final class DemoScenario {
     say("");
     say(
         "Pipeline statistics (stats app: %s, this run; every update also on topic %s):",
-        DemoWatcher.statsUri(apps.metricsPort(), "1m"),
-        topics.stats());
+        DemoWatcher.statsUri(apps.metricsPort(), "1m"), topics.stats());
     say(
         "  images in %d   tokens out %d   cache hits %d   dead letters %d",
         total(counts, "images_in"),
@@ -923,7 +950,7 @@ final class DemoScenario {
             .map(e -> e.getKey() + " " + e.getValue())
             .collect(Collectors.joining(", ")));
     say(
-        "  %-16s %-20s %10s %10s %28s",
+        "  %-16s %-20s %11s %11s %28s",
         "model version", "worker", "tokens out", "cache hits", "latency p50 / p95 / p99 ms");
     counts.forEach(
         (k, v) -> {
@@ -932,7 +959,7 @@ final class DemoScenario {
             long hits = counts.getOrDefault("cache_hits|" + p[1] + "|" + p[2] + "|" + p[3], 0L);
             long[] l = latency.getOrDefault(p[1] + "|" + p[2], new long[] {-1, -1, -1});
             say(
-                "  %-16s %-20s %10d %10d %28s",
+                "  %-16s %-20s %11d %11d %28s",
                 p[1],
                 p[2].equals("-") ? "- (token cache)" : p[2],
                 v,

@@ -1,5 +1,7 @@
 package io.softstream.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.softstream.schemas.avro.DeadLetter;
 import io.softstream.schemas.avro.GeneratedImage;
 import io.softstream.schemas.avro.GenerationCompletion;
@@ -8,8 +10,6 @@ import io.softstream.schemas.avro.TokenRecord;
 import io.softstream.schemas.registry.SchemaRegistryClient;
 import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.topology.TopicLayout;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -183,21 +183,20 @@ final class DemoWatcher implements AutoCloseable {
       HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
   /**
-   * Asks the stats app's interactive query, {@code GET /stats/<window>?minutes=60} on {@code
-   * port}, for every statistic of the last hour; null while its stores are not queryable (503).
+   * Asks the stats app's interactive query, {@code GET /stats/<window>?minutes=60} on {@code port},
+   * for every statistic of the last hour; null while its stores are not queryable (503).
    */
   static List<Stat> queryStats(int port, String window) throws IOException, InterruptedException {
     HttpResponse<String> r =
         HTTP.send(
-            HttpRequest.newBuilder(statsUri(port, window))
-                .timeout(Duration.ofSeconds(10))
-                .build(),
+            HttpRequest.newBuilder(statsUri(port, window)).timeout(Duration.ofSeconds(10)).build(),
             HttpResponse.BodyHandlers.ofString());
     if (r.statusCode() == 503) {
       return null;
     }
     if (r.statusCode() != 200) {
-      throw new IOException("GET " + statsUri(port, window) + ": " + r.statusCode() + " " + r.body());
+      throw new IOException(
+          "GET " + statsUri(port, window) + ": " + r.statusCode() + " " + r.body());
     }
     List<Stat> out = new ArrayList<>();
     for (JsonNode n : new ObjectMapper().readTree(r.body())) {
