@@ -719,10 +719,10 @@ final class DemoScenario {
     Map<Integer, Long> byVersion = new TreeMap<>();
     watcher.tokens.values().forEach(tr -> byVersion.merge(tr.getModelVersion(), 1L, Long::sum));
     say(
-        "Tokens by model version: %s; encode workers now serve version %s; largest gap between token records (publishing included): %d ms",
+        "Tokens by model version: %s; encode workers now serve version %s; largest gap between token records of the stream (publishing included): %d ms",
         byVersion,
         encoders.stream().map(EncodeWorker::servingVersion).distinct().toList(),
-        watcher.largestPauseMs());
+        watcher.largestPauseMs(sent.size()));
     Path grid = setup.dataDir().resolve("reconstructions.png");
     int shown = writeGrid(grid, watcher);
     say(
@@ -949,9 +949,12 @@ final class DemoScenario {
         byClass.entrySet().stream()
             .map(e -> e.getKey() + " " + e.getValue())
             .collect(Collectors.joining(", ")));
-    say(
-        "  %-16s %-20s %11s %11s %28s",
-        "model version", "worker", "tokens out", "cache hits", "latency p50 / p95 / p99 ms");
+    int width =
+        counts.keySet().stream()
+            .mapToInt(k -> k.split("\\|", -1)[1].length())
+            .reduce("model version".length(), Math::max);
+    String row = "  %-" + width + "s  %-20s %11s %11s %28s";
+    say(row, "model version", "worker", "tokens out", "cache hits", "latency p50 / p95 / p99 ms");
     counts.forEach(
         (k, v) -> {
           String[] p = k.split("\\|", -1);
@@ -959,11 +962,11 @@ final class DemoScenario {
             long hits = counts.getOrDefault("cache_hits|" + p[1] + "|" + p[2] + "|" + p[3], 0L);
             long[] l = latency.getOrDefault(p[1] + "|" + p[2], new long[] {-1, -1, -1});
             say(
-                "  %-16s %-20s %11d %11d %28s",
+                row,
                 p[1],
                 p[2].equals("-") ? "- (token cache)" : p[2],
-                v,
-                hits,
+                Long.toString(v),
+                Long.toString(hits),
                 l[0] + " / " + l[1] + " / " + l[2]);
           }
         });

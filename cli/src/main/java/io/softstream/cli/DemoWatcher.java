@@ -134,10 +134,11 @@ final class DemoWatcher implements AutoCloseable {
     return tokens.values().stream().filter(TokenRecord::getCacheHit).count();
   }
 
-  long largestPauseMs() {
+  /** The largest gap between the arrivals of the first {@code records} token records. */
+  long largestPauseMs(int records) {
     List<Long> l;
     synchronized (tokenArrivals) {
-      l = new ArrayList<>(tokenArrivals);
+      l = new ArrayList<>(tokenArrivals.subList(0, Math.min(records, tokenArrivals.size())));
     }
     long max = 0;
     for (int i = 1; i < l.size(); i++) {
