@@ -296,6 +296,8 @@ class DemoIT {
     cl.setErr(new PrintWriter(err));
     assertThat(cl.execute("demo", "--photos", "many")).isEqualTo(2);
     assertThat(err.toString()).contains("Invalid value for option '--photos'");
+    assertThat(cl.execute("demo", "--resend-share", "1.5")).isEqualTo(2);
+    assertThat(err.toString()).contains("--resend-share 1.5 is outside 0..1");
   }
 
   @Test
