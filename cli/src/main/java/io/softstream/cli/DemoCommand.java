@@ -16,20 +16,24 @@ import picocli.CommandLine.Spec;
 
 /**
  * Runs the whole system on the embedded default: a real KRaft broker (child JVM), the schema
- * registry, the topics, two encode workers, a decode worker and a generation worker, then a stream
- * of real images (and a few poison pills) through Kafka and a few generation requests (labels,
- * prompts and one bad request), printing throughput, latency, dead letters and per-request results
- * as it goes. This class resolves the options; {@link DemoScenario} tells the story.
+ * registry, the topics, the Kafka Streams apps (ingest gate with token cache, generation, stats),
+ * two encode workers, a decode worker and a generation worker, then a stream of real images (and a
+ * few poison pills) through the ingest gate, a re-sent share of them answered from the token cache,
+ * and a few generation requests (labels, prompts and one bad request) fanned out by the generation
+ * app, printing throughput, latency, dead letters, cache hits, per-request results and completions
+ * and the stats app's table. This class resolves the options; {@link DemoScenario} tells the story.
  */
 @Command(
     name = "demo",
     mixinStandardHelpOptions = true,
     description = {
-      "Start an embedded Kafka broker and schema registry, two encode workers, a decode worker and a "
-          + "generation worker; stream real images (Fashion-MNIST and wallpaper photos from Debian packages) with a few "
-          + "poison pills, and send generation requests (labels, prompts and one bad request); print what flowed, "
-          + "throughput, latency, dead letters and per-request results; save originals next to reconstructions and the "
-          + "generated images as PNG files."
+      "Start an embedded Kafka broker and schema registry, the Kafka Streams apps (ingest gate with token cache, "
+          + "generation, stats), two encode workers, a decode worker and a generation worker; stream real images "
+          + "(Fashion-MNIST and wallpaper photos from Debian packages) with a few poison pills through the ingest gate, "
+          + "re-send a share of them so the token cache answers them, and send generation requests (labels, prompts and "
+          + "one bad request) through the generation app; print what flowed, throughput, latency, dead letters, cache "
+          + "hits, per-request results and completions and the stats table; save originals next to reconstructions and "
+          + "the generated images as PNG files."
     })
 public final class DemoCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -101,6 +105,14 @@ public final class DemoCommand implements Callable<Integer> {
       description = "Run no generation worker and send no generation requests.")
   boolean noGeneration;
 
+  @Option(
+      names = "--resend-share",
+      defaultValue = "0.2",
+      description =
+          "Share of the images re-sent under new ids once they are tokenized, so the ingest gate's token cache "
+              + "answers them, 0..1 (default: ${DEFAULT-VALUE}).")
+  double resendShare;
+
   @Option(names = "--keep-running", description = "Keep everything up after the demo until Ctrl-C.")
   boolean keepRunning;
 
@@ -109,6 +121,10 @@ public final class DemoCommand implements Callable<Integer> {
     if (generateCount < 1 || generateCount > 16) {
       throw new picocli.CommandLine.ParameterException(
           spec.commandLine(), "--generate-count " + generateCount + " is outside 1..16");
+    }
+    if (!(resendShare >= 0 && resendShare <= 1)) {
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(), "--resend-share " + resendShare + " is outside 0..1");
     }
     if (fresh) {
       deleteRecursively(dataDir);
@@ -138,6 +154,7 @@ public final class DemoCommand implements Callable<Integer> {
                 generationTokenizer,
                 generateCount,
                 skipReason,
+                resendShare,
                 keepRunning),
             spec.commandLine().getOut())
         .run();

@@ -3,8 +3,10 @@ package io.softstream.cli;
 import io.softstream.embedded.EmbeddedPlatform;
 import io.softstream.model.ModelDir;
 import io.softstream.model.generator.Sampler;
+import io.softstream.schemas.avro.CompletionStatus;
 import io.softstream.schemas.avro.DeadLetter;
 import io.softstream.schemas.avro.GeneratedImage;
+import io.softstream.schemas.avro.GenerationCompletion;
 import io.softstream.schemas.avro.GenerationRequest;
 import io.softstream.schemas.avro.ImageEvent;
 import io.softstream.schemas.avro.ModelKind;
@@ -16,6 +18,11 @@ import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicLayout;
 import io.softstream.topology.models.ModelCatalog;
 import io.softstream.topology.models.ModelRegistry;
+import io.softstream.topology.streams.StreamsApp;
+import io.softstream.topology.streams.StreamsApps;
+import io.softstream.topology.streams.StreamsRunner;
+import io.softstream.topology.streams.StreamsSettings;
+import io.softstream.topology.streams.ingest.IngestGateApp;
 import io.softstream.worker.AbstractWorker;
 import io.softstream.worker.DecodeWorker;
 import io.softstream.worker.EncodeWorker;
@@ -43,6 +50,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
 import javax.imageio.ImageIO;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -51,12 +60,20 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.StoreQueryParameters;
+import org.apache.kafka.streams.errors.InvalidStateStoreException;
+import org.apache.kafka.streams.state.QueryableStoreTypes;
+import org.apache.kafka.streams.state.ReadOnlyKeyValueStore;
+import org.apache.kafka.streams.state.ValueAndTimestamp;
 
 /**
- * The demo as a story told with the public APIs a user calls: start the platform, publish a model,
- * start the workers, send images, swap the model mid-run, send poison pills and generation
- * requests, wait for the results and print the summary. {@link #run} reads as that list of steps;
- * each step prints what it did.
+ * The demo as a story told with the public APIs a user calls: start the platform and the Kafka
+ * Streams apps (ingest gate with token cache, generation fan-out/fan-in, statistics), publish a
+ * model, start the workers, send images through the ingest gate, swap the model mid-run, send
+ * poison pills and generation requests, re-send a share of the images so the token cache answers
+ * them, wait for the results and print the summary, the generation completions and the stats app's
+ * table. {@link #run} reads as that list of steps; each step prints what it did.
  */
 final class DemoScenario {
   /**
@@ -79,6 +96,7 @@ final class DemoScenario {
       Path generationTokenizer,
       int generateCount,
       String skipReason,
+      double resendShare,
       boolean keepRunning) {}
 
   /**
@@ -112,10 +130,12 @@ final class DemoScenario {
   private final List<AbstractWorker> workers = new ArrayList<>();
   private final List<Thread> threads = new ArrayList<>();
   private final Map<String, SampleImages.Sample> sent = new LinkedHashMap<>();
+  private final Map<String, SampleImages.Sample> resent = new LinkedHashMap<>();
   private Map<String, Object> props;
   private TopicLayout topics;
   private String modelName;
   private GenerateWorker generation;
+  private StreamsSettings streamsSettings;
 
   DemoScenario(Setup setup, PrintWriter out) {
     this.setup = setup;
@@ -134,61 +154,92 @@ final class DemoScenario {
       props = platform.clientProperties();
       topics = platform.layout();
       modelName = ModelDir.readCard(setup.model()).name();
-      // As in a real deployment, the model registry and the data path each have their own registry
-      // client.
-      try (SchemaRegistryClient schemas = SchemaRegistryClients.create(props);
-          ModelRegistry models = new ModelRegistry(props, schemas, topics);
-          SchemaRegistryClient registry = SchemaRegistryClients.create(props);
-          DemoWatcher watcher = new DemoWatcher(props, registry, topics, runId)) {
-        int firstVersion = publishModel(models, schemas, setup.model());
-        say(
-            "Published %s as version %d (ACTIVE) on %s, artifact in %s",
-            modelName, firstVersion, topics.modelVersions(), topics.modelArtifacts());
-        startWorkers(firstVersion);
-        watcher.start();
-        long ts = System.nanoTime();
-        int half = setup.samples().size() / 2;
-        sendImages(registry, setup.samples().subList(0, half));
-        int nextVersion = publishModel(models, schemas, setup.nextModel());
-        say(
-            "   ... halfway: published %s version %d (ACTIVE); workers swap to it between batches",
-            modelName, nextVersion);
-        sendImages(registry, setup.samples().subList(half, setup.samples().size()));
-        int poison = sendPoisonPills(registry);
-        Map<String, Long> requested = generation == null ? Map.of() : requestGenerations(registry);
-        Expected expected =
-            new Expected(
-                sent.size(),
-                poison,
-                generation == null
-                    ? 0
-                    : setup.generateCount()
-                        * (int) GENERATION_REQUESTS.stream().filter(DemoRequest::valid).count(),
-                generation == null
-                    ? 0
-                    : (int) GENERATION_REQUESTS.stream().filter(r -> !r.valid()).count());
-        awaitResults(watcher, expected, ts);
-        printSummary(watcher, poison, (System.nanoTime() - ts) / 1e9);
-        printModelSwap(watcher, nextVersion);
-        boolean generationOk = printGeneration(watcher, requested, expected);
-        say("Registry subjects: %s", registry.subjects());
-        boolean ok =
-            watcher.tokens.size() == expected.tokens()
-                && watcher.reconstructions.size() == expected.tokens()
-                && watcher.deadLetters.size() == poison
-                && generationOk;
-        if (setup.keepRunning()) {
-          keepRunning(platform);
-        }
+      StreamsRunner apps = startStreamsApps();
+      boolean ok;
+      try {
+        ok = tellTheStory(platform, apps);
+      } finally {
         stopWorkers();
-        say("Workers stopped cleanly; broker data kept in %s", platform.broker().dataDir());
-        return ok ? 0 : 1;
+        closeStreamsApps(apps);
       }
+      say(
+          "Workers stopped cleanly; Streams apps closed (state in %s); broker data kept in %s",
+          streamsSettings.getString(StreamsSettings.STATE_DIR), platform.broker().dataDir());
+      return ok ? 0 : 1;
     }
   }
 
-  /** What the demo waits for. */
-  private record Expected(int tokens, int deadLetters, int images, int rejects) {}
+  /** Everything between starting the apps and stopping them; true if everything came back. */
+  private boolean tellTheStory(EmbeddedPlatform platform, StreamsRunner apps) throws Exception {
+    // As in a real deployment, the model registry and the data path each have their own registry
+    // client.
+    try (SchemaRegistryClient schemas = SchemaRegistryClients.create(props);
+        ModelRegistry models = new ModelRegistry(props, schemas, topics);
+        SchemaRegistryClient registry = SchemaRegistryClients.create(props);
+        DemoWatcher watcher = new DemoWatcher(props, registry, topics, runId)) {
+      int firstVersion = publishModel(models, schemas, setup.model());
+      say(
+          "Published %s as version %d (ACTIVE) on %s, artifact in %s",
+          modelName, firstVersion, topics.modelVersions(), topics.modelArtifacts());
+      startWorkers(firstVersion);
+      watcher.start();
+      awaitStreamsApps(apps);
+      Instant statsFrom = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MINUTES);
+      Map<String, Long> statsBefore = statsCounts(apps, statsFrom);
+      long ts = System.nanoTime();
+      int half = setup.samples().size() / 2;
+      sendImages(registry, setup.samples().subList(0, half), "-", sent);
+      int nextVersion = publishModel(models, schemas, setup.nextModel());
+      say(
+          "   ... halfway: published %s version %d (ACTIVE); workers swap to it between batches",
+          modelName, nextVersion);
+      sendImages(registry, setup.samples().subList(half, setup.samples().size()), "-", sent);
+      int poison = sendPoisonPills(registry);
+      Map<String, Long> requested = generation == null ? Map.of() : requestGenerations(registry);
+      Expected expected = expected(poison);
+      awaitResults(watcher, expected, ts, () -> watcher.tokens.keySet().containsAll(sent.keySet()));
+      resendFromCache(apps, watcher, registry, nextVersion);
+      expected = expected(poison);
+      awaitResults(watcher, expected, ts, () -> false);
+      printSummary(watcher, poison, (System.nanoTime() - ts) / 1e9);
+      printModelSwap(watcher, nextVersion);
+      boolean generationOk = printGeneration(watcher, requested, expected);
+      printStats(apps, statsFrom, statsBefore, expected);
+      say("Registry subjects: %s", registry.subjects());
+      boolean ok =
+          watcher.tokens.size() == expected.tokens()
+              && watcher.reconstructions.size() == expected.tokens()
+              && watcher.deadLetters.size() == poison
+              && generationOk;
+      if (setup.keepRunning()) {
+        keepRunning(platform, apps);
+      }
+      return ok;
+    }
+  }
+
+  /** What the demo waits for, from what it sent so far. */
+  private Expected expected(int poison) {
+    int valid = (int) GENERATION_REQUESTS.stream().filter(DemoRequest::valid).count();
+    int invalid = GENERATION_REQUESTS.size() - valid;
+    // The generation app splits every request into unit jobs; the worker dead-letters each job of
+    // a bad one.
+    int unit = streamsSettings.getInt(StreamsSettings.GENERATION_UNIT_SIZE);
+    int jobs = (setup.generateCount() + unit - 1) / unit;
+    boolean gen = generation != null;
+    return new Expected(
+        sent.size() + resent.size(),
+        poison,
+        gen ? setup.generateCount() * valid : 0,
+        gen ? invalid * jobs : 0,
+        gen ? valid : 0);
+  }
+
+  /**
+   * What the demo waits for: token records (and as many reconstructions), dead letters of images,
+   * generated images, dead-letter records of bad generation requests, generation completions.
+   */
+  private record Expected(int tokens, int deadLetters, int images, int rejects, int completions) {}
 
   /** The embedded broker (child JVM), the schema registry and the topics. */
   private EmbeddedPlatform startPlatform() {
@@ -209,6 +260,67 @@ final class DemoScenario {
         String.join(
             ", ", layout.all().stream().map(t -> t.name() + "(" + t.partitions() + ")").toList()));
     return platform;
+  }
+
+  /**
+   * The Kafka Streams apps (ingest gate with its token cache, generation fan-out/fan-in,
+   * statistics) in this JVM, as {@code softstream topology run} runs them: state under the data
+   * dir, /metrics, /health and /stats on a free port. Starting returns at once; {@link
+   * #awaitStreamsApps} waits.
+   */
+  private StreamsRunner startStreamsApps() throws IOException {
+    Map<String, Object> c = new HashMap<>(props);
+    c.put(
+        StreamsSettings.STATE_DIR, setup.dataDir().resolve("streams").toAbsolutePath().toString());
+    c.put(StreamsSettings.METRICS_PORT, 0);
+    c.put(StreamsSettings.CACHE_MODEL_NAME, modelName);
+    streamsSettings = new StreamsSettings(c);
+    List<StreamsApp> all = StreamsApps.all();
+    StreamsRunner apps = new StreamsRunner(streamsSettings, all);
+    apps.start();
+    say(
+        "Kafka Streams apps %s starting (application.id %s, exactly_once_v2); /metrics, /health and /stats on http://127.0.0.1:%d",
+        all.stream().map(StreamsApp::name).toList(),
+        streamsSettings.applicationId("<app>"),
+        apps.metricsPort());
+    return apps;
+  }
+
+  /**
+   * Closes every app at once, leaving its consumer group: the next run on this data dir then joins
+   * at once instead of waiting out the old members' session timeout (45 s).
+   */
+  private static void closeStreamsApps(StreamsRunner apps) throws InterruptedException {
+    List<Thread> closing = new ArrayList<>();
+    for (String app : apps.states().keySet()) {
+      Thread t =
+          new Thread(
+              () ->
+                  apps.streams(app)
+                      .close(
+                          CloseOptions.groupMembershipOperation(
+                                  CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+                              .withTimeout(Duration.ofSeconds(20))),
+              "demo-close-" + app);
+      t.start();
+      closing.add(t);
+    }
+    for (Thread t : closing) {
+      t.join();
+    }
+    apps.close(Duration.ofSeconds(5)); // the metrics endpoint; the apps are closed already
+  }
+
+  /** Waits (at most a minute) until every Streams app is RUNNING. */
+  private void awaitStreamsApps(StreamsRunner apps) throws InterruptedException {
+    long t0 = System.nanoTime();
+    long deadline = t0 + Duration.ofSeconds(60).toNanos();
+    while (!apps.isReady() && System.nanoTime() < deadline) {
+      Thread.sleep(100);
+    }
+    say(
+        "Streams apps %s after %.1f s: images go in through %s, generation requests become unit jobs on %s",
+        apps.states(), (System.nanoTime() - t0) / 1e9, topics.ingest(), topics.generationJobs());
   }
 
   /**
@@ -264,10 +376,15 @@ final class DemoScenario {
       }
       c.put(GenerationSettings.GENERATOR_DIR, setup.generator().toString());
       c.put(GenerationSettings.MAX_COUNT, 16);
+      // The generation app splits each request into unit jobs; the worker serves those.
+      c.put(GenerationSettings.INPUT_TOPIC, topics.generationJobs());
       generation = new GenerateWorker(new WorkerConfig(c));
       say(
-          "generate worker demo-generate-1 ready: %s, decoder %s (metrics http://127.0.0.1:%d/metrics)",
-          generation.generatorModel(), generation.decoderModel(), generation.metricsPort());
+          "generate worker demo-generate-1 ready: %s, decoder %s, reading %s (metrics http://127.0.0.1:%d/metrics)",
+          generation.generatorModel(),
+          generation.decoderModel(),
+          topics.generationJobs(),
+          generation.metricsPort());
       start(generation, "demo-generate-1");
     }
     say("Workers loaded and warmed up in %.1f s", (System.nanoTime() - tw) / 1e9);
@@ -287,10 +404,18 @@ final class DemoScenario {
     threads.add(worker.startInBackground(name));
   }
 
-  /** Streams {@code samples} as ImageEvents to the images topic, printing the first few. */
-  private void sendImages(SchemaRegistryClient registry, List<SampleImages.Sample> samples)
+  /**
+   * Streams {@code samples} as ImageEvents to the ingest topic (the gate checks them and answers
+   * what its token cache knows), printing the first few; each id is the sample's id, {@code tag}
+   * and the run id, and goes into {@code into}.
+   */
+  private void sendImages(
+      SchemaRegistryClient registry,
+      List<SampleImages.Sample> samples,
+      String tag,
+      Map<String, SampleImages.Sample> into)
       throws Exception {
-    String topic = topics.images();
+    String topic = topics.ingest();
     Map<String, Object> p = new HashMap<>(props);
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -301,7 +426,7 @@ final class DemoScenario {
             p, new StringSerializer(), new AvroSerializer<>(registry, props, false))) {
       int i = 0;
       for (SampleImages.Sample s : samples) {
-        String id = s.id() + "-" + runId;
+        String id = s.id() + tag + runId;
         ImageEvent e =
             ImageEvent.newBuilder()
                 .setId(id)
@@ -314,10 +439,10 @@ final class DemoScenario {
                 .setAttributes(Map.of("label", s.label(), "run", runId))
                 .build();
         RecordMetadata m = producer.send(new ProducerRecord<>(topic, id, e)).get();
-        sent.put(id, s);
+        into.put(id, s);
         if (i++ < 4 || s.contentType().equals("image/jpeg") && i < setup.fashionImages() + 2) {
           say(
-              "  %-28s %-10s %6d B %4dx%-4d %-12s -> partition %d offset %d",
+              "  %-30s %-10s %6d B %4dx%-4d %-12s -> partition %d offset %d",
               id,
               s.contentType(),
               s.bytes().length,
@@ -335,11 +460,11 @@ final class DemoScenario {
   }
 
   /**
-   * Three records the encoders must dead-letter: not Avro, an unknown schema id, an undecodable
+   * Three records the ingest gate must dead-letter: not Avro, an unknown schema id, an undecodable
    * image.
    */
   private int sendPoisonPills(SchemaRegistryClient registry) throws Exception {
-    String topic = topics.images();
+    String topic = topics.ingest();
     try (KafkaProducer<byte[], byte[]> producer =
         new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
       producer
@@ -373,13 +498,87 @@ final class DemoScenario {
     return 3;
   }
 
+  /**
+   * Re-sends a share ({@code resendShare}) of the images that {@code version} (the active encoder)
+   * tokenized, under new ids, once their tokens are in the ingest gate's token cache (asked through
+   * an interactive query of its store): the gate answers each from the cache, no encoder runs.
+   */
+  private void resendFromCache(
+      StreamsRunner apps, DemoWatcher watcher, SchemaRegistryClient registry, int version)
+      throws Exception {
+    int want = (int) Math.round(setup.resendShare() * sent.size());
+    if (want == 0) {
+      return;
+    }
+    // Cache keys (model:version:sha256) of the images this version tokenized, in sending order.
+    Map<String, String> keys = new LinkedHashMap<>();
+    for (String id : sent.keySet()) {
+      TokenRecord t = watcher.tokens.get(id);
+      if (t != null
+          && t.getModelVersion() == version
+          && !t.getCacheHit()
+          && t.getContentSha256() != null) {
+        keys.put(id, t.getModelName() + ":" + t.getModelVersion() + ":" + t.getContentSha256());
+      }
+    }
+    List<String> cached = List.of();
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (System.nanoTime() < deadline) {
+      cached = cachedIds(apps, keys);
+      if (cached.size() >= Math.min(want, keys.size())) {
+        break;
+      }
+      Thread.sleep(100);
+    }
+    List<SampleImages.Sample> again =
+        cached.stream().limit(want).map(sent::get).collect(Collectors.toList());
+    if (again.isEmpty()) {
+      say(
+          "%n-> re-sending none of the %d images: %s:%d, the encoder the token cache answers for, tokenized none of them (the workers swapped to it after the stream)",
+          sent.size(), modelName, version);
+      return;
+    }
+    say(
+        "%n-> re-sending %d of the %d images (%.0f%%) that %s:%d tokenized, under new ids: their tokens are in the token cache (%d of %d looked up in store %s)",
+        again.size(),
+        sent.size(),
+        100 * setup.resendShare(),
+        modelName,
+        version,
+        cached.size(),
+        keys.size(),
+        IngestGateApp.CACHE_STORE);
+    sendImages(registry, again, "-again-", resent);
+  }
+
+  /** The ids whose cache key the ingest gate's token-cache store holds, in order. */
+  private static List<String> cachedIds(StreamsRunner apps, Map<String, String> keys) {
+    try {
+      ReadOnlyKeyValueStore<String, ValueAndTimestamp<TokenRecord>> store =
+          apps.streams(IngestGateApp.NAME)
+              .store(
+                  StoreQueryParameters.fromNameAndType(
+                      IngestGateApp.CACHE_STORE,
+                      QueryableStoreTypes.<String, TokenRecord>timestampedKeyValueStore()));
+      return keys.entrySet().stream()
+          .filter(e -> store.get(e.getValue()) != null)
+          .map(Map.Entry::getKey)
+          .toList();
+    } catch (InvalidStateStoreException e) {
+      return List.of(); // rebalancing: ask again
+    }
+  }
+
   /** Sends {@link #GENERATION_REQUESTS}; returns request id -> send time (ms). */
   private Map<String, Long> requestGenerations(SchemaRegistryClient registry) throws Exception {
     String topic = topics.generationRequests();
     Map<String, Long> requested = new LinkedHashMap<>();
     say(
-        "%n-> sending %d GenerationRequests to %s (%d images each; the last one is bad on purpose)",
-        GENERATION_REQUESTS.size(), topic, setup.generateCount());
+        "%n-> sending %d GenerationRequests to %s (%d images each, unit jobs of at most %d; the last one is bad on purpose)",
+        GENERATION_REQUESTS.size(),
+        topic,
+        setup.generateCount(),
+        streamsSettings.getInt(StreamsSettings.GENERATION_UNIT_SIZE));
     try (KafkaProducer<String, GenerationRequest> producer =
         new KafkaProducer<>(
             props, new StringSerializer(), new AvroSerializer<>(registry, props, false))) {
@@ -407,19 +606,21 @@ final class DemoScenario {
   }
 
   /**
-   * Waits (at most two minutes) until everything expected came back, printing progress every
-   * second.
+   * Waits (at most two minutes) until everything expected came back or {@code enough} holds,
+   * printing progress every second.
    */
-  private void awaitResults(DemoWatcher watcher, Expected expected, long ts)
+  private void awaitResults(DemoWatcher watcher, Expected expected, long ts, BooleanSupplier enough)
       throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
     long lastPrint = 0;
     while (System.nanoTime() < deadline
+        && !enough.getAsBoolean()
         && (watcher.tokens.size() < expected.tokens()
             || watcher.reconstructions.size() < expected.tokens()
             || watcher.deadLetters.size() < expected.deadLetters()
             || watcher.generated.size() < expected.images()
-            || watcher.generationDeadLetters.size() < expected.rejects())) {
+            || watcher.generationDeadLetterRecords.get() < expected.rejects()
+            || watcher.completions.size() < expected.completions())) {
       Thread.sleep(100);
       if (System.nanoTime() - lastPrint > 1_000_000_000L) {
         lastPrint = System.nanoTime();
@@ -432,13 +633,15 @@ final class DemoScenario {
   private void progress(DemoWatcher w, int expected, long t0) {
     double s = (System.nanoTime() - t0) / 1e9;
     say(
-        "  t=%5.1fs  tokens %4d/%d  reconstructions %4d  dead letters %d  generated %d  %6.0f images/s  e2e p50 %4d ms p99 %4d ms",
+        "  t=%5.1fs  tokens %4d/%d (cache hits %d)  reconstructions %4d  dead letters %d  generated %d  completions %d  %6.0f images/s  e2e p50 %4d ms p99 %4d ms",
         s,
         w.tokens.size(),
         expected,
+        w.cacheHits(),
         w.reconstructions.size(),
         w.deadLetters.size() + w.generationDeadLetters.size(),
         w.generated.size(),
+        w.completions.size(),
         w.tokens.size() / s,
         w.percentile(50),
         w.percentile(99));
@@ -448,7 +651,14 @@ final class DemoScenario {
   private void printSummary(DemoWatcher watcher, int poison, double seconds) {
     int fashion = Math.max(1, setup.fashionImages());
     say("");
-    say("Dead letters (%d):", watcher.deadLetters.size());
+    say(
+        "Dead letters (%d, written by %s):",
+        watcher.deadLetters.size(),
+        watcher.deadLetters.values().stream()
+            .map(d -> String.valueOf(d.value().getWorkerId()))
+            .distinct()
+            .sorted()
+            .toList());
     watcher
         .deadLetters
         .values()
@@ -469,13 +679,22 @@ final class DemoScenario {
     TokenRecord any = watcher.tokens.values().stream().findFirst().orElse(null);
     say("");
     say(
-        "Summary: %d images in, %d token records, %d reconstructions, %d dead letters in %.1f s (%.0f images/s end to end)",
-        sent.size() + poison,
+        "Summary: %d images in (%d re-sent), %d token records, %d reconstructions, %d dead letters in %.1f s (%.0f images/s end to end)",
+        sent.size() + resent.size() + poison,
+        resent.size(),
         watcher.tokens.size(),
         watcher.reconstructions.size(),
         watcher.deadLetters.size(),
         seconds,
         watcher.tokens.size() / seconds);
+    long hitsOfResent =
+        resent.keySet().stream()
+            .map(watcher.tokens::get)
+            .filter(t -> t != null && t.getCacheHit())
+            .count();
+    say(
+        "cache hits: %d (%d of the %d re-sent images answered from the token cache by the ingest gate, same tokens, no encoder run)",
+        watcher.cacheHits(), hitsOfResent, resent.size());
     if (any != null) {
       say(
           "Tokens: %d x %d %s = %d bytes per image (Fashion-MNIST PNGs average %d bytes, raw 32x32 gray = 1024 bytes)",
@@ -500,10 +719,10 @@ final class DemoScenario {
     Map<Integer, Long> byVersion = new TreeMap<>();
     watcher.tokens.values().forEach(tr -> byVersion.merge(tr.getModelVersion(), 1L, Long::sum));
     say(
-        "Tokens by model version: %s; encode workers now serve version %s; largest gap between token records (publishing included): %d ms",
+        "Tokens by model version: %s; encode workers now serve version %s; largest gap between token records of the stream (publishing included): %d ms",
         byVersion,
         encoders.stream().map(EncodeWorker::servingVersion).distinct().toList(),
-        watcher.largestPauseMs());
+        watcher.largestPauseMs(sent.size()));
     Path grid = setup.dataDir().resolve("reconstructions.png");
     int shown = writeGrid(grid, watcher);
     say(
@@ -599,14 +818,176 @@ final class DemoScenario {
     say(
         "Generated images: %d PNG files and grid.png (one row per request) in %s",
         saved, folder.toAbsolutePath());
+    boolean complete = printCompletions(watcher, requested);
     return watcher.generated.size() == expected.images()
-        && watcher.generationDeadLetterRecords.get() == expected.rejects();
+        && watcher.generationDeadLetterRecords.get() == expected.rejects()
+        && complete;
   }
 
-  private void keepRunning(EmbeddedPlatform platform) throws InterruptedException {
+  /**
+   * The generation app's one completion per request; true if every good request is COMPLETE with
+   * every index.
+   */
+  private boolean printCompletions(DemoWatcher watcher, Map<String, Long> requested) {
+    say("Generation completions (generation app, on %s):", topics.generationCompletions());
+    boolean ok = true;
+    for (DemoRequest r : GENERATION_REQUESTS) {
+      String id = "gen-" + r.slug() + "-" + runId;
+      GenerationCompletion c = watcher.completions.get(id);
+      if (c == null) {
+        ConsumerRecord<String, DeadLetter> dead = watcher.generationDeadLetters.get(id);
+        say(
+            "  %-28s none yet: %s",
+            id,
+            dead != null
+                ? "its job was dead-lettered ("
+                    + dead.value().getErrorClass()
+                    + "); the app closes it PARTIAL after generation.timeout.ms ("
+                    + streamsSettings.getLong(StreamsSettings.GENERATION_TIMEOUT_MS) / 1000
+                    + " s)"
+                : "no completion and no dead letter");
+        ok &= !r.valid();
+        continue;
+      }
+      say(
+          "  %-28s %-8s images %s of %d (%d job%s)%s, %d ms after the request",
+          id,
+          c.getStatus(),
+          c.getIndicesReceived(),
+          c.getCountExpected(),
+          c.getJobs(),
+          c.getJobs() == 1 ? "" : "s",
+          c.getMissingIndices().isEmpty() ? "" : ", missing " + c.getMissingIndices(),
+          c.getCompletedTime().toEpochMilli() - c.getRequestedTime().toEpochMilli());
+      ok &=
+          r.valid()
+              && c.getStatus() == CompletionStatus.COMPLETE
+              && c.getIndicesReceived().size() == setup.generateCount();
+    }
+    return ok;
+  }
+
+  /**
+   * Counts of every statistic (metric|model|worker|error class) in the stats app's 1-minute windows
+   * from {@code from} on, as its /stats interactive query answers them; empty while the stores are
+   * not queryable.
+   */
+  private static Map<String, Long> statsCounts(StreamsRunner apps, Instant from)
+      throws IOException, InterruptedException {
+    List<DemoWatcher.Stat> stats = DemoWatcher.queryStats(apps.metricsPort(), "1m");
+    Map<String, Long> counts = new TreeMap<>();
+    if (stats != null) {
+      stats.stream()
+          .filter(st -> !st.start().isBefore(from))
+          .forEach(st -> counts.merge(st.key(), st.count(), Long::sum));
+    }
+    return counts;
+  }
+
+  /**
+   * The stats app's table for this run: counts from its 1-minute windows since the run began, less
+   * what they held before it (an earlier run on the same data dir may share a window), and latency
+   * percentiles per model version and worker from the 5-minute window that starts with the run.
+   * Waits (at most 20 s) until the counts agree with what came back.
+   */
+  private void printStats(
+      StreamsRunner apps, Instant from, Map<String, Long> before, Expected expected)
+      throws IOException, InterruptedException {
+    Map<String, Long> delta = Map.of();
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    long wantDead = expected.deadLetters() + expected.rejects();
+    while (true) {
+      Map<String, Long> now = statsCounts(apps, from);
+      Map<String, Long> d = new TreeMap<>();
+      now.forEach(
+          (k, v) -> {
+            long n = v - before.getOrDefault(k, 0L);
+            if (n != 0) {
+              d.put(k, n);
+            }
+          });
+      delta = d;
+      if (total(delta, "images_in") == sent.size()
+              && total(delta, "tokens_out") == expected.tokens()
+              && total(delta, "dead_letters") == wantDead
+              && total(delta, "cache_hits") >= resent.size()
+          || System.nanoTime() > deadline) {
+        break;
+      }
+      Thread.sleep(250);
+    }
+    Map<String, Long> counts = delta;
+    Map<String, long[]> latency = new TreeMap<>();
+    List<DemoWatcher.Stat> fiveMinutes = DemoWatcher.queryStats(apps.metricsPort(), "5m");
+    if (fiveMinutes != null) {
+      for (DemoWatcher.Stat st : fiveMinutes) {
+        if (st.start().equals(from) && st.metric().equals("tokens_out")) {
+          latency.put(st.model() + "|" + st.worker(), new long[] {st.p50(), st.p95(), st.p99()});
+        }
+      }
+    }
+    say("");
     say(
-        "%nRunning until Ctrl-C. Try:%n  kcat -b %s -t %s -C -e -f '%%p@%%o key=%%k %%S bytes%%n'%n  curl %s/subjects",
-        platform.bootstrapServers(), topics.tokens(), platform.schemaRegistryUrl());
+        "Pipeline statistics (stats app: %s, this run; every update also on topic %s):",
+        DemoWatcher.statsUri(apps.metricsPort(), "1m"), topics.stats());
+    say(
+        "  images in %d   tokens out %d   cache hits %d   dead letters %d",
+        total(counts, "images_in"),
+        total(counts, "tokens_out"),
+        total(counts, "cache_hits"),
+        total(counts, "dead_letters"));
+    Map<String, Long> byClass = new TreeMap<>();
+    counts.forEach(
+        (k, v) -> {
+          String[] p = k.split("\\|", -1);
+          if (p[0].equals("dead_letters")) {
+            byClass.merge(p[3], v, Long::sum);
+          }
+        });
+    say(
+        "  dead letters by class: %s",
+        byClass.entrySet().stream()
+            .map(e -> e.getKey() + " " + e.getValue())
+            .collect(Collectors.joining(", ")));
+    int width =
+        counts.keySet().stream()
+            .mapToInt(k -> k.split("\\|", -1)[1].length())
+            .reduce("model version".length(), Math::max);
+    String row = "  %-" + width + "s  %-20s %11s %11s %28s";
+    say(row, "model version", "worker", "tokens out", "cache hits", "latency p50 / p95 / p99 ms");
+    counts.forEach(
+        (k, v) -> {
+          String[] p = k.split("\\|", -1);
+          if (p[0].equals("tokens_out")) {
+            long hits = counts.getOrDefault("cache_hits|" + p[1] + "|" + p[2] + "|" + p[3], 0L);
+            long[] l = latency.getOrDefault(p[1] + "|" + p[2], new long[] {-1, -1, -1});
+            say(
+                row,
+                p[1],
+                p[2].equals("-") ? "- (token cache)" : p[2],
+                Long.toString(v),
+                Long.toString(hits),
+                l[0] + " / " + l[1] + " / " + l[2]);
+          }
+        });
+  }
+
+  /** The sum of one metric's counts. */
+  private static long total(Map<String, Long> counts, String metric) {
+    return counts.entrySet().stream()
+        .filter(e -> e.getKey().startsWith(metric + "|"))
+        .mapToLong(Map.Entry::getValue)
+        .sum();
+  }
+
+  private void keepRunning(EmbeddedPlatform platform, StreamsRunner apps)
+      throws InterruptedException {
+    say(
+        "%nRunning until Ctrl-C. Try:%n  kcat -b %s -t %s -C -e -f '%%p@%%o key=%%k %%S bytes%%n'%n  curl %s/subjects%n  curl '%s'",
+        platform.bootstrapServers(),
+        topics.tokens(),
+        platform.schemaRegistryUrl(),
+        DemoWatcher.statsUri(apps.metricsPort(), "1m"));
     CountDownLatch stop = new CountDownLatch(1);
     Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
     stop.await();

@@ -1,13 +1,22 @@
 package io.softstream.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.softstream.schemas.avro.DeadLetter;
 import io.softstream.schemas.avro.GeneratedImage;
+import io.softstream.schemas.avro.GenerationCompletion;
 import io.softstream.schemas.avro.ImageEvent;
 import io.softstream.schemas.avro.TokenRecord;
 import io.softstream.schemas.registry.SchemaRegistryClient;
 import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.topology.TopicLayout;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -37,6 +46,10 @@ final class DemoWatcher implements AutoCloseable {
   final Map<String, ConsumerRecord<String, DeadLetter>> generationDeadLetters =
       new ConcurrentHashMap<>();
   final AtomicInteger generationDeadLetterRecords = new AtomicInteger();
+
+  /** The generation app's completions by request id. */
+  final Map<String, GenerationCompletion> completions = new ConcurrentHashMap<>();
+
   final List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
   final List<Long> tokenArrivals = Collections.synchronizedList(new ArrayList<>());
   private final Map<String, Object> props;
@@ -73,10 +86,17 @@ final class DemoWatcher implements AutoCloseable {
               topics.tokens(),
               topics.reconstructions(),
               topics.deadLetters(),
-              topics.generatedImages()));
+              topics.generatedImages(),
+              topics.generationCompletions()));
       while (running.get()) {
         for (ConsumerRecord<String, SpecificRecord> r : consumer.poll(Duration.ofMillis(200))) {
-          if (r.key() == null || !r.key().endsWith(runId)) {
+          if (r.key() == null) {
+            continue;
+          }
+          // A unit generation job's dead letter is keyed <request id>#<first index>.
+          int job = r.key().indexOf('#');
+          String key = job < 0 ? r.key() : r.key().substring(0, job);
+          if (!key.endsWith(runId)) {
             continue; // an earlier run on the same data dir
           }
           if (r.value() instanceof TokenRecord t) {
@@ -88,6 +108,8 @@ final class DemoWatcher implements AutoCloseable {
               && r.value() instanceof ImageEvent e) {
             reconstructions.put(r.key(), e);
             reconstructionPng.put(r.key(), e.getImageBytes().array());
+          } else if (r.value() instanceof GenerationCompletion gc) {
+            completions.put(key, gc);
           } else if (r.value() instanceof GeneratedImage g) {
             generated.put(r.key() + "/" + g.getIndex(), g);
             generatedArrival.put(r.key(), System.currentTimeMillis());
@@ -95,8 +117,8 @@ final class DemoWatcher implements AutoCloseable {
             @SuppressWarnings("unchecked")
             ConsumerRecord<String, DeadLetter> d =
                 (ConsumerRecord<String, DeadLetter>) (ConsumerRecord<?, ?>) r;
-            if (r.key().startsWith("gen-")) {
-              generationDeadLetters.put(r.key(), d);
+            if (key.startsWith("gen-")) {
+              generationDeadLetters.put(key, d);
               generationDeadLetterRecords.incrementAndGet();
             } else {
               deadLetters.put(r.key(), d);
@@ -107,10 +129,16 @@ final class DemoWatcher implements AutoCloseable {
     }
   }
 
-  long largestPauseMs() {
+  /** Token records the ingest gate answered from its token cache (no encoder ran). */
+  long cacheHits() {
+    return tokens.values().stream().filter(TokenRecord::getCacheHit).count();
+  }
+
+  /** The largest gap between the arrivals of the first {@code records} token records. */
+  long largestPauseMs(int records) {
     List<Long> l;
     synchronized (tokenArrivals) {
-      l = new ArrayList<>(tokenArrivals);
+      l = new ArrayList<>(tokenArrivals.subList(0, Math.min(records, tokenArrivals.size())));
     }
     long max = 0;
     for (int i = 1; i < l.size(); i++) {
@@ -129,6 +157,69 @@ final class DemoWatcher implements AutoCloseable {
     }
     l.sort(Comparator.naturalOrder());
     return l.get(Math.min(l.size() - 1, (int) Math.ceil(p / 100.0 * l.size()) - 1));
+  }
+
+  /**
+   * One statistic as the stats app's {@code /stats} interactive query answers it (see {@code
+   * StatsJson}); the percentiles are -1 where the metric has no latency.
+   */
+  record Stat(
+      String window,
+      Instant start,
+      String metric,
+      String model,
+      String worker,
+      String errorClass,
+      long count,
+      long p50,
+      long p95,
+      long p99) {
+    /** What the statistic is of, without its window. */
+    String key() {
+      return metric + "|" + model + "|" + worker + "|" + errorClass;
+    }
+  }
+
+  private static final HttpClient HTTP =
+      HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  /**
+   * Asks the stats app's interactive query, {@code GET /stats/<window>?minutes=60} on {@code port},
+   * for every statistic of the last hour; null while its stores are not queryable (503).
+   */
+  static List<Stat> queryStats(int port, String window) throws IOException, InterruptedException {
+    HttpResponse<String> r =
+        HTTP.send(
+            HttpRequest.newBuilder(statsUri(port, window)).timeout(Duration.ofSeconds(10)).build(),
+            HttpResponse.BodyHandlers.ofString());
+    if (r.statusCode() == 503) {
+      return null;
+    }
+    if (r.statusCode() != 200) {
+      throw new IOException(
+          "GET " + statsUri(port, window) + ": " + r.statusCode() + " " + r.body());
+    }
+    List<Stat> out = new ArrayList<>();
+    for (JsonNode n : new ObjectMapper().readTree(r.body())) {
+      JsonNode lat = n.path("latency_ms");
+      out.add(
+          new Stat(
+              n.get("window").asText(),
+              Instant.parse(n.get("start").asText()),
+              n.get("metric").asText(),
+              n.get("model").asText(),
+              n.get("worker").asText(),
+              n.get("error_class").asText(),
+              n.get("count").asLong(),
+              lat.path("p50").asLong(-1),
+              lat.path("p95").asLong(-1),
+              lat.path("p99").asLong(-1)));
+    }
+    return out;
+  }
+
+  static URI statsUri(int port, String window) {
+    return URI.create("http://127.0.0.1:" + port + "/stats/" + window + "?minutes=60");
   }
 
   @Override

@@ -56,17 +56,48 @@ class DemoIT {
         .contains("encode worker demo-encode-1 ready")
         .contains("encode worker demo-encode-2 ready")
         .contains("decode worker demo-decode-1 ready");
+    // The Streams apps run; images and poison pills go in through the ingest gate, which
+    // dead-letters the pills with their reasons.
     assertThat(text)
-        .contains("Summary: 35 images in, 32 token records, 32 reconstructions, 3 dead letters");
+        .contains("Kafka Streams apps [ingest, generation, stats] starting")
+        .contains("Streams apps {ingest=RUNNING, generation=RUNNING, stats=RUNNING}")
+        .contains("-> streaming 16 ImageEvents to image-ingest");
+    assertThat(text).contains("Dead letters (3, written by [softstream-ingest]):");
     assertThat(text)
-        .contains("UnknownSchemaId")
-        .contains("UndecodableImage")
-        .contains("NotConfluentAvro");
+        .containsPattern("poison-json-\\w+ +NotConfluentAvro")
+        .containsPattern("poison-id-\\w+ +UnknownSchemaId")
+        .containsPattern("poison-img-\\w+ +UndecodableImage");
+    // 20% of the 32 images (6) are re-sent under new ids once tokenized by the active version
+    // (fewer only if the workers swapped to it late): each is a cache hit.
+    int resent = resent(text, 32);
+    assertThat(resent).as(text).isBetween(1, 6);
+    assertThat(text)
+        .contains(
+            "Summary: "
+                + (35 + resent)
+                + " images in ("
+                + resent
+                + " re-sent), "
+                + (32 + resent)
+                + " token records, "
+                + (32 + resent)
+                + " reconstructions, 3 dead letters");
+    assertThat(text)
+        .contains(
+            "cache hits: "
+                + resent
+                + " ("
+                + resent
+                + " of the "
+                + resent
+                + " re-sent images answered from the token cache by the ingest gate");
     assertThat(text).contains("Tokens: 4 x 4 FP16 = 32 bytes per image");
     assertThat(text)
         .contains(
-            "Registry subjects: [dead-letters-value, generated-images-value, generation-requests-value, "
-                + "images-value, model-versions-value, reconstructions-value, tokens-value]");
+            "Registry subjects: [dead-letters-value, generated-images-value, generation-completions-value, "
+                + "generation-jobs-value, generation-requests-value, image-ingest-value, model-versions-value, "
+                + "reconstructions-value, softstream-ingest-token-cache-changelog-value, "
+                + "softstream-ingest-tokens-by-content-repartition-value, tokens-value]");
     assertThat(text)
         .contains("Published tiny as version 1 (ACTIVE)")
         .contains("halfway: published tiny version 2 (ACTIVE)");
@@ -76,7 +107,9 @@ class DemoIT {
 
     // Generation: 5 good requests (2 labels, 3 prompts) x 3 images, 1 bad prompt rejected with the
     // accepted classes.
-    assertThat(text).contains("generate worker demo-generate-1 ready: tiny-gen:1, decoder tiny:1");
+    assertThat(text)
+        .contains(
+            "generate worker demo-generate-1 ready: tiny-gen:1, decoder tiny:1, reading generation-jobs");
     assertThat(text)
         .containsPattern("label-0 +label 0 +-> label 0 \\(T-shirt/top\\), 3 images in \\d+ ms");
     assertThat(text).containsPattern("label-8 +label 8 +-> label 8 \\(Bag\\), 3 images in \\d+ ms");
@@ -125,6 +158,52 @@ class DemoIT {
     assertThat(grid.getWidth()).isEqualTo(3 * (8 + 2) + 2);
     assertThat(grid.getHeight()).isEqualTo(5 * (8 + 2) + 2);
 
+    // The generation app: one COMPLETE completion per good request with every index; none for the
+    // bad one, whose job was dead-lettered.
+    for (String slug : List.of("label-0", "label-8", "ankle-boot", "sneakers", "dress")) {
+      assertThat(text)
+          .containsPattern(
+              "gen-"
+                  + slug
+                  + "-\\w+ +COMPLETE +images \\[0, 1, 2\\] of 3 \\(1 job\\), \\d+ ms after the request");
+    }
+    assertThat(text)
+        .containsPattern(
+            "gen-unicorn-\\w+ +none yet: its job was dead-lettered \\(UnknownPrompt\\)");
+    assertThat(text.lines().filter(l -> l.contains(" COMPLETE ")).count()).isEqualTo(5);
+
+    // The stats app's table for this run agrees with what was sent: 32 images reached the
+    // encoders (the re-sent ones did not), a token record for each image and re-sent image, the
+    // cache hits, 4 dead letters (3 poison pills, 1 bad generation request).
+    assertThat(text)
+        .contains("Pipeline statistics (stats app: http://127.0.0.1:")
+        .contains("/stats/1m?minutes=60, this run; every update also on topic pipeline-stats)")
+        .contains(
+            "images in 32   tokens out "
+                + (32 + resent)
+                + "   cache hits "
+                + resent
+                + "   dead letters 4")
+        .contains(
+            "dead letters by class: NotConfluentAvro 1, UndecodableImage 1, UnknownPrompt 1, UnknownSchemaId 1");
+    List<String> rows =
+        text.lines().filter(l -> l.matches(" +tiny:[12] .*")).map(String::strip).toList();
+    long tokensOut = 0;
+    for (String row : rows) {
+      assertThat(row)
+          .matches(
+              "tiny:[12] +(demo-encode-[12]|- \\(token cache\\)) +\\d+ +\\d+ +\\d+ / \\d+ / \\d+");
+      tokensOut +=
+          Long.parseLong(
+              row.replaceAll("^\\S+ +(demo-encode-\\d|- \\(token cache\\)) +(\\d+) .*$", "$2"));
+    }
+    assertThat(tokensOut).as(text).isEqualTo(32 + resent);
+    assertThat(rows)
+        .anySatisfy(
+            r ->
+                assertThat(r)
+                    .matches("tiny:2 +- \\(token cache\\) +" + resent + " +" + resent + " +.*"));
+
     // Second run on the same data dir: the broker restarts on it, topics exist, earlier records are
     // ignored.
     StringWriter again = new StringWriter();
@@ -145,12 +224,45 @@ class DemoIT {
                 "--no-generation"))
         .as(again.toString())
         .isZero();
+    // The apps restart on their state (the second run's stats count only its own records); of 4
+    // images at most 1 is re-sent, none if the workers swapped to version 4 after the stream.
+    int resentAgain = resent(again.toString(), 4);
     assertThat(again.toString())
-        .contains("Topics: 0 created, 9 already there")
-        .contains("Summary: 7 images in, 4 token records, 4 reconstructions, 3 dead letters")
+        .contains("Topics: 0 created, 13 already there")
+        .contains("Streams apps {ingest=RUNNING, generation=RUNNING, stats=RUNNING}")
+        .contains(
+            "Summary: "
+                + (7 + resentAgain)
+                + " images in ("
+                + resentAgain
+                + " re-sent), "
+                + (4 + resentAgain)
+                + " token records")
+        .contains("cache hits: " + resentAgain + " (" + resentAgain + " of the " + resentAgain)
+        .contains(
+            "images in 4   tokens out "
+                + (4 + resentAgain)
+                + "   cache hits "
+                + resentAgain
+                + "   dead letters 3")
         .contains("Published tiny as version 3 (ACTIVE)")
         .contains("encode workers now serve version [4]")
         .contains("Generation: skipped (--no-generation)");
+  }
+
+  /** How many of {@code images} the demo says it re-sent (0 when it re-sent none). */
+  private static int resent(String text, int images) {
+    var m =
+        java.util.regex.Pattern.compile(
+                "-> re-sending (\\d+) of the "
+                    + images
+                    + " images \\(20%\\) that tiny:\\d+ tokenized")
+            .matcher(text);
+    if (m.find()) {
+      return Integer.parseInt(m.group(1));
+    }
+    assertThat(text).contains("-> re-sending none of the " + images + " images");
+    return 0;
   }
 
   @Test
@@ -184,6 +296,8 @@ class DemoIT {
     cl.setErr(new PrintWriter(err));
     assertThat(cl.execute("demo", "--photos", "many")).isEqualTo(2);
     assertThat(err.toString()).contains("Invalid value for option '--photos'");
+    assertThat(cl.execute("demo", "--resend-share", "1.5")).isEqualTo(2);
+    assertThat(err.toString()).contains("--resend-share 1.5 is outside 0..1");
   }
 
   @Test
