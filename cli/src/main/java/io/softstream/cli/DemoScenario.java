@@ -60,7 +60,6 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.StoreQueryParameters;
 import org.apache.kafka.streams.errors.InvalidStateStoreException;
 import org.apache.kafka.streams.state.QueryableStoreTypes;
@@ -160,7 +159,7 @@ final class DemoScenario {
         ok = tellTheStory(platform, apps);
       } finally {
         stopWorkers();
-        closeStreamsApps(apps);
+        apps.close(Duration.ofSeconds(20));
       }
       say(
           "Workers stopped cleanly; Streams apps closed (state in %s); broker data kept in %s",
@@ -284,31 +283,6 @@ final class DemoScenario {
         streamsSettings.applicationId("<app>"),
         apps.metricsPort());
     return apps;
-  }
-
-  /**
-   * Closes every app at once, leaving its consumer group: the next run on this data dir then joins
-   * at once instead of waiting out the old members' session timeout (45 s).
-   */
-  private static void closeStreamsApps(StreamsRunner apps) throws InterruptedException {
-    List<Thread> closing = new ArrayList<>();
-    for (String app : apps.states().keySet()) {
-      Thread t =
-          new Thread(
-              () ->
-                  apps.streams(app)
-                      .close(
-                          CloseOptions.groupMembershipOperation(
-                                  CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
-                              .withTimeout(Duration.ofSeconds(20))),
-              "demo-close-" + app);
-      t.start();
-      closing.add(t);
-    }
-    for (Thread t : closing) {
-      t.join();
-    }
-    apps.close(Duration.ofSeconds(5)); // the metrics endpoint; the apps are closed already
   }
 
   /** Waits (at most a minute) until every Streams app is RUNNING. */
