@@ -433,9 +433,14 @@ public final class EncodeBenchmark {
   }
 
   static List<byte[]> fashionMnistPngs(int count) throws IOException {
+    return fashionMnistPngs(count, false);
+  }
+
+  /** The first {@code count} pictures of the test (10,000) or training (60,000) set as PNGs. */
+  static List<byte[]> fashionMnistPngs(int count, boolean train) throws IOException {
     io.softstream.model.data.FashionMnist.Split split =
         io.softstream.model.data.FashionMnist.read(
-            io.softstream.model.data.FashionMnist.DEFAULT_DIR, false, count);
+            io.softstream.model.data.FashionMnist.DEFAULT_DIR, train, count);
     List<byte[]> out = new ArrayList<>();
     for (int i = 0; i < split.count(); i++) {
       java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();

@@ -41,12 +41,14 @@ class IngestBenchmarkTest {
                     tokenizer, EngineKind.PYTORCH, 1, 30, 8, dir.resolve("work")),
                 new PrintWriter(progress))
             .run();
+    System.out.print(progress);
 
     JsonNode json = ModelCard.JSON.readTree(ModelCard.JSON.writeValueAsString(r));
     assertThat(json.fieldNames())
         .toIterable()
         .containsExactly(
             "images",
+            "gate_events_per_pass",
             "cores",
             "worker",
             "model",
@@ -69,8 +71,9 @@ class IngestBenchmarkTest {
     assertThat(json.get("model").asText()).startsWith("tiny-tok:");
     // Every picture of each pass came out once: new ones forwarded, repeated ones from the cache.
     assertThat(json.get("gate_new_forwarded").asInt() + json.get("gate_new_cache_hits").asInt())
-        .isEqualTo(30);
-    assertThat(json.get("gate_hit_cache_hits").asInt()).isEqualTo(30);
+        .isEqualTo(300);
+    assertThat(json.get("gate_hit_cache_hits").asInt()).isEqualTo(300);
+    assertThat(json.get("gate_hit_forwarded").asInt()).isZero();
     assertThat(json.get("hit_latency_samples").asInt()).isEqualTo(30);
     assertThat(json.get("worker").get("images").asInt()).isEqualTo(30);
     assertThat(json.get("gate_vs_worker").isNumber()).isTrue();
