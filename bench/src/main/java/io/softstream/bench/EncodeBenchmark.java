@@ -240,7 +240,15 @@ public final class EncodeBenchmark {
 
   private Map<String, Object> oursWorker(EmbeddedPlatform platform, List<byte[]> pngs)
       throws Exception {
-    TopicLayout t = fresh(platform, "bench-ours-");
+    return oursWorker(platform, fresh(platform, "bench-ours-"), pngs);
+  }
+
+  /**
+   * Our encode worker's images/s and paced latency on topics {@code t} (its tokens stay there):
+   * also what the ingest benchmark compares the gate with.
+   */
+  Map<String, Object> oursWorker(EmbeddedPlatform platform, TopicLayout t, List<byte[]> pngs)
+      throws Exception {
     produce(platform, t.images(), pngs, 0);
     Map<String, Object> c = new HashMap<>(platform.clientProperties());
     c.put(WorkerConfig.WORKER_ID, "bench-ours");
@@ -378,7 +386,7 @@ public final class EncodeBenchmark {
     }
   }
 
-  private static TopicLayout fresh(EmbeddedPlatform platform, String prefix) {
+  static TopicLayout fresh(EmbeddedPlatform platform, String prefix) {
     TopicLayout t = TopicLayout.of(prefix + System.nanoTime() % 100000 + "-");
     try (Admin admin = Admin.create(Map.of("bootstrap.servers", platform.bootstrapServers()))) {
       TopicAdmin.ensure(admin, t.all());
@@ -388,15 +396,21 @@ public final class EncodeBenchmark {
 
   private static void produce(
       EmbeddedPlatform platform, String topic, List<byte[]> pngs, long gapNanos) throws Exception {
+    produce(platform, topic, pngs, gapNanos, "bench-" + System.nanoTime() + "-");
+  }
+
+  /** Sends {@code pngs} as ImageEvents with ids (and keys) {@code idPrefix + index}. */
+  static void produce(
+      EmbeddedPlatform platform, String topic, List<byte[]> pngs, long gapNanos, String idPrefix)
+      throws Exception {
     try (SchemaRegistryClient registry = SchemaRegistryClients.create(platform.clientProperties());
         KafkaProducer<String, ImageEvent> p =
             new KafkaProducer<>(
                 platform.clientProperties(),
                 new StringSerializer(),
                 new AvroSerializer<>(registry, platform.clientProperties(), false))) {
-      long run = System.nanoTime();
       for (int i = 0; i < pngs.size(); i++) {
-        String id = "bench-" + run + "-" + i;
+        String id = idPrefix + i;
         p.send(
             new ProducerRecord<>(
                 topic,
@@ -418,10 +432,15 @@ public final class EncodeBenchmark {
     }
   }
 
-  private static List<byte[]> fashionMnistPngs(int count) throws IOException {
+  static List<byte[]> fashionMnistPngs(int count) throws IOException {
+    return fashionMnistPngs(count, false);
+  }
+
+  /** The first {@code count} pictures of the test (10,000) or training (60,000) set as PNGs. */
+  static List<byte[]> fashionMnistPngs(int count, boolean train) throws IOException {
     io.softstream.model.data.FashionMnist.Split split =
         io.softstream.model.data.FashionMnist.read(
-            io.softstream.model.data.FashionMnist.DEFAULT_DIR, false, count);
+            io.softstream.model.data.FashionMnist.DEFAULT_DIR, train, count);
     List<byte[]> out = new ArrayList<>();
     for (int i = 0; i < split.count(); i++) {
       java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
@@ -444,7 +463,7 @@ public final class EncodeBenchmark {
     return -1;
   }
 
-  private static long pct(List<Long> values, int p) {
+  static long pct(List<Long> values, int p) {
     if (values.isEmpty()) {
       return 0;
     }
@@ -453,7 +472,7 @@ public final class EncodeBenchmark {
     return l.get(Math.min(l.size() - 1, Math.max(0, (int) Math.ceil(p / 100.0 * l.size()) - 1)));
   }
 
-  private static double round(double v, int digits) {
+  static double round(double v, int digits) {
     double f = Math.pow(10, digits);
     return Math.round(v * f) / f;
   }

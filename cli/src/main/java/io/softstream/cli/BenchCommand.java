@@ -2,6 +2,7 @@ package io.softstream.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.softstream.bench.EncodeBenchmark;
+import io.softstream.bench.IngestBenchmark;
 import io.softstream.model.runtime.EngineKind;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -21,7 +22,9 @@ import picocli.CommandLine.Spec;
     description = {
       "Benchmarks, printed as progress lines and, with --json, one JSON object as the last line.",
       "encode: bare engine at batch 1..64 vs our encode worker on the embedded broker vs an equivalent Python "
-          + "worker (librdkafka + torch reference on the same weights), and engine FLOP/s vs a matmul peak."
+          + "worker (librdkafka + torch reference on the same weights), and engine FLOP/s vs a matmul peak.",
+      "ingest: the ingest gate's events/s on new pictures and on cache hits, cache-hit p50/p99 latency, "
+          + "and the ratio to our encode worker's images/s measured in the same run."
     })
 public final class BenchCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -29,7 +32,7 @@ public final class BenchCommand implements Callable<Integer> {
   @Parameters(
       index = "0",
       description =
-          "What to benchmark: encode, or generate (1-D token generator vs the 2-D "
+          "What to benchmark: encode, ingest, or generate (1-D token generator vs the 2-D "
               + "pixel-patch baseline, batch of 64 at equal steps).")
   String what;
 
@@ -56,7 +59,8 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(
       names = "--images",
       defaultValue = "2000",
-      description = "Images per worker run (default: ${DEFAULT-VALUE}).")
+      description =
+          "Images per worker run, and per gate pass for ingest (default: ${DEFAULT-VALUE}).")
   int images;
 
   @Option(
@@ -90,12 +94,30 @@ public final class BenchCommand implements Callable<Integer> {
       out.flush();
       return 0;
     }
-    if (!what.equals("encode")) {
+    if (!what.equals("encode") && !what.equals("ingest")) {
       throw new IllegalArgumentException(
-          "Unknown benchmark '" + what + "'; accepted: encode, generate");
+          "Unknown benchmark '" + what + "'; accepted: encode, ingest, generate");
     }
     DemoCommand.deleteRecursively(workDir);
     Files.createDirectories(workDir);
+    if (what.equals("ingest")) {
+      Map<String, Object> i =
+          new IngestBenchmark(
+                  new IngestBenchmark.Settings(
+                      model != null ? model : ShippedModels.fashionMnist(),
+                      EngineKind.parse(engine),
+                      threads,
+                      images,
+                      batch,
+                      workDir),
+                  out)
+              .run();
+      if (json) {
+        out.println(new ObjectMapper().writeValueAsString(i));
+      }
+      out.flush();
+      return 0;
+    }
     Map<String, Object> r =
         new EncodeBenchmark(
                 new EncodeBenchmark.Settings(

@@ -1,7 +1,9 @@
 package io.softstream.worker;
 
 import io.softstream.topology.TopicLayout;
+import io.softstream.topology.streams.StreamsSettings;
 import io.softstream.topology.streams.generation.GenerationApp;
+import io.softstream.topology.streams.ingest.IngestGateApp;
 import io.softstream.topology.streams.stats.StatsApp;
 import java.time.Duration;
 import java.util.Map;
@@ -16,9 +18,10 @@ import org.apache.kafka.streams.processor.StateRestoreListener;
 
 /**
  * Runs one Kafka Streams app in its own JVM, so a test can kill it with SIGKILL (no clean close, no
- * commit, no checkpoint). Arguments: app (generation|stats), bootstrap servers, registry URL, topic
- * prefix, application id, state dir. Stands in for the shared runner, which is not this test's
- * subject.
+ * commit, no checkpoint). Arguments: app (generation|stats|ingest), bootstrap servers, registry
+ * URL, topic prefix, application id, state dir. Stands in for the shared runner, which is not this
+ * test's subject; the ingest gate gets the runner's {@link StreamsSettings} properties underneath
+ * these.
  */
 public final class StreamsAppMain {
   private StreamsAppMain() {}
@@ -40,9 +43,22 @@ public final class StreamsAppMain {
     return p;
   }
 
-  static Topology topology(String app, String registryUrl, TopicLayout topics) {
+  /** The ingest gate's settings (its topology and Streams properties come from them). */
+  static StreamsSettings ingestSettings(String bootstrap, String registryUrl, TopicLayout topics) {
+    return new StreamsSettings(
+        Map.of(
+            StreamsSettings.BOOTSTRAP_SERVERS,
+            bootstrap,
+            StreamsSettings.SCHEMA_REGISTRY_URL,
+            registryUrl,
+            StreamsSettings.TOPIC_PREFIX,
+            topics.prefix()));
+  }
+
+  static Topology topology(String app, String bootstrap, String registryUrl, TopicLayout topics) {
     Map<String, Object> serde = Map.of("schema.registry.url", registryUrl);
     return switch (app) {
+      case "ingest" -> new IngestGateApp().topology(ingestSettings(bootstrap, registryUrl, topics));
       case "generation" ->
           GenerationApp.topology(
               new GenerationApp.Settings(
@@ -59,9 +75,14 @@ public final class StreamsAppMain {
   }
 
   public static void main(String[] args) throws InterruptedException {
-    KafkaStreams streams =
-        new KafkaStreams(
-            topology(args[0], args[2], TopicLayout.of(args[3])), props(args[1], args[4], args[5]));
+    TopicLayout topics = TopicLayout.of(args[3]);
+    Properties props = new Properties();
+    if (args[0].equals(IngestGateApp.NAME)) {
+      // The gate's dead-letter handlers and limits, as the runner sets them.
+      props.putAll(ingestSettings(args[1], args[2], topics).streamsProperties(IngestGateApp.NAME));
+    }
+    props.putAll(props(args[1], args[4], args[5]));
+    KafkaStreams streams = new KafkaStreams(topology(args[0], args[1], args[2], topics), props);
     streams.setUncaughtExceptionHandler(
         e -> {
           e.printStackTrace();
