@@ -30,7 +30,10 @@ public final class DecodeWorkerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    DecodeWorker worker = new DecodeWorker(new WorkerConfig(config()));
+    Map<String, Object> c = config();
+    // Ready means connected: a wrong address fails here, in seconds, naming it.
+    ClusterCheck.require(c);
+    DecodeWorker worker = new DecodeWorker(new WorkerConfig(c));
     return WorkerOptions.runUntilTerminated(worker, spec.commandLine().getOut(), "decode", "");
   }
 }

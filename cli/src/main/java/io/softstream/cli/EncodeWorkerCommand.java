@@ -39,7 +39,10 @@ public final class EncodeWorkerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    EncodeWorker worker = new EncodeWorker(new WorkerConfig(config()));
+    Map<String, Object> c = config();
+    // Ready means connected: a wrong address fails here, in seconds, naming it.
+    ClusterCheck.require(c);
+    EncodeWorker worker = new EncodeWorker(new WorkerConfig(c));
     return WorkerOptions.runUntilTerminated(worker, spec.commandLine().getOut(), "encode", "");
   }
 }

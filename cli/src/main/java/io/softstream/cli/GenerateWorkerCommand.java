@@ -57,7 +57,10 @@ public final class GenerateWorkerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    GenerateWorker worker = new GenerateWorker(new WorkerConfig(config()));
+    Map<String, Object> c = config();
+    // Ready means connected: a wrong address fails here, in seconds, naming it.
+    ClusterCheck.require(c);
+    GenerateWorker worker = new GenerateWorker(new WorkerConfig(c));
     return WorkerOptions.runUntilTerminated(
         worker,
         spec.commandLine().getOut(),

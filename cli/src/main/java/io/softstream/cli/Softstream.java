@@ -26,6 +26,9 @@ import picocli.CommandLine.Command;
       GenerateCommand.class,
       KafkaCommand.class,
       TopicsCommand.class,
+      SendCommand.class,
+      RequestCommand.class,
+      TailCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Softstream {

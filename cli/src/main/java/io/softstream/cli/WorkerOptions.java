@@ -92,7 +92,7 @@ public final class WorkerOptions {
       description =
           "Port of /metrics, /health/live, /health/ready; 0 = any, -1 = off (env SOFTSTREAM_METRICS_PORT; default: "
               + DEFAULT_METRICS_PORT
-              + ").")
+              + ", or any free port when it is taken).")
   Integer metricsPort;
 
   /**
@@ -101,7 +101,11 @@ public final class WorkerOptions {
    */
   public Map<String, Object> toConfig() throws IOException {
     Map<String, Object> c = KafkaOptions.defaults();
-    c.put(WorkerConfig.METRICS_PORT, DEFAULT_METRICS_PORT);
+    // A second worker on the same machine must not die on a taken default port: it takes any free
+    // one, printed in its "ready" line.
+    c.put(
+        WorkerConfig.METRICS_PORT,
+        KafkaCommand.isFree(DEFAULT_METRICS_PORT) ? DEFAULT_METRICS_PORT : 0);
     c.putAll(Settings.file(configFile));
     c.putAll(kafka.fromEnvironment());
     c.putAll(fromEnvironment());
