@@ -87,10 +87,10 @@ public final class DecodeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter pw = spec.commandLine().getOut();
+    ClusterCheck.require(kafka.clientProperties());
     Path dir = model != null ? model : ShippedModels.fashionMnist();
     Files.createDirectories(out);
     Map<String, Object> c = new HashMap<>(kafka.clientProperties());
-    ClusterCheck.require(c);
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     int written = 0;

@@ -60,6 +60,12 @@ public final class TailCommand implements Callable<Integer> {
       description = "Stop at the end of the topic instead of waiting for more (as kcat -e).")
   boolean exitAtEnd;
 
+  @Option(
+      names = "--timeout-s",
+      defaultValue = "0",
+      description = "Stop after this many seconds; 0 = never (default: ${DEFAULT-VALUE}).")
+  int timeoutSeconds;
+
   @Option(names = "--json", description = "One JSON object per record.")
   boolean json;
 
@@ -101,7 +107,9 @@ public final class TailCommand implements Callable<Integer> {
         consumer.seekToEnd(parts);
       }
       Map<TopicPartition, Long> end = consumer.endOffsets(parts);
-      while (max == null || printed < max) {
+      long deadline =
+          timeoutSeconds > 0 ? System.nanoTime() + timeoutSeconds * 1_000_000_000L : Long.MAX_VALUE;
+      while ((max == null || printed < max) && System.nanoTime() < deadline) {
         if (exitAtEnd && atEnd(consumer, end)) {
           break;
         }
