@@ -122,6 +122,12 @@ public final class TailCommand implements Callable<Integer> {
           printed++;
         }
       }
+      if (max != null && printed < max && !exitAtEnd) {
+        spec.commandLine()
+            .getErr()
+            .printf("tail: %d of %d records within %d s%n", printed, max, timeoutSeconds);
+        return 1;
+      }
     }
     return 0;
   }
