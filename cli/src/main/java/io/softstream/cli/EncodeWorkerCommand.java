@@ -40,9 +40,11 @@ public final class EncodeWorkerCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Map<String, Object> c = config();
-    // Ready means connected: a wrong address fails here, in seconds, naming it.
+    // A bad setting is reported first; then ready means connected: a wrong address fails here, in
+    // seconds, naming it.
+    new WorkerConfig(c);
     ClusterCheck.require(c);
-    EncodeWorker worker = new EncodeWorker(new WorkerConfig(c));
+    EncodeWorker worker = options.create(c, EncodeWorker::new, spec.commandLine().getOut());
     return WorkerOptions.runUntilTerminated(worker, spec.commandLine().getOut(), "encode", "");
   }
 }

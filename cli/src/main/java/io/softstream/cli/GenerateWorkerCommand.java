@@ -58,9 +58,11 @@ public final class GenerateWorkerCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Map<String, Object> c = config();
-    // Ready means connected: a wrong address fails here, in seconds, naming it.
+    // A bad setting is reported first; then ready means connected: a wrong address fails here, in
+    // seconds, naming it.
+    new WorkerConfig(c);
     ClusterCheck.require(c);
-    GenerateWorker worker = new GenerateWorker(new WorkerConfig(c));
+    GenerateWorker worker = options.create(c, GenerateWorker::new, spec.commandLine().getOut());
     return WorkerOptions.runUntilTerminated(
         worker,
         spec.commandLine().getOut(),

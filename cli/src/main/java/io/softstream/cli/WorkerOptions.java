@@ -4,9 +4,12 @@ import io.softstream.worker.AbstractWorker;
 import io.softstream.worker.WorkerConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.net.BindException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -101,17 +104,39 @@ public final class WorkerOptions {
    */
   public Map<String, Object> toConfig() throws IOException {
     Map<String, Object> c = KafkaOptions.defaults();
-    // A second worker on the same machine must not die on a taken default port: it takes any free
-    // one, printed in its "ready" line.
-    c.put(
-        WorkerConfig.METRICS_PORT,
-        KafkaCommand.isFree(DEFAULT_METRICS_PORT) ? DEFAULT_METRICS_PORT : 0);
-    c.putAll(Settings.file(configFile));
-    c.putAll(kafka.fromEnvironment());
-    c.putAll(fromEnvironment());
-    c.putAll(kafka.fromFlags());
-    c.putAll(fromFlags());
+    c.put(WorkerConfig.METRICS_PORT, DEFAULT_METRICS_PORT);
+    Map<String, Object> given = new LinkedHashMap<>(Settings.file(configFile));
+    given.putAll(kafka.fromEnvironment());
+    given.putAll(fromEnvironment());
+    given.putAll(kafka.fromFlags());
+    given.putAll(fromFlags());
+    metricsPortGiven = given.containsKey(WorkerConfig.METRICS_PORT);
+    c.putAll(given);
     return c;
+  }
+
+  /** Whether a layer above the defaults chose the metrics port (then a taken port is an error). */
+  private boolean metricsPortGiven;
+
+  /**
+   * Builds the worker; if the default metrics port is taken (another worker on this machine),
+   * builds it on any free port instead, which its "ready" line prints. A port the user chose stays
+   * an error. Binding is the first thing a worker does, before it loads its model, so a retry is
+   * cheap.
+   */
+  <W extends AbstractWorker> W create(
+      Map<String, Object> c, Function<WorkerConfig, W> make, PrintWriter out) {
+    try {
+      return make.apply(new WorkerConfig(c));
+    } catch (UncheckedIOException e) {
+      if (metricsPortGiven || !(e.getCause() instanceof BindException)) {
+        throw e;
+      }
+      out.printf("metrics port %d is taken: using a free port%n", DEFAULT_METRICS_PORT);
+      Map<String, Object> any = new LinkedHashMap<>(c);
+      any.put(WorkerConfig.METRICS_PORT, 0);
+      return make.apply(new WorkerConfig(any));
+    }
   }
 
   /**
