@@ -16,7 +16,7 @@ import org.apache.kafka.common.KafkaException;
  */
 public final class ClusterCheck {
   /** How long a command waits for the broker before it gives up. */
-  public static final Duration TIMEOUT = Duration.ofSeconds(5);
+  public static final Duration TIMEOUT = Duration.ofSeconds(10);
 
   private ClusterCheck() {}
 

@@ -13,7 +13,9 @@ class ClusterCheckTest {
   void aWrongAddressIsNamedAndExplained() {
     for (String[] cmd :
         new String[][] {
-          {"topics", "--ensure"}, {"decode"}, {"encode-worker", "--model", "does-not-matter"}
+          {"topics", "--ensure"},
+          {"models", "list"},
+          {"encode-worker", "--model", "does-not-matter"}
         }) {
       StringWriter err = new StringWriter();
       CommandLine cl = Softstream.commandLine();
@@ -26,7 +28,7 @@ class ClusterCheckTest {
       assertThat(cl.execute(args)).as(String.join(" ", cmd)).isEqualTo(1);
       assertThat(err.toString())
           .as(String.join(" ", cmd))
-          .contains("Cannot reach Kafka at 127.0.0.1:1 within 5 s")
+          .contains("Cannot reach Kafka at 127.0.0.1:1 within 10 s")
           .contains("--bootstrap-servers");
     }
   }
