@@ -34,6 +34,13 @@ class ClusterCheckTest {
   }
 
   @Test
+  void kafkaFallsBackFromATakenPort() throws Exception {
+    try (java.net.ServerSocket taken = new java.net.ServerSocket(0)) {
+      assertThat(KafkaCommand.isFree(taken.getLocalPort())).isFalse();
+    }
+  }
+
+  @Test
   void imageFilesKeepOneExtension() {
     assertThat(FileNames.imageFile("shirt.png", "image/png")).isEqualTo("shirt.png");
     assertThat(FileNames.imageFile("a/b c", "image/png")).isEqualTo("a_b_c.png");
