@@ -87,6 +87,7 @@ public final class DecodeCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter pw = spec.commandLine().getOut();
+    ClusterCheck.require(kafka.clientProperties());
     Path dir = model != null ? model : ShippedModels.fashionMnist();
     Files.createDirectories(out);
     Map<String, Object> c = new HashMap<>(kafka.clientProperties());
@@ -126,7 +127,7 @@ public final class DecodeCommand implements Callable<Integer> {
           var images = decoding.decode(batch);
           for (int i = 0; i < batch.size(); i++) {
             Path f =
-                out.resolve(batch.get(i).getImageId().replaceAll("[^A-Za-z0-9._-]", "_") + ".png");
+                out.resolve(FileNames.imageFile(batch.get(i).getImageId().toString(), "image/png"));
             Files.write(f, TokenDecoding.png(images.get(i)));
             written++;
           }

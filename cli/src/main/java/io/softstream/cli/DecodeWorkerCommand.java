@@ -30,7 +30,12 @@ public final class DecodeWorkerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    DecodeWorker worker = new DecodeWorker(new WorkerConfig(config()));
+    Map<String, Object> c = config();
+    // A bad setting is reported first; then ready means connected: a wrong address fails here, in
+    // seconds, naming it.
+    new WorkerConfig(c);
+    ClusterCheck.require(c);
+    DecodeWorker worker = options.create(c, DecodeWorker::new, spec.commandLine().getOut());
     return WorkerOptions.runUntilTerminated(worker, spec.commandLine().getOut(), "decode", "");
   }
 }

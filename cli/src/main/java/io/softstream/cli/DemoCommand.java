@@ -62,7 +62,8 @@ public final class DemoCommand implements Callable<Integer> {
 
   @Option(
       names = "--model",
-      description = "Tokenizer model directory (default: the shipped Fashion-MNIST model).")
+      description =
+          "Tokenizer model directory (default: models/softvq-fmnist-32, swapped halfway to the stronger softvq-fmnist-32-next).")
   Path model;
 
   @Option(
@@ -129,7 +130,8 @@ public final class DemoCommand implements Callable<Integer> {
     if (fresh) {
       deleteRecursively(dataDir);
     }
-    Path modelDir = model != null ? model : ShippedModels.fashionMnist();
+    // The demo starts on the first shipped run so that it can show the swap to the stronger one.
+    Path modelDir = model != null ? model : ShippedModels.fashionMnistFirst();
     List<SampleImages.Sample> samples = new ArrayList<>(SampleImages.fashionMnist(fashionImages));
     samples.addAll(SampleImages.photos(photos, 7));
     Path generatorDir = noGeneration ? null : generator != null ? generator : shippedGenerator();
@@ -169,7 +171,7 @@ public final class DemoCommand implements Callable<Integer> {
     if (nextModel != null) {
       return nextModel;
     }
-    Path next = ShippedModels.root().resolve("models").resolve("softvq-fmnist-32-next");
+    Path next = ShippedModels.root().resolve("models").resolve(ShippedModels.DEFAULT_FMNIST);
     return model == null && Files.isDirectory(next) ? next : modelDir;
   }
 

@@ -39,7 +39,12 @@ public final class EncodeWorkerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    EncodeWorker worker = new EncodeWorker(new WorkerConfig(config()));
+    Map<String, Object> c = config();
+    // A bad setting is reported first; then ready means connected: a wrong address fails here, in
+    // seconds, naming it.
+    new WorkerConfig(c);
+    ClusterCheck.require(c);
+    EncodeWorker worker = options.create(c, EncodeWorker::new, spec.commandLine().getOut());
     return WorkerOptions.runUntilTerminated(worker, spec.commandLine().getOut(), "encode", "");
   }
 }

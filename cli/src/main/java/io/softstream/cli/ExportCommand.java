@@ -52,6 +52,8 @@ public final class ExportCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
+    out.printf("exporting %s to ONNX (encoder, decoder)...%n", model);
+    out.flush();
     OnnxExport.Result r = OnnxExport.export(model);
     for (OnnxExport.ExportedFile f : r.files()) {
       out.printf("%s  %,d bytes  sha256 %s%n", f.path(), f.bytes(), f.sha256());
@@ -87,6 +89,8 @@ public final class ExportCommand implements Callable<Integer> {
       }
       inputs = n + " uniform random images";
     }
+    out.printf("parity check: ONNX Runtime against PyTorch on %s...%n", inputs);
+    out.flush();
     double tokDiff = 0;
     double pixDiff = 0;
     long codesSame = 0;

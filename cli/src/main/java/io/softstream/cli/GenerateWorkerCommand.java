@@ -57,7 +57,12 @@ public final class GenerateWorkerCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    GenerateWorker worker = new GenerateWorker(new WorkerConfig(config()));
+    Map<String, Object> c = config();
+    // A bad setting is reported first; then ready means connected: a wrong address fails here, in
+    // seconds, naming it.
+    new WorkerConfig(c);
+    ClusterCheck.require(c);
+    GenerateWorker worker = options.create(c, GenerateWorker::new, spec.commandLine().getOut());
     return WorkerOptions.runUntilTerminated(
         worker,
         spec.commandLine().getOut(),

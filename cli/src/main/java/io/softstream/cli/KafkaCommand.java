@@ -1,7 +1,11 @@
 package io.softstream.cli;
 
 import io.softstream.embedded.EmbeddedPlatform;
+import java.io.IOException;
 import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -36,15 +40,34 @@ public final class KafkaCommand implements Callable<Integer> {
       description = "Schema registry port (default: ${DEFAULT-VALUE}).")
   int registryPort;
 
+  @Option(
+      names = "--port",
+      defaultValue = "9092",
+      description =
+          "Broker port where clients look by default (default: ${DEFAULT-VALUE}); if it is taken, "
+              + "a free port (printed); a restart on the same --data-dir keeps its port.")
+  int port;
+
   @Mixin TopicOptions topicOptions;
 
   @Override
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
+    boolean restart = Files.exists(dataDir.resolve("kafka").resolve("ports.properties"));
+    // A restart keeps the port recorded in the data directory.
+    int brokerPort = 0;
+    if (!restart && port != 0) {
+      if (isFree(port)) {
+        brokerPort = port;
+      } else {
+        out.printf("port %d is taken: using a free port (the exports below name it)%n", port);
+      }
+    }
     try (EmbeddedPlatform p =
-        EmbeddedPlatform.start(dataDir, registryPort, topicOptions.layout())) {
+        EmbeddedPlatform.start(dataDir, brokerPort, registryPort, topicOptions.layout())) {
+      // Every other command reads these two variables: paste them into the shells that run them.
       out.printf(
-          "bootstrap.servers=%s%nschema.registry.url=%s%ntopics: %s%nCtrl-C to stop.%n",
+          "export BOOTSTRAP_SERVERS=%s%nexport SCHEMA_REGISTRY_URL=%s%ntopics: %s%nCtrl-C to stop.%n",
           p.bootstrapServers(),
           p.schemaRegistryUrl(),
           p.layout().all().stream().map(t -> t.name()).toList());
@@ -54,5 +77,15 @@ public final class KafkaCommand implements Callable<Integer> {
       stop.await();
     }
     return 0;
+  }
+
+  static boolean isFree(int port) {
+    try (ServerSocket s = new ServerSocket()) {
+      s.setReuseAddress(true);
+      s.bind(new InetSocketAddress(port));
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
   }
 }

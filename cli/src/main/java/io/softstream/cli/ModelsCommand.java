@@ -75,6 +75,7 @@ public final class ModelsCommand implements Callable<Integer> {
     PrintWriter out = spec.commandLine().getOut();
     TopicLayout topics = topicOptions.layout();
     Map<String, Object> props = kafka.clientProperties();
+    ClusterCheck.require(props);
     try (SchemaRegistryClient schemas = SchemaRegistryClients.create(props);
         ModelCatalog catalog = new ModelCatalog(props, schemas, topics.modelVersions());
         ModelRegistry registry = new ModelRegistry(props, schemas, topics)) {

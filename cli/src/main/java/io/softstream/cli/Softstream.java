@@ -27,12 +27,27 @@ import picocli.CommandLine.Command;
       KafkaCommand.class,
       TopicsCommand.class,
       TopologyCommand.class,
+      SendCommand.class,
+      RequestCommand.class,
+      TailCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Softstream {
 
   public static void main(String[] args) {
+    quietCudaProbesWithoutGpu();
     System.exit(commandLine().execute(args));
+  }
+
+  /**
+   * Without an NVIDIA device, DJL's and ONNX Runtime's CUDA probes warn on every start about what
+   * is expected on a CPU machine; logback.xml reads this property (set before the first logger).
+   */
+  static void quietCudaProbesWithoutGpu() {
+    if (!java.nio.file.Files.exists(java.nio.file.Path.of("/dev/nvidia0"))
+        && System.getProperty("softstream.cuda.log") == null) {
+      System.setProperty("softstream.cuda.log", "ERROR");
+    }
   }
 
   /** The configured command line; tests call {@code execute} on it and read its writers. */

@@ -54,6 +54,7 @@ public final class TopicsCommand implements Callable<Integer> {
           t.purpose());
     }
     if (ensure) {
+      ClusterCheck.require(kafka.clientProperties());
       try (Admin admin = Admin.create(kafka.clientProperties())) {
         TopicAdmin.Report r = TopicAdmin.ensure(admin, layout.all());
         out.printf("created %s; already present %s%n", r.created(), r.existing());

@@ -84,6 +84,15 @@ public final class TrainCommand implements Callable<Integer> {
       description = "With --from-topic: how many recent images (default: ${DEFAULT-VALUE}).")
   int maxImages;
 
+  @Option(
+      names = "--overwrite",
+      description =
+          "Replace the model already in output_dir (its ONNX files are removed; export again after).")
+  boolean overwrite;
+
+  /** Fewer images than this from --from-topic make a fine-tuning run mostly noise: warn. */
+  static final int FEW_TOPIC_IMAGES = 500;
+
   @Mixin KafkaOptions kafka;
   @Mixin TopicOptions topicOptions;
 
@@ -110,7 +119,11 @@ public final class TrainCommand implements Callable<Integer> {
       out.printf("continuing from %s version %d (%s)%n", name, continueFrom, from);
       cfg = cfg.continuingFrom(from);
     }
-    cfg = cfg.withOverrides(o);
+    if (name != null && !o.containsKey("name")) {
+      o.put("name", name);
+    }
+    cfg = cfg.withOverrides(outputAndName(cfg, o, config != null));
+    guardOutput(cfg, overwrite, out);
     out.println("config: " + ModelCard.JSON.writeValueAsString(cfg).replaceAll("\\s+", " "));
     out.flush();
     io.softstream.trainer.Dataset data = null;
@@ -118,6 +131,12 @@ public final class TrainCommand implements Callable<Integer> {
       TokenizerConfig c = cfg.model();
       data = TopicImages.recent(props, fromTopic, maxImages, c);
       out.printf("fine-tuning on %d recent images from topic %s%n", data.count(), fromTopic);
+      if (data.count() < FEW_TOPIC_IMAGES) {
+        out.printf(
+            "warning: only %d images on %s (fewer than %d): the model will mostly fit these few; "
+                + "send more (softstream send) or raise --max-images%n",
+            data.count(), fromTopic, FEW_TOPIC_IMAGES);
+      }
       out.flush();
     }
     TrainingReport report = TrainerRun.run(cfg, System.out, data);
@@ -139,5 +158,65 @@ public final class TrainCommand implements Callable<Integer> {
       out.flush();
     }
     return 0;
+  }
+
+  /**
+   * The run's name and model directory. Without {@code output_dir} a run writes to {@code
+   * models/<name>} (name default: {@code tokenizer-<time>}), never into the shipped default model;
+   * without {@code name} the card is named after its directory.
+   */
+  static Map<String, String> outputAndName(
+      TrainConfig cfg, Map<String, String> o, boolean fromFile) {
+    Map<String, String> r = new LinkedHashMap<>(o);
+    String defaultDir = TrainConfig.defaults().outputDir();
+    boolean dirGiven =
+        o.containsKey("output_dir") || (fromFile && !cfg.outputDir().equals(defaultDir));
+    boolean nameGiven =
+        o.containsKey("name") || (fromFile && !cfg.name().equals(TrainConfig.defaults().name()));
+    if (!dirGiven) {
+      String n =
+          nameGiven
+              ? cfg.withOverrides(o).name()
+              : "tokenizer-"
+                  + java.time.LocalDateTime.now()
+                      .format(java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss"));
+      r.put("name", n);
+      r.put("output_dir", "models/" + n);
+    } else if (!nameGiven) {
+      String dir = o.getOrDefault("output_dir", cfg.outputDir());
+      r.put("name", Path.of(dir).getFileName().toString());
+    }
+    return r;
+  }
+
+  /**
+   * Refuses to write over a model this run did not start from, unless {@code overwrite}; then
+   * removes the old ONNX files, which belong to the old weights.
+   */
+  static void guardOutput(TrainConfig cfg, boolean overwrite, PrintWriter out)
+      throws java.io.IOException {
+    Path dir = Path.of(cfg.outputDir());
+    if (!java.nio.file.Files.exists(dir.resolve("model.json"))) {
+      return;
+    }
+    boolean startsFromIt =
+        cfg.initFrom() != null
+            && Path.of(cfg.initFrom())
+                .toAbsolutePath()
+                .normalize()
+                .equals(dir.toAbsolutePath().normalize());
+    if (!overwrite && !startsFromIt) {
+      throw new IllegalArgumentException(
+          dir
+              + " already holds a model that this run does not start from; choose another "
+              + "output_dir=DIR, or pass --overwrite to replace it");
+    }
+    for (String f : List.of("encoder.onnx", "decoder.onnx")) {
+      if (java.nio.file.Files.deleteIfExists(dir.resolve(f))) {
+        out.printf(
+            "removed %s (it belongs to the old weights; softstream export re-creates it)%n",
+            dir.resolve(f));
+      }
+    }
   }
 }

@@ -4,9 +4,12 @@ import io.softstream.worker.AbstractWorker;
 import io.softstream.worker.WorkerConfig;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.net.BindException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -92,7 +95,7 @@ public final class WorkerOptions {
       description =
           "Port of /metrics, /health/live, /health/ready; 0 = any, -1 = off (env SOFTSTREAM_METRICS_PORT; default: "
               + DEFAULT_METRICS_PORT
-              + ").")
+              + ", or any free port when it is taken).")
   Integer metricsPort;
 
   /**
@@ -102,12 +105,38 @@ public final class WorkerOptions {
   public Map<String, Object> toConfig() throws IOException {
     Map<String, Object> c = KafkaOptions.defaults();
     c.put(WorkerConfig.METRICS_PORT, DEFAULT_METRICS_PORT);
-    c.putAll(Settings.file(configFile));
-    c.putAll(kafka.fromEnvironment());
-    c.putAll(fromEnvironment());
-    c.putAll(kafka.fromFlags());
-    c.putAll(fromFlags());
+    Map<String, Object> given = new LinkedHashMap<>(Settings.file(configFile));
+    given.putAll(kafka.fromEnvironment());
+    given.putAll(fromEnvironment());
+    given.putAll(kafka.fromFlags());
+    given.putAll(fromFlags());
+    metricsPortGiven = given.containsKey(WorkerConfig.METRICS_PORT);
+    c.putAll(given);
     return c;
+  }
+
+  /** Whether a layer above the defaults chose the metrics port (then a taken port is an error). */
+  private boolean metricsPortGiven;
+
+  /**
+   * Builds the worker; if the default metrics port is taken (another worker on this machine),
+   * builds it on any free port instead, which its "ready" line prints. A port the user chose stays
+   * an error. Binding is the first thing a worker does, before it loads its model, so a retry is
+   * cheap.
+   */
+  <W extends AbstractWorker> W create(
+      Map<String, Object> c, Function<WorkerConfig, W> make, PrintWriter out) {
+    try {
+      return make.apply(new WorkerConfig(c));
+    } catch (UncheckedIOException e) {
+      if (metricsPortGiven || !(e.getCause() instanceof BindException)) {
+        throw e;
+      }
+      out.printf("metrics port %d is taken: using a free port%n", DEFAULT_METRICS_PORT);
+      Map<String, Object> any = new LinkedHashMap<>(c);
+      any.put(WorkerConfig.METRICS_PORT, 0);
+      return make.apply(new WorkerConfig(any));
+    }
   }
 
   /**

@@ -283,7 +283,10 @@ class DemoIT {
           "generate",
           "generate-worker",
           "kafka",
-          "topics"
+          "topics",
+          "send",
+          "request",
+          "tail"
         }) {
       StringWriter out = new StringWriter();
       CommandLine cl = Softstream.commandLine();

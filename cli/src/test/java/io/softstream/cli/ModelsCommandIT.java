@@ -147,6 +147,7 @@ class ModelsCommandIT {
           .contains("continuing from tiny-ft version 1")
           .contains("\"init_from\"")
           .contains("fine-tuning on 20 recent images from topic images")
+          .contains("warning: only 20 images on images (fewer than 500)")
           .contains("published tiny-ft ENCODER version 2 (CANDIDATE")
           .contains("tiny-ft ENCODER version 2: active version 1 has no 'psnr' metric");
       assertThat(cli(concatAll(new String[] {"models", "list"}, kafka)))

@@ -72,6 +72,32 @@ class WorkerOptionsTest {
   }
 
   @Test
+  void aTakenDefaultMetricsPortFallsBackToAFreeOneButAChosenPortStaysAnError() throws Exception {
+    // Stands in for a worker: binding its metrics port is what fails when another worker has it.
+    java.util.function.Function<WorkerConfig, io.softstream.worker.AbstractWorker> make =
+        cfg -> {
+          if (cfg.getInt(WorkerConfig.METRICS_PORT) != 0) {
+            throw new java.io.UncheckedIOException(
+                "Could not serve metrics", new java.net.BindException("Address already in use"));
+          }
+          return null;
+        };
+    EncodeWorkerCommand byDefault = new EncodeWorkerCommand();
+    new CommandLine(byDefault).parseArgs("--model", "m");
+    java.io.StringWriter out = new java.io.StringWriter();
+    byDefault.options.create(byDefault.config(), make, new java.io.PrintWriter(out, true));
+    assertThat(out.toString()).contains("metrics port 9400 is taken: using a free port");
+
+    EncodeWorkerCommand chosen = new EncodeWorkerCommand();
+    new CommandLine(chosen).parseArgs("--model", "m", "--metrics-port", "9400");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () ->
+                chosen.options.create(
+                    chosen.config(), make, new java.io.PrintWriter(new java.io.StringWriter())))
+        .hasRootCauseInstanceOf(java.net.BindException.class);
+  }
+
+  @Test
   void withoutFileEnvironmentOrFlagsTheDefaultsApply() throws Exception {
     for (Callable<Integer> command : workerCommands()) {
       WorkerConfig c = config(command);

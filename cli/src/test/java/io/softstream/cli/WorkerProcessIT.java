@@ -182,6 +182,31 @@ class WorkerProcessIT {
   /**
    * What ./softstream runs: the module's classes plus the classpath file written at package time.
    */
+  @Test
+  void aCpuOnlyStartPrintsNoCudaWarnings() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeFalse(
+        java.nio.file.Files.exists(Path.of("/dev/nvidia0")), "this machine has a GPU");
+    Path model = TestImages.tinyModel(dir.resolve("model"), TokenizerConfig.tiny("softvq"), "tiny");
+    // export loads both engines, PyTorch and ONNX Runtime: both probe for CUDA.
+    Process p =
+        new ProcessBuilder(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Dai.djl.offline=true",
+                "-cp",
+                launcherClasspath(),
+                Softstream.class.getName(),
+                "export",
+                "--model",
+                model.toString(),
+                "--parity-images",
+                "2")
+            .redirectErrorStream(true)
+            .start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor()).as(out).isZero();
+    assertThat(out).contains("opset 17").doesNotContainIgnoringCase("cuda");
+  }
+
   private static String launcherClasspath() throws java.io.IOException {
     return Path.of("target/classes").toAbsolutePath()
         + java.io.File.pathSeparator

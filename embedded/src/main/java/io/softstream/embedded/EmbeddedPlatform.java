@@ -37,8 +37,21 @@ public final class EmbeddedPlatform implements AutoCloseable {
    * {@code layout} and starts the registry on {@code registryPort} (0 = any free port).
    */
   public static EmbeddedPlatform start(Path dataDir, int registryPort, TopicLayout layout) {
+    return start(dataDir, 0, registryPort, layout);
+  }
+
+  /**
+   * As {@link #start(Path, int, TopicLayout)} with the broker's client port ({@code 0} = a free one
+   * on first start, then the recorded one).
+   */
+  public static EmbeddedPlatform start(
+      Path dataDir, int brokerPort, int registryPort, TopicLayout layout) {
     EmbeddedKafkaBroker broker =
-        EmbeddedKafkaBroker.builder().dataDir(dataDir.resolve("kafka")).build().start();
+        EmbeddedKafkaBroker.builder()
+            .dataDir(dataDir.resolve("kafka"))
+            .optPort(brokerPort)
+            .build()
+            .start();
     try {
       TopicAdmin.Report report;
       try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {

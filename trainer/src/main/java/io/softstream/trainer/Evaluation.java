@@ -54,6 +54,18 @@ import javax.imageio.stream.ImageOutputStream;
  */
 public final class Evaluation {
   private static final int BATCH = 250;
+
+  /**
+   * Evaluation takes from seconds to minutes: a line every few seconds on stderr (stdout may carry
+   * the JSON result) says it is alive.
+   */
+  private static final long PROGRESS_EVERY_NS = 3_000_000_000L;
+
+  private static void progress(String format, Object... args) {
+    System.err.printf("evaluation: " + format + "%n", args);
+    System.err.flush();
+  }
+
   private static final double PSNR_CAP = 100;
 
   /**
@@ -153,6 +165,7 @@ public final class Evaluation {
     int fp16 = c.tokens() * c.codeDim() * 2, fp32 = fp16 * 2;
     r.put("token_bytes_per_image", pair(fp16, fp32));
     int nCodec = Math.min(o.codecImages(), test.count());
+    progress("JPEG and bicubic baselines on %d images", nCodec);
     r.put(
         "jpeg_psnr_at_equal_bytes",
         pair(jpegPsnr(test, nCodec, fp16), jpegPsnr(test, nCodec, fp32)));
@@ -161,6 +174,7 @@ public final class Evaluation {
         pair(bicubicPsnr(test, nCodec, fp16), bicubicPsnr(test, nCodec, fp32)));
     if (train != null && train.labels() != null && test.labels() != null) {
       int nTrain = Math.min(o.probeTrainImages(), train.count());
+      progress("linear probe: tokens of %d training images", nTrain);
       Coded tr = run(codec, c, train, nTrain, false);
       r.put(
           "linear_probe_accuracy",
@@ -219,12 +233,26 @@ public final class Evaluation {
     int lat = c.tokens() * c.codeDim(), px = d.channels() * d.size() * d.size();
     float[] latents = new float[n * lat];
     float[] recon = decode ? new float[n * px] : null;
+    long start = System.nanoTime();
+    long last = start;
     for (int i = 0; i < n; i += BATCH) {
       int to = Math.min(n, i + BATCH);
       float[] zq = codec.encode(java.util.Arrays.copyOfRange(d.pixels(), i * px, to * px), to - i);
       System.arraycopy(zq, 0, latents, i * lat, (to - i) * lat);
       if (decode) {
         System.arraycopy(codec.decode(zq, to - i), 0, recon, i * px, (to - i) * px);
+      }
+      long now = System.nanoTime();
+      if (now - last > PROGRESS_EVERY_NS || to == n) {
+        last = now;
+        double s = (now - start) / 1e9;
+        progress(
+            "%s %d/%d images, %.0f images/s, ETA %.0f s",
+            decode ? "encode+decode" : "encode (probe)",
+            to,
+            n,
+            to / s,
+            (n - to) / Math.max(1e-9, to / s));
       }
     }
     return new Coded(latents, recon);

@@ -222,21 +222,26 @@ public abstract class AbstractWorker implements AutoCloseable {
     } catch (RetriableException retry) {
       throw retry;
     } catch (SerializationException s) {
-      out.add(unreadable(r, s));
+      out.add(unreadable(r, s, expected));
     }
     return null;
   }
 
   /** A dead letter for a record whose bytes could not be read as the expected Avro record. */
   protected TransactionalLoop.Output unreadable(
-      ConsumerRecord<byte[], byte[]> r, SerializationException e) {
+      ConsumerRecord<byte[], byte[]> r, SerializationException e, String expected) {
     String errorClass =
         e instanceof UnknownMagicByteException
             ? "NotConfluentAvro"
             : e instanceof UnknownSchemaException
                 ? "UnknownSchemaId"
                 : e instanceof TruncatedRecordException ? "TruncatedRecord" : "WrongSchema";
-    return deadLetter(r, new PoisonRecordException(errorClass, e.getMessage(), e));
+    // Lead with what the user can act on; the serde's schema-internal detail follows.
+    String reason =
+        errorClass.equals("WrongSchema")
+            ? "The record could not be read as " + expected + " (" + e.getMessage() + ")"
+            : e.getMessage();
+    return deadLetter(r, new PoisonRecordException(errorClass, reason, e));
   }
 
   protected TransactionalLoop.Output deadLetter(

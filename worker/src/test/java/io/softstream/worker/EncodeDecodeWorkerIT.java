@@ -108,6 +108,8 @@ class EncodeDecodeWorkerIT extends WorkerIT {
       assertThat(byKey.get("unknown-schema").getErrorClass()).isEqualTo("UnknownSchemaId");
       assertThat(byKey.get("tombstone").getErrorClass()).isEqualTo("EmptyRecord");
       assertThat(byKey.get("wrong-schema").getErrorClass()).isEqualTo("WrongSchema");
+      assertThat(byKey.get("wrong-schema").getReason())
+          .startsWith("The record could not be read as an ImageEvent");
       for (DeadLetter d : byKey.values()) {
         assertThat(d.getOriginalTopic()).isEqualTo(t.images());
         assertThat(d.getWorkerId()).isEqualTo("enc-1");

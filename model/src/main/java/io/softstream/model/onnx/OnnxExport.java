@@ -14,7 +14,9 @@ import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Writes {@code encoder.onnx} and {@code decoder.onnx} next to the DJL parameters of a tokenizer
@@ -91,6 +93,19 @@ public final class OnnxExport {
       TokenDecoder dec = ModelDir.loadDecoder(modelDir, manager);
       ExportedFile e = write(modelDir.resolve(ENCODER_FILE), encoderModel(enc, card));
       ExportedFile d = write(modelDir.resolve(DECODER_FILE), decoderModel(dec, card));
+      // Which weights these files were made from, so that new weights beside old ONNX files are
+      // refused at open (TokenizerRuntimes) instead of silently serving the old model.
+      Map<String, Object> training = new LinkedHashMap<>(card.training());
+      training.put(WEIGHTS_SHA256, weightsSha256(modelDir));
+      ModelDir.writeCard(
+          modelDir,
+          new ModelCard(
+              card.formatVersion(),
+              card.name(),
+              card.kind(),
+              card.config(),
+              training,
+              card.metrics()));
       return new Result(OPSET, IR_VERSION, List.of(e, d));
     }
   }
@@ -131,6 +146,50 @@ public final class OnnxExport {
     Files.write(tmp, bytes);
     Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
     return new ExportedFile(file, bytes.length, sha256(bytes));
+  }
+
+  /**
+   * Key in {@code model.json}'s {@code training} of the SHA-256 of each weights file the ONNX files
+   * were exported from.
+   */
+  public static final String WEIGHTS_SHA256 = "onnx_weights_sha256";
+
+  /**
+   * SHA-256 of the weights files ({@code encoder.params}, {@code decoder.params}) now in {@code
+   * dir}.
+   */
+  public static Map<String, String> weightsSha256(Path dir) throws IOException {
+    Map<String, String> m = new LinkedHashMap<>();
+    for (String f : List.of(ModelDir.ENCODER, ModelDir.DECODER)) {
+      if (Files.isRegularFile(dir.resolve(f))) {
+        m.put(f, sha256(Files.readAllBytes(dir.resolve(f))));
+      }
+    }
+    return m;
+  }
+
+  /**
+   * Null if the ONNX files of {@code dir} were exported from its current weights; otherwise why
+   * not, and the fix.
+   */
+  public static String staleExport(Path dir) throws IOException, MalformedModelException {
+    Object recorded = ModelDir.readCard(dir).training().get(WEIGHTS_SHA256);
+    Map<String, String> now = weightsSha256(dir);
+    if (now.equals(recorded)) {
+      return null;
+    }
+    return "The ONNX files in "
+        + dir
+        + (recorded == null
+            ? " carry no record of the weights they were exported from (model.json has no training."
+                + WEIGHTS_SHA256
+                + ")"
+            : " were exported from other weights than the "
+                + String.join(" and ", now.keySet())
+                + " now there (the model was retrained after its export)")
+        + ", so ONNX would serve another model than the weights. Re-export it: softstream export --model "
+        + dir
+        + " (or use --engine pytorch).";
   }
 
   /** Lower-case hex SHA-256 of {@code bytes}. */

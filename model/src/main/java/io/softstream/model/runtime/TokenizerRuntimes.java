@@ -103,7 +103,7 @@ public final class TokenizerRuntimes {
     }
   }
 
-  private static void requireOnnx(Path dir, Part eager) {
+  private static void requireOnnx(Path dir, Part eager) throws MalformedModelException {
     List<String> missing = new ArrayList<>();
     if (eager != Part.DECODER && !Files.isRegularFile(dir.resolve(ENCODER_ONNX))) {
       missing.add(ENCODER_ONNX);
@@ -121,6 +121,15 @@ public final class TokenizerRuntimes {
               + " missing; export the model first (softstream export --model "
               + dir
               + "), or use --engine pytorch");
+    }
+    String stale;
+    try {
+      stale = io.softstream.model.onnx.OnnxExport.staleExport(dir);
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("Cannot read the model in " + dir, e);
+    }
+    if (stale != null) {
+      throw new IllegalArgumentException(stale);
     }
   }
 

@@ -61,6 +61,31 @@ class OnnxRuntimeSelectionTest {
   }
 
   @Test
+  void onnxFilesOfOtherWeightsAreRefusedWithTheFix() throws Exception {
+    TestModels.create(dir, TokenizerConfig.tiny("softvq"), 1);
+    TokenizerRuntimes.open(dir, EngineKind.ONNXRUNTIME, Part.BOTH).close();
+    // Retrained in place: new weights and card beside the old export (the `train` trap).
+    saveWithoutExport();
+    for (EngineKind e : new EngineKind[] {EngineKind.ONNXRUNTIME, EngineKind.AUTO}) {
+      if (TokenizerRuntimes.resolve(dir, e) == EngineKind.ONNXRUNTIME) {
+        assertThatThrownBy(() -> TokenizerRuntimes.open(dir, e, Part.ENCODER))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessageContaining("ONNX would serve another model")
+            .hasMessageContaining("softstream export --model " + dir);
+      }
+    }
+    io.softstream.model.onnx.OnnxExport.export(dir);
+    TokenizerRuntimes.open(dir, EngineKind.ONNXRUNTIME, Part.BOTH).close();
+    // Weights changed after an export that recorded their hash.
+    Files.write(
+        dir.resolve(ModelDir.DECODER),
+        new byte[] {1, 2, 3},
+        java.nio.file.StandardOpenOption.APPEND);
+    assertThatThrownBy(() -> TokenizerRuntimes.open(dir, EngineKind.ONNXRUNTIME, Part.DECODER))
+        .hasMessageContaining("were exported from other weights");
+  }
+
+  @Test
   void negativeThreadCountIsRejected() {
     assertThatThrownBy(() -> new Options(-1)).hasMessageContaining("intraOpThreads must be >= 0");
   }
