@@ -286,7 +286,8 @@ class DemoIT {
           "topics",
           "send",
           "request",
-          "tail"
+          "tail",
+          "topology"
         }) {
       StringWriter out = new StringWriter();
       CommandLine cl = Softstream.commandLine();
