@@ -204,6 +204,31 @@ class PythonReaderIT {
       }
       assertThat(maxAbs).as("max |python - java| pixel of %s", r.getImageId()).isLessThan(1e-3);
     }
+
+    // The package's command line, as the README shows it: one JSON line and one image per record.
+    Path out = dir.resolve("py-images");
+    List<JsonNode> cli =
+        run(
+            List.of(
+                python,
+                "-m",
+                "softstream_tokens",
+                "--bootstrap-servers",
+                platform.bootstrapServers(),
+                "--schema-registry-url",
+                platform.schemaRegistryUrl(),
+                "--max",
+                Integer.toString(N),
+                "--json",
+                "--decode",
+                MODEL.toString(),
+                "--out",
+                out.toString()));
+    assertThat(cli).hasSize(N);
+    for (JsonNode n : cli) {
+      assertThat(n.get("shape").toString()).isEqualTo("[32,16]");
+      assertThat(Path.of(n.get("saved").asText())).isRegularFile().hasParent(out);
+    }
   }
 
   /** The first of the venv's python and /usr/bin/python3 that imports onnxruntime, or null. */
@@ -226,9 +251,7 @@ class PythonReaderIT {
 
   /** Runs the check script with PYTHONPATH=clients/python; its stdout, one JSON value per line. */
   private List<JsonNode> python(String python, String group, String modelDir) throws Exception {
-    Path out = Files.createTempFile(dir, "py", ".out");
-    Path err = Files.createTempFile(dir, "py", ".err");
-    List<String> cmd =
+    return run(
         List.of(
             python,
             SCRIPT.toString(),
@@ -237,7 +260,13 @@ class PythonReaderIT {
             topic,
             Integer.toString(N),
             group == null ? "-" : group,
-            modelDir);
+            modelDir));
+  }
+
+  /** Runs {@code cmd} with PYTHONPATH=clients/python; its stdout, one JSON value per line. */
+  private List<JsonNode> run(List<String> cmd) throws Exception {
+    Path out = Files.createTempFile(dir, "py", ".out");
+    Path err = Files.createTempFile(dir, "py", ".err");
     ProcessBuilder pb =
         new ProcessBuilder(cmd).redirectOutput(out.toFile()).redirectError(err.toFile());
     pb.environment().put("PYTHONPATH", ROOT.resolve("clients/python").toString());
