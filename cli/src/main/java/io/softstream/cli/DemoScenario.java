@@ -192,6 +192,7 @@ final class DemoScenario {
       say(
           "   ... halfway: published %s version %d (ACTIVE); workers swap to it between batches",
           modelName, nextVersion);
+      awaitSwap(nextVersion);
       sendImages(registry, setup.samples().subList(half, setup.samples().size()), "-", sent);
       int poison = sendPoisonPills(registry);
       Map<String, Long> requested = generation == null ? Map.of() : requestGenerations(registry);
@@ -470,6 +471,25 @@ final class DemoScenario {
           .get();
     }
     return 3;
+  }
+
+  /**
+   * Waits (at most 30 s) until every encode worker serves {@code version}: the second half of the
+   * stream is then tokenized by it, so the token cache, which answers for the ACTIVE version only,
+   * has something to answer with however late a loaded machine swaps.
+   */
+  private void awaitSwap(int version) throws InterruptedException {
+    long t0 = System.nanoTime();
+    long deadline = t0 + Duration.ofSeconds(30).toNanos();
+    while (System.nanoTime() < deadline
+        && !encoders.stream().allMatch(w -> w.servingVersion() == version)) {
+      Thread.sleep(20);
+    }
+    say(
+        "   ... encode workers serve version %s after %d ms (fetched, checksummed, loaded, warmed up"
+            + " and self-checked off the serving thread)",
+        encoders.stream().map(w -> Integer.toString(w.servingVersion())).distinct().toList(),
+        (System.nanoTime() - t0) / 1_000_000);
   }
 
   /**
