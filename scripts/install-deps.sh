@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Softstream needs, only those missing. Idempotent; needs root (or sudo).
 #   scripts/install-deps.sh runtime   data for the demo and the trainer
-#   scripts/install-deps.sh test      runtime + peers the tests talk to (kcat, Python Kafka/Avro clients),
+#   scripts/install-deps.sh test      runtime + peers the tests talk to (kcat, Python Kafka/Avro clients, chromium
+#                                     and chromium-driver for DashboardIT),
 #                                     and onnxruntime (pip) in .cache/python-venv for the Python token reader
 set -euo pipefail
 RUNTIME=(dataset-fashion-mnist mate-backgrounds gnome-backgrounds)
-TEST=(kcat python3-confluent-kafka python3-avro python3-venv python3-requests libopenblas0-pthread python3-torch python3-onnx python3-numpy python3-pil)
+TEST=(kcat python3-confluent-kafka python3-avro python3-venv python3-requests libopenblas0-pthread python3-torch python3-onnx python3-numpy python3-pil chromium chromium-driver)
 case "${1:-runtime}" in
   runtime) WANT=("${RUNTIME[@]}") ;;
   test) WANT=("${RUNTIME[@]}" "${TEST[@]}") ;;

@@ -117,6 +117,14 @@ public final class DemoCommand implements Callable<Integer> {
   @Option(names = "--keep-running", description = "Keep everything up after the demo until Ctrl-C.")
   boolean keepRunning;
 
+  @Option(
+      names = "--dashboard-port",
+      defaultValue = "8088",
+      description =
+          "Port of the live dashboard on 127.0.0.1 (taken: any free one; -1: no dashboard; "
+              + "default: ${DEFAULT-VALUE}).")
+  int dashboardPort;
+
   @Override
   public Integer call() throws Exception {
     if (generateCount < 1 || generateCount > 16) {
@@ -157,7 +165,8 @@ public final class DemoCommand implements Callable<Integer> {
                 generateCount,
                 skipReason,
                 resendShare,
-                keepRunning),
+                keepRunning,
+                dashboardPort),
             spec.commandLine().getOut())
         .run();
   }

@@ -96,7 +96,8 @@ final class DemoScenario {
       int generateCount,
       String skipReason,
       double resendShare,
-      boolean keepRunning) {}
+      boolean keepRunning,
+      int dashboardPort) {}
 
   /**
    * A generation request the demo sends: by label or by prompt; {@code slug} names its files.
@@ -154,10 +155,14 @@ final class DemoScenario {
       topics = platform.layout();
       modelName = ModelDir.readCard(setup.model()).name();
       StreamsRunner apps = startStreamsApps();
+      Dashboard dashboard = startDashboard(apps);
       boolean ok;
       try {
         ok = tellTheStory(platform, apps);
       } finally {
+        if (dashboard != null) {
+          dashboard.close();
+        }
         stopWorkers();
         apps.close(Duration.ofSeconds(20));
       }
@@ -284,6 +289,18 @@ final class DemoScenario {
         streamsSettings.applicationId("<app>"),
         apps.metricsPort());
     return apps;
+  }
+
+  /** The live dashboard, reading this platform and the stats app; null with --dashboard-port -1. */
+  private Dashboard startDashboard(StreamsRunner apps) throws IOException {
+    if (setup.dashboardPort() < 0) {
+      return null;
+    }
+    Dashboard d = DashboardCommand.start(props, topics, setup.dashboardPort(), apps.metricsPort());
+    say(
+        "Dashboard: %s (live throughput, latency, dead letters, models, gallery, generation)",
+        d.url());
+    return d;
   }
 
   /** Waits (at most a minute) until every Streams app is RUNNING. */

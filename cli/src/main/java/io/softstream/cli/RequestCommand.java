@@ -1,34 +1,15 @@
 package io.softstream.cli;
 
 import io.softstream.model.generator.Sampler;
-import io.softstream.schemas.avro.DeadLetter;
-import io.softstream.schemas.avro.GeneratedImage;
 import io.softstream.schemas.avro.GenerationRequest;
-import io.softstream.schemas.registry.SchemaRegistryClient;
-import io.softstream.schemas.registry.SchemaRegistryClients;
-import io.softstream.schemas.serde.AvroDeserializer;
-import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicLayout;
 import java.io.PrintWriter;
-import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.Callable;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.StringSerializer;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -100,7 +81,7 @@ public final class RequestCommand implements Callable<Integer> {
     TopicLayout topics = topicOptions.layout();
     Map<String, Object> props = new HashMap<>(kafka.clientProperties());
     ClusterCheck.require(props);
-    String id = "req-" + UUID.randomUUID().toString().substring(0, 8);
+    String id = GenerationRequests.newId();
     GenerationRequest req =
         GenerationRequest.newBuilder()
             .setRequestId(id)
@@ -111,82 +92,52 @@ public final class RequestCommand implements Callable<Integer> {
             .setGuidanceScale(guidance)
             .setSamplingSteps(steps)
             .build();
-    Map<String, Object> c = new HashMap<>(props);
-    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    try (SchemaRegistryClient registry = SchemaRegistryClients.create(props);
-        KafkaConsumer<String, byte[]> consumer =
-            new KafkaConsumer<>(
-                c,
-                new org.apache.kafka.common.serialization.StringDeserializer(),
-                new ByteArrayDeserializer());
-        KafkaProducer<String, GenerationRequest> producer =
-            new KafkaProducer<>(
-                props, new StringSerializer(), new AvroSerializer<>(registry, props, false))) {
-      // Listen from the current end before sending, so no answer can be missed.
-      List<TopicPartition> parts = new ArrayList<>();
-      for (String t : List.of(topics.generatedImages(), topics.deadLetters())) {
-        consumer.partitionsFor(t).forEach(p -> parts.add(new TopicPartition(t, p.partition())));
-      }
-      consumer.assign(parts);
-      consumer.seekToEnd(parts);
-      parts.forEach(consumer::position);
-      var md = producer.send(new ProducerRecord<>(topics.generationRequests(), id, req)).get();
-      pw.printf(
-          "sent %s (%s, count %d) to %s partition %d; waiting for the images...%n",
-          id,
-          target.label != null ? "label " + target.label : "prompt \"" + target.prompt + "\"",
-          count,
-          md.topic(),
-          md.partition());
-      pw.flush();
-      AvroDeserializer<GeneratedImage> images =
-          new AvroDeserializer<>(registry, GeneratedImage.class);
-      AvroDeserializer<DeadLetter> dead = new AvroDeserializer<>(registry, DeadLetter.class);
-      long start = System.nanoTime();
-      long deadline = start + Duration.ofSeconds(timeoutSeconds).toNanos();
-      int saved = 0;
-      Files.createDirectories(out);
-      while (saved < count && System.nanoTime() < deadline) {
-        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(300))) {
-          if (r.topic().equals(topics.deadLetters())) {
-            DeadLetter d = dead.deserialize(r.topic(), r.headers(), r.value());
-            if (d.getOriginalKey() != null && id.equals(utf8(d.getOriginalKey()))) {
-              pw.printf("rejected: %s: %s%n", d.getErrorClass(), d.getReason());
-              return 1;
-            }
-          } else if (id.equals(r.key())) {
-            GeneratedImage g = images.deserialize(r.topic(), r.headers(), r.value());
-            Path f = out.resolve(FileNames.imageFile(id + "-" + g.getIndex(), "image/png"));
-            ByteBuffer b = g.getPng().duplicate();
-            byte[] a = new byte[b.remaining()];
-            b.get(a);
-            Files.write(f, a);
-            saved++;
-            pw.printf(
-                "  image %d, label %d, by %s + %s -> %s%n",
-                g.getIndex(), g.getLabel(), g.getGeneratorModel(), g.getDecoderModel(), f);
-          }
-        }
-      }
-      if (saved < count) {
-        pw.printf(
-            "got %d of %d images within %d s: is a generation worker running "
-                + "(`./softstream generate-worker`)?%n",
-            saved, count, timeoutSeconds);
-        return 1;
-      }
-      pw.printf(
-          "%d images in %d ms, saved in %s%n",
-          saved, (System.nanoTime() - start) / 1_000_000, out.toAbsolutePath());
+    Files.createDirectories(out);
+    long start = System.nanoTime();
+    GenerationRequests.Outcome outcome =
+        GenerationRequests.send(
+            props,
+            topics,
+            req,
+            Duration.ofSeconds(timeoutSeconds),
+            md -> {
+              pw.printf(
+                  "sent %s (%s, count %d) to %s partition %d; waiting for the images...%n",
+                  id,
+                  target.label != null
+                      ? "label " + target.label
+                      : "prompt \"" + target.prompt + "\"",
+                  count,
+                  md.topic(),
+                  md.partition());
+              pw.flush();
+            },
+            g -> {
+              Path f = out.resolve(FileNames.imageFile(id + "-" + g.getIndex(), "image/png"));
+              try {
+                Files.write(f, GenerationRequests.bytes(g.getPng()));
+              } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+              }
+              pw.printf(
+                  "  image %d, label %d, by %s + %s -> %s%n",
+                  g.getIndex(), g.getLabel(), g.getGeneratorModel(), g.getDecoderModel(), f);
+            });
+    if (outcome.rejection() != null) {
+      pw.printf("rejected: %s%n", outcome.rejection());
+      return 1;
     }
+    int saved = outcome.images().size();
+    if (saved < count) {
+      pw.printf(
+          "got %d of %d images within %d s: is a generation worker running "
+              + "(`./softstream generate-worker`)?%n",
+          saved, count, timeoutSeconds);
+      return 1;
+    }
+    pw.printf(
+        "%d images in %d ms, saved in %s%n",
+        saved, (System.nanoTime() - start) / 1_000_000, out.toAbsolutePath());
     return 0;
-  }
-
-  private static String utf8(ByteBuffer b) {
-    ByteBuffer d = b.duplicate();
-    byte[] a = new byte[d.remaining()];
-    d.get(a);
-    return new String(a, StandardCharsets.UTF_8);
   }
 }

@@ -30,6 +30,7 @@ import picocli.CommandLine.Command;
       SendCommand.class,
       RequestCommand.class,
       TailCommand.class,
+      DashboardCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Softstream {
