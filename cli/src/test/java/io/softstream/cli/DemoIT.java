@@ -287,6 +287,7 @@ class DemoIT {
           "send",
           "request",
           "tail",
+          "dashboard",
           "topology"
         }) {
       StringWriter out = new StringWriter();
