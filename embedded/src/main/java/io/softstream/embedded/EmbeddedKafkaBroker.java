@@ -46,6 +46,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
   private final Duration startTimeout;
   private final Map<String, String> overrides;
   private final String heap;
+  private final Map<String, Object> readinessClient;
   private Process process;
   private Thread shutdownHook;
   private int port;
@@ -57,6 +58,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     this.startTimeout = b.startTimeout;
     this.overrides = Map.copyOf(b.overrides);
     this.heap = b.heap;
+    this.readinessClient = Map.copyOf(b.readinessClient);
   }
 
   public static Builder builder() {
@@ -70,6 +72,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private Duration startTimeout = Duration.ofSeconds(90);
     private final Map<String, String> overrides = new java.util.LinkedHashMap<>();
     private String heap = "768m";
+    private final Map<String, Object> readinessClient = new java.util.LinkedHashMap<>();
 
     /** Where the broker keeps its logs and metadata; reused across restarts. */
     public Builder dataDir(Path dir) {
@@ -88,7 +91,19 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
       return this;
     }
 
-    /** Any broker setting, e.g. {@code message.max.bytes}. */
+    /**
+     * Client settings (and {@code bootstrap.servers}) of the admin that waits for the broker, when
+     * the client port is not plain (see {@link SecureSetup}).
+     */
+    public Builder optReadinessClient(Map<String, ?> props) {
+      readinessClient.putAll(props);
+      return this;
+    }
+
+    /**
+     * Any broker setting, e.g. {@code message.max.bytes}; {@code ${port}} and {@code
+     * ${controller.port}} in a value become the chosen ports.
+     */
     public Builder optBrokerProperty(String key, String value) {
       overrides.put(key, value);
       return this;
@@ -258,6 +273,10 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     c.put("log.segment.bytes", Integer.toString(64 * 1024 * 1024));
     c.put("log.cleaner.dedupe.buffer.size", Integer.toString(16 * 1024 * 1024));
     c.putAll(overrides);
+    c.replaceAll(
+        (k, v) ->
+            v.replace("${port}", Integer.toString(port))
+                .replace("${controller.port}", Integer.toString(controllerPort)));
     StringBuilder sb = new StringBuilder("# Written by EmbeddedKafkaBroker on every start\n");
     c.forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
     Path f = dataDir.resolve("server.properties");
@@ -344,6 +363,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "2000");
     props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "3000");
     props.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "200");
+    props.putAll(readinessClient);
     try (Admin admin = Admin.create(props)) {
       while (true) {
         if (!process.isAlive()) {

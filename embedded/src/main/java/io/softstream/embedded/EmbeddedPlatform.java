@@ -3,11 +3,13 @@ package io.softstream.embedded;
 import io.softstream.registry.SchemaRegistryServer;
 import io.softstream.topology.TopicAdmin;
 import io.softstream.topology.TopicLayout;
+import io.softstream.topology.access.AccessPolicy.Role;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import org.apache.kafka.clients.admin.Admin;
 
 /**
@@ -20,16 +22,19 @@ public final class EmbeddedPlatform implements AutoCloseable {
   private final SchemaRegistryServer registry;
   private final TopicLayout layout;
   private final TopicAdmin.Report topics;
+  private final SecureSetup secure;
 
   private EmbeddedPlatform(
       EmbeddedKafkaBroker broker,
       SchemaRegistryServer registry,
       TopicLayout layout,
-      TopicAdmin.Report topics) {
+      TopicAdmin.Report topics,
+      SecureSetup secure) {
     this.broker = broker;
     this.registry = registry;
     this.layout = layout;
     this.topics = topics;
+    this.secure = secure;
   }
 
   /**
@@ -46,25 +51,54 @@ public final class EmbeddedPlatform implements AutoCloseable {
    */
   public static EmbeddedPlatform start(
       Path dataDir, int brokerPort, int registryPort, TopicLayout layout) {
-    EmbeddedKafkaBroker broker =
-        EmbeddedKafkaBroker.builder()
-            .dataDir(dataDir.resolve("kafka"))
-            .optPort(brokerPort)
-            .build()
-            .start();
+    return start(dataDir, brokerPort, registryPort, layout, null);
+  }
+
+  /**
+   * As {@link #start(Path, int, int, TopicLayout)} in secure mode ({@link SecureSetup}, kept in
+   * {@code dataDir/secure}): clients connect with SASL/SCRAM over TLS as one of the {@link
+   * io.softstream.topology.access.AccessPolicy.Role}s ({@link #clientProperties(Role)}), which hold
+   * the ACLs of {@code layout}; the registry answers over HTTPS to authenticated clients only.
+   */
+  public static EmbeddedPlatform startSecure(
+      Path dataDir, int brokerPort, int registryPort, TopicLayout layout) {
+    return start(
+        dataDir, brokerPort, registryPort, layout, SecureSetup.prepare(dataDir.resolve("secure")));
+  }
+
+  private static EmbeddedPlatform start(
+      Path dataDir, int brokerPort, int registryPort, TopicLayout layout, SecureSetup secure) {
+    EmbeddedKafkaBroker.Builder b =
+        EmbeddedKafkaBroker.builder().dataDir(dataDir.resolve("kafka")).optPort(brokerPort);
+    if (secure != null) {
+      secure.brokerProperties().forEach(b::optBrokerProperty);
+      b.optReadinessClient(secure.adminProperties());
+    }
+    EmbeddedKafkaBroker broker = b.build().start();
     try {
       TopicAdmin.Report report;
-      try (Admin admin = Admin.create(Map.of("bootstrap.servers", broker.bootstrapServers()))) {
+      Map<String, Object> adminProps =
+          secure != null
+              ? secure.adminProperties()
+              : Map.of("bootstrap.servers", broker.bootstrapServers());
+      try (Admin admin = Admin.create(adminProps)) {
         report = TopicAdmin.ensure(admin, layout.all());
+        if (secure != null) {
+          secure.grant(admin, layout);
+        }
       }
-      SchemaRegistryServer registry =
+      SchemaRegistryServer.Builder rb =
           SchemaRegistryServer.builder()
               .setBootstrapServers(broker.bootstrapServers())
               .optTopic(layout.schemas())
-              .optPort(registryPort)
-              .build()
-              .start();
-      return new EmbeddedPlatform(broker, registry, layout, report);
+              .optPort(registryPort);
+      if (secure != null) {
+        rb.optKafkaConfig(secure.clientProperties(Role.REGISTRY))
+            .optTls(secure.serverSslContext())
+            .optBasicAuth(secure.users());
+      }
+      SchemaRegistryServer registry = rb.build().start();
+      return new EmbeddedPlatform(broker, registry, layout, report, secure);
     } catch (IOException e) {
       broker.close();
       throw new UncheckedIOException(
@@ -99,12 +133,46 @@ public final class EmbeddedPlatform implements AutoCloseable {
     return topics;
   }
 
-  /** {@code bootstrap.servers} and {@code schema.registry.url}, ready for clients and serdes. */
+  /**
+   * {@code bootstrap.servers} and {@code schema.registry.url}, ready for clients and serdes; in
+   * secure mode also the TLS trust settings, but no principal (see {@link
+   * #clientProperties(Role)}).
+   */
   public Map<String, Object> clientProperties() {
     Map<String, Object> p = new LinkedHashMap<>();
     p.put("bootstrap.servers", bootstrapServers());
     p.put("schema.registry.url", schemaRegistryUrl());
+    if (secure != null) {
+      p.putAll(secure.trustOnly());
+    }
     return p;
+  }
+
+  /**
+   * {@link #clientProperties()} with {@code role}'s credentials in secure mode (SCRAM login and the
+   * registry's basic auth); the same as {@link #clientProperties()} otherwise.
+   */
+  public Map<String, Object> clientProperties(Role role) {
+    Map<String, Object> p = clientProperties();
+    if (secure != null) {
+      p.putAll(secure.clientProperties(role));
+    }
+    return p;
+  }
+
+  /**
+   * Admin settings with every right (creating topics, ACLs): plain bootstrap, or in secure mode the
+   * broker's own certificate on its internal listener.
+   */
+  public Map<String, Object> adminProperties() {
+    return secure != null
+        ? secure.adminProperties()
+        : new LinkedHashMap<>(Map.of("bootstrap.servers", bootstrapServers()));
+  }
+
+  /** The secure setup, or empty for a plain platform. */
+  public Optional<SecureSetup> security() {
+    return Optional.ofNullable(secure);
   }
 
   /** Stops the registry, then the broker (cleanly); the data directory stays for the next start. */

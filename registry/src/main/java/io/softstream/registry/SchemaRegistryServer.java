@@ -4,8 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.sun.net.httpserver.BasicAuthenticator;
+import com.sun.net.httpserver.HttpContext;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import io.softstream.schemas.registry.CompatibilityLevel;
 import io.softstream.schemas.registry.CompatibilityResult;
 import io.softstream.schemas.registry.RegisteredSchema;
@@ -31,6 +35,7 @@ import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicInteger;
+import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -102,7 +107,14 @@ public final class SchemaRegistryServer implements Closeable {
                 config.storeTimeout);
     try {
       core = new SchemaRegistryCore(store);
-      http = HttpServer.create(new InetSocketAddress(config.host, config.port), 0);
+      InetSocketAddress address = new InetSocketAddress(config.host, config.port);
+      if (config.tls != null) {
+        HttpsServer https = HttpsServer.create(address, 0);
+        https.setHttpsConfigurator(new HttpsConfigurator(config.tls));
+        http = https;
+      } else {
+        http = HttpServer.create(address, 0);
+      }
     } catch (RuntimeException | IOException e) {
       store.close();
       throw e;
@@ -117,7 +129,10 @@ public final class SchemaRegistryServer implements Closeable {
               return t;
             });
     http.setExecutor(executor);
-    http.createContext("/", this::handle);
+    HttpContext root = http.createContext("/", this::handle);
+    if (config.users != null) {
+      root.setAuthenticator(new Users(config.users));
+    }
     http.start();
     log.info(
         "Schema registry listening at {} (store: {})",
@@ -133,7 +148,10 @@ public final class SchemaRegistryServer implements Closeable {
     if (http == null) {
       throw new IllegalStateException("Schema registry server not started; call start() first");
     }
-    return "http://" + hostForUrl(config.host) + ":" + http.getAddress().getPort();
+    return (config.tls != null ? "https://" : "http://")
+        + hostForUrl(config.host)
+        + ":"
+        + http.getAddress().getPort();
   }
 
   /** The registry state behind this server (for embedding and tests). */
@@ -159,6 +177,27 @@ public final class SchemaRegistryServer implements Closeable {
       return "127.0.0.1";
     }
     return host.contains(":") ? "[" + host + "]" : host;
+  }
+
+  /**
+   * HTTP basic auth against a fixed user table: anything else gets 401 before any handler runs.
+   * Passwords are compared in constant time and never logged.
+   */
+  private static final class Users extends BasicAuthenticator {
+    private final Map<String, byte[]> passwords = new java.util.HashMap<>();
+
+    Users(Map<String, String> users) {
+      super("softstream-schema-registry");
+      users.forEach((u, pw) -> passwords.put(u, pw.getBytes(StandardCharsets.UTF_8)));
+    }
+
+    @Override
+    public boolean checkCredentials(String user, String password) {
+      byte[] expected = passwords.get(user);
+      return expected != null
+          && java.security.MessageDigest.isEqual(
+              expected, password.getBytes(StandardCharsets.UTF_8));
+    }
   }
 
   // ---------------------------------------------------------------- HTTP handling
@@ -493,8 +532,25 @@ public final class SchemaRegistryServer implements Closeable {
     private Duration storeTimeout = Duration.ofSeconds(30);
     private Map<String, Object> kafkaConfig = Map.of();
     private RegistryStore store;
+    private SSLContext tls;
+    private Map<String, String> users;
 
     private Builder() {}
+
+    /** Serves HTTPS with {@code context}'s certificate instead of plain HTTP. */
+    public Builder optTls(SSLContext context) {
+      this.tls = context;
+      return this;
+    }
+
+    /**
+     * Answers only clients sending HTTP basic auth with one of these {@code user -> password}
+     * pairs; every other request gets 401.
+     */
+    public Builder optBasicAuth(Map<String, String> users) {
+      this.users = Map.copyOf(users);
+      return this;
+    }
 
     /** The Kafka cluster holding the schema topic (required unless {@link #optStore} is used). */
     public Builder setBootstrapServers(String bootstrapServers) {
@@ -589,6 +645,8 @@ public final class SchemaRegistryServer implements Closeable {
       b.storeTimeout = storeTimeout;
       b.kafkaConfig = kafkaConfig;
       b.store = store;
+      b.tls = tls;
+      b.users = users;
       return b;
     }
   }

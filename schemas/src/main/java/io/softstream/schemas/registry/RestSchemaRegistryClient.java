@@ -18,6 +18,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.UUID;
+import javax.net.ssl.SSLContext;
 import org.apache.avro.Schema;
 import org.apache.kafka.common.errors.AuthenticationException;
 import org.apache.kafka.common.errors.AuthorizationException;
@@ -100,6 +101,14 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
 
   /** A client for {@code settings}. */
   public RestSchemaRegistryClient(Settings settings) {
+    this(settings, null);
+  }
+
+  /**
+   * A client for {@code settings} whose {@code https://} connections trust {@code tls} (e.g. a
+   * private CA's truststore); null for the JDK's default trust.
+   */
+  public RestSchemaRegistryClient(Settings settings, SSLContext tls) {
     this.settings = settings;
     for (URI u : settings.urls()) {
       String auth = settings.authorization();
@@ -119,7 +128,11 @@ public final class RestSchemaRegistryClient implements SchemaRegistryClient {
       targets.add(
           new Target(URI.create(s.endsWith("/") ? s.substring(0, s.length() - 1) : s), auth));
     }
-    this.http = HttpClient.newBuilder().connectTimeout(settings.connectTimeout()).build();
+    HttpClient.Builder hb = HttpClient.newBuilder().connectTimeout(settings.connectTimeout());
+    if (tls != null) {
+      hb.sslContext(tls);
+    }
+    this.http = hb.build();
   }
 
   /** The {@code Authorization} value for basic auth with {@code user:password}. */

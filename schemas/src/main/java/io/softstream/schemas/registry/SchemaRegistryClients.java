@@ -1,9 +1,17 @@
 package io.softstream.schemas.registry;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
@@ -50,6 +58,12 @@ public final class SchemaRegistryClients {
 
   /** Initial backoff between retry rounds, doubled each round up to 5 s. */
   public static final String RETRY_BACKOFF_MS = "schema.registry.retry.backoff.ms";
+
+  /** Truststore for {@code https://} registries with a private certificate (Confluent's key). */
+  public static final String SSL_TRUSTSTORE_LOCATION = "schema.registry.ssl.truststore.location";
+
+  public static final String SSL_TRUSTSTORE_PASSWORD = "schema.registry.ssl.truststore.password";
+  public static final String SSL_TRUSTSTORE_TYPE = "schema.registry.ssl.truststore.type";
 
   /** Entries per cache of the {@link CachingSchemaRegistryClient}. */
   public static final String CACHE_CAPACITY = "schema.registry.cache.capacity";
@@ -109,6 +123,24 @@ public final class SchemaRegistryClients {
               ConfigDef.Range.atLeast(0),
               Importance.LOW,
               "Initial backoff between retry rounds, ms; doubles each round, at most 5000")
+          .define(
+              SSL_TRUSTSTORE_LOCATION,
+              Type.STRING,
+              "",
+              Importance.MEDIUM,
+              "Truststore file for https:// registry URLs; empty = the JDK's default trust")
+          .define(
+              SSL_TRUSTSTORE_PASSWORD,
+              Type.PASSWORD,
+              null,
+              Importance.MEDIUM,
+              "Password of the registry truststore")
+          .define(
+              SSL_TRUSTSTORE_TYPE,
+              Type.STRING,
+              "JKS",
+              Importance.LOW,
+              "Type of the registry truststore: JKS or PKCS12 (the JDK reads either as JKS)")
           .define(
               CACHE_CAPACITY,
               Type.INT,
@@ -184,6 +216,29 @@ public final class SchemaRegistryClients {
             c.getInt(RETRIES),
             Duration.ofMillis(c.getLong(RETRY_BACKOFF_MS)),
             authorization);
-    return new CachingSchemaRegistryClient(new RestSchemaRegistryClient(settings), capacity);
+    return new CachingSchemaRegistryClient(
+        new RestSchemaRegistryClient(settings, sslContext(c)), capacity);
+  }
+
+  /** The TLS context trusting {@value #SSL_TRUSTSTORE_LOCATION}, or null when none is set. */
+  private static SSLContext sslContext(AbstractConfig c) {
+    String location = c.getString(SSL_TRUSTSTORE_LOCATION);
+    if (location == null || location.isBlank()) {
+      return null;
+    }
+    Password pw = c.getPassword(SSL_TRUSTSTORE_PASSWORD);
+    try (InputStream in = Files.newInputStream(Path.of(location))) {
+      KeyStore ts = KeyStore.getInstance(c.getString(SSL_TRUSTSTORE_TYPE));
+      ts.load(in, pw == null ? null : pw.value().toCharArray());
+      TrustManagerFactory tmf =
+          TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+      tmf.init(ts);
+      SSLContext ctx = SSLContext.getInstance("TLS");
+      ctx.init(null, tmf.getTrustManagers(), null);
+      return ctx;
+    } catch (IOException | GeneralSecurityException e) {
+      throw new ConfigException(
+          SSL_TRUSTSTORE_LOCATION, location, "cannot be read as a truststore: " + e.getMessage());
+    }
   }
 }
