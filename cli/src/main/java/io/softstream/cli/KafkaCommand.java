@@ -1,12 +1,14 @@
 package io.softstream.cli;
 
 import io.softstream.embedded.EmbeddedPlatform;
+import io.softstream.topology.access.AccessPolicy.Role;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
@@ -48,6 +50,14 @@ public final class KafkaCommand implements Callable<Integer> {
               + "a free port (printed); a restart on the same --data-dir keeps its port.")
   int port;
 
+  @Option(
+      names = "--secure",
+      description =
+          "SASL/SCRAM over TLS with least-privilege ACLs per role, and the registry over HTTPS with "
+              + "basic auth; certificate and passwords generated in <data-dir>/secure on first "
+              + "start, one client settings file per role written there (see docs/security.md).")
+  boolean secure;
+
   @Mixin TopicOptions topicOptions;
 
   @Override
@@ -64,13 +74,24 @@ public final class KafkaCommand implements Callable<Integer> {
       }
     }
     try (EmbeddedPlatform p =
-        EmbeddedPlatform.start(dataDir, brokerPort, registryPort, topicOptions.layout())) {
+        secure
+            ? EmbeddedPlatform.startSecure(dataDir, brokerPort, registryPort, topicOptions.layout())
+            : EmbeddedPlatform.start(dataDir, brokerPort, registryPort, topicOptions.layout())) {
       // Every other command reads these two variables: paste them into the shells that run them.
       out.printf(
-          "export BOOTSTRAP_SERVERS=%s%nexport SCHEMA_REGISTRY_URL=%s%ntopics: %s%nCtrl-C to stop.%n",
+          "export BOOTSTRAP_SERVERS=%s%nexport SCHEMA_REGISTRY_URL=%s%ntopics: %s%n",
           p.bootstrapServers(),
           p.schemaRegistryUrl(),
           p.layout().all().stream().map(t -> t.name()).toList());
+      if (p.security().isPresent()) {
+        Map<Role, Path> files =
+            p.security().get().writeClientFiles(p.bootstrapServers(), p.schemaRegistryUrl());
+        out.printf(
+            "secure: SASL_SSL (SCRAM-SHA-512) and ACLs per role; each role's client settings "
+                + "(owner-only files), for --client-config FILE or SOFTSTREAM_CLIENT_CONFIG:%n");
+        files.forEach((role, f) -> out.printf("  %-29s %s%n", role.principalName(), f));
+      }
+      out.println("Ctrl-C to stop.");
       out.flush();
       CountDownLatch stop = new CountDownLatch(1);
       Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));

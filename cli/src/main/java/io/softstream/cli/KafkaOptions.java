@@ -1,5 +1,8 @@
 package io.softstream.cli;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import picocli.CommandLine.Option;
@@ -7,7 +10,7 @@ import picocli.CommandLine.Option;
 /**
  * Connection options shared by every command that talks to a cluster. The fields stay null unless
  * given on the command line, so that a flag beats the environment, which beats a worker's {@code
- * --config} file.
+ * --config} file, which beats the {@code --client-config} file.
  */
 public final class KafkaOptions {
   static final String DEFAULT_BOOTSTRAP_SERVERS = "localhost:9092";
@@ -32,6 +35,15 @@ public final class KafkaOptions {
   String schemaRegistryUrl;
 
   @Option(
+      names = "--client-config",
+      paramLabel = "FILE",
+      description =
+          "Properties file of client settings (security, SASL, TLS, registry auth), e.g. one that "
+              + "softstream kafka --secure wrote for a role (env SOFTSTREAM_CLIENT_CONFIG); "
+              + "the environment and flags win over it.")
+  Path clientConfig;
+
+  @Option(
       names = "--kafka-property",
       paramLabel = "KEY=VALUE",
       description =
@@ -44,6 +56,17 @@ public final class KafkaOptions {
     p.put("bootstrap.servers", DEFAULT_BOOTSTRAP_SERVERS);
     p.put("schema.registry.url", DEFAULT_SCHEMA_REGISTRY_URL);
     return p;
+  }
+
+  /**
+   * The client-settings file layer: {@code --client-config}, else {@code SOFTSTREAM_CLIENT_CONFIG};
+   * a worker's own {@code --config} file sits above it.
+   */
+  Map<String, Object> fromFile() throws IOException {
+    String env = Settings.env("SOFTSTREAM_CLIENT_CONFIG");
+    Path f =
+        clientConfig != null ? clientConfig : env == null || env.isBlank() ? null : Path.of(env);
+    return Settings.file(f);
   }
 
   /** The environment layer: the keys whose variable is set. */
@@ -66,6 +89,12 @@ public final class KafkaOptions {
   /** Client properties: bootstrap servers, registry URL and every pass-through property. */
   public Map<String, Object> clientProperties() {
     Map<String, Object> p = defaults();
+    try {
+      p.putAll(fromFile());
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "Could not read the client settings file: " + e.getMessage(), e);
+    }
     p.putAll(fromEnvironment());
     p.putAll(fromFlags());
     return p;

@@ -16,9 +16,10 @@ import picocli.CommandLine.Option;
 
 /**
  * Options shared by the worker commands; they become {@link WorkerConfig} keys, validated there.
- * Precedence, lowest first: defaults (WorkerConfig's, except where noted), {@code --config FILE},
- * environment variables, flags. The fields stay null unless given on the command line, so an unset
- * flag never hides the file or the environment.
+ * Precedence, lowest first: defaults (WorkerConfig's, except where noted), {@code --client-config
+ * FILE} (or {@code SOFTSTREAM_CLIENT_CONFIG}), {@code --config FILE}, environment variables, flags.
+ * The fields stay null unless given on the command line, so an unset flag never hides the file or
+ * the environment.
  */
 public final class WorkerOptions {
   /** The CLI's metrics port, where WorkerConfig's own default (0 = any) suits embedded workers. */
@@ -105,7 +106,8 @@ public final class WorkerOptions {
   public Map<String, Object> toConfig() throws IOException {
     Map<String, Object> c = KafkaOptions.defaults();
     c.put(WorkerConfig.METRICS_PORT, DEFAULT_METRICS_PORT);
-    Map<String, Object> given = new LinkedHashMap<>(Settings.file(configFile));
+    Map<String, Object> given = new LinkedHashMap<>(kafka.fromFile());
+    given.putAll(Settings.file(configFile));
     given.putAll(kafka.fromEnvironment());
     given.putAll(fromEnvironment());
     given.putAll(kafka.fromFlags());

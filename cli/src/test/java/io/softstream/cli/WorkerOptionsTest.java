@@ -187,6 +187,51 @@ class WorkerOptionsTest {
   }
 
   @Test
+  void clientSecuritySettingsComeFromTheClientConfigBelowTheWorkersOwnFile() throws Exception {
+    Path client =
+        Files.write(
+            dir.resolve("client.properties"),
+            String.join(
+                    "\n",
+                    "bootstrap.servers=client:9093",
+                    "security.protocol=SASL_SSL",
+                    "sasl.mechanism=SCRAM-SHA-512",
+                    "sasl.jaas.config=from-client-file",
+                    "basic.auth.credentials.source=USER_INFO",
+                    "basic.auth.user.info=enc:from-client-file",
+                    "schema.registry.ssl.truststore.location=/client/trust.p12")
+                .getBytes());
+    // The user's own --config file wins over the client file; nothing the user set is replaced.
+    Path own = file("sasl.jaas.config=from-own-file", "basic.auth.user.info=enc:own");
+    for (Callable<Integer> command : workerCommands()) {
+      WorkerConfig c =
+          config(command, "--client-config", client.toString(), "--config", own.toString());
+      assertThat(c.getString(WorkerConfig.BOOTSTRAP_SERVERS))
+          .as(command.toString())
+          .isEqualTo("client:9093");
+      Map<String, Object> producer = c.producerConfig("encode");
+      Map<String, Object> consumer = c.consumerConfig("encode");
+      assertThat(producer)
+          .containsEntry("security.protocol", "SASL_SSL")
+          .containsEntry("sasl.jaas.config", "from-own-file");
+      assertThat(consumer)
+          .containsEntry("sasl.mechanism", "SCRAM-SHA-512")
+          .containsEntry("sasl.jaas.config", "from-own-file");
+      // Registry settings go to the serdes only, not to the Kafka clients.
+      assertThat(producer).doesNotContainKey("basic.auth.user.info");
+      assertThat(c.serdeConfig())
+          .containsEntry("basic.auth.user.info", "enc:own")
+          .containsEntry("schema.registry.ssl.truststore.location", "/client/trust.p12");
+    }
+    // The environment names the client file when no flag does; the environment's address wins.
+    env.put("SOFTSTREAM_CLIENT_CONFIG", client.toString());
+    env.put("BOOTSTRAP_SERVERS", "env:9092");
+    WorkerConfig c = config(new EncodeWorkerCommand());
+    assertThat(c.getString(WorkerConfig.BOOTSTRAP_SERVERS)).isEqualTo("env:9092");
+    assertThat(c.consumerConfig("encode")).containsEntry("sasl.jaas.config", "from-client-file");
+  }
+
+  @Test
   void encodeWorkerFlagsOfItsOwnFollowTheSameOrder() throws Exception {
     Path f = file("token.dtype=fp32", "image.resize=crop");
     assertThat(
@@ -263,9 +308,12 @@ class WorkerOptionsTest {
   @Test
   void helpStatesThePrecedenceAndTheDefaults() {
     String help =
-        new CommandLine(new EncodeWorkerCommand()).getUsageMessage(CommandLine.Help.Ansi.OFF);
+        new CommandLine(new EncodeWorkerCommand())
+            .getUsageMessage(CommandLine.Help.Ansi.OFF)
+            .replaceAll("\\s+", " "); // however the columns wrap
     assertThat(help)
         .contains("environment variables and flags win over it")
+        .contains("the environment and flags win over it")
         .contains("default: localhost:9092")
         .contains("default: 9400")
         .contains("--topic-prefix");

@@ -137,7 +137,11 @@ public final class AccessPolicy {
           a.add(ResourceType.TOPIC, layout.schemas(), PatternType.LITERAL, op);
         }
       }
-      case PRODUCER -> a.topics(AclOperation.WRITE, layout.ingest(), layout.images());
+      case PRODUCER -> {
+        a.topics(AclOperation.WRITE, layout.ingest(), layout.images());
+        // softstream send sizes its requests from the topic's max.message.bytes.
+        a.topics(AclOperation.DESCRIBE_CONFIGS, layout.ingest(), layout.images());
+      }
       case TOKEN_READER -> {
         a.topics(AclOperation.READ, layout.tokens());
         a.add(
