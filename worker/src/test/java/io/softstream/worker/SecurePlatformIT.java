@@ -22,6 +22,9 @@ import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicLayout;
 import io.softstream.topology.access.AccessPolicy.Role;
 import io.softstream.topology.models.ModelRegistry;
+import io.softstream.topology.streams.StreamsApps;
+import io.softstream.topology.streams.StreamsRunner;
+import io.softstream.topology.streams.StreamsSettings;
 import java.io.InputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -56,8 +59,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The platform in secure mode (SASL/SCRAM over TLS, ACLs from AccessPolicy, registry over HTTPS
- * with basic auth): the right principals run an encode worker end to end, wrong ones are refused,
- * and no secret reaches the logs or /metrics.
+ * with basic auth): the right principals run the ingest gate and an encode worker end to end, wrong
+ * ones are refused, and no secret reaches the logs or /metrics.
  */
 @Tag("integration")
 class SecurePlatformIT {
@@ -82,7 +85,8 @@ class SecurePlatformIT {
   }
 
   @Test
-  void rightPrincipalsEncodeImagesEndToEndAndNoSecretReachesLogsOrMetrics() throws Exception {
+  void rightPrincipalsRunIngestGateAndEncodeWorkerEndToEndAndNoSecretReachesLogsOrMetrics()
+      throws Exception {
     LoggerContext ctx = (LoggerContext) LoggerFactory.getILoggerFactory();
     Logger kafka = ctx.getLogger("org.apache.kafka");
     Level kafkaLevel = kafka.getLevel();
@@ -100,7 +104,13 @@ class SecurePlatformIT {
         ids.add("sec-" + i);
         images.add(image("sec-" + i, TestImages.random(10 + i, 9, "png", i)));
       }
-      produce(platform.clientProperties(Role.PRODUCER), TOPICS.images(), images);
+      // Images in through the ingest gate, a Kafka Streams app with its own principal.
+      produce(platform.clientProperties(Role.PRODUCER), TOPICS.ingest(), images);
+      Map<String, Object> s = new HashMap<>(platform.clientProperties(Role.STREAMS_APPS));
+      s.put(StreamsSettings.TOPIC_PREFIX, TOPICS.prefix());
+      s.put(StreamsSettings.STATE_DIR, dir.resolve("streams").toString());
+      s.put(StreamsSettings.METRICS_PORT, 0);
+      s.put("commit.interval.ms", 100);
 
       Map<String, Object> props = new HashMap<>(platform.clientProperties(Role.ENCODE_WORKER));
       props.put(WorkerConfig.WORKER_ID, "enc-secure");
@@ -110,10 +120,12 @@ class SecurePlatformIT {
       props.put(WorkerConfig.METRICS_PORT, 0);
       EncodeWorker worker = new EncodeWorker(new WorkerConfig(props));
       Thread thread = worker.startInBackground("secure-encode");
-      try {
+      try (StreamsRunner gate =
+          new StreamsRunner(new StreamsSettings(s), StreamsApps.select("ingest"))) {
+        gate.start();
         tokens =
             readTokens(platform.clientProperties(Role.TOKEN_READER), 12, Duration.ofSeconds(60));
-        metrics = get(worker.metricsPort(), "/metrics");
+        metrics = get(worker.metricsPort(), "/metrics") + gate.scrape();
       } finally {
         worker.close();
         thread.join(30_000);
@@ -125,6 +137,8 @@ class SecurePlatformIT {
 
     assertThat(tokens).extracting(ConsumerRecord::key).containsExactlyInAnyOrderElementsOf(ids);
     assertThat(tokens).allSatisfy(r -> assertThat(r.value().getTokenCount()).isEqualTo(4));
+    // The gate hashed every image on the way (the token cache's key).
+    assertThat(tokens).allSatisfy(r -> assertThat(r.value().getContentSha256()).hasSize(64));
     assertThat(metrics)
         .contains("softstream_records_out_total{role=\"encode\",worker=\"enc-secure\"} 12.0");
 
