@@ -51,6 +51,7 @@ import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.KafkaStreams;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Tag;
@@ -96,6 +97,7 @@ class SecurePlatformIT {
     logs.start();
     ctx.getLogger(Logger.ROOT_LOGGER_NAME).addAppender(logs);
     String metrics;
+    Map<String, KafkaStreams.State> streamsStates;
     List<String> ids = new ArrayList<>();
     List<ConsumerRecord<String, TokenRecord>> tokens;
     try {
@@ -104,7 +106,7 @@ class SecurePlatformIT {
         ids.add("sec-" + i);
         images.add(image("sec-" + i, TestImages.random(10 + i, 9, "png", i)));
       }
-      // Images in through the ingest gate, a Kafka Streams app with its own principal.
+      // Images in through the ingest gate; the Streams apps (all three) have their own principal.
       produce(platform.clientProperties(Role.PRODUCER), TOPICS.ingest(), images);
       Map<String, Object> s = new HashMap<>(platform.clientProperties(Role.STREAMS_APPS));
       s.put(StreamsSettings.TOPIC_PREFIX, TOPICS.prefix());
@@ -120,12 +122,13 @@ class SecurePlatformIT {
       props.put(WorkerConfig.METRICS_PORT, 0);
       EncodeWorker worker = new EncodeWorker(new WorkerConfig(props));
       Thread thread = worker.startInBackground("secure-encode");
-      try (StreamsRunner gate =
-          new StreamsRunner(new StreamsSettings(s), StreamsApps.select("ingest"))) {
+      try (StreamsRunner gate = new StreamsRunner(new StreamsSettings(s), StreamsApps.all())) {
         gate.start();
         tokens =
             readTokens(platform.clientProperties(Role.TOKEN_READER), 12, Duration.ofSeconds(60));
         metrics = get(worker.metricsPort(), "/metrics") + gate.scrape();
+        // Each app created its internal topics and joined its group under its own prefix ACLs.
+        streamsStates = gate.states();
       } finally {
         worker.close();
         thread.join(30_000);
@@ -135,6 +138,10 @@ class SecurePlatformIT {
       kafka.setLevel(kafkaLevel);
     }
 
+    assertThat(streamsStates)
+        .containsOnlyKeys("ingest", "generation", "stats")
+        .allSatisfy(
+            (app, state) -> assertThat(state).as(app).isEqualTo(KafkaStreams.State.RUNNING));
     assertThat(tokens).extracting(ConsumerRecord::key).containsExactlyInAnyOrderElementsOf(ids);
     assertThat(tokens).allSatisfy(r -> assertThat(r.value().getTokenCount()).isEqualTo(4));
     // The gate hashed every image on the way (the token cache's key).
