@@ -59,7 +59,8 @@ import org.slf4j.LoggerFactory;
  * /schemas/ids/{id}[/schema|/versions |/subjects], /schemas/guids/{guid}[/ids], /schemas/types,
  * /compatibility/subjects/{s}/versions[/{v}], /config[/{s}], /mode[/{s}]}, with Confluent's JSON
  * shapes and error codes. Single writer: run one server per topic (the topic is read once at start
- * and not followed afterwards).
+ * and not followed afterwards). {@link Builder#optTls} serves HTTPS and {@link
+ * Builder#optBasicAuth} answers only authenticated clients (401 otherwise).
  */
 public final class SchemaRegistryServer implements Closeable {
   private static final Logger log = LoggerFactory.getLogger(SchemaRegistryServer.class);
@@ -184,7 +185,7 @@ public final class SchemaRegistryServer implements Closeable {
    * Passwords are compared in constant time and never logged.
    */
   private static final class Users extends BasicAuthenticator {
-    private final Map<String, byte[]> passwords = new java.util.HashMap<>();
+    private final Map<String, byte[]> passwords = new HashMap<>();
 
     Users(Map<String, String> users) {
       super("softstream-schema-registry");
