@@ -18,6 +18,7 @@ import java.security.KeyStore;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
+import java.util.Collection;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -25,6 +26,7 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
@@ -35,6 +37,9 @@ import org.apache.kafka.clients.admin.UserScramCredentialAlteration;
 import org.apache.kafka.clients.admin.UserScramCredentialUpsertion;
 import org.apache.kafka.common.acl.AclBinding;
 import org.apache.kafka.common.acl.AclBindingFilter;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
 
 /**
  * The secure mode of the embedded platform: SASL/SCRAM-SHA-512 over TLS for clients, ACLs from
@@ -225,7 +230,9 @@ public final class SecureSetup {
 
   /**
    * Creates (or updates) every role's SCRAM credential and installs the {@link AccessPolicy}
-   * bindings of {@code layout}, then waits until the broker enforces them. Idempotent.
+   * bindings of {@code layout}; any other binding of the roles' principals on the same resources
+   * (this layout's topics, the declared groups and transactional ids), left by an older policy or
+   * by hand, is removed. Then waits until the broker enforces exactly that. Idempotent.
    */
   public void grant(Admin admin, TopicLayout layout) {
     List<UserScramCredentialAlteration> users = new ArrayList<>();
@@ -240,6 +247,22 @@ public final class SecureSetup {
     try {
       admin.alterUserScramCredentials(users).all().get(30, TimeUnit.SECONDS);
       admin.createAcls(acls).all().get(30, TimeUnit.SECONDS);
+      Set<String> principals =
+          Stream.of(Role.values()).map(Role::principal).collect(Collectors.toSet());
+      Set<ResourcePattern> ours =
+          acls.stream().map(AclBinding::pattern).collect(Collectors.toSet());
+      layout.all().stream()
+          .map(t -> new ResourcePattern(ResourceType.TOPIC, t.name(), PatternType.LITERAL))
+          .forEach(ours::add);
+      List<AclBindingFilter> stray =
+          admin.describeAcls(AclBindingFilter.ANY).values().get(30, TimeUnit.SECONDS).stream()
+              .filter(b -> principals.contains(b.entry().principal()))
+              .filter(b -> ours.contains(b.pattern()) && !acls.contains(b))
+              .map(AclBinding::toFilter)
+              .toList();
+      if (!stray.isEmpty()) {
+        admin.deleteAcls(stray).all().get(30, TimeUnit.SECONDS);
+      }
       // Both go through the controller; wait until this broker's metadata has them.
       Set<String> names =
           users.stream().map(UserScramCredentialAlteration::user).collect(Collectors.toSet());
@@ -252,12 +275,11 @@ public final class SecureSetup {
                 .get(10, TimeUnit.SECONDS)
                 .keySet()
                 .containsAll(names);
+        Collection<AclBinding> now =
+            admin.describeAcls(AclBindingFilter.ANY).values().get(10, TimeUnit.SECONDS);
         boolean aclsKnown =
-            admin
-                .describeAcls(AclBindingFilter.ANY)
-                .values()
-                .get(10, TimeUnit.SECONDS)
-                .containsAll(acls);
+            now.containsAll(acls)
+                && stray.stream().noneMatch(f -> now.stream().anyMatch(f::matches));
         if (usersKnown && aclsKnown) {
           return;
         }
