@@ -251,11 +251,10 @@ public final class EncodeWorker extends AbstractWorker {
               rec -> {
                 ImageEvent event = images.deserialize(rec.topic(), rec.headers(), rec.value());
                 try {
-                  preprocessor.decodeInto(
-                      bytes(event.getImageBytes()),
-                      event.getContentType(),
-                      pixels,
-                      good.size() * per);
+                  ImageTranslator.Picture p =
+                      preprocessor.decode(bytes(event.getImageBytes()), event.getContentType());
+                  checkDeclaredSize(event, p);
+                  preprocessor.fitInto(p, pixels, good.size() * per);
                 } catch (ImageRejectedException x) {
                   throw PoisonRecordException.of(x);
                 }
@@ -267,6 +266,30 @@ public final class EncodeWorker extends AbstractWorker {
       }
     }
     return new Decoded(preprocessor, good, events, pixels, out);
+  }
+
+  /**
+   * The width and height an event declares (null: not declared) must be the decoded image's: a
+   * producer that got them wrong may have sent another image than it meant to.
+   */
+  static void checkDeclaredSize(ImageEvent e, ImageTranslator.Picture p) {
+    boolean widthOk = e.getWidth() == null || e.getWidth() == p.width();
+    boolean heightOk = e.getHeight() == null || e.getHeight() == p.height();
+    if (!widthOk || !heightOk) {
+      throw new PoisonRecordException(
+          "DeclaredSizeMismatch",
+          "Image "
+              + e.getId()
+              + " declares "
+              + (e.getWidth() == null ? "?" : e.getWidth())
+              + "x"
+              + (e.getHeight() == null ? "?" : e.getHeight())
+              + " (width x height) but decodes to "
+              + p.width()
+              + "x"
+              + p.height()
+              + ": send the image's true size, or leave width and height null.");
+    }
   }
 
   private void encodeGroup(
