@@ -253,7 +253,7 @@ class TransactionalLoopTest {
   void aRegistryThatRefusesTheWorkerDeadLettersNothingAndStopsItAfterTheBound() {
     start(
         2,
-        Duration.ofMinutes(1),
+        Duration.ofSeconds(2),
         new Echo() {
           @Override
           public List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
@@ -265,7 +265,7 @@ class TransactionalLoopTest {
 
     assertThat(died.get())
         .isInstanceOf(IllegalStateException.class)
-        .hasMessageContaining("without committing a batch (failure.max.duration.ms = 60000)")
+        .hasMessageContaining("without committing a batch (failure.max.duration.ms = 2000)")
         .hasMessageContaining("AuthenticationException: schema registry answered 401")
         .hasMessageContaining("stay uncommitted for a healthy worker; this worker stops");
     assertThat(committed()).isEmpty();
