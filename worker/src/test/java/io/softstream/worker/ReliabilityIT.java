@@ -1,7 +1,11 @@
 package io.softstream.worker;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.softstream.schemas.avro.DeadLetter;
@@ -9,8 +13,10 @@ import io.softstream.schemas.avro.ImageEvent;
 import io.softstream.schemas.avro.TokenRecord;
 import io.softstream.schemas.registry.SchemaRegistryClient;
 import io.softstream.schemas.registry.SchemaRegistryClients;
+import io.softstream.schemas.registry.SchemaRegistryException;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicLayout;
+import io.softstream.worker.internals.BrokerWatch;
 import io.softstream.worker.internals.DeadLetters;
 import io.softstream.worker.internals.TransactionalLoop;
 import io.softstream.worker.internals.TransactionalLoop.Output;
@@ -22,9 +28,11 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -34,6 +42,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericRecord;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -41,7 +52,12 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.slf4j.LoggerFactory;
 
 /**
  * Failures of the worker or its dependencies are not bad records (issue 17): an engine fault for
@@ -50,14 +66,21 @@ import org.junit.jupiter.api.Test;
  * letter. When the fault outlasts failure.max.duration.ms the worker stops with a clear error,
  * leaving the images uncommitted for a healthy worker.
  */
-class SystemicFailureIT extends WorkerIT {
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ReliabilityIT extends WorkerIT {
 
   @Test
+  @Order(1)
   void anEngineFaultForSeveralBatchesDeadLettersNothingButThePoisonRecord() throws Exception {
     TopicLayout t = freshTopics();
     int n = 40;
-    for (int i = 0; i < n; i++) {
-      produceRaw(t.images(), "k" + i, (i == 17 ? "poison" : "v" + i).getBytes());
+    try (KafkaProducer<String, byte[]> p =
+        new KafkaProducer<>(
+            platform.clientProperties(), new StringSerializer(), new ByteArraySerializer())) {
+      for (int i = 0; i < n; i++) {
+        p.send(
+            new ProducerRecord<>(t.images(), "k" + i, (i == 17 ? "poison" : "v" + i).getBytes()));
+      }
     }
     SchemaRegistryClient registry = SchemaRegistryClients.create(platform.clientProperties());
     DeadLetters dls =
@@ -138,6 +161,7 @@ class SystemicFailureIT extends WorkerIT {
   }
 
   @Test
+  @Order(2)
   void aRegistryAnswering401DeadLettersNothingAndEveryImageIsTokenizedOnceAfter() throws Exception {
     TopicLayout t = freshTopics();
     int n = 24;
@@ -185,6 +209,7 @@ class SystemicFailureIT extends WorkerIT {
   }
 
   @Test
+  @Order(3)
   void aRefusalOutlastingTheBoundStopsTheWorkerAndAHealthyOneTokenizesEveryImageOnce()
       throws Exception {
     TopicLayout t = freshTopics();
@@ -245,6 +270,159 @@ class SystemicFailureIT extends WorkerIT {
       healthy.close();
       thread.join(30_000);
     }
+  }
+
+  @Test
+  @Order(4)
+  void aCompatibleChangeOfImageEventRollsThroughRunningWorkersAndAnIncompatibleOneIsRefused()
+      throws Exception {
+    TopicLayout t = freshTopics();
+    Schema v1 = ImageEvent.getClassSchema();
+    Schema optionalString =
+        Schema.createUnion(Schema.create(Schema.Type.NULL), Schema.create(Schema.Type.STRING));
+    Schema v2 =
+        withField(
+            v1,
+            new Schema.Field(
+                "camera", optionalString, "Camera model.", Schema.Field.NULL_DEFAULT_VALUE));
+    Schema v3 =
+        withField(
+            v1, new Schema.Field("camera", Schema.create(Schema.Type.STRING), "Camera.", null));
+    EncodeWorker worker = new EncodeWorker(new WorkerConfig(workerProps(t, "evolve-1")));
+    Thread thread = runInBackground(worker);
+    int n = 10;
+    Map<String, Object> props = platform.clientProperties();
+    try (SchemaRegistryClient registry = SchemaRegistryClients.create(props);
+        KafkaProducer<String, ImageEvent> old =
+            new KafkaProducer<>(
+                props, new StringSerializer(), new AvroSerializer<>(registry, props, false));
+        KafkaProducer<String, GenericRecord> upgraded =
+            new KafkaProducer<>(
+                props, new StringSerializer(), new AvroSerializer<>(registry, props, false))) {
+      // Old and upgraded producers write side by side while the worker runs.
+      for (int i = 0; i < n; i++) {
+        old.send(
+            new ProducerRecord<>(
+                t.images(),
+                "old-" + i,
+                image("old-" + i, TestImages.random(8, 8, "png", i), "image/png")));
+        upgraded.send(new ProducerRecord<>(t.images(), "new-" + i, event(v2, "new-" + i, i)));
+      }
+      old.flush();
+      upgraded.flush();
+      List<ConsumerRecord<String, TokenRecord>> tokens =
+          readCommitted(t.tokens(), TokenRecord.class, 2 * n, Duration.ofSeconds(60));
+
+      assertThat(countKeys(tokens))
+          .hasSize(2 * n)
+          .allSatisfy((k, v) -> assertThat(v).isEqualTo(1L));
+      assertThat(worker.metrics().deadLetterCount()).isZero();
+      assertThat(registry.versions(t.images() + "-value")).hasSize(2);
+
+      try (KafkaProducer<String, GenericRecord> wrong =
+          new KafkaProducer<>(
+              props, new StringSerializer(), new AvroSerializer<>(registry, props, false))) {
+        assertThatThrownBy(
+                () -> wrong.send(new ProducerRecord<>(t.images(), "v3", event(v3, "v3", 0))))
+            .isInstanceOfSatisfying(
+                SchemaRegistryException.class,
+                e -> {
+                  assertThat(e.httpStatus()).isEqualTo(409);
+                  assertThat(e.errorCode()).isEqualTo(SchemaRegistryException.INCOMPATIBLE_SCHEMA);
+                })
+            .hasMessageContaining("incompatible with an earlier schema for subject '" + t.images())
+            .hasMessageContaining("(compatibility BACKWARD)")
+            .hasMessageContaining("(HTTP 409, error code 409)");
+      }
+      assertThat(registry.versions(t.images() + "-value")).hasSize(2);
+    } finally {
+      worker.close();
+      thread.join(30_000);
+    }
+  }
+
+  private static Schema withField(Schema record, Schema.Field extra) {
+    List<Schema.Field> fields = new ArrayList<>();
+    for (Schema.Field f : record.getFields()) {
+      fields.add(new Schema.Field(f, f.schema()));
+    }
+    fields.add(extra);
+    return Schema.createRecord(
+        record.getName(), record.getDoc(), record.getNamespace(), false, fields);
+  }
+
+  private static GenericRecord event(Schema schema, String id, int seed) {
+    GenericData.Record r = new GenericData.Record(schema);
+    r.put("id", id);
+    r.put("source", "upgraded producer");
+    r.put("content_type", "image/png");
+    r.put("image_bytes", ByteBuffer.wrap(TestImages.random(8, 8, "png", 100 + seed)));
+    r.put("event_time", Instant.now());
+    r.put("attributes", Map.of());
+    r.put("camera", "cam-" + seed);
+    return r;
+  }
+
+  @Test
+  @Order(99)
+  void anUnreachableBrokerIsReportedOnceAndTheWorkerResumesByItselfWhenItReturns()
+      throws Exception {
+    TopicLayout t = freshTopics();
+    int n = 10;
+    produceImages(t.images(), images(0, n));
+    Logger watchLog = (Logger) LoggerFactory.getLogger(BrokerWatch.class);
+    ListAppender<ILoggingEvent> lines = new ListAppender<>();
+    lines.start();
+    watchLog.addAppender(lines);
+    EncodeWorker worker = new EncodeWorker(new WorkerConfig(workerProps(t, "outage-b1")));
+    Thread thread = runInBackground(worker);
+    try {
+      assertThat(readCommitted(t.tokens(), TokenRecord.class, n, Duration.ofSeconds(60)))
+          .hasSize(n);
+      awaitTrue(worker::isReady, "ready before the outage");
+      assertThat(get(worker.metricsPort(), "/health/ready").statusCode()).isEqualTo(200);
+
+      platform.broker().close();
+      awaitTrue(() -> worker.notReadyReason() != null, "not ready while the broker is away");
+      HttpResponse<String> down = get(worker.metricsPort(), "/health/ready");
+      assertThat(down.statusCode()).isEqualTo(503);
+      assertThat(down.body())
+          .startsWith("{\"status\":\"DOWN\",\"reason\":\"cannot reach the Kafka brokers at ")
+          .contains(platform.bootstrapServers());
+
+      platform.broker().start();
+      awaitTrue(worker::isReady, "ready again once the broker is back");
+      produceImages(t.images(), images(n, 2 * n));
+      List<ConsumerRecord<String, TokenRecord>> tokens =
+          readCommitted(t.tokens(), TokenRecord.class, 2 * n, Duration.ofSeconds(60));
+
+      Map<String, Long> counts =
+          tokens.stream()
+              .collect(Collectors.groupingBy(ConsumerRecord::key, Collectors.counting()));
+      assertThat(counts).hasSize(2 * n).allSatisfy((k, v) -> assertThat(v).isEqualTo(1L));
+      assertThat(readCommitted(t.deadLetters(), DeadLetter.class, 0, Duration.ZERO)).isEmpty();
+      assertThat(messages(lines, "cannot reach the Kafka brokers")).isEqualTo(1);
+      assertThat(messages(lines, "reaches the Kafka brokers at")).isEqualTo(1);
+    } finally {
+      watchLog.detachAppender(lines);
+      worker.close();
+      thread.join(30_000);
+    }
+  }
+
+  private static long messages(ListAppender<ILoggingEvent> lines, String text) {
+    return lines.list.stream()
+        .filter(e -> e.getFormattedMessage().contains(text))
+        .filter(e -> !e.getFormattedMessage().contains("still cannot reach"))
+        .count();
+  }
+
+  private static List<ImageEvent> images(int from, int to) {
+    List<ImageEvent> events = new ArrayList<>();
+    for (int i = from; i < to; i++) {
+      events.add(image("img-" + i, TestImages.random(8, 8, "png", i), "image/png"));
+    }
+    return events;
   }
 
   private static List<ImageEvent> imagesWithTwoBadOnes(int good) {
