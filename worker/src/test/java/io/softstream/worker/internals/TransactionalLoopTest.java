@@ -301,7 +301,9 @@ class TransactionalLoopTest {
           }
         });
     add("a", "b", "poison", "c");
-    awaitTicking(() -> committed().size() == 4);
+    // The metrics follow the commit: await them too.
+    awaitTicking(() -> committed().size() == 4 && loop.problem() == null);
+    await(() -> metrics.deadLetterCount() == 1);
 
     assertThat(values(tokens())).containsExactlyInAnyOrder("a", "b", "c");
     assertThat(committed()).filteredOn(r -> r.topic().equals("dead-letters")).hasSize(1);
@@ -328,6 +330,7 @@ class TransactionalLoopTest {
         });
     add("a", "odd", "b");
     awaitTicking(() -> committed().size() == 3);
+    await(() -> metrics.deadLetterCount() == 1);
 
     assertThat(values(tokens())).containsExactly("a", "b");
     assertThat(metrics.deadLetterCount()).isEqualTo(1);
