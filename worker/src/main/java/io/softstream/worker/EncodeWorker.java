@@ -11,6 +11,7 @@ import io.softstream.schemas.avro.ModelVersion;
 import io.softstream.schemas.avro.TokenDtype;
 import io.softstream.schemas.avro.TokenRecord;
 import io.softstream.schemas.images.ContentHash;
+import io.softstream.schemas.images.DeclaredSize;
 import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.schemas.tokens.TokenPacking;
@@ -268,28 +269,13 @@ public final class EncodeWorker extends AbstractWorker {
     return new Decoded(preprocessor, good, events, pixels, out);
   }
 
-  /**
-   * The width and height an event declares (null: not declared) must be the decoded image's: a
-   * producer that got them wrong may have sent another image than it meant to.
-   */
+  /** A declared width or height that is not the decoded image's makes the record a dead letter. */
   static void checkDeclaredSize(ImageEvent e, ImageTranslator.Picture p) {
-    boolean widthOk = e.getWidth() == null || e.getWidth() == p.width();
-    boolean heightOk = e.getHeight() == null || e.getHeight() == p.height();
-    if (!widthOk || !heightOk) {
-      throw new PoisonRecordException(
-          "DeclaredSizeMismatch",
-          "Image "
-              + e.getId()
-              + " declares "
-              + (e.getWidth() == null ? "?" : e.getWidth())
-              + "x"
-              + (e.getHeight() == null ? "?" : e.getHeight())
-              + " (width x height) but decodes to "
-              + p.width()
-              + "x"
-              + p.height()
-              + ": send the image's true size, or leave width and height null.");
-    }
+    DeclaredSize.mismatch(e.getId(), e.getWidth(), e.getHeight(), p.width(), p.height())
+        .ifPresent(
+            reason -> {
+              throw new PoisonRecordException(DeclaredSize.ERROR_CLASS, reason);
+            });
   }
 
   private void encodeGroup(

@@ -199,7 +199,7 @@ class ReliabilityIT extends WorkerIT {
         assertThat(byKey.get("wrong-size").getErrorClass().toString())
             .isEqualTo("DeclaredSizeMismatch");
         assertThat(byKey.get("wrong-size").getReason().toString())
-            .contains("declares 9x8 (width x height) but decodes to 8x8");
+            .contains("declares 9x8 (width x height) but is 8x8");
         awaitTrue(() -> worker.isReady(), "ready again once batches commit");
       } finally {
         worker.close();
