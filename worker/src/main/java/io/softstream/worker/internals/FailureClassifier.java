@@ -28,10 +28,9 @@ import org.apache.kafka.common.errors.UnsupportedVersionException;
  *   <li>{@link Outcome#RETRIABLE}: the registry or broker is unavailable, or the producer is in a
  *       state we cannot trust: abort, re-read the batch, back off, for as long as it takes;
  *   <li>{@link Outcome#SYSTEMIC}: the worker or one of its dependencies is broken (an engine fault,
- *       the registry answering 401/403/429, a serializer that cannot write, a model that cannot be
- *       fetched): no record is to blame, so none is dead-lettered; re-read the batch and back off,
- *       and stop after {@code failure.max.duration.ms} so that a healthy worker takes the
- *       partitions;
+ *       the registry answering 401/403/429, a serializer that cannot write): no record is to blame,
+ *       so none is dead-lettered; re-read the batch and back off, and stop after {@code
+ *       failure.max.duration.ms} so that a healthy worker takes the partitions;
  *   <li>{@link Outcome#FATAL}: retrying cannot help (Kafka credentials, ACLs, broker version,
  *       another live worker with our {@code transactional.id}): the worker stops.
  * </ul>
