@@ -8,7 +8,9 @@ import io.softstream.schemas.serde.TruncatedRecordException;
 import io.softstream.schemas.serde.UnknownMagicByteException;
 import io.softstream.schemas.serde.UnknownSchemaException;
 import io.softstream.topology.TopicLayout;
+import io.softstream.worker.internals.BrokerWatch;
 import io.softstream.worker.internals.DeadLetters;
+import io.softstream.worker.internals.FailureClassifier;
 import io.softstream.worker.internals.PoisonRecordException;
 import io.softstream.worker.internals.TransactionalLoop;
 import io.softstream.worker.internals.WorkerMetrics;
@@ -21,7 +23,6 @@ import java.util.function.Function;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -44,6 +45,7 @@ public abstract class AbstractWorker implements AutoCloseable {
   protected final WorkerMetrics metrics;
   protected final DeadLetters deadLetters;
   private final TransactionalLoop loop;
+  private final BrokerWatch brokers;
   private volatile boolean ready;
   private int metricsPort = -1;
 
@@ -68,7 +70,8 @@ public abstract class AbstractWorker implements AutoCloseable {
                 workerId,
                 List.of(inputTopic),
                 config.getInt(WorkerConfig.BATCH_MAX_RECORDS),
-                Duration.ofMillis(config.getLong(WorkerConfig.BATCH_MAX_WAIT_MS))),
+                Duration.ofMillis(config.getLong(WorkerConfig.BATCH_MAX_WAIT_MS)),
+                Duration.ofMillis(config.getLong(WorkerConfig.FAILURE_MAX_DURATION_MS))),
             () ->
                 new KafkaConsumer<>(
                     config.consumerConfig(role),
@@ -100,10 +103,11 @@ public abstract class AbstractWorker implements AutoCloseable {
             deadLetters,
             metrics,
             Clock.systemUTC());
+    this.brokers = new BrokerWatch(workerId, config.clientConfig(), Clock.systemUTC());
     int port = config.getInt(WorkerConfig.METRICS_PORT);
     if (port >= 0) {
       try {
-        metricsPort = metrics.serve(port, loop::isRunning, () -> ready && loop.isRunning());
+        metricsPort = metrics.serve(port, loop::isRunning, this::notReadyReason);
       } catch (IOException e) {
         throw new UncheckedIOException(
             "Could not serve metrics on port " + port + " (metrics.port; -1 turns it off)", e);
@@ -141,7 +145,12 @@ public abstract class AbstractWorker implements AutoCloseable {
   /** Runs the loop until {@link #close()}; throws on a fatal error. */
   public void run() {
     log.info("{} worker {} running (metrics on port {})", role, workerId, metricsPort);
-    loop.run();
+    brokers.start();
+    try {
+      loop.run();
+    } finally {
+      brokers.close();
+    }
   }
 
   /**
@@ -188,7 +197,19 @@ public abstract class AbstractWorker implements AutoCloseable {
   }
 
   public boolean isReady() {
-    return ready && loop.isRunning();
+    return notReadyReason() == null;
+  }
+
+  /** Why /health/ready answers 503, or null when the worker is ready. */
+  public String notReadyReason() {
+    if (!ready) {
+      return "the model is not loaded and warmed up yet";
+    }
+    if (!loop.isRunning()) {
+      return "the consume loop is not running";
+    }
+    String broker = brokers.problem();
+    return broker != null ? broker : loop.problem();
   }
 
   public int metricsPort() {
@@ -203,8 +224,8 @@ public abstract class AbstractWorker implements AutoCloseable {
    * Reads one input record with {@code read} (deserialise and check it). Bad input — a tombstone,
    * bytes that are not {@code expected} (e.g. "an ImageEvent") in our wire format, or anything
    * {@code read} rejects with a {@link PoisonRecordException} — becomes a dead letter in {@code
-   * out}, and the result is null. A retriable error (the registry is down) propagates, so the batch
-   * is retried instead of dead-lettered.
+   * out}, and the result is null. Any other error (the registry is down or refuses this worker)
+   * propagates, so the batch is retried instead of dead-lettered ({@link FailureClassifier}).
    */
   protected <T> T readOrDeadLetter(
       ConsumerRecord<byte[], byte[]> r,
@@ -219,9 +240,10 @@ public abstract class AbstractWorker implements AutoCloseable {
       return read.apply(r);
     } catch (PoisonRecordException p) {
       out.add(deadLetter(r, p));
-    } catch (RetriableException retry) {
-      throw retry;
     } catch (SerializationException s) {
+      if (!FailureClassifier.isBadRecord(s)) {
+        throw s; // the registry refused us (401, 429...): no fault of the record
+      }
       out.add(unreadable(r, s, expected));
     }
     return null;

@@ -11,6 +11,7 @@ import io.softstream.schemas.avro.ModelVersion;
 import io.softstream.schemas.avro.TokenDtype;
 import io.softstream.schemas.avro.TokenRecord;
 import io.softstream.schemas.images.ContentHash;
+import io.softstream.schemas.images.DeclaredSize;
 import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.schemas.tokens.TokenPacking;
@@ -251,11 +252,10 @@ public final class EncodeWorker extends AbstractWorker {
               rec -> {
                 ImageEvent event = images.deserialize(rec.topic(), rec.headers(), rec.value());
                 try {
-                  preprocessor.decodeInto(
-                      bytes(event.getImageBytes()),
-                      event.getContentType(),
-                      pixels,
-                      good.size() * per);
+                  ImageTranslator.Picture p =
+                      preprocessor.decode(bytes(event.getImageBytes()), event.getContentType());
+                  checkDeclaredSize(event, p);
+                  preprocessor.fitInto(p, pixels, good.size() * per);
                 } catch (ImageRejectedException x) {
                   throw PoisonRecordException.of(x);
                 }
@@ -267,6 +267,15 @@ public final class EncodeWorker extends AbstractWorker {
       }
     }
     return new Decoded(preprocessor, good, events, pixels, out);
+  }
+
+  /** A declared width or height that is not the decoded image's makes the record a dead letter. */
+  static void checkDeclaredSize(ImageEvent e, ImageTranslator.Picture p) {
+    DeclaredSize.mismatch(e.getId(), e.getWidth(), e.getHeight(), p.width(), p.height())
+        .ifPresent(
+            reason -> {
+              throw new PoisonRecordException(DeclaredSize.ERROR_CLASS, reason);
+            });
   }
 
   private void encodeGroup(

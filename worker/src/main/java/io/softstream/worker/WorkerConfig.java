@@ -46,6 +46,7 @@ public class WorkerConfig extends AbstractConfig {
   public static final String IMAGE_MAX_PIXELS = "image.max.pixels";
   public static final String TRANSACTION_TIMEOUT_MS = "transaction.timeout.ms";
   public static final String METRICS_PORT = "metrics.port";
+  public static final String FAILURE_MAX_DURATION_MS = "failure.max.duration.ms";
 
   private static final ConfigDef CONFIG =
       new ConfigDef()
@@ -193,6 +194,17 @@ public class WorkerConfig extends AbstractConfig {
               Range.atLeast(1000),
               Importance.LOW,
               "Transaction timeout: a crashed worker's open transaction is aborted after this.")
+          .define(
+              FAILURE_MAX_DURATION_MS,
+              Type.LONG,
+              180_000L,
+              Range.atLeast(0),
+              Importance.MEDIUM,
+              "How long the worker may fail for reasons no record causes (engine fault, registry "
+                  + "answering 401/403/429, a serializer that cannot write) before it stops with an "
+                  + "error and a non-zero exit, leaving its records uncommitted for a healthy worker. "
+                  + "Such failures never dead-letter records; an unavailable broker or registry is "
+                  + "waited for without limit.")
           .define(
               METRICS_PORT,
               Type.INT,

@@ -26,9 +26,10 @@ import org.slf4j.LoggerFactory;
  * takes batches in order, so the processor never runs a stage concurrently with itself, and the
  * next batch is prepared while the engine works on this one.
  *
- * <p>A batch's future yields its outputs, or fails with a {@link RetriableException} (re-read the
- * batch later) or an {@link IllegalStateException} (fatal: the worker stops). A batch that throws
- * anything else is retried record by record and the records that fail become dead letters.
+ * <p>A batch's future yields its outputs, or fails with a {@link RetriableException} or a {@link
+ * FailureClassifier.SystemicFailure} (re-read the batch later; nothing is dead-lettered). A batch
+ * that fails in a way that may be a record's fault is retried record by record, and the records
+ * that {@link FailureClassifier} blames become dead letters.
  */
 final class BatchPipeline implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(BatchPipeline.class);
@@ -136,43 +137,62 @@ final class BatchPipeline implements AutoCloseable {
       out.addAll(await(prepared).finish());
       return out;
     } catch (RuntimeException e) {
-      rethrowUnlessPoison(e, good.size());
+      Outcome outcome = classifier.classify(Where.PROCESSING, e);
+      if (outcome != Outcome.POISON && !classifier.mayBeTheRecords(e)) {
+        rethrow(e, outcome, good.size());
+      }
       log.warn(
           "Worker {}: a batch of {} failed ({}); retrying record by record",
           workerId,
           good.size(),
           e.toString());
     }
+    // Which records fail alone; whether they are to blame is decided once all were tried.
+    List<List<Output>> each = new ArrayList<>(good.size());
+    Map<ConsumerRecord<byte[], byte[]>, RuntimeException> failed = new IdentityHashMap<>();
+    boolean processed = false;
     for (ConsumerRecord<byte[], byte[]> r : good) {
       try {
-        out.addAll(processor.process(List.of(r)));
+        List<Output> o = processor.process(List.of(r));
+        processed |= o.stream().anyMatch(x -> !x.deadLetter());
+        each.add(o);
       } catch (RuntimeException e) {
-        rethrowUnlessPoison(e, 1);
-        out.add(new Output(r, deadLetters.of(r, e), true, -1));
+        failed.put(r, e);
+        each.add(null);
       }
+    }
+    for (int i = 0; i < good.size(); i++) {
+      ConsumerRecord<byte[], byte[]> r = good.get(i);
+      RuntimeException e = failed.get(r);
+      if (e == null) {
+        out.addAll(each.get(i));
+        continue;
+      }
+      Outcome outcome = classifier.classifyAlone(e, processed);
+      if (outcome != Outcome.POISON) {
+        rethrow(e, outcome, good.size());
+      }
+      out.add(new Output(r, deadLetters.of(r, e), true, -1));
     }
     return out;
   }
 
-  private void rethrowUnlessPoison(RuntimeException e, int records) {
-    Outcome outcome = classifier.classify(Where.PROCESSING, e);
+  /** Nothing of the batch is dead-lettered: the loop re-reads it after a back-off. */
+  private void rethrow(RuntimeException e, Outcome outcome, int records) {
     if (outcome == Outcome.RETRIABLE) {
       throw e;
     }
-    if (outcome == Outcome.FATAL) {
-      throw new IllegalStateException(
-          "Worker "
-              + workerId
-              + " cannot process records: "
-              + e.getClass().getSimpleName()
-              + ": "
-              + e.getMessage()
-              + ". Fix the credentials, ACLs or versions of the schema registry or broker; the "
-              + "batch of "
-              + records
-              + " records was not committed and will be re-read on restart; this worker stops.",
-          e);
-    }
+    throw new FailureClassifier.SystemicFailure(
+        "Worker "
+            + workerId
+            + " cannot process records ("
+            + e.getClass().getSimpleName()
+            + ": "
+            + e.getMessage()
+            + "); no record is to blame, so none is dead-lettered: the batch of "
+            + records
+            + " records is re-read after a back-off",
+        e);
   }
 
   private ExecutorService stageThread(String stage) {

@@ -40,8 +40,10 @@ import org.slf4j.LoggerFactory;
  *       its partitions cannot commit);
  *   <li>{@link FailureClassifier} says what each failure means: a poison record becomes a dead
  *       letter in the same transaction; a retriable failure aborts the transaction (re-creating the
- *       producer when its state is ambiguous), seeks back and backs off ({@link BackOff}); a fatal
- *       one stops the loop with an exception;
+ *       producer when its state is ambiguous), seeks back and backs off ({@link BackOff}); a
+ *       systemic one (the worker or a dependency is broken) dead-letters nothing, seeks back and
+ *       backs off too, and stops the loop with an exception once it has lasted {@link
+ *       Settings#maxFailureDuration()}; a fatal one stops the loop with an exception at once;
  *   <li>{@link RebalanceListener} commits the buffered records of revoked partitions before they
  *       are given up, and drops those of lost ones.
  * </ul>
@@ -91,9 +93,29 @@ public final class TransactionalLoop implements Runnable {
     List<Output> finish();
   }
 
-  /** Loop settings. */
+  /**
+   * Loop settings.
+   *
+   * @param maxFailureDuration how long the worker may fail systemically (an engine fault, the
+   *     registry refusing it) without committing a batch before it stops, so that a healthy worker
+   *     takes its partitions
+   */
   public record Settings(
-      String workerId, Collection<String> topics, int maxBatchRecords, Duration maxBatchWait) {}
+      String workerId,
+      Collection<String> topics,
+      int maxBatchRecords,
+      Duration maxBatchWait,
+      Duration maxFailureDuration) {
+    public static final Duration DEFAULT_MAX_FAILURE_DURATION = Duration.ofMinutes(3);
+
+    public Settings(
+        String workerId, Collection<String> topics, int maxBatchRecords, Duration maxBatchWait) {
+      this(workerId, topics, maxBatchRecords, maxBatchWait, DEFAULT_MAX_FAILURE_DURATION);
+    }
+  }
+
+  // Failures in a row are logged once, then at most this often (the rest at debug).
+  static final Duration WARN_EVERY = Duration.ofSeconds(30);
 
   private final Settings settings;
   private final Supplier<Consumer<byte[], byte[]>> consumerFactory;
@@ -119,6 +141,11 @@ public final class TransactionalLoop implements Runnable {
   private volatile boolean killed;
   private volatile boolean polling;
   private volatile Set<TopicPartition> assignment = Set.of();
+  // Since when batches fail systemically without a commit in between, or -1.
+  private long sickSince = -1;
+  private long lastWarnMillis = Long.MIN_VALUE / 2;
+  // Why the last batch could not be committed, until one is; for /health/ready.
+  private volatile String problem;
 
   public TransactionalLoop(
       Settings settings,
@@ -143,6 +170,11 @@ public final class TransactionalLoop implements Runnable {
   /** True once subscribed and polling, until the loop ends. */
   public boolean isRunning() {
     return polling && running;
+  }
+
+  /** Why batches currently fail (until one commits), for readiness; null when they do not. */
+  public String problem() {
+    return problem;
   }
 
   /** The partitions this loop owned at its last poll. */
@@ -305,9 +337,13 @@ public final class TransactionalLoop implements Runnable {
       List<Output> outputs;
       try {
         outputs = BatchPipeline.await(work);
-      } catch (RetriableException e) {
+      } catch (RetriableException | FailureClassifier.SystemicFailure e) {
         // The pipeline has classified it: anything else it throws is fatal and ends the loop.
-        log.warn(
+        if (e instanceof FailureClassifier.SystemicFailure) {
+          stopIfSickTooLong(e, chunk);
+        }
+        problem = e.getMessage();
+        warnLimited(
             "Worker {}: batch of {} records will be retried ({}): {}",
             settings.workerId(),
             chunk.size(),
@@ -336,7 +372,8 @@ public final class TransactionalLoop implements Runnable {
       if (classifier.classify(Where.TRANSACTION, e) == Outcome.FATAL) {
         throw new IllegalStateException(fatalMessage(e, chunk), e);
       }
-      log.warn(
+      problem = "transaction not committed: " + e;
+      warnLimited(
           "Worker {}: transaction for {} records not committed ({}: {}); re-creating the producer and re-reading "
               + "the batch",
           settings.workerId(),
@@ -390,9 +427,52 @@ public final class TransactionalLoop implements Runnable {
         + " was not committed and will be re-read; this worker stops.";
   }
 
+  /**
+   * Stops the worker (throws) once batches have failed systemically for longer than the bound: its
+   * uncommitted records are left for a healthy worker.
+   */
+  private void stopIfSickTooLong(RuntimeException e, List<ConsumerRecord<byte[], byte[]>> chunk) {
+    long now = clock.millis();
+    if (sickSince < 0) {
+      sickSince = now;
+    }
+    if (now - sickSince >= settings.maxFailureDuration().toMillis()) {
+      throw new IllegalStateException(
+          "Worker "
+              + settings.workerId()
+              + " has failed for "
+              + (now - sickSince) / 1000
+              + " s without committing a batch (failure.max.duration.ms = "
+              + settings.maxFailureDuration().toMillis()
+              + "): "
+              + e.getMessage()
+              + ". Its batch of "
+              + chunk.size()
+              + " records from "
+              + TransactionStep.offsets(chunk).keySet()
+              + " and everything after it stay uncommitted for a healthy worker; this worker stops.",
+          e.getCause());
+    }
+  }
+
+  private void warnLimited(String format, Object... args) {
+    long now = clock.millis();
+    if (now - lastWarnMillis >= WARN_EVERY.toMillis()) {
+      lastWarnMillis = now;
+      log.warn(format, args);
+    } else {
+      log.debug(format, args);
+    }
+  }
+
   private void committed(List<ConsumerRecord<byte[], byte[]>> chunk, List<Output> outputs) {
     metrics.transaction(true);
     backOff.succeeded();
+    if (problem != null) {
+      log.info("Worker {}: batches commit again", settings.workerId());
+    }
+    sickSince = -1;
+    problem = null;
     pipeline.committed(chunk);
     long now = clock.millis();
     int produced = 0;

@@ -20,10 +20,12 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * The worker's Prometheus metrics and its HTTP endpoint: {@code /metrics}, {@code /health/live}
- * (the loop is running) and {@code /health/ready} (model loaded and warmed up, loop running).
+ * (the loop is running) and {@code /health/ready} (model loaded and warmed up, loop running,
+ * brokers reachable, batches committing; otherwise 503 with the reason as JSON).
  */
 public final class WorkerMetrics implements AutoCloseable {
   private final PrometheusMeterRegistry registry =
@@ -227,7 +229,8 @@ public final class WorkerMetrics implements AutoCloseable {
    *
    * @return the bound port
    */
-  public int serve(int port, BooleanSupplier live, BooleanSupplier ready) throws IOException {
+  public int serve(int port, BooleanSupplier live, Supplier<String> notReadyReason)
+      throws IOException {
     http = HttpServer.create(new InetSocketAddress(port), 0);
     http.setExecutor(
         Executors.newSingleThreadExecutor(
@@ -239,7 +242,7 @@ public final class WorkerMetrics implements AutoCloseable {
     http.createContext(
         "/metrics", ex -> reply(ex, 200, scrape(), "text/plain; version=0.0.4; charset=utf-8"));
     http.createContext("/health/live", ex -> health(ex, live.getAsBoolean()));
-    http.createContext("/health/ready", ex -> health(ex, ready.getAsBoolean()));
+    http.createContext("/health/ready", ex -> ready(ex, notReadyReason.get()));
     http.start();
     return http.getAddress().getPort();
   }
@@ -250,6 +253,25 @@ public final class WorkerMetrics implements AutoCloseable {
         ok ? 200 : 503,
         ok ? "{\"status\":\"UP\"}" : "{\"status\":\"DOWN\"}",
         "application/json");
+  }
+
+  /** 200 when {@code reason} is null, else 503 with the reason, for operators. */
+  private static void ready(HttpExchange ex, String reason) throws IOException {
+    if (reason == null) {
+      health(ex, true);
+      return;
+    }
+    StringBuilder json = new StringBuilder("{\"status\":\"DOWN\",\"reason\":\"");
+    for (char c : reason.toCharArray()) {
+      if (c == '"' || c == '\\') {
+        json.append('\\').append(c);
+      } else if (c < 0x20) {
+        json.append(String.format("\\u%04x", (int) c));
+      } else {
+        json.append(c);
+      }
+    }
+    reply(ex, 503, json.append("\"}").toString(), "application/json");
   }
 
   private static void reply(HttpExchange ex, int status, String body, String type)

@@ -3,11 +3,15 @@ package io.softstream.worker.internals;
 import static io.softstream.worker.internals.FailureClassifier.Outcome.FATAL;
 import static io.softstream.worker.internals.FailureClassifier.Outcome.POISON;
 import static io.softstream.worker.internals.FailureClassifier.Outcome.RETRIABLE;
+import static io.softstream.worker.internals.FailureClassifier.Outcome.SYSTEMIC;
 import static io.softstream.worker.internals.FailureClassifier.Where.PROCESSING;
 import static io.softstream.worker.internals.FailureClassifier.Where.SEND;
 import static io.softstream.worker.internals.FailureClassifier.Where.TRANSACTION;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.softstream.schemas.registry.SchemaRegistryException;
+import io.softstream.schemas.serde.UnknownMagicByteException;
+import io.softstream.schemas.serde.UnknownSchemaException;
 import java.time.Duration;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.AuthenticationException;
@@ -26,21 +30,51 @@ class FailureClassifierTest {
   private final FailureClassifier classifier = new FailureClassifier(clock);
 
   @Test
-  void processingFailuresArePoisonUnlessTheRegistryOrBrokerIsToBlame() {
+  void onlyFailuresTheRecordCausesArePoisonTheWorkersOwnAreSystemic() {
     assertThat(
             classifier.classify(
                 PROCESSING, new PoisonRecordException("UndecodableImage", "corrupt")))
         .isEqualTo(POISON);
-    assertThat(classifier.classify(PROCESSING, new SerializationException("unknown schema id 7")))
-        .isEqualTo(POISON);
-    assertThat(classifier.classify(PROCESSING, new IllegalArgumentException("bad shape")))
+    assertThat(classifier.classify(PROCESSING, new UnknownSchemaException("id 7", null)))
         .isEqualTo(POISON);
     assertThat(classifier.classify(PROCESSING, new TimeoutException("registry 503")))
         .isEqualTo(RETRIABLE);
+    // Registry refusals, a serializer that cannot write, an engine fault: no record is to blame.
     assertThat(classifier.classify(PROCESSING, new AuthenticationException("registry 401")))
-        .isEqualTo(FATAL);
+        .isEqualTo(SYSTEMIC);
     assertThat(classifier.classify(PROCESSING, new AuthorizationException("registry 403")))
-        .isEqualTo(FATAL);
+        .isEqualTo(SYSTEMIC);
+    assertThat(
+            classifier.classify(
+                PROCESSING, new SchemaRegistryException(429, 429, "too many requests")))
+        .isEqualTo(SYSTEMIC);
+    assertThat(classifier.classify(PROCESSING, new SerializationException("cannot serialize")))
+        .isEqualTo(SYSTEMIC);
+    assertThat(classifier.classify(PROCESSING, new IllegalStateException("engine fault")))
+        .isEqualTo(SYSTEMIC);
+  }
+
+  @Test
+  void anUnexplainedFailureIsTheRecordsOnlyIfOtherRecordsOfItsBatchWereProcessed() {
+    RuntimeException odd = new IllegalArgumentException("bad shape");
+    assertThat(classifier.mayBeTheRecords(odd)).isTrue();
+    assertThat(classifier.classifyAlone(odd, true)).isEqualTo(POISON);
+    assertThat(classifier.classifyAlone(odd, false)).isEqualTo(SYSTEMIC);
+    RuntimeException refused = new AuthenticationException("registry 401");
+    assertThat(classifier.mayBeTheRecords(refused)).isFalse();
+    assertThat(classifier.classifyAlone(refused, true)).isEqualTo(SYSTEMIC);
+  }
+
+  @Test
+  void readingARecordItsBytesAreToBlameButNotTheRegistrysAnswers() {
+    assertThat(FailureClassifier.isBadRecord(new SerializationException("trailing bytes")))
+        .isTrue();
+    assertThat(FailureClassifier.isBadRecord(new UnknownMagicByteException((byte) 7, "value")))
+        .isTrue();
+    assertThat(FailureClassifier.isBadRecord(new SchemaRegistryException(429, 429, "slow down")))
+        .isFalse();
+    assertThat(FailureClassifier.isBadRecord(new AuthenticationException("401"))).isFalse();
+    assertThat(FailureClassifier.isBadRecord(new TimeoutException("503"))).isFalse();
   }
 
   @Test

@@ -250,9 +250,10 @@ class TransactionalLoopTest {
   }
 
   @Test
-  void aFatalProcessingErrorStopsTheLoopInsteadOfDeadLetteringEveryRecord() {
+  void aRegistryThatRefusesTheWorkerDeadLettersNothingAndStopsItAfterTheBound() {
     start(
         2,
+        Duration.ofSeconds(2),
         new Echo() {
           @Override
           public List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
@@ -260,13 +261,84 @@ class TransactionalLoopTest {
           }
         });
     add("a", "b");
-    await(() -> died.get() != null);
+    awaitTicking(() -> died.get() != null);
 
     assertThat(died.get())
         .isInstanceOf(IllegalStateException.class)
-        .hasMessageContaining("cannot process records: AuthenticationException")
-        .hasMessageContaining("this worker stops");
+        .hasMessageContaining("without committing a batch (failure.max.duration.ms = 2000)")
+        .hasMessageContaining("AuthenticationException: schema registry answered 401")
+        .hasMessageContaining("stay uncommitted for a healthy worker; this worker stops");
     assertThat(committed()).isEmpty();
+    assertThat(metrics.deadLetterCount()).isZero();
+    assertThat(metrics.retryCount()).isGreaterThan(1);
+  }
+
+  @Test
+  void anEngineFaultForSeveralBatchesDeadLettersNothingButThePoisonRecord() {
+    AtomicInteger faults = new AtomicInteger(12);
+    start(
+        4,
+        new Echo() {
+          @Override
+          public List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
+            // Bad records are found while decoding, before the engine runs (as in EncodeWorker).
+            List<Output> out = new ArrayList<>();
+            for (ConsumerRecord<byte[], byte[]> r : batch) {
+              if (new String(r.value(), UTF_8).equals("poison")) {
+                out.add(new Output(r, deadLetters.of(r, "UndecodableImage", "x"), true, -1));
+              }
+            }
+            if (out.size() < batch.size() && faults.getAndDecrement() > 0) {
+              throw new IllegalStateException("engine fault: CUDA error");
+            }
+            for (ConsumerRecord<byte[], byte[]> r : batch) {
+              if (!new String(r.value(), UTF_8).equals("poison")) {
+                out.add(
+                    new Output(r, new ProducerRecord<>("tokens", r.key(), r.value()), false, -1));
+              }
+            }
+            return out;
+          }
+        });
+    add("a", "b", "poison", "c");
+    // The metrics follow the commit: await them too.
+    awaitTicking(() -> committed().size() == 4 && loop.problem() == null);
+    await(() -> metrics.deadLetterCount() == 1);
+
+    assertThat(values(tokens())).containsExactlyInAnyOrder("a", "b", "c");
+    assertThat(committed()).filteredOn(r -> r.topic().equals("dead-letters")).hasSize(1);
+    assertThat(metrics.deadLetterCount()).isEqualTo(1);
+    assertThat(metrics.retryCount()).isGreaterThanOrEqualTo(3);
+    assertThat(loop.problem()).isNull();
+    assertThat(died.get()).isNull();
+  }
+
+  @Test
+  void aRecordThatFailsAloneWhileTheOthersAreProcessedIsADeadLetter() {
+    start(
+        3,
+        new Echo() {
+          @Override
+          public List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
+            for (ConsumerRecord<byte[], byte[]> r : batch) {
+              if (new String(r.value(), UTF_8).equals("odd")) {
+                throw new IllegalArgumentException("bad shape");
+              }
+            }
+            return super.process(batch);
+          }
+        });
+    add("a", "odd", "b");
+    awaitTicking(() -> committed().size() == 3);
+    await(() -> metrics.deadLetterCount() == 1);
+
+    assertThat(values(tokens())).containsExactly("a", "b");
+    assertThat(metrics.deadLetterCount()).isEqualTo(1);
+    assertThat(metrics.retryCount()).isZero();
+  }
+
+  private List<ProducerRecord<byte[], byte[]>> tokens() {
+    return committed().stream().filter(r -> r.topic().equals("tokens")).toList();
   }
 
   /** Echoes each value to "tokens"; a record whose value is "poison" is one. */
@@ -352,10 +424,14 @@ class TransactionalLoopTest {
   }
 
   private void start(int maxRecords, BatchProcessor processor) {
+    start(maxRecords, TransactionalLoop.Settings.DEFAULT_MAX_FAILURE_DURATION, processor);
+  }
+
+  private void start(int maxRecords, Duration maxFailure, BatchProcessor processor) {
     loop =
         new TransactionalLoop(
             new TransactionalLoop.Settings(
-                "w1", List.of(IN.topic()), maxRecords, Duration.ofMillis(50)),
+                "w1", List.of(IN.topic()), maxRecords, Duration.ofMillis(50), maxFailure),
             () -> consumer,
             () -> {
               MockProducer<byte[], byte[]> p = producerFactory.get();

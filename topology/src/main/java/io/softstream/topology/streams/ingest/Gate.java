@@ -5,6 +5,8 @@ import io.softstream.schemas.avro.ImageEvent;
 import io.softstream.schemas.avro.ModelVersion;
 import io.softstream.schemas.avro.TokenRecord;
 import io.softstream.schemas.images.ContentHash;
+import io.softstream.schemas.images.DeclaredSize;
+import io.softstream.schemas.images.ImageHeader;
 import io.softstream.schemas.images.ImageLimits;
 import io.softstream.schemas.registry.SchemaRegistryClient;
 import io.softstream.schemas.serde.AvroDeserializer;
@@ -125,10 +127,18 @@ final class Gate {
         return;
       }
       byte[] bytes = bytes(e.getImageBytes());
+      ImageHeader header;
       try {
-        s.limits().check(bytes, e.getContentType());
+        header = s.limits().check(bytes, e.getContentType());
       } catch (ImageLimits.RejectedImage x) {
         reject(r, m, x.errorClass(), x.getMessage());
+        return;
+      }
+      Optional<String> wrongSize =
+          DeclaredSize.mismatch(
+              e.getId(), e.getWidth(), e.getHeight(), header.width(), header.height());
+      if (wrongSize.isPresent()) {
+        reject(r, m, DeclaredSize.ERROR_CLASS, wrongSize.get());
         return;
       }
       forwarded.record();

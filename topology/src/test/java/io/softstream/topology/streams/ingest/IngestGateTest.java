@@ -291,6 +291,24 @@ class IngestGateTest {
   }
 
   @Test
+  void aDeclaredSizeThatIsNotTheImagesIsDeadLetteredWithBothSizes() {
+    ImageEvent right = event("ok", image("png", 4, 4, 5), "image/png", Instant.now());
+    right.setWidth(4);
+    right.setHeight(4);
+    send("ok", right);
+    assertThat(images.readValuesToList()).as("declared and right").hasSize(1);
+    ImageEvent wrong = event("k", image("png", 4, 4, 5), "image/png", Instant.now());
+    wrong.setWidth(640);
+    send("k", wrong);
+    DeadLetter dl = onlyDeadLetter();
+    assertThat(dl.getErrorClass()).isEqualTo("DeclaredSizeMismatch");
+    assertThat(dl.getReason())
+        .isEqualTo(
+            "Image k declares 640x? (width x height) but is 4x4: send the image's true size, or "
+                + "leave width and height null.");
+  }
+
+  @Test
   void tooManyDeclaredPixelsIsDeadLetteredWithoutDecoding() {
     send("k", event("k", pngHeader(20_000, 20_000), "image/png", Instant.now()));
     DeadLetter dl = onlyDeadLetter();
