@@ -14,7 +14,7 @@ SOURCES=/etc/apt/sources.list.d/debian.sources
 [[ -f "$SOURCES" ]] || SOURCES=""
 mmdebstrap --variant=apt --include=openjdk-17-jre-headless,ca-certificates,libgomp1 \
   --aptopt='Acquire::Check-Valid-Until "false"' \
-  --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
+  --dpkgopt='path-exclude=/usr/share/doc/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' \
   --customize-hook='chroot "$1" useradd --uid 65532 --user-group --no-create-home --home-dir /app nonroot' \
   --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \

@@ -14,6 +14,7 @@ import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
 import io.softstream.topology.TopicLayout;
 import io.softstream.topology.TopicSpec;
+import io.softstream.topology.access.AccessPolicy;
 import io.softstream.topology.streams.StreamsSettings;
 import io.softstream.worker.WorkerConfig;
 import io.softstream.worker.generation.GenerationSettings;
@@ -123,7 +124,7 @@ class DeployManifestsTest {
           .isEqualTo(f.getValue());
     }
     List<JsonNode> users = documents(rendered.get(DeployManifests.USERS_FILE));
-    assertThat(users).hasSize(io.softstream.topology.access.AccessPolicy.Role.values().length);
+    assertThat(users).hasSize(AccessPolicy.Role.values().length);
     JsonNode encode =
         users.stream()
             .filter(u -> u.at("/metadata/name").asText().equals("softstream-encode-worker"))
@@ -164,7 +165,7 @@ class DeployManifestsTest {
     assertThat(errors).isEmpty();
     assertThat(kinds)
         .containsEntry("KafkaTopic", LAYOUT.all().size())
-        .containsEntry("KafkaUser", io.softstream.topology.access.AccessPolicy.Role.values().length)
+        .containsEntry("KafkaUser", AccessPolicy.Role.values().length)
         .containsEntry("ScaledObject", 3)
         .containsEntry("StatefulSet", 2)
         .containsEntry("Deployment", 3)
@@ -258,7 +259,25 @@ class DeployManifestsTest {
             default -> null;
           };
       if (pod != null) {
-        container(docs, d, pod).check();
+        Container c = container(docs, d, pod);
+        c.check();
+        // Each pod authenticates as the KafkaUser of its own role, whose ACLs AccessPolicy
+        // declares.
+        String user = "";
+        for (JsonNode e : pod.at("/containers/0/env")) {
+          if (e.get("name").asText().equals("SASL_JAAS_CONFIG")) {
+            user = e.at("/valueFrom/secretKeyRef/name").asText();
+          }
+        }
+        assertThat(user)
+            .as("%s's KafkaUser", c.command())
+            .isEqualTo(ROLES.get(c.command()).principalName());
+        String u = user;
+        assertThat(docs)
+            .anyMatch(
+                k ->
+                    k.get("kind").asText().equals("KafkaUser")
+                        && k.at("/metadata/name").asText().equals(u));
         containers++;
       }
     }
@@ -387,6 +406,15 @@ class DeployManifestsTest {
       }
     }
   }
+
+  static final Map<String, AccessPolicy.Role> ROLES =
+      Map.of(
+          "encode-worker", AccessPolicy.Role.ENCODE_WORKER,
+          "decode-worker", AccessPolicy.Role.DECODE_WORKER,
+          "generate-worker", AccessPolicy.Role.GENERATION_WORKER,
+          "topology run", AccessPolicy.Role.STREAMS_APPS,
+          "registry", AccessPolicy.Role.REGISTRY,
+          "train", AccessPolicy.Role.TRAINER);
 
   /** Read by the JVM itself, not by our code. */
   static final Set<String> JVM_ENV = Set.of("JAVA_TOOL_OPTIONS");
