@@ -296,8 +296,10 @@ class DeployManifestsTest {
       }
       List<String> args = new ArrayList<>();
       s.get("command").forEach(a -> args.add(a.asText()));
-      Set<String> env = new LinkedHashSet<>();
-      s.path("environment").fieldNames().forEachRemaining(env::add);
+      Map<String, String> env = new LinkedHashMap<>();
+      s.path("environment")
+          .fields()
+          .forEachRemaining(e -> env.put(e.getKey(), e.getValue().asText()));
       Map<String, Properties> files = new HashMap<>();
       for (JsonNode v : s.path("volumes")) {
         String[] parts = v.asText().split(":");
@@ -321,7 +323,7 @@ class DeployManifestsTest {
   /** One container's command line, environment and mounted properties files. */
   record Container(
       List<String> args,
-      Set<String> env,
+      Map<String, String> env,
       Set<String> kubernetesOnly,
       Map<String, Properties> files) {
 
@@ -375,8 +377,8 @@ class DeployManifestsTest {
         leaf = leaf.subcommand();
       }
       Object cmd = leaf.commandSpec().userObject();
-      Set<String> read = environmentRead(cmd);
-      for (String e : env) {
+      Set<String> read = environmentRead(cmd, env, this);
+      for (String e : env.keySet()) {
         assertThat(read.contains(e) || kubernetesOnly.contains(e) || JVM_ENV.contains(e))
             .as("%s: env %s is read by the application (it reads %s)", command(), e, read)
             .isTrue();
@@ -429,35 +431,35 @@ class DeployManifestsTest {
   }
 
   /** The environment variables the command's option blocks read, recorded as they read them. */
-  static Set<String> environmentRead(Object cmd) {
+  static Set<String> environmentRead(Object cmd, Map<String, String> env, Container c) {
     Set<String> read = new TreeSet<>();
     Function<String, String> recording =
         name -> {
           read.add(name);
-          return null;
+          return env.get(name);
         };
     Settings.environment = recording;
     try {
-      if (cmd instanceof EncodeWorkerCommand c) {
-        readWorker(c.options);
-      } else if (cmd instanceof DecodeWorkerCommand c) {
-        readWorker(c.options);
-      } else if (cmd instanceof GenerateWorkerCommand c) {
-        readWorker(c.options);
+      if (cmd instanceof EncodeWorkerCommand w) {
+        readWorker(w.options, c);
+      } else if (cmd instanceof DecodeWorkerCommand w) {
+        readWorker(w.options, c);
+      } else if (cmd instanceof GenerateWorkerCommand w) {
+        readWorker(w.options, c);
         try {
-          c.generatorOptions.generatorDir();
+          w.generatorOptions.generatorDir();
         } catch (RuntimeException e) {
           // Only which variables it reads matters here.
         }
-      } else if (cmd instanceof TopologyCommand.Run c) {
-        c.options.config = null;
-        c.options.settings();
-      } else if (cmd instanceof RegistryCommand c) {
-        c.kafka.clientProperties();
-      } else if (cmd instanceof TrainCommand c) {
-        c.kafka.clientProperties();
-      } else if (cmd instanceof TopicsCommand c) {
-        c.kafka.clientProperties();
+      } else if (cmd instanceof TopologyCommand.Run t) {
+        t.options.config = null;
+        t.options.settings();
+      } else if (cmd instanceof RegistryCommand t) {
+        t.kafka.clientProperties();
+      } else if (cmd instanceof TrainCommand t) {
+        t.kafka.clientProperties();
+      } else if (cmd instanceof TopicsCommand t) {
+        t.kafka.clientProperties();
       } else {
         throw new AssertionError("no check for command " + cmd.getClass());
       }
@@ -469,28 +471,39 @@ class DeployManifestsTest {
     return read;
   }
 
-  private static void readWorker(WorkerOptions o) throws IOException {
+  /**
+   * The worker's settings as its command layers them (the environment's values included), checked
+   * by WorkerConfig: a bad value (an unknown engine, say) fails here as it would at start-up.
+   */
+  private static void readWorker(WorkerOptions o, Container c) throws IOException {
     o.configFile = null;
-    o.toConfig();
+    Map<String, Object> layered = new LinkedHashMap<>(c.workerSettings());
+    layered.putAll(o.toConfig());
+    new WorkerConfig(WorkerOptions.orModel(layered, () -> Path.of("models/softvq-fmnist-32-next")));
   }
 
   static Container container(List<JsonNode> docs, JsonNode workload, JsonNode pod) {
     JsonNode c = pod.at("/containers/0");
     List<String> args = new ArrayList<>();
     c.path("args").forEach(a -> args.add(a.asText()));
-    Set<String> env = new LinkedHashSet<>();
+    Map<String, String> env = new LinkedHashMap<>();
     Set<String> kubernetesOnly = new LinkedHashSet<>();
     String joined = String.join(" ", args);
     for (JsonNode e : c.path("env")) {
       String name = e.get("name").asText();
       // Used only by Kubernetes to build an argument: $(NAME).
-      (joined.contains("$(" + name + ")") ? kubernetesOnly : env).add(name);
+      if (joined.contains("$(" + name + ")")) {
+        kubernetesOnly.add(name);
+      } else {
+        // A value from the API (fieldRef, secretKeyRef) stands in as "x".
+        env.put(name, e.has("value") ? e.get("value").asText() : "x");
+      }
     }
     for (JsonNode from : c.path("envFrom")) {
       configMap(docs, from.at("/configMapRef/name").asText())
           .get("data")
-          .fieldNames()
-          .forEachRemaining(env::add);
+          .fields()
+          .forEachRemaining(f -> env.put(f.getKey(), f.getValue().asText()));
     }
     Map<String, Properties> files = new HashMap<>();
     for (JsonNode m : c.path("volumeMounts")) {
