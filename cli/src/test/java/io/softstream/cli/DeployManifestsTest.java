@@ -1,6 +1,7 @@
 package io.softstream.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -316,6 +317,32 @@ class DeployManifestsTest {
       checked++;
     }
     assertThat(checked).isGreaterThanOrEqualTo(5);
+  }
+
+  @Test
+  void theSettingsCheckRejectsWhatTheApplicationDoesNotRead() {
+    // So that a pass of the drift checks above means something.
+    Container unreadEnv =
+        new Container(
+            List.of("encode-worker"), Map.of("SOFTSTREAM_MODLE", "m"), Set.of(), Map.of());
+    assertThatThrownBy(unreadEnv::check).hasMessageContaining("env SOFTSTREAM_MODLE");
+    Container unknownKey =
+        new Container(
+            List.of("encode-worker", "--kafka-property=batch.max.recrods=3"),
+            Map.of(),
+            Set.of(),
+            Map.of());
+    assertThatThrownBy(unknownKey::check).hasMessageContaining("batch.max.recrods");
+    Container badValue =
+        new Container(
+            List.of("encode-worker"),
+            Map.of("SOFTSTREAM_ENGINE", "tensorflow"),
+            Set.of(),
+            Map.of());
+    assertThatThrownBy(badValue::check).hasMessageContaining("tensorflow");
+    Container unknownFlag =
+        new Container(List.of("decode-worker", "--batch-sise=4"), Map.of(), Set.of(), Map.of());
+    assertThatThrownBy(unknownFlag::check).hasMessageContaining("--batch-sise");
   }
 
   // ---- helpers ----
