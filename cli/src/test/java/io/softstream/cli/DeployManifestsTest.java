@@ -288,7 +288,19 @@ class DeployManifestsTest {
   @Test
   void composeServicesPassOnlySettingsTheApplicationReads() throws IOException {
     Path compose = DEPLOY.resolve("compose/compose.yaml");
-    JsonNode services = YAML.readTree(compose.toFile()).get("services");
+    JsonNode file = YAML.readTree(compose.toFile());
+    ObjectNode composeSpec =
+        (ObjectNode) JSON.readTree(DEPLOY.resolve("schemas/compose/compose-spec.json").toFile());
+    // Its $id is relative ("compose_spec.json") with no base to resolve against; its $refs are
+    // local.
+    composeSpec.remove("$id");
+    Schema spec =
+        SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_7).getSchema(composeSpec);
+    assertThat(spec.validate(file)).isEmpty();
+    ObjectNode misspelt = file.deepCopy();
+    ((ObjectNode) misspelt.at("/services/registry")).put("restrat", "always");
+    assertThat(spec.validate(misspelt)).isNotEmpty();
+    JsonNode services = file.get("services");
     int checked = 0;
     for (Iterator<Map.Entry<String, JsonNode>> it = services.fields(); it.hasNext(); ) {
       JsonNode s = it.next().getValue();
