@@ -31,6 +31,8 @@ import picocli.CommandLine.Command;
       RequestCommand.class,
       TailCommand.class,
       DashboardCommand.class,
+      RegistryCommand.class,
+      DeployCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Softstream {
