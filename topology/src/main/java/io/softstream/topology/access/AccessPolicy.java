@@ -124,6 +124,8 @@ public final class AccessPolicy {
       }
       case TRAINER -> {
         a.topics(AclOperation.READ, layout.modelVersions(), layout.modelArtifacts());
+        // train --from-topic reads the images by assignment (no group), to retrain on what flows.
+        a.topics(AclOperation.READ, layout.images());
         a.topics(AclOperation.WRITE, layout.modelVersions(), layout.modelArtifacts());
       }
       case REGISTRY -> {
