@@ -11,6 +11,7 @@ import io.softstream.model.runtime.TokenizerRuntime;
 import io.softstream.model.runtime.TokenizerRuntimes;
 import io.softstream.schemas.avro.ImageEvent;
 import io.softstream.schemas.avro.TokenRecord;
+import io.softstream.schemas.images.ImageLimits;
 import io.softstream.schemas.registry.SchemaRegistryClient;
 import io.softstream.schemas.registry.SchemaRegistryClients;
 import io.softstream.schemas.serde.AvroDeserializer;
@@ -98,7 +99,7 @@ public final class EncodeBenchmark {
               cfg.imageSize(),
               cfg.channels(),
               ImageTranslator.Resize.FIT,
-              ImageTranslator.Limits.of(1 << 24, 100_000_000));
+              ImageLimits.of(1 << 24, 100_000_000));
       float[] all = new float[64 * pre.floatsPerImage()];
       for (int i = 0; i < 64; i++) {
         pre.decodeInto(pngs.get(i % pngs.size()), "image/png", all, i * pre.floatsPerImage());

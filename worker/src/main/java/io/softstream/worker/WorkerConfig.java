@@ -42,8 +42,8 @@ public class WorkerConfig extends AbstractConfig {
   public static final String BATCH_MAX_WAIT_MS = "batch.max.wait.ms";
   public static final String TOKEN_DTYPE = "token.dtype";
   public static final String IMAGE_RESIZE = "image.resize";
-  public static final String IMAGE_MAX_BYTES = "image.max.bytes";
-  public static final String IMAGE_MAX_PIXELS = "image.max.pixels";
+  public static final String IMAGE_MAX_BYTES = ImageLimits.MAX_BYTES_SETTING;
+  public static final String IMAGE_MAX_PIXELS = ImageLimits.MAX_PIXELS_SETTING;
   public static final String TRANSACTION_TIMEOUT_MS = "transaction.timeout.ms";
   public static final String METRICS_PORT = "metrics.port";
 
@@ -236,12 +236,7 @@ public class WorkerConfig extends AbstractConfig {
         model.imageSize(),
         model.channels(),
         resize(),
-        new ImageTranslator.Limits(
-            getInt(IMAGE_MAX_BYTES),
-            getLong(IMAGE_MAX_PIXELS),
-            "this worker",
-            IMAGE_MAX_BYTES,
-            IMAGE_MAX_PIXELS));
+        new ImageLimits(getInt(IMAGE_MAX_BYTES), getLong(IMAGE_MAX_PIXELS), "this worker"));
   }
 
   public String groupId(String role) {
