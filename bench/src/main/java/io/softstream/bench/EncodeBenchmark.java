@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.softstream.embedded.EmbeddedPlatform;
+import io.softstream.model.Progress;
 import io.softstream.model.TokenizerConfig;
 import io.softstream.model.image.ImageTranslator;
 import io.softstream.model.runtime.EngineKind;
@@ -348,10 +349,12 @@ public final class EncodeBenchmark {
                 c, new StringDeserializer(), new AvroDeserializer<>(registry, TokenRecord.class))) {
       consumer.subscribe(List.of(t.tokens()));
       long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+      Progress drain = new Progress("bench: " + who + " worker, backlog", total, Progress.stderr());
       while (arrivals.size() < total && System.nanoTime() < deadline) {
         for (ConsumerRecord<String, TokenRecord> rec : consumer.poll(Duration.ofMillis(50))) {
           arrivals.add(System.nanoTime());
         }
+        drain.update(arrivals.size());
       }
       int from = total / 10;
       int to = arrivals.size() - 1;
@@ -369,12 +372,15 @@ public final class EncodeBenchmark {
               });
       feeder.start();
       long end = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+      Progress paced1 =
+          new Progress("bench: " + who + " worker, paced latency", paced, Progress.stderr());
       while (latencies.size() < paced && System.nanoTime() < end) {
         for (ConsumerRecord<String, TokenRecord> rec : consumer.poll(Duration.ofMillis(20))) {
           latencies.add(
               Math.max(0, System.currentTimeMillis() - rec.value().getEventTime().toEpochMilli())
                   * 1_000_000);
         }
+        paced1.update(latencies.size());
       }
       feeder.join();
       Map<String, Object> m = new LinkedHashMap<>();
