@@ -74,7 +74,7 @@ class ImageTranslatorTest {
     ImageTranslator rgb =
         new ImageTranslator(
             16, 3, Resize.CROP, new ImageLimits(1 << 24, 100_000_000, "this worker", false));
-    for (String f : new String[] {"png", "jpg", "bmp", "gif"}) {
+    for (String f : new String[] {"png", "jpg", "bmp", "gif", "tif"}) {
       float[] out = new float[3 * 16 * 16];
       Arrays.fill(out, 9f);
       rgb.decodeInto(encode(random(40, 30, 1), f), "image/" + f, out, 0);

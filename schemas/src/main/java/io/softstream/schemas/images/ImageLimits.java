@@ -102,7 +102,7 @@ public record ImageLimits(int maxBytes, long maxPixels, String holder, boolean n
                         + bytes.length
                         + " bytes (content type '"
                         + contentType
-                        + "'); accepted: PNG, JPEG, BMP, GIF, WebP."));
+                        + "'); accepted: PNG, JPEG, BMP, GIF, WebP, TIFF."));
     if (h.width() <= 0 || h.height() <= 0) {
       throw new RejectedImage(
           "EmptyImage", "The " + h.format() + " image is " + h.width() + "x" + h.height() + ".");
