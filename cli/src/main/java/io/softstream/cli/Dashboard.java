@@ -279,9 +279,11 @@ final class Dashboard implements AutoCloseable {
       latencyMax[k] = 0;
       lagPerSecond[k] = 0;
       polledThroughput[k] = 0;
-      polledLatencyA[k] = 0;
-      polledLatencyB[k] = 0;
-      polledLag[k] = 0;
+      // Latency and lag are levels, read once per poll: a second between two polls keeps the last.
+      int prev = (int) ((i - 1) % SECONDS);
+      polledLatencyA[k] = polledLatencyA[prev];
+      polledLatencyB[k] = polledLatencyB[prev];
+      polledLag[k] = polledLag[prev];
     }
     secondIndex = Math.max(secondIndex, s);
   }
