@@ -343,13 +343,14 @@ public final class EncodeBenchmark {
     List<Long> arrivals = new ArrayList<>();
     List<Long> latencies = new ArrayList<>();
     int total = pngs.size();
+    String worker = who.equals("ours") ? "our worker" : who + " worker";
     try (SchemaRegistryClient registry = SchemaRegistryClients.create(platform.clientProperties());
         KafkaConsumer<String, TokenRecord> consumer =
             new KafkaConsumer<>(
                 c, new StringDeserializer(), new AvroDeserializer<>(registry, TokenRecord.class))) {
       consumer.subscribe(List.of(t.tokens()));
       long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
-      Progress drain = new Progress("bench: " + who + " worker, backlog", total, Progress.stderr());
+      Progress drain = new Progress("bench: " + worker + ", backlog", total, Progress.stderr());
       while (arrivals.size() < total && System.nanoTime() < deadline) {
         for (ConsumerRecord<String, TokenRecord> rec : consumer.poll(Duration.ofMillis(50))) {
           arrivals.add(System.nanoTime());
@@ -373,7 +374,7 @@ public final class EncodeBenchmark {
       feeder.start();
       long end = System.nanoTime() + Duration.ofSeconds(120).toNanos();
       Progress paced1 =
-          new Progress("bench: " + who + " worker, paced latency", paced, Progress.stderr());
+          new Progress("bench: " + worker + ", paced latency", paced, Progress.stderr());
       while (latencies.size() < paced && System.nanoTime() < end) {
         for (ConsumerRecord<String, TokenRecord> rec : consumer.poll(Duration.ofMillis(20))) {
           latencies.add(

@@ -49,15 +49,20 @@ public final class Progress {
     if (now - last > EVERY_NS || done >= total) {
       last = now;
       double rate = done / Math.max(1e-9, (now - start) / 1e9);
+      // Nothing through yet: no rate to tell the ETA from.
+      String eta =
+          done <= 0
+              ? "?"
+              : String.format(java.util.Locale.ROOT, "%.0f", Math.max(0, total - done) / rate);
       sink.accept(
           String.format(
               java.util.Locale.ROOT,
-              "%s %d/%d images, %.0f images/s, ETA %.0f s",
+              "%s %d/%d images, %.0f images/s, ETA %s s",
               label,
               done,
               total,
               rate,
-              Math.max(0, total - done) / Math.max(1e-9, rate)));
+              eta));
     }
   }
 }
