@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import io.softstream.embedded.EmbeddedPlatform;
+import io.softstream.model.Progress;
 import io.softstream.model.TokenizerConfig;
 import io.softstream.model.image.ImageTranslator;
 import io.softstream.model.runtime.EngineKind;
@@ -11,6 +12,7 @@ import io.softstream.model.runtime.TokenizerRuntime;
 import io.softstream.model.runtime.TokenizerRuntimes;
 import io.softstream.schemas.avro.ImageEvent;
 import io.softstream.schemas.avro.TokenRecord;
+import io.softstream.schemas.images.ImageLimits;
 import io.softstream.schemas.registry.SchemaRegistryClient;
 import io.softstream.schemas.registry.SchemaRegistryClients;
 import io.softstream.schemas.serde.AvroDeserializer;
@@ -98,7 +100,7 @@ public final class EncodeBenchmark {
               cfg.imageSize(),
               cfg.channels(),
               ImageTranslator.Resize.FIT,
-              ImageTranslator.Limits.of(1 << 24, 100_000_000));
+              ImageLimits.of(1 << 24, 100_000_000));
       float[] all = new float[64 * pre.floatsPerImage()];
       for (int i = 0; i < 64; i++) {
         pre.decodeInto(pngs.get(i % pngs.size()), "image/png", all, i * pre.floatsPerImage());
@@ -341,16 +343,19 @@ public final class EncodeBenchmark {
     List<Long> arrivals = new ArrayList<>();
     List<Long> latencies = new ArrayList<>();
     int total = pngs.size();
+    String worker = who.equals("ours") ? "our worker" : who + " worker";
     try (SchemaRegistryClient registry = SchemaRegistryClients.create(platform.clientProperties());
         KafkaConsumer<String, TokenRecord> consumer =
             new KafkaConsumer<>(
                 c, new StringDeserializer(), new AvroDeserializer<>(registry, TokenRecord.class))) {
       consumer.subscribe(List.of(t.tokens()));
       long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+      Progress drain = new Progress("bench: " + worker + ", backlog", total, Progress.stderr());
       while (arrivals.size() < total && System.nanoTime() < deadline) {
         for (ConsumerRecord<String, TokenRecord> rec : consumer.poll(Duration.ofMillis(50))) {
           arrivals.add(System.nanoTime());
         }
+        drain.update(arrivals.size());
       }
       int from = total / 10;
       int to = arrivals.size() - 1;
@@ -368,12 +373,15 @@ public final class EncodeBenchmark {
               });
       feeder.start();
       long end = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+      Progress paced1 =
+          new Progress("bench: " + worker + ", paced latency", paced, Progress.stderr());
       while (latencies.size() < paced && System.nanoTime() < end) {
         for (ConsumerRecord<String, TokenRecord> rec : consumer.poll(Duration.ofMillis(20))) {
           latencies.add(
               Math.max(0, System.currentTimeMillis() - rec.value().getEventTime().toEpochMilli())
                   * 1_000_000);
         }
+        paced1.update(latencies.size());
       }
       feeder.join();
       Map<String, Object> m = new LinkedHashMap<>();

@@ -2,6 +2,7 @@ package io.softstream.bench;
 
 import io.softstream.model.ModelCard;
 import io.softstream.model.ModelDir;
+import io.softstream.model.Progress;
 import io.softstream.model.generator.GeneratorDir;
 import io.softstream.model.generator.GeneratorRuntime;
 import io.softstream.model.generator.PixelPatches;
@@ -84,6 +85,8 @@ public final class GenerationBenchmark {
 
   private final Settings s;
   private final PrintWriter out;
+  private Progress progress;
+  private long done;
 
   public GenerationBenchmark(Settings settings, PrintWriter progress) {
     this.s = settings;
@@ -107,6 +110,12 @@ public final class GenerationBenchmark {
       labels[i] = i % 10;
       seeds[i] = Sampler.imageSeed(7, i);
     }
+    // Every timed batch of both generators, warm-ups included.
+    progress =
+        new Progress(
+            "bench: generated",
+            (long) s.steps().size() * 2 * (s.repeats() + 1) * s.batch(),
+            Progress.stderr());
     Map<Integer, double[]> speed1 = new LinkedHashMap<>();
     Map<Integer, double[]> speed2 = new LinkedHashMap<>();
     Map<String, Object> m1 = new LinkedHashMap<>();
@@ -318,11 +327,13 @@ public final class GenerationBenchmark {
   private double[] time(Batch b) {
     batchStart = System.nanoTime();
     b.run();
+    progress.update(done += s.batch());
     double[] total = new double[s.repeats()];
     double[] sampling = new double[s.repeats()];
     for (int i = 0; i < s.repeats(); i++) {
       batchStart = System.nanoTime();
       b.run();
+      progress.update(done += s.batch());
       total[i] = (System.nanoTime() - batchStart) / 1e6;
       sampling[i] = samplingMs;
     }

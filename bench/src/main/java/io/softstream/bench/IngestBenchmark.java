@@ -1,6 +1,7 @@
 package io.softstream.bench;
 
 import io.softstream.embedded.EmbeddedPlatform;
+import io.softstream.model.Progress;
 import io.softstream.model.runtime.EngineKind;
 import io.softstream.schemas.avro.ModelKind;
 import io.softstream.schemas.avro.ModelStatus;
@@ -205,6 +206,9 @@ public final class IngestBenchmark {
       long resumed = System.nanoTime();
       app.resume();
       long deadline = System.nanoTime() + Duration.ofMinutes(5).toNanos();
+      Progress progress =
+          new Progress(
+              "bench: gate pass " + prefix.replaceAll("-$", ""), pngs.size(), Progress.stderr());
       while (arrivals.size() < pngs.size() && System.nanoTime() < deadline) {
         for (ConsumerRecord<String, byte[]> rec : c.poll(Duration.ofMillis(20))) {
           if (rec.key() != null && rec.key().startsWith(prefix)) {
@@ -216,6 +220,7 @@ public final class IngestBenchmark {
             }
           }
         }
+        progress.update(arrivals.size());
       }
       double rate =
           arrivals.isEmpty()
@@ -249,6 +254,8 @@ public final class IngestBenchmark {
               });
       feeder.start();
       long end = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+      Progress progress =
+          new Progress("bench: gate, paced cache hits", pngs.size(), Progress.stderr());
       while (toRecord.size() < pngs.size() && System.nanoTime() < end) {
         for (ConsumerRecord<String, TokenRecord> rec : c.poll(Duration.ofMillis(5))) {
           long seen = System.currentTimeMillis();
@@ -258,6 +265,7 @@ public final class IngestBenchmark {
             toVisible.add(Math.max(0, seen - sent) * 1_000_000);
           }
         }
+        progress.update(toRecord.size());
       }
       feeder.join();
     }

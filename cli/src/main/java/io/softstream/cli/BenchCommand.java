@@ -20,7 +20,9 @@ import picocli.CommandLine.Spec;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = {
-      "Benchmarks, printed as progress lines and, with --json, one JSON object as the last line.",
+      "Benchmarks: a line of figures per phase and, with --json, one JSON object as the last line "
+          + "(stdout); long phases (worker backlogs, paced latency, gate passes, generation batches) "
+          + "print a progress line with images/s and ETA every 3 s on stderr.",
       "encode: bare engine at batch 1..64 vs our encode worker on the embedded broker vs an equivalent Python "
           + "worker (librdkafka + torch reference on the same weights), and engine FLOP/s vs a matmul peak.",
       "ingest: the ingest gate's events/s on new pictures and on cache hits, cache-hit p50/p99 latency, "

@@ -80,6 +80,16 @@ final class Dashboard implements AutoCloseable {
   private final long[] latencySum = new long[SECONDS];
   private final long[] latencyMax = new long[SECONDS];
   private final long[] lagPerSecond = new long[SECONDS];
+  // The charts' figures from the stats app or the workers' /metrics, when one of them answers.
+  private final long[] polledThroughput = new long[SECONDS];
+  private final long[] polledLatencyA = new long[SECONDS];
+  private final long[] polledLatencyB = new long[SECONDS];
+  private final long[] polledLag = new long[SECONDS];
+  private final WorkerMetricsFeed workerMetrics = new WorkerMetricsFeed();
+  private volatile ChartSource chartSource = ChartSource.TOPICS;
+  private volatile String chartSourceText = "the topics (token records as they arrive)";
+  private double previousStatsTokens = -1;
+  private WorkerMetricsFeed.Sample previousWorkers;
   private long secondIndex = System.currentTimeMillis() / 1000;
   private final ArrayDeque<ObjectNode> deadLetters = new ArrayDeque<>();
   private final ArrayDeque<String> recentVersions = new ArrayDeque<>();
@@ -90,7 +100,18 @@ final class Dashboard implements AutoCloseable {
   private volatile ArrayNode models = JSON.createArrayNode();
   private volatile ObjectNode lag = JSON.createObjectNode();
   private volatile ArrayNode stats = JSON.createArrayNode();
+  private volatile List<DemoWatcher.Stat> statsRows;
   private volatile String statsSource = "not running";
+
+  /**
+   * Where the throughput, latency and lag charts come from: the statistics app where it answers,
+   * else the workers' /metrics, else the token records this dashboard reads from the topics.
+   */
+  enum ChartSource {
+    STATS,
+    WORKERS,
+    TOPICS
+  }
 
   /**
    * Starts the dashboard on {@code port} (0: any free port) of localhost, reading the cluster that
@@ -110,6 +131,15 @@ final class Dashboard implements AutoCloseable {
     server.start();
     background("dashboard-consumer", this::consume);
     background("dashboard-poller", this::poll);
+  }
+
+  /**
+   * Reads a worker's Prometheus /metrics at {@code hostPort} for the charts when no stats app
+   * answers.
+   */
+  Dashboard addWorkerMetrics(String hostPort) {
+    workerMetrics.add(hostPort);
+    return this;
   }
 
   /** The page's address. */
@@ -248,6 +278,12 @@ final class Dashboard implements AutoCloseable {
       latencySum[k] = 0;
       latencyMax[k] = 0;
       lagPerSecond[k] = 0;
+      polledThroughput[k] = 0;
+      // Latency and lag are levels, read once per poll: a second between two polls keeps the last.
+      int prev = (int) ((i - 1) % SECONDS);
+      polledLatencyA[k] = polledLatencyA[prev];
+      polledLatencyB[k] = polledLatencyB[prev];
+      polledLag[k] = polledLag[prev];
     }
     secondIndex = Math.max(secondIndex, s);
   }
@@ -271,6 +307,7 @@ final class Dashboard implements AutoCloseable {
           // the next round retries
         }
         stats = stats();
+        charts();
         Thread.sleep(1000);
       }
     } catch (InterruptedException e) {
@@ -346,6 +383,7 @@ final class Dashboard implements AutoCloseable {
     }
     try {
       List<DemoWatcher.Stat> all = DemoWatcher.queryStats(statsPort, "1m");
+      statsRows = all;
       if (all == null) {
         statsSource = "stats app not queryable yet (503)";
         return a;
@@ -372,9 +410,80 @@ final class Dashboard implements AutoCloseable {
           });
       statsSource = "stats app " + DemoWatcher.statsUri(statsPort, "1m");
     } catch (Exception e) {
+      statsRows = null;
       statsSource = "stats app unreachable: " + e.getMessage();
     }
     return a;
+  }
+
+  /**
+   * This second's chart figures from the stats app (token records counted in its 1-minute windows,
+   * latency p50/p99 of the newest window; lag from the consumer groups), else from the workers'
+   * /metrics (their committed token records, mean and recent maximum latency, summed lag); with
+   * neither, {@link #record} fills the charts from the topics. Counts are differences between two
+   * polls, so the first poll of a source only sets its baseline.
+   */
+  private void charts() {
+    List<DemoWatcher.Stat> rows = statsPort > 0 ? statsRows : null;
+    WorkerMetricsFeed.Sample w =
+        rows == null && !workerMetrics.endpoints().isEmpty() ? workerMetrics.read() : null;
+    synchronized (this) {
+      roll(System.currentTimeMillis());
+      int slot = (int) (secondIndex % SECONDS);
+      if (rows != null) {
+        double total = 0;
+        java.time.Instant newest = java.time.Instant.EPOCH;
+        for (DemoWatcher.Stat st : rows) {
+          if (st.metric().equals("tokens_out")) {
+            total += st.count();
+            newest = st.start().isAfter(newest) ? st.start() : newest;
+          }
+        }
+        long p50 = 0, p99 = 0;
+        for (DemoWatcher.Stat st : rows) {
+          if (st.metric().equals("tokens_out") && st.start().equals(newest)) {
+            p50 = Math.max(p50, st.p50());
+            p99 = Math.max(p99, st.p99());
+          }
+        }
+        if (chartSource == ChartSource.STATS && previousStatsTokens >= 0) {
+          polledThroughput[slot] += (long) Math.max(0, total - previousStatsTokens);
+        }
+        previousStatsTokens = total;
+        polledLatencyA[slot] = p50;
+        polledLatencyB[slot] = p99;
+        polledLag[slot] = lagPerSecond[slot];
+        chartSource = ChartSource.STATS;
+        chartSourceText =
+            "the stats app (tokens_out of its 1-minute windows; latency p50 and p99 of the newest"
+                + " window); lag from the consumer groups";
+      } else if (w != null && w.reachable() > 0) {
+        WorkerMetricsFeed.Sample prev = chartSource == ChartSource.WORKERS ? previousWorkers : null;
+        if (prev != null) {
+          polledThroughput[slot] += (long) Math.max(0, w.recordsOut() - prev.recordsOut());
+          double n = w.latencyCount() - prev.latencyCount();
+          polledLatencyA[slot] =
+              n > 0 ? Math.round((w.latencySumSeconds() - prev.latencySumSeconds()) / n * 1000) : 0;
+        }
+        polledLatencyB[slot] = Math.round(w.latencyMaxSeconds() * 1000);
+        polledLag[slot] = (long) w.lag();
+        previousWorkers = w;
+        chartSource = ChartSource.WORKERS;
+        chartSourceText =
+            "the workers' /metrics ("
+                + w.reachable()
+                + " of "
+                + w.endpoints()
+                + " answering: "
+                + String.join(", ", workerMetrics.endpoints())
+                + "; latency mean and recent maximum)";
+      } else {
+        chartSource = ChartSource.TOPICS;
+        chartSourceText =
+            "the topics (token records as they arrive)"
+                + (workerMetrics.endpoints().isEmpty() ? "" : "; no worker /metrics answers");
+      }
+    }
   }
 
   // ---- the snapshot every client gets each second ----
@@ -394,13 +503,29 @@ final class Dashboard implements AutoCloseable {
     ArrayNode lat = n.putArray("latencyAvg");
     ArrayNode latMax = n.putArray("latencyMax");
     ArrayNode lagSeries = n.putArray("lag");
+    boolean polled = chartSource != ChartSource.TOPICS;
     for (long i = secondIndex - 59; i <= secondIndex; i++) {
       int k = (int) (i % SECONDS);
-      tput.add(perSecond[k]);
-      lat.add(perSecond[k] == 0 ? 0 : latencySum[k] / perSecond[k]);
-      latMax.add(latencyMax[k]);
-      lagSeries.add(lagPerSecond[k]);
+      if (polled) {
+        tput.add(polledThroughput[k]);
+        lat.add(polledLatencyA[k]);
+        latMax.add(polledLatencyB[k]);
+        lagSeries.add(polledLag[k]);
+      } else {
+        tput.add(perSecond[k]);
+        lat.add(perSecond[k] == 0 ? 0 : latencySum[k] / perSecond[k]);
+        latMax.add(latencyMax[k]);
+        lagSeries.add(lagPerSecond[k]);
+      }
     }
+    n.put("chartSource", chartSource.name().toLowerCase(java.util.Locale.ROOT));
+    n.put("chartSourceText", chartSourceText);
+    n.putArray("latencyLabels")
+        .add(
+            chartSource == ChartSource.STATS
+                ? "p50"
+                : chartSource == ChartSource.WORKERS ? "mean" : "avg")
+        .add(chartSource == ChartSource.STATS ? "p99" : "max");
     n.set("lagByGroup", lag);
     n.set("deadLetters", JSON.valueToTree(deadLetters));
     n.set("models", models);

@@ -2,6 +2,7 @@ package io.softstream.cli;
 
 import java.io.PrintWriter;
 import java.net.BindException;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -37,8 +38,18 @@ public final class DashboardCommand implements Callable<Integer> {
       defaultValue = "0",
       description =
           "HTTP port of `softstream topology run` (its /stats query) for the statistics app's "
-              + "figures; 0: figures from the topics only (default: ${DEFAULT-VALUE}).")
+              + "figures and the charts; 0: none (default: ${DEFAULT-VALUE}).")
   int statsPort;
+
+  @Option(
+      names = "--worker-metrics",
+      split = ",",
+      paramLabel = "HOST:PORT",
+      description =
+          "Workers' /metrics servers (their printed metrics port) for the charts where no stats "
+              + "app answers, e.g. 127.0.0.1:9400,127.0.0.1:9401; without either, the charts "
+              + "come from the topics.")
+  List<String> workerMetrics = List.of();
 
   @Override
   public Integer call() throws Exception {
@@ -46,6 +57,7 @@ public final class DashboardCommand implements Callable<Integer> {
     Map<String, Object> props = kafka.clientProperties();
     ClusterCheck.require(props);
     try (Dashboard d = start(props, topicOptions.layout(), port, statsPort)) {
+      workerMetrics.forEach(d::addWorkerMetrics);
       out.printf("Dashboard: %s (Ctrl-C to stop)%n", d.url());
       out.flush();
       CountDownLatch stop = new CountDownLatch(1);

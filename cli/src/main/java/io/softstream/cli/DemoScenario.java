@@ -137,6 +137,9 @@ final class DemoScenario {
   private GenerateWorker generation;
   private StreamsSettings streamsSettings;
 
+  /** The live dashboard; null with --dashboard-port -1. */
+  private Dashboard dashboard;
+
   DemoScenario(Setup setup, PrintWriter out) {
     this.setup = setup;
     this.out = out;
@@ -155,7 +158,7 @@ final class DemoScenario {
       topics = platform.layout();
       modelName = ModelDir.readCard(setup.model()).name();
       StreamsRunner apps = startStreamsApps();
-      Dashboard dashboard = startDashboard(apps);
+      dashboard = startDashboard(apps);
       boolean ok;
       try {
         ok = tellTheStory(platform, apps);
@@ -358,6 +361,10 @@ final class DemoScenario {
       say(
           "%s worker demo-%s ready (metrics http://127.0.0.1:%d/metrics)",
           role.substring(0, 6), role, worker.metricsPort());
+      if (dashboard != null) {
+        // The charts' fallback should the stats app stop answering.
+        dashboard.addWorkerMetrics("127.0.0.1:" + worker.metricsPort());
+      }
       start(worker, "demo-" + role);
     }
     if (setup.generator() != null) {

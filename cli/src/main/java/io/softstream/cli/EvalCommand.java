@@ -6,6 +6,7 @@ import io.softstream.model.image.ImageTranslator;
 import io.softstream.model.runtime.EngineKind;
 import io.softstream.model.runtime.TokenizerRuntime;
 import io.softstream.model.runtime.TokenizerRuntimes;
+import io.softstream.schemas.images.ImageLimits;
 import io.softstream.trainer.Dataset;
 import io.softstream.trainer.Evaluation;
 import io.softstream.trainer.PhotoCrops;
@@ -177,7 +178,7 @@ public final class EvalCommand implements Callable<Integer> {
             c.imageSize(),
             c.channels(),
             ImageTranslator.Resize.FIT,
-            ImageTranslator.Limits.of(64 * 1024 * 1024, 100_000_000));
+            ImageLimits.of(64 * 1024 * 1024, 100_000_000));
     List<float[]> ok = new ArrayList<>();
     for (Path f : files) {
       float[] px = new float[pre.floatsPerImage()];

@@ -12,7 +12,6 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.Callable;
 import javax.imageio.ImageIO;
-import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -32,18 +31,7 @@ import picocli.CommandLine.Spec;
 public final class GenerateCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
-  static final class Target {
-    @Option(names = "--label", description = "Class label id, e.g. 7 (Sneaker).")
-    Integer label;
-
-    @Option(
-        names = "--prompt",
-        description = "Text naming a class, e.g. \"ankle boot\" or \"a pair of sneakers\".")
-    String prompt;
-  }
-
-  @ArgGroup(exclusive = true, multiplicity = "1")
-  Target target;
+  @Mixin GenerationOptions what;
 
   @Mixin GeneratorOptions generatorOptions;
 
@@ -52,24 +40,6 @@ public final class GenerateCommand implements Callable<Integer> {
       defaultValue = "16",
       description = "Number of images, 1..4096 (default: ${DEFAULT-VALUE}).")
   int count;
-
-  @Option(
-      names = "--seed",
-      defaultValue = "0",
-      description = "Random seed (default: ${DEFAULT-VALUE}).")
-  long seed;
-
-  @Option(
-      names = "--guidance",
-      defaultValue = "" + Sampler.DEFAULT_GUIDANCE,
-      description = "Classifier-free guidance scale, 0..20; 1 = none (default: ${DEFAULT-VALUE}).")
-  float guidance;
-
-  @Option(
-      names = "--steps",
-      defaultValue = "" + Sampler.DEFAULT_STEPS,
-      description = "Integration steps, 1..1000 (default: ${DEFAULT-VALUE}).")
-  int steps;
 
   @Option(
       names = "--columns",
@@ -103,18 +73,22 @@ public final class GenerateCommand implements Callable<Integer> {
     if (count < 1 || count > 4096) {
       throw new ParameterException(cl, "--count " + count + " is outside 1..4096");
     }
-    if (steps < 1 || steps > GenerationSettings.MAX_STEPS) {
+    if (what.steps < 1 || what.steps > GenerationSettings.MAX_STEPS) {
       throw new ParameterException(
-          cl, "--steps " + steps + " is outside 1.." + GenerationSettings.MAX_STEPS);
+          cl, "--steps " + what.steps + " is outside 1.." + GenerationSettings.MAX_STEPS);
     }
-    if (!(guidance >= 0 && guidance <= GenerationSettings.MAX_GUIDANCE)) {
+    if (!(what.guidance >= 0 && what.guidance <= GenerationSettings.MAX_GUIDANCE)) {
       throw new ParameterException(
           cl,
-          "--guidance " + guidance + " is outside [0, " + GenerationSettings.MAX_GUIDANCE + "]");
+          "--guidance "
+              + what.guidance
+              + " is outside [0, "
+              + GenerationSettings.MAX_GUIDANCE
+              + "]");
     }
     Sampler.Settings settings;
     try {
-      settings = generatorOptions.settings(steps, guidance);
+      settings = generatorOptions.settings(what.steps, what.guidance);
     } catch (IllegalArgumentException e) {
       throw new ParameterException(cl, e.getMessage());
     }
@@ -125,8 +99,8 @@ public final class GenerateCommand implements Callable<Integer> {
       Prompts prompts =
           g.numClasses() == 10 ? Prompts.fashionMnist() : Prompts.numbered(g.numClasses());
       int label;
-      if (target.label != null) {
-        label = target.label;
+      if (what.label() != null) {
+        label = what.label();
         if (label < 0 || label >= g.numClasses()) {
           throw new ParameterException(
               cl,
@@ -134,7 +108,7 @@ public final class GenerateCommand implements Callable<Integer> {
         }
       } else {
         try {
-          label = prompts.resolve(target.prompt);
+          label = prompts.resolve(what.prompt());
         } catch (IllegalArgumentException e) {
           throw new ParameterException(cl, e.getMessage());
         }
@@ -143,7 +117,7 @@ public final class GenerateCommand implements Callable<Integer> {
       long[] seeds = new long[count];
       for (int i = 0; i < count; i++) {
         labels[i] = label;
-        seeds[i] = Sampler.imageSeed(seed, i);
+        seeds[i] = Sampler.imageSeed(what.seed, i);
       }
       long t0 = System.nanoTime();
       List<ImageGeneration.Image> images = g.generate(labels, seeds, settings, 256);
@@ -163,10 +137,10 @@ public final class GenerateCommand implements Callable<Integer> {
           label,
           prompts.classNames().get(label),
           g.generator().card().name(),
-          steps,
+          what.steps,
           settings.method().name().toLowerCase(java.util.Locale.ROOT),
-          guidance,
-          seed,
+          what.guidance,
+          what.seed,
           secs,
           count / secs);
       pw.flush();

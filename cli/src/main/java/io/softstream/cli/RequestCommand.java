@@ -1,6 +1,5 @@
 package io.softstream.cli;
 
-import io.softstream.model.generator.Sampler;
 import io.softstream.schemas.avro.GenerationRequest;
 import io.softstream.topology.TopicLayout;
 import java.io.PrintWriter;
@@ -10,7 +9,6 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -31,37 +29,13 @@ public final class RequestCommand implements Callable<Integer> {
   @Mixin KafkaOptions kafka;
   @Mixin TopicOptions topicOptions;
 
-  static final class Target {
-    @Option(names = "--label", description = "Class label id, e.g. 7 (Sneaker).")
-    Integer label;
-
-    @Option(names = "--prompt", description = "Text naming a class, e.g. \"ankle boot\".")
-    String prompt;
-  }
-
-  @ArgGroup(exclusive = true, multiplicity = "1")
-  Target target;
+  @Mixin GenerationOptions what;
 
   @Option(
       names = "--count",
       defaultValue = "4",
       description = "Images (default: ${DEFAULT-VALUE}).")
   int count;
-
-  @Option(names = "--seed", defaultValue = "0", description = "Seed (default: ${DEFAULT-VALUE}).")
-  long seed;
-
-  @Option(
-      names = "--guidance",
-      defaultValue = "" + Sampler.DEFAULT_GUIDANCE,
-      description = "Classifier-free guidance scale (default: ${DEFAULT-VALUE}).")
-  float guidance;
-
-  @Option(
-      names = "--steps",
-      defaultValue = "" + Sampler.DEFAULT_STEPS,
-      description = "Sampling steps (default: ${DEFAULT-VALUE}).")
-  int steps;
 
   @Option(
       names = "--out",
@@ -85,12 +59,12 @@ public final class RequestCommand implements Callable<Integer> {
     GenerationRequest req =
         GenerationRequest.newBuilder()
             .setRequestId(id)
-            .setLabel(target.label)
-            .setPrompt(target.prompt)
+            .setLabel(what.label())
+            .setPrompt(what.prompt())
             .setCount(count)
-            .setSeed(seed)
-            .setGuidanceScale(guidance)
-            .setSamplingSteps(steps)
+            .setSeed(what.seed)
+            .setGuidanceScale(what.guidance)
+            .setSamplingSteps(what.steps)
             .build();
     Files.createDirectories(out);
     long start = System.nanoTime();
@@ -104,9 +78,9 @@ public final class RequestCommand implements Callable<Integer> {
               pw.printf(
                   "sent %s (%s, count %d) to %s partition %d; waiting for the images...%n",
                   id,
-                  target.label != null
-                      ? "label " + target.label
-                      : "prompt \"" + target.prompt + "\"",
+                  what.label() != null
+                      ? "label " + what.label()
+                      : "prompt \"" + what.prompt() + "\"",
                   count,
                   md.topic(),
                   md.partition());

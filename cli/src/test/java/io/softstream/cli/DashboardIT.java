@@ -95,6 +95,9 @@ class DashboardIT {
       wait.until(b -> !b.findElements(By.cssSelector("#gallery img.reconstruction")).isEmpty());
       wait.until(b -> b.findElement(By.id("models")).getText().contains("SERVING"));
       assertThat(browser.findElement(By.id("status")).getText()).startsWith("live");
+      // The charts come from the statistics app where it runs, as the demo's does.
+      wait.until(b -> b.findElement(By.id("chart-source")).getText().startsWith("the stats app"));
+      assertThat(browser.findElement(By.id("lat-labels")).getText()).isEqualTo("p50 and p99");
       assertThat(browser.findElement(By.id("dead")).getText())
           .containsAnyOf("NotConfluentAvro", "UnknownSchemaId", "UndecodableImage");
       assertThat(browser.findElement(By.id("split")).getText()).contains("tiny v");

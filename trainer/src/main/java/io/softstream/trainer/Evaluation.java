@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.training.ParameterStore;
+import io.softstream.model.Progress;
 import io.softstream.model.TokenDecoder;
 import io.softstream.model.TokenEncoder;
 import io.softstream.model.TokenizerConfig;
@@ -55,12 +56,7 @@ import javax.imageio.stream.ImageOutputStream;
 public final class Evaluation {
   private static final int BATCH = 250;
 
-  /**
-   * Evaluation takes from seconds to minutes: a line every few seconds on stderr (stdout may carry
-   * the JSON result) says it is alive.
-   */
-  private static final long PROGRESS_EVERY_NS = 3_000_000_000L;
-
+  /** A line on stderr (stdout may carry the JSON result): evaluation takes seconds to minutes. */
   private static void progress(String format, Object... args) {
     System.err.printf("evaluation: " + format + "%n", args);
     System.err.flush();
@@ -233,8 +229,9 @@ public final class Evaluation {
     int lat = c.tokens() * c.codeDim(), px = d.channels() * d.size() * d.size();
     float[] latents = new float[n * lat];
     float[] recon = decode ? new float[n * px] : null;
-    long start = System.nanoTime();
-    long last = start;
+    Progress progress =
+        new Progress(
+            "evaluation: " + (decode ? "encode+decode" : "encode (probe)"), n, Progress.stderr());
     for (int i = 0; i < n; i += BATCH) {
       int to = Math.min(n, i + BATCH);
       float[] zq = codec.encode(java.util.Arrays.copyOfRange(d.pixels(), i * px, to * px), to - i);
@@ -242,18 +239,7 @@ public final class Evaluation {
       if (decode) {
         System.arraycopy(codec.decode(zq, to - i), 0, recon, i * px, (to - i) * px);
       }
-      long now = System.nanoTime();
-      if (now - last > PROGRESS_EVERY_NS || to == n) {
-        last = now;
-        double s = (now - start) / 1e9;
-        progress(
-            "%s %d/%d images, %.0f images/s, ETA %.0f s",
-            decode ? "encode+decode" : "encode (probe)",
-            to,
-            n,
-            to / s,
-            (n - to) / Math.max(1e-9, to / s));
-      }
+      progress.update(to);
     }
     return new Coded(latents, recon);
   }

@@ -3,6 +3,7 @@ package io.softstream.trainer;
 import io.softstream.model.TokenizerConfig;
 import io.softstream.model.image.ImageTranslator;
 import io.softstream.schemas.avro.ImageEvent;
+import io.softstream.schemas.images.ImageLimits;
 import io.softstream.schemas.registry.SchemaRegistryClient;
 import io.softstream.schemas.registry.SchemaRegistryClients;
 import io.softstream.schemas.serde.AvroDeserializer;
@@ -38,7 +39,7 @@ public final class TopicImages {
             shape.imageSize(),
             shape.channels(),
             ImageTranslator.Resize.FIT,
-            ImageTranslator.Limits.of(16 * 1024 * 1024, 100_000_000));
+            ImageLimits.of(16 * 1024 * 1024, 100_000_000));
     Map<String, Object> cc = new HashMap<>(clientProps);
     cc.put("isolation.level", "read_committed");
     cc.put("enable.auto.commit", false);

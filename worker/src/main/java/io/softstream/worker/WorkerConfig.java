@@ -4,6 +4,7 @@ import io.softstream.model.TokenizerConfig;
 import io.softstream.model.image.ImageTranslator;
 import io.softstream.model.runtime.EngineKind;
 import io.softstream.schemas.images.ImageLimits;
+import io.softstream.topology.ClusterSettings;
 import java.lang.management.ManagementFactory;
 import java.util.HashMap;
 import java.util.Locale;
@@ -24,12 +25,12 @@ import org.apache.kafka.common.config.ConfigException;
  * {@code java -cp ... io.softstream.worker.WorkerConfig} prints the table for the README.
  */
 public class WorkerConfig extends AbstractConfig {
-  public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
-  public static final String SCHEMA_REGISTRY_URL = "schema.registry.url";
+  public static final String BOOTSTRAP_SERVERS = ClusterSettings.BOOTSTRAP_SERVERS;
+  public static final String SCHEMA_REGISTRY_URL = ClusterSettings.SCHEMA_REGISTRY_URL;
   public static final String WORKER_ID = "worker.id";
   public static final String GROUP_ID = "group.id";
   public static final String GROUP_PROTOCOL = "group.protocol";
-  public static final String TOPIC_PREFIX = "topic.prefix";
+  public static final String TOPIC_PREFIX = ClusterSettings.TOPIC_PREFIX;
   public static final String MODEL_DIR = "model.dir";
   public static final String MODEL_NAME = "model.name";
   public static final String MODEL_VERSION = "model.version";
@@ -42,28 +43,14 @@ public class WorkerConfig extends AbstractConfig {
   public static final String BATCH_MAX_WAIT_MS = "batch.max.wait.ms";
   public static final String TOKEN_DTYPE = "token.dtype";
   public static final String IMAGE_RESIZE = "image.resize";
-  public static final String IMAGE_MAX_BYTES = "image.max.bytes";
-  public static final String IMAGE_MAX_PIXELS = "image.max.pixels";
+  public static final String IMAGE_MAX_BYTES = ImageLimits.MAX_BYTES_SETTING;
+  public static final String IMAGE_MAX_PIXELS = ImageLimits.MAX_PIXELS_SETTING;
   public static final String TRANSACTION_TIMEOUT_MS = "transaction.timeout.ms";
   public static final String METRICS_PORT = "metrics.port";
   public static final String FAILURE_MAX_DURATION_MS = "failure.max.duration.ms";
 
   private static final ConfigDef CONFIG =
-      new ConfigDef()
-          .define(
-              BOOTSTRAP_SERVERS,
-              Type.STRING,
-              ConfigDef.NO_DEFAULT_VALUE,
-              new ConfigDef.NonEmptyString(),
-              Importance.HIGH,
-              "Kafka bootstrap servers.")
-          .define(
-              SCHEMA_REGISTRY_URL,
-              Type.STRING,
-              ConfigDef.NO_DEFAULT_VALUE,
-              new ConfigDef.NonEmptyString(),
-              Importance.HIGH,
-              "Confluent-compatible schema registry URL(s).")
+      ClusterSettings.define(new ConfigDef())
           .define(
               WORKER_ID,
               Type.STRING,
@@ -85,12 +72,6 @@ public class WorkerConfig extends AbstractConfig {
               ValidString.in("consumer", "classic"),
               Importance.LOW,
               "consumer = Kafka 4 group protocol (incremental, broker-side assignment); classic = cooperative-sticky.")
-          .define(
-              TOPIC_PREFIX,
-              Type.STRING,
-              "",
-              Importance.LOW,
-              "Prefix of every topic name (see TopicLayout).")
           .define(
               MODEL_DIR,
               Type.STRING,
@@ -248,12 +229,7 @@ public class WorkerConfig extends AbstractConfig {
         model.imageSize(),
         model.channels(),
         resize(),
-        new ImageTranslator.Limits(
-            getInt(IMAGE_MAX_BYTES),
-            getLong(IMAGE_MAX_PIXELS),
-            "this worker",
-            IMAGE_MAX_BYTES,
-            IMAGE_MAX_PIXELS));
+        new ImageLimits(getInt(IMAGE_MAX_BYTES), getLong(IMAGE_MAX_PIXELS), "this worker"));
   }
 
   public String groupId(String role) {

@@ -1,6 +1,8 @@
 package io.softstream.model.image;
 
 import io.softstream.model.image.ImageRejectedException.ErrorClass;
+import io.softstream.schemas.images.ImageHeader;
+import io.softstream.schemas.images.ImageLimits;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
@@ -20,8 +22,10 @@ import javax.imageio.stream.MemoryCacheImageInputStream;
  * happens, for training, evaluation and serving alike.
  *
  * <ol>
- *   <li><b>Guards</b> before any pixel is decoded: at most {@link Limits#maxBytes()} bytes and
- *       {@link Limits#maxPixels()} pixels as the header declares them (no decompression bombs).
+ *   <li><b>Guards</b> before any pixel is decoded ({@link ImageLimits#check}, the ingest gate's
+ *       check and reasons): at most {@link ImageLimits#maxBytes()} bytes and {@link
+ *       ImageLimits#maxPixels()} pixels as the header declares them (no decompression bombs), and a
+ *       format ImageHeader recognises.
  *   <li><b>Decoding</b> with ImageIO: PNG, JPEG, BMP, GIF, and WebP through the TwelveMonkeys
  *       plugin.
  *   <li><b>Colour</b> ({@link #picture}): every image becomes opaque 8-bit RGB. Grey images keep
@@ -55,29 +59,6 @@ public final class ImageTranslator {
     }
   }
 
-  /**
-   * Size limits, checked before pixels are decoded. {@code holder} and the setting names only go
-   * into the rejection reasons, e.g. "this worker accepts at most 8388608 (image.max.bytes)".
-   */
-  public record Limits(
-      int maxBytes,
-      long maxPixels,
-      String holder,
-      String maxBytesSetting,
-      String maxPixelsSetting) {
-    public Limits {
-      if (maxBytes <= 0 || maxPixels <= 0) {
-        throw new IllegalArgumentException(
-            "limits must be positive, got " + maxBytes + " bytes, " + maxPixels + " pixels");
-      }
-    }
-
-    /** Limits without setting names (tools reading files). */
-    public static Limits of(int maxBytes, long maxPixels) {
-      return new Limits(maxBytes, maxPixels, "this reader", null, null);
-    }
-  }
-
   /** Opaque 8-bit RGB pixels ({@code 0xffRRGGBB}, row-major) after the colour policy. */
   public record Picture(int[] rgb, int width, int height) {}
 
@@ -88,14 +69,14 @@ public final class ImageTranslator {
    * Generous limits for reading local picture files (the largest shipped wallpaper has 17.9 M
    * pixels).
    */
-  public static final Limits FILE_LIMITS = Limits.of(256 * 1024 * 1024, 200_000_000L);
+  public static final ImageLimits FILE_LIMITS = ImageLimits.of(256 * 1024 * 1024, 200_000_000L);
 
   private final int size;
   private final int channels;
   private final Resize resize;
-  private final Limits limits;
+  private final ImageLimits limits;
 
-  public ImageTranslator(int size, int channels, Resize resize, Limits limits) {
+  public ImageTranslator(int size, int channels, Resize resize, ImageLimits limits) {
     if (channels != 1 && channels != 3) {
       throw new IllegalArgumentException("channels must be 1 or 3, got " + channels);
     }
@@ -161,93 +142,51 @@ public final class ImageTranslator {
   private record Read(Header header, BufferedImage image) {}
 
   private Read read(byte[] bytes, String contentType, boolean pixels) {
-    if (bytes == null || bytes.length == 0) {
-      throw new ImageRejectedException(ErrorClass.EmptyPayload, "The image has 0 bytes.");
+    ImageHeader sniffed;
+    try {
+      sniffed = limits.check(bytes, contentType);
+    } catch (ImageLimits.RejectedImage e) {
+      throw new ImageRejectedException(ErrorClass.valueOf(e.errorClass()), e.getMessage());
     }
-    if (bytes.length > limits.maxBytes()) {
-      throw new ImageRejectedException(
-          ErrorClass.OversizedPayload,
-          "The image has "
-              + bytes.length
-              + " bytes; "
-              + limits.holder()
-              + " accepts at most "
-              + limits.maxBytes()
-              + setting(limits.maxBytesSetting())
-              + ".");
+    Header header = new Header(sniffed.format(), sniffed.width(), sniffed.height());
+    if (!pixels) {
+      return new Read(header, null);
     }
     // In-memory stream: ImageIO's default for a plain InputStream may cache through a temporary
     // file per image.
     try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
       Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
       if (!readers.hasNext()) {
-        throw new ImageRejectedException(
-            ErrorClass.UndecodableImage,
-            "No image decoder recognises these "
-                + bytes.length
-                + " bytes (content type '"
-                + contentType
-                + "'); accepted: PNG, JPEG, BMP, GIF, WebP.");
+        throw new IOException("no " + sniffed.format() + " decoder");
       }
       ImageReader reader = readers.next();
       try {
         reader.setInput(in, true, true);
-        int w = reader.getWidth(0);
-        int h = reader.getHeight(0);
-        if (w <= 0 || h <= 0) {
-          throw new ImageRejectedException(
-              ErrorClass.EmptyImage,
-              "The " + reader.getFormatName() + " image is " + w + "x" + h + ".");
-        }
-        if ((long) w * h > limits.maxPixels()) {
-          throw new ImageRejectedException(
-              ErrorClass.OversizedImage,
-              "The "
-                  + reader.getFormatName()
-                  + " image is "
-                  + w
+        // The guard checked the sniffed size: a decoder that reads a larger one is refused.
+        if ((long) reader.getWidth(0) * reader.getHeight(0)
+            > (long) sniffed.width() * sniffed.height()) {
+          throw new IOException(
+              "the decoder reads "
+                  + reader.getWidth(0)
                   + "x"
-                  + h
-                  + " = "
-                  + (long) w * h
-                  + " pixels; "
-                  + limits.holder()
-                  + " accepts at most "
-                  + limits.maxPixels()
-                  + setting(limits.maxPixelsSetting())
-                  + ".");
-        }
-        Header header = new Header(reader.getFormatName(), w, h);
-        if (!pixels) {
-          return new Read(header, null);
+                  + reader.getHeight(0)
+                  + " where the header declares "
+                  + sniffed.width()
+                  + "x"
+                  + sniffed.height());
         }
         BufferedImage img = reader.read(0);
         if (img == null) {
-          throw new ImageRejectedException(
-              ErrorClass.UndecodableImage,
-              "The " + reader.getFormatName() + " decoder returned no image.");
+          throw new IOException("the " + sniffed.format() + " decoder returned no image");
         }
         return new Read(header, img);
       } finally {
         reader.dispose();
       }
-    } catch (ImageRejectedException e) {
-      throw e;
     } catch (IOException | RuntimeException e) {
-      throw new ImageRejectedException(
-          ErrorClass.UndecodableImage,
-          "Corrupt or truncated image (content type '"
-              + contentType
-              + "', "
-              + bytes.length
-              + " bytes): "
-              + e.getMessage(),
-          e);
+      ImageLimits.RejectedImage r = ImageLimits.corrupt(bytes.length, contentType, e.getMessage());
+      throw new ImageRejectedException(ErrorClass.UndecodableImage, r.getMessage(), e);
     }
-  }
-
-  private static String setting(String name) {
-    return name == null ? "" : " (" + name + ")";
   }
 
   /** The colour policy (see the class comment): any decoded image as opaque 8-bit RGB. */

@@ -5,8 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.softstream.model.data.FashionMnist;
 import io.softstream.model.image.ImageRejectedException.ErrorClass;
-import io.softstream.model.image.ImageTranslator.Limits;
 import io.softstream.model.image.ImageTranslator.Resize;
+import io.softstream.schemas.images.ImageLimits;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -24,8 +24,7 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 class ImageTranslatorTest {
-  static final Limits LIMITS =
-      new Limits(1 << 20, 10_000_000, "this worker", "image.max.bytes", "image.max.pixels");
+  static final ImageLimits LIMITS = new ImageLimits(1 << 20, 10_000_000, "this worker");
   final ImageTranslator gray32 = new ImageTranslator(32, 1, Resize.FIT, LIMITS);
 
   @Test
@@ -74,8 +73,8 @@ class ImageTranslatorTest {
   void everyImageIoFormatDecodesToTheModelShapeInRange() throws Exception {
     ImageTranslator rgb =
         new ImageTranslator(
-            16, 3, Resize.CROP, new Limits(1 << 24, 100_000_000, "this worker", null, null));
-    for (String f : new String[] {"png", "jpg", "bmp", "gif"}) {
+            16, 3, Resize.CROP, new ImageLimits(1 << 24, 100_000_000, "this worker", false));
+    for (String f : new String[] {"png", "jpg", "bmp", "gif", "tif"}) {
       float[] out = new float[3 * 16 * 16];
       Arrays.fill(out, 9f);
       rgb.decodeInto(encode(random(40, 30, 1), f), "image/" + f, out, 0);
@@ -145,7 +144,7 @@ class ImageTranslatorTest {
     // Within the limit, the same header is read without decoding: the missing pixels are never
     // touched.
     ImageTranslator big =
-        new ImageTranslator(32, 1, Resize.FIT, Limits.of(1 << 20, 20_000_000_000L));
+        new ImageTranslator(32, 1, Resize.FIT, ImageLimits.of(1 << 20, 20_000_000_000L));
     assertThat(big.header(bomb, "image/png"))
         .isEqualTo(new ImageTranslator.Header("png", 100_000, 100_000));
   }

@@ -4,8 +4,8 @@ import java.util.Optional;
 
 /**
  * The format and dimensions an image declares in its first bytes; no pixel is decoded. Format names
- * are ImageIO's ({@code png}, {@code JPEG}, {@code gif}, {@code bmp}, {@code webp}), so reasons
- * built from them read the same as the encode worker's.
+ * are ImageIO's ({@code png}, {@code JPEG}, {@code gif}, {@code bmp}, {@code webp}, {@code tif}),
+ * so reasons built from them read the same as the encode worker's.
  *
  * @param width declared width; 0 or negative when the header says so (an empty image)
  * @param height declared height
@@ -22,7 +22,8 @@ public record ImageHeader(String format, String mimeType, int width, int height)
   }
 
   /**
-   * The header of PNG, JPEG, GIF, BMP or WebP bytes; empty when the magic bytes match none of them.
+   * The header of PNG, JPEG, GIF, BMP, WebP or TIFF bytes; empty when the magic bytes match none of
+   * them.
    *
    * @throws TruncatedHeaderException the magic bytes match but the dimensions cannot be read
    */
@@ -61,7 +62,49 @@ public record ImageHeader(String format, String mimeType, int width, int height)
         && b[11] == 'P') {
       return Optional.of(webp(b));
     }
+    if (starts(b, 'I', 'I', 42, 0) || starts(b, 'M', 'M', 0, 42)) {
+      return Optional.of(tiff(b, b[0] == 'I'));
+    }
     return Optional.empty();
+  }
+
+  /** ImageWidth (tag 256) and ImageLength (257) of the first IFD, SHORT or LONG. */
+  private static ImageHeader tiff(byte[] b, boolean le) {
+    need(b, 8, "tif", "header");
+    long ifd = u32(b, 4, le);
+    if (ifd < 8 || ifd + 2 > b.length) {
+      throw new TruncatedHeaderException(
+          "tif: the first IFD at byte " + ifd + " is outside the " + b.length + " bytes");
+    }
+    int entries = u16(b, (int) ifd, le);
+    need(b, (int) (ifd + 2 + 12L * entries), "tif", "first IFD");
+    long w = -1, h = -1;
+    for (int i = 0; i < entries; i++) {
+      int e = (int) ifd + 2 + 12 * i;
+      int tag = u16(b, e, le), type = u16(b, e + 2, le);
+      long v = type == 3 ? u16(b, e + 8, le) : type == 4 ? u32(b, e + 8, le) : -1;
+      if (tag == 256) {
+        w = v;
+      } else if (tag == 257) {
+        h = v;
+      }
+    }
+    if (w < 0 || h < 0) {
+      throw new TruncatedHeaderException("tif: no image width and length in the first IFD");
+    }
+    return new ImageHeader(
+        "tif",
+        "image/tiff",
+        (int) Math.min(w, Integer.MAX_VALUE),
+        (int) Math.min(h, Integer.MAX_VALUE));
+  }
+
+  private static int u16(byte[] b, int i, boolean le) {
+    return le ? le16(b, i) : be16(b, i);
+  }
+
+  private static long u32(byte[] b, int i, boolean le) {
+    return (le ? le32(b, i) : be32(b, i)) & 0xffffffffL;
   }
 
   private static ImageHeader jpeg(byte[] b) {

@@ -8,9 +8,14 @@ import java.util.Optional;
  * as from a worker). The defaults are the workers' defaults: {@code image.max.bytes} and {@code
  * image.max.pixels} refer to {@link #DEFAULT_MAX_BYTES} and {@link #DEFAULT_MAX_PIXELS}.
  *
+ * <p>The one source of these reasons: the encode workers' image translator ({@code
+ * io.softstream.model.image.ImageTranslator}) checks bytes with this class before decoding pixels.
+ *
  * @param holder who applies the limits, for the reasons ("this worker", "the ingest gate")
+ * @param namesSettings whether the reasons name the settings that raise the limits (not for tools
+ *     reading local files, which have none)
  */
-public record ImageLimits(int maxBytes, long maxPixels, String holder) {
+public record ImageLimits(int maxBytes, long maxPixels, String holder, boolean namesSettings) {
   public static final int DEFAULT_MAX_BYTES = 8 * 1024 * 1024;
   public static final long DEFAULT_MAX_PIXELS = 40_000_000L;
   public static final String MAX_BYTES_SETTING = "image.max.bytes";
@@ -39,6 +44,28 @@ public record ImageLimits(int maxBytes, long maxPixels, String holder) {
     }
   }
 
+  /** Limits whose reasons name {@code image.max.bytes} and {@code image.max.pixels}. */
+  public ImageLimits(int maxBytes, long maxPixels, String holder) {
+    this(maxBytes, maxPixels, holder, true);
+  }
+
+  /** Limits without setting names, for tools reading files. */
+  public static ImageLimits of(int maxBytes, long maxPixels) {
+    return new ImageLimits(maxBytes, maxPixels, "this reader", false);
+  }
+
+  /** UndecodableImage: the bytes are corrupt or truncated ({@code detail} says where). */
+  public static RejectedImage corrupt(int length, String contentType, String detail) {
+    return new RejectedImage(
+        "UndecodableImage",
+        "Corrupt or truncated image (content type '"
+            + contentType
+            + "', "
+            + length
+            + " bytes): "
+            + detail);
+  }
+
   /**
    * The header of {@code bytes} if they are an accepted image within the limits.
    *
@@ -57,22 +84,14 @@ public record ImageLimits(int maxBytes, long maxPixels, String holder) {
               + holder
               + " accepts at most "
               + maxBytes
-              + " ("
-              + MAX_BYTES_SETTING
-              + ").");
+              + setting(MAX_BYTES_SETTING)
+              + ".");
     }
     Optional<ImageHeader> sniffed;
     try {
       sniffed = ImageHeader.sniff(bytes);
     } catch (ImageHeader.TruncatedHeaderException e) {
-      throw new RejectedImage(
-          "UndecodableImage",
-          "Corrupt or truncated image (content type '"
-              + contentType
-              + "', "
-              + bytes.length
-              + " bytes): "
-              + e.getMessage());
+      throw corrupt(bytes.length, contentType, e.getMessage());
     }
     ImageHeader h =
         sniffed.orElseThrow(
@@ -83,7 +102,7 @@ public record ImageLimits(int maxBytes, long maxPixels, String holder) {
                         + bytes.length
                         + " bytes (content type '"
                         + contentType
-                        + "'); accepted: PNG, JPEG, BMP, GIF, WebP."));
+                        + "'); accepted: PNG, JPEG, BMP, GIF, WebP, TIFF."));
     if (h.width() <= 0 || h.height() <= 0) {
       throw new RejectedImage(
           "EmptyImage", "The " + h.format() + " image is " + h.width() + "x" + h.height() + ".");
@@ -104,10 +123,13 @@ public record ImageLimits(int maxBytes, long maxPixels, String holder) {
               + holder
               + " accepts at most "
               + maxPixels
-              + " ("
-              + MAX_PIXELS_SETTING
-              + ").");
+              + setting(MAX_PIXELS_SETTING)
+              + ".");
     }
     return h;
+  }
+
+  private String setting(String name) {
+    return namesSettings ? " (" + name + ")" : "";
   }
 }

@@ -1,6 +1,7 @@
 package io.softstream.topology.streams;
 
 import io.softstream.schemas.images.ImageLimits;
+import io.softstream.topology.ClusterSettings;
 import io.softstream.topology.TopicLayout;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -22,9 +23,9 @@ import org.apache.kafka.streams.StreamsConfig;
  * io.softstream.topology.streams.StreamsSettings} prints the table for the README.
  */
 public final class StreamsSettings extends AbstractConfig {
-  public static final String BOOTSTRAP_SERVERS = "bootstrap.servers";
-  public static final String SCHEMA_REGISTRY_URL = "schema.registry.url";
-  public static final String TOPIC_PREFIX = "topic.prefix";
+  public static final String BOOTSTRAP_SERVERS = ClusterSettings.BOOTSTRAP_SERVERS;
+  public static final String SCHEMA_REGISTRY_URL = ClusterSettings.SCHEMA_REGISTRY_URL;
+  public static final String TOPIC_PREFIX = ClusterSettings.TOPIC_PREFIX;
   public static final String NUM_STANDBY_REPLICAS = StreamsConfig.NUM_STANDBY_REPLICAS_CONFIG;
   public static final String STATE_DIR = StreamsConfig.STATE_DIR_CONFIG;
   public static final String METRICS_PORT = "metrics.port";
@@ -49,27 +50,7 @@ public final class StreamsSettings extends AbstractConfig {
   public static final String APP_NAME = "softstream.app";
 
   private static final ConfigDef CONFIG =
-      new ConfigDef()
-          .define(
-              BOOTSTRAP_SERVERS,
-              Type.STRING,
-              ConfigDef.NO_DEFAULT_VALUE,
-              new ConfigDef.NonEmptyString(),
-              Importance.HIGH,
-              "Kafka bootstrap servers.")
-          .define(
-              SCHEMA_REGISTRY_URL,
-              Type.STRING,
-              ConfigDef.NO_DEFAULT_VALUE,
-              new ConfigDef.NonEmptyString(),
-              Importance.HIGH,
-              "Confluent-compatible schema registry URL(s); mock://scope in tests.")
-          .define(
-              TOPIC_PREFIX,
-              Type.STRING,
-              "",
-              Importance.LOW,
-              "Prefix of every topic name (see TopicLayout) and of every application.id.")
+      ClusterSettings.define(new ConfigDef())
           .define(
               NUM_STANDBY_REPLICAS,
               Type.INT,

@@ -275,7 +275,7 @@ class IngestGateTest {
     assertThat(dl.getReason())
         .isEqualTo(
             "No image decoder recognises these 19 bytes (content type 'image/png'); "
-                + "accepted: PNG, JPEG, BMP, GIF, WebP.");
+                + "accepted: PNG, JPEG, BMP, GIF, WebP, TIFF.");
   }
 
   @Test
