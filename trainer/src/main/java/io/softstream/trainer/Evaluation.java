@@ -61,7 +61,7 @@ public final class Evaluation {
    */
   private static final long PROGRESS_EVERY_NS = 3_000_000_000L;
 
-  private static void progress(String format, Object... args) {
+  static void progress(String format, Object... args) {
     System.err.printf("evaluation: " + format + "%n", args);
     System.err.flush();
   }

@@ -313,11 +313,10 @@ public final class EncodeWorker extends AbstractWorker {
               .setModelVersion(s.version())
               .setTokenCount(enc.tokens())
               .setTokenDim(enc.dim())
-              // The compact encodings carry the codes themselves; dense ones keep the argmax view.
+              // Dense payloads keep the argmax view; the compact ones leave it out (it would add
+              // ~2 bytes a token) — topk and codes carry the codes themselves.
               .setCodeIndices(
-                  encoding.needsCodebook()
-                      ? null
-                      : Arrays.stream(enc.codes(j)).boxed().toList())
+                  encoding.dense() ? Arrays.stream(enc.codes(j)).boxed().toList() : null)
               .setEncodeLatencyMicros(micros)
               .setSourceTopic(r.topic())
               .setSourcePartition(r.partition())
@@ -326,9 +325,7 @@ public final class EncodeWorker extends AbstractWorker {
               .setContentSha256(ContentHash.sha256Hex(e.getImageBytes()))
               .setWorkerId(workerId);
       TokenRecord t =
-          TokenCodec.fill(
-                  b, enc.image(j), enc.tokens(), enc.dim(), encoding, s.codebook())
-              .build();
+          TokenCodec.fill(b, enc.image(j), enc.tokens(), enc.dim(), encoding, s.codebook()).build();
       String topic = topics.tokens();
       out.add(
           new Output(
