@@ -12,6 +12,7 @@ import io.softstream.trainer.Dataset;
 import io.softstream.trainer.Evaluation;
 import io.softstream.trainer.PayloadSweep;
 import io.softstream.trainer.PhotoCrops;
+import io.softstream.trainer.SimilarityEval;
 import io.softstream.trainer.TrainConfig;
 import io.softstream.trainer.TrainerRun;
 import java.io.PrintWriter;
@@ -114,6 +115,14 @@ public final class EvalCommand implements Callable<Integer> {
   boolean payloadSweep;
 
   @Option(
+      names = "--similarity",
+      description =
+          "Precision@10 by class of cosine similarity search over --test-images Fashion-MNIST test images"
+              + " (each against all others): tokens (fp16, int8, topk:4, topk:2, codes) against raw pixels and"
+              + " JPEG files of the fp16 tokens' bytes.")
+  boolean similarity;
+
+  @Option(
       names = "--codec-images",
       defaultValue = "250",
       description =
@@ -165,6 +174,26 @@ public final class EvalCommand implements Callable<Integer> {
         Path data = Path.of(TrainConfig.defaults().dataDir());
         test = Dataset.fashionMnist(data, false, testImages);
         train = probeImages > 0 ? Dataset.fashionMnist(data, true, probeImages) : null;
+      }
+      if (similarity) {
+        TokenizerConfig c = rt.config();
+        Map<String, Object> r =
+            SimilarityEval.run(
+                rt,
+                Codebook.normalise(
+                    c.numCodebooks(), c.codebookSize(), c.codeDim(), OnnxCodebook.read(dir, c)),
+                test,
+                testImages,
+                10);
+        out.println(
+            json
+                ? ModelCard.JSON
+                    .writer()
+                    .without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+                    .writeValueAsString(r)
+                : ModelCard.JSON.writeValueAsString(r));
+        out.flush();
+        return 0;
       }
       if (payloadSweep) {
         TokenizerConfig c = rt.config();

@@ -166,7 +166,7 @@ public final class PayloadSweep {
   }
 
   /** The highest-quality JPEG that fits {@code budget}, else the smallest. */
-  private static byte[] jpeg(BufferedImage img, int budget) {
+  static byte[] jpeg(BufferedImage img, int budget) {
     byte[] best = Evaluation.jpeg(img, 0f);
     float lo = 0f, hi = 1f;
     for (int it = 0; it < 10; it++) {
