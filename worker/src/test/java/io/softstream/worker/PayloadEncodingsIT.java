@@ -22,9 +22,9 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * Encode workers publishing fp16, int8 and topk:8 token records (the shipped Fashion-MNIST
- * model on real test images), decoded end to end by one decode worker: exact payload sizes, and
- * PSNR of the compact encodings close to fp16's.
+ * Encode workers publishing fp16, int8 and topk:8 token records (the shipped Fashion-MNIST model on
+ * real test images), decoded end to end by one decode worker: exact payload sizes, and PSNR of the
+ * compact encodings close to fp16's.
  */
 class PayloadEncodingsIT extends WorkerIT {
   static final Path MODEL = Path.of("../models/softvq-fmnist-32-next").toAbsolutePath().normalize();
@@ -82,8 +82,7 @@ class PayloadEncodingsIT extends WorkerIT {
       // 32 tokens x 16: fp16 2 bytes a value; int8 16 + a 2-byte scale per token; topk:K K
       // (9-bit index + 8-bit weight) pairs per token (topk:2, 136 bytes, is in the README's sweep).
       assertThat(bytes)
-          .containsExactlyInAnyOrderEntriesOf(
-              Map.of("fp16", 1024, "int8", 576, "topk:8", 544));
+          .containsExactlyInAnyOrderEntriesOf(Map.of("fp16", 1024, "int8", 576, "topk:8", 544));
 
       Map<String, Object> dp = props(t, "dec-1");
       decoder = new DecodeWorker(new WorkerConfig(dp));
@@ -107,8 +106,7 @@ class PayloadEncodingsIT extends WorkerIT {
         count.merge(e, 1, Integer::sum);
       }
       assertThat(count)
-          .containsExactlyInAnyOrderEntriesOf(
-              Map.of("fp16", N, "int8", N, "topk:8", N));
+          .containsExactlyInAnyOrderEntriesOf(Map.of("fp16", N, "int8", N, "topk:8", N));
       double fp16 = psnr.get("fp16") / N, int8 = psnr.get("int8") / N;
       double top8 = psnr.get("topk:8") / N;
       System.out.printf(
