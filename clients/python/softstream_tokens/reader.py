@@ -73,7 +73,6 @@ class Tokens:
         """The record's dtype name, FP16 or FP32."""
         return self.record["dtype"]
 
-    @classmethod
     @property
     def encoding(self):
         """The payload encoding: fp16, fp32, int8, topk:K or codes."""

@@ -135,19 +135,33 @@ class SimilarCommandIT {
         runner.start();
         String url = "http://127.0.0.1:" + runner.metricsPort();
         String[] viaApp = concat(conn, "--url", url);
-        JsonNode app = null;
+        // Wait (cheaply, without the command's model load) until the app's store holds every
+        // record.
+        String probe =
+            "{\"model\":\""
+                + records.get(0).getModelName()
+                + "\",\"version\":1,\"k\":1,\"tokens\":"
+                + java.util.Arrays.toString(new float[512])
+                + "}";
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-        while (System.nanoTime() < deadline) {
-          try {
-            app = run(viaApp);
-            if (app.get("indexed").asInt() + app.get("skipped").asInt() == N) {
-              break;
-            }
-          } catch (AssertionError notYet) {
-            // 503 while the app restores or rebalances
+        int stored = 0;
+        while (stored < N && System.nanoTime() < deadline) {
+          var r =
+              http.send(
+                  java.net.http.HttpRequest.newBuilder(java.net.URI.create(url + "/similar"))
+                      .POST(java.net.http.HttpRequest.BodyPublishers.ofString(probe))
+                      .build(),
+                  java.net.http.HttpResponse.BodyHandlers.ofString());
+          if (r.statusCode() == 200) {
+            JsonNode n = json.readTree(r.body());
+            stored = n.get("indexed").asInt() + n.get("skipped").asInt();
           }
-          Thread.sleep(500);
+          if (stored < N) {
+            Thread.sleep(300); // 503 while the app starts, or records still arriving
+          }
         }
+        JsonNode app = run(viaApp);
         assertThat(app).isNotNull();
         assertThat(app.get("indexed").asInt()).isEqualTo(40);
         assertThat(app.get("skipped").asInt()).isEqualTo(20);

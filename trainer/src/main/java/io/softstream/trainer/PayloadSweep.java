@@ -270,7 +270,7 @@ public final class PayloadSweep {
     };
     for (int s = 0; s < sweeps.size(); s++) {
       List<Map<String, Object>> rows = (List<Map<String, Object>>) sweeps.get(s).get("encodings");
-      int x0 = s * pw + 60, y0 = 40, x1 = s * pw + pw - 20, y1 = ph - 50;
+      int x0 = s * pw + 60, y0 = 40, x1 = s * pw + pw - 35, y1 = ph - 50;
       double minB = Double.MAX_VALUE, maxB = 0, minP = Double.MAX_VALUE, maxP = 0;
       for (Map<String, Object> r : rows) {
         for (String[] se : series) {
@@ -325,8 +325,9 @@ public final class PayloadSweep {
           if (lx >= 0) {
             g.drawLine(lx, ly, x, y);
           }
-          if (k == 0) {
-            g.drawString((String) r.get("encoding"), x + 5, y - 5);
+          if (k == 0) { // alternately above and below: neighbouring points are close
+            g.drawString(
+                (String) r.get("encoding"), x - 10, rows.indexOf(r) % 2 == 0 ? y - 6 : y + 15);
           }
           lx = x;
           ly = y;
