@@ -5,7 +5,7 @@
 #                                     and chromium-driver for DashboardIT),
 #                                     and onnxruntime (pip) in .cache/python-venv for the Python token reader
 set -euo pipefail
-RUNTIME=(dataset-fashion-mnist mate-backgrounds gnome-backgrounds)
+RUNTIME=(dataset-fashion-mnist mate-backgrounds gnome-backgrounds webp)
 TEST=(kcat python3-confluent-kafka python3-avro python3-venv python3-requests libopenblas0-pthread python3-torch python3-onnx python3-numpy python3-pil chromium chromium-driver)
 case "${1:-runtime}" in
   runtime) WANT=("${RUNTIME[@]}") ;;

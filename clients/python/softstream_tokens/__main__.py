@@ -56,18 +56,22 @@ def main(argv=None):
         for t in reader.read(max_records=a.max, timeout=a.timeout_s):
             n += 1
             saved = None
+            values = decoder.tokens_of(t) if decoder is not None else t.tokens
             if decoder is not None:
-                img = TokenDecoder.to_uint8(decoder.decode(t.tokens))[0]
+                img = TokenDecoder.to_uint8(decoder.decode(values))[0]
                 saved = _save(os.path.join(a.out, t.image_id.replace("/", "_")), img)
             if a.json:
                 print(json.dumps({"key": t.key, "image_id": t.image_id, "model_name": t.model_name,
-                                  "model_version": t.model_version, "dtype": str(t.tokens.dtype),
-                                  "shape": list(t.tokens.shape), "event_time_ms": t.event_time_ms,
+                                  "model_version": t.model_version, "encoding": t.encoding,
+                                  "dtype": None if values is None else str(values.dtype),
+                                  "shape": [t.record["token_count"], t.record["token_dim"]], "event_time_ms": t.event_time_ms,
                                   "partition": t.partition, "offset": t.offset,
-                                  "tokens": t.tokens.astype(float).tolist(), "saved": saved}), flush=True)
+                                  "tokens": None if values is None else values.astype(float).tolist(),
+                                  "saved": saved}), flush=True)
             else:
-                print("%s %s:%d %dx%d %s %s p%d@%d%s" % (t.image_id, t.model_name, t.model_version, t.tokens.shape[0],
-                                                       t.tokens.shape[1], t.tokens.dtype, t.event_time.isoformat(),
+                print("%s %s:%d %dx%d %s %s p%d@%d%s" % (t.image_id, t.model_name, t.model_version,
+                                                       t.record["token_count"], t.record["token_dim"], t.encoding,
+                                                       t.event_time.isoformat(),
                                                        t.partition, t.offset, " -> " + saved if saved else ""),
                       flush=True)
     if a.max is not None and n < a.max:

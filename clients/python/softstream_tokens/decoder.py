@@ -26,6 +26,7 @@ class TokenDecoder:
             raise FileNotFoundError("%s has no decoder.onnx: export it first (softstream export --model %s)"
                                     % (model_dir, model_dir))
         self._check_export()
+        self._codebook = None
         try:
             import onnxruntime
         except ImportError as e:
@@ -48,13 +49,28 @@ class TokenDecoder:
             raise ValueError("decoder.onnx in %s was exported from other weights than decoder.params now there; "
                              "re-export it: softstream export --model %s" % (self.model_dir, self.model_dir))
 
+    @property
+    def codebook(self):
+        """The model's L2-normalised codebook [G, K, d], read from encoder.onnx on first use (topk/codes)."""
+        if self._codebook is None:
+            from .codec import read_codebook
+            self._codebook = read_codebook(self.model_dir)
+        return self._codebook
+
+    def tokens_of(self, t):
+        """The token values of a :class:`~softstream_tokens.reader.Tokens`, whatever its payload encoding."""
+        if getattr(t, "tokens", None) is not None:
+            return t.tokens
+        from .reader import unpack_tokens
+        return unpack_tokens(t.record, self.codebook)
+
     def decode(self, tokens):
         """``[token_count, token_dim]`` or ``[batch, token_count, token_dim]`` tokens (any float dtype, or
         :class:`~softstream_tokens.reader.Tokens`, or a list of them) to float32 pixels
         ``[batch, channels, size, size]`` in [-1, 1]."""
         if isinstance(tokens, (list, tuple)):
-            tokens = np.stack([getattr(t, "tokens", t) for t in tokens])
-        tokens = np.asarray(getattr(tokens, "tokens", tokens), dtype=np.float32)
+            tokens = np.stack([self.tokens_of(t) if hasattr(t, "record") else t for t in tokens])
+        tokens = np.asarray(self.tokens_of(tokens) if hasattr(tokens, "record") else tokens, dtype=np.float32)
         if tokens.ndim == 2:
             tokens = tokens[None]
         if tokens.shape[1:] != (self.token_count, self.token_dim):

@@ -14,27 +14,33 @@ from typing import Optional
 import numpy as np
 from confluent_kafka import Consumer, KafkaError, TopicPartition, OFFSET_BEGINNING
 
+from .codec import decode_payload, parse_encoding
 from .wire import RegistryClient, decode_value
 
 #: numpy dtype of each TokenRecord dtype: little-endian IEEE 754 half / single precision.
 DTYPES = {"FP16": np.dtype("<f2"), "FP32": np.dtype("<f4")}
 
 
-def unpack_tokens(record):
-    """The packed ``tokens`` bytes of a TokenRecord (dict) as a ``[token_count, token_dim]`` array.
+def needs_codebook(record):
+    """True when the record's payload (topk:K, codes) indexes the model's codebook."""
+    return parse_encoding(record)[0] in ("topk", "codes")
 
-    float16 for FP16, float32 for FP32 (values token-major, little-endian, no padding), in native
-    byte order and writable.
+
+def unpack_tokens(record, codebook=None):
+    """The ``tokens`` payload of a TokenRecord (dict) as a ``[token_count, token_dim]`` array.
+
+    Dense payloads (``encoding`` fp16/fp32, or absent: as ``dtype`` says) give float16/float32 in native
+    byte order; int8, topk:K and codes give float32 (:mod:`softstream_tokens.codec`). topk and codes need
+    ``codebook`` (:func:`softstream_tokens.codec.read_codebook` of the model folder).
     """
-    dtype = DTYPES.get(record["dtype"])
-    if dtype is None:
+    if record.get("encoding") is None and record["dtype"] not in DTYPES:
         raise ValueError("TokenRecord %s has unknown dtype %r" % (record.get("image_id"), record["dtype"]))
-    n, d = record["token_count"], record["token_dim"]
-    raw = record["tokens"]
-    if len(raw) != n * d * dtype.itemsize:
-        raise ValueError("TokenRecord %s has %d token bytes; %d tokens x %d dims of %s need %d"
-                         % (record.get("image_id"), len(raw), n, d, record["dtype"], n * d * dtype.itemsize))
-    return np.frombuffer(raw, dtype=dtype).reshape(n, d).astype(dtype.newbyteorder("="))
+    kind, k = parse_encoding(record)
+    try:
+        return decode_payload(bytes(record["tokens"]), record["token_count"], record["token_dim"], kind, k,
+                              codebook)
+    except ValueError as e:
+        raise ValueError("TokenRecord %s: %s" % (record.get("image_id"), e)) from None
 
 
 def _millis(v):
@@ -53,7 +59,7 @@ class Tokens:
     image_id: str
     model_name: str
     model_version: int
-    tokens: np.ndarray  # [token_count, token_dim], float16 or float32
+    tokens: Optional[np.ndarray]  # [token_count, token_dim]; None for topk/codes read without a codebook
     code_indices: Optional[np.ndarray]  # [token_count] int32, or None
     event_time: datetime.datetime  # UTC
     event_time_ms: int
@@ -67,12 +73,19 @@ class Tokens:
         """The record's dtype name, FP16 or FP32."""
         return self.record["dtype"]
 
+    @property
+    def encoding(self):
+        """The payload encoding: fp16, fp32, int8, topk:K or codes."""
+        kind, k = parse_encoding(self.record)
+        return "topk:%d" % k if kind == "topk" else kind
+
     @classmethod
-    def from_record(cls, record, key=None, topic=None, partition=-1, offset=-1):
+    def from_record(cls, record, key=None, topic=None, partition=-1, offset=-1, codebook=None):
         codes = record.get("code_indices")
+        values = None if needs_codebook(record) and codebook is None else unpack_tokens(record, codebook)
         ms = _millis(record.get("event_time", 0))
         return cls(key=key, image_id=record["image_id"], model_name=record["model_name"],
-                   model_version=record["model_version"], tokens=unpack_tokens(record),
+                   model_version=record["model_version"], tokens=values,
                    code_indices=None if codes is None else np.asarray(codes, dtype=np.int32),
                    event_time=datetime.datetime.fromtimestamp(ms / 1000.0, tz=datetime.timezone.utc),
                    event_time_ms=ms, topic=topic, partition=partition, offset=offset, record=record)

@@ -26,6 +26,12 @@ public final class EncodeWorkerCommand implements Callable<Integer> {
   @Option(names = "--token-dtype", description = "fp16|fp32 token payload (default: fp16).")
   String dtype;
 
+  @Option(
+      names = "--token-encoding",
+      description =
+          "fp32|fp16|int8|topk:K|codes token payload (default: --token-dtype's, fp16); README: Payload encodings.")
+  String encoding;
+
   @Option(names = "--image-resize", description = "fit|crop|pad (default: fit).")
   String resize;
 
@@ -33,6 +39,7 @@ public final class EncodeWorkerCommand implements Callable<Integer> {
   Map<String, Object> config() throws IOException {
     Map<String, Object> c = options.toConfig();
     Settings.putIfSet(c, WorkerConfig.TOKEN_DTYPE, dtype);
+    Settings.putIfSet(c, WorkerConfig.TOKEN_ENCODING, encoding);
     Settings.putIfSet(c, WorkerConfig.IMAGE_RESIZE, resize);
     return WorkerOptions.orModel(c, ShippedModels::fashionMnist);
   }

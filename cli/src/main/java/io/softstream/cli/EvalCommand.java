@@ -3,13 +3,17 @@ package io.softstream.cli;
 import io.softstream.model.ModelCard;
 import io.softstream.model.TokenizerConfig;
 import io.softstream.model.image.ImageTranslator;
+import io.softstream.model.onnx.OnnxCodebook;
 import io.softstream.model.runtime.EngineKind;
 import io.softstream.model.runtime.TokenizerRuntime;
 import io.softstream.model.runtime.TokenizerRuntimes;
 import io.softstream.schemas.images.ImageLimits;
+import io.softstream.schemas.tokens.Codebook;
 import io.softstream.trainer.Dataset;
 import io.softstream.trainer.Evaluation;
+import io.softstream.trainer.PayloadSweep;
 import io.softstream.trainer.PhotoCrops;
+import io.softstream.trainer.SimilarityEval;
 import io.softstream.trainer.TrainConfig;
 import io.softstream.trainer.TrainerRun;
 import java.io.PrintWriter;
@@ -103,6 +107,36 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(names = "--json", description = "Print one JSON object (only).")
   boolean json;
 
+  @Option(
+      names = "--payload-sweep",
+      description =
+          "Rate-distortion of the token payload encodings (fp32, fp16, int8, topk:4/2/1, codes): bytes per"
+              + " image, psnr, ssim, linear probe, beside JPEG, WebP (cwebp) and a bicubic thumbnail at the same"
+              + " bytes, on --test-images (codec baselines are slow: ~1,000 images is plenty); writes --plot.")
+  boolean payloadSweep;
+
+  @Option(
+      names = "--similarity",
+      description =
+          "Precision@10 by class of cosine similarity search over --test-images Fashion-MNIST test images"
+              + " (each against all others): tokens (fp16, int8, topk:4, topk:2, codes) against raw pixels and"
+              + " JPEG files of the fp16 tokens' bytes.")
+  boolean similarity;
+
+  @Option(
+      names = "--codec-images",
+      defaultValue = "250",
+      description =
+          "With --payload-sweep: held-out images for the JPEG/WebP/bicubic baselines (default: ${DEFAULT-VALUE}).")
+  int codecImages;
+
+  @Option(
+      names = "--plot",
+      defaultValue = "out/payload-sweep.png",
+      description =
+          "With --payload-sweep: PSNR against bytes per image, PNG (default: ${DEFAULT-VALUE}).")
+  Path plot;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
@@ -141,6 +175,54 @@ public final class EvalCommand implements Callable<Integer> {
         Path data = Path.of(TrainConfig.defaults().dataDir());
         test = Dataset.fashionMnist(data, false, testImages);
         train = probeImages > 0 ? Dataset.fashionMnist(data, true, probeImages) : null;
+      }
+      if (similarity) {
+        TokenizerConfig c = rt.config();
+        Map<String, Object> r =
+            SimilarityEval.run(
+                rt,
+                Codebook.normalise(
+                    c.numCodebooks(), c.codebookSize(), c.codeDim(), OnnxCodebook.read(dir, c)),
+                test,
+                testImages,
+                10);
+        out.println(
+            json
+                ? ModelCard.JSON
+                    .writer()
+                    .without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+                    .writeValueAsString(r)
+                : ModelCard.JSON.writeValueAsString(r));
+        out.flush();
+        return 0;
+      }
+      if (payloadSweep) {
+        TokenizerConfig c = rt.config();
+        Map<String, Object> r =
+            PayloadSweep.run(
+                rt,
+                Codebook.normalise(
+                    c.numCodebooks(), c.codebookSize(), c.codeDim(), OnnxCodebook.read(dir, c)),
+                train,
+                test,
+                testImages,
+                probeImages,
+                codecImages);
+        r.put("dataset", source.images != null ? source.images.toString() : name);
+        PayloadSweep.plot(
+            List.of(r),
+            List.of(
+                rt.card().name() + " on " + r.get("dataset") + ", " + r.get("images") + " images"),
+            plot);
+        out.println(
+            json
+                ? ModelCard.JSON
+                    .writer()
+                    .without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+                    .writeValueAsString(r)
+                : ModelCard.JSON.writeValueAsString(r) + "\nplot: " + plot.toAbsolutePath());
+        out.flush();
+        return 0;
       }
       Map<String, Object> r =
           new java.util.LinkedHashMap<>(

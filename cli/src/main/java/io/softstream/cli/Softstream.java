@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
       EncodeWorkerCommand.class,
       DecodeWorkerCommand.class,
       DecodeCommand.class,
+      SimilarCommand.class,
       ExportCommand.class,
       BenchCommand.class,
       ModelsCommand.class,

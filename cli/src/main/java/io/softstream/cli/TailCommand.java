@@ -196,7 +196,11 @@ public final class TailCommand implements Callable<Integer> {
               f.get("model_version"),
               f.get("token_count"),
               f.get("token_dim"),
-              f.get("dtype"),
+              // dense payloads as their dtype (FP16/FP32); compact ones by encoding (int8, topk:K)
+              f.get("encoding") == null
+                      || List.of("fp16", "fp32").contains(String.valueOf(f.get("encoding")))
+                  ? f.get("dtype")
+                  : f.get("encoding"),
               ((Map<?, ?>) f.get("tokens")).get("bytes"),
               f.get("encode_latency_micros"));
       case "DeadLetter" ->
@@ -262,6 +266,10 @@ public final class TailCommand implements Callable<Integer> {
     ByteBuffer le = b.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     boolean fp16 = String.valueOf(g.get("dtype")).equals("FP16");
     List<Float> v = new ArrayList<>();
+    Object encoding = g.getSchema().getField("encoding") == null ? null : g.get("encoding");
+    if (encoding != null && !List.of("fp16", "fp32").contains(encoding.toString())) {
+      return v; // int8, topk and codes are not plain values (TokenCodec decodes them)
+    }
     while (v.size() < 4 && le.remaining() >= (fp16 ? 2 : 4)) {
       v.add(
           fp16 ? io.softstream.schemas.tokens.TokenPacking.fromHalf(le.getShort()) : le.getFloat());

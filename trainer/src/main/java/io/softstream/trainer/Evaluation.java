@@ -57,7 +57,7 @@ public final class Evaluation {
   private static final int BATCH = 250;
 
   /** A line on stderr (stdout may carry the JSON result): evaluation takes seconds to minutes. */
-  private static void progress(String format, Object... args) {
+  static void progress(String format, Object... args) {
     System.err.printf("evaluation: " + format + "%n", args);
     System.err.flush();
   }

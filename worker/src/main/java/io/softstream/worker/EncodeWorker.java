@@ -3,18 +3,19 @@ package io.softstream.worker;
 import io.softstream.model.TokenizerConfig;
 import io.softstream.model.image.ImageRejectedException;
 import io.softstream.model.image.ImageTranslator;
+import io.softstream.model.onnx.OnnxCodebook;
 import io.softstream.model.runtime.TokenizerRuntime;
 import io.softstream.model.runtime.TokenizerRuntimes;
 import io.softstream.schemas.avro.ImageEvent;
 import io.softstream.schemas.avro.ModelKind;
 import io.softstream.schemas.avro.ModelVersion;
-import io.softstream.schemas.avro.TokenDtype;
 import io.softstream.schemas.avro.TokenRecord;
 import io.softstream.schemas.images.ContentHash;
 import io.softstream.schemas.images.DeclaredSize;
 import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
-import io.softstream.schemas.tokens.TokenPacking;
+import io.softstream.schemas.tokens.Codebook;
+import io.softstream.schemas.tokens.TokenCodec;
 import io.softstream.worker.internals.ModelFeed;
 import io.softstream.worker.internals.ModelSlot;
 import io.softstream.worker.internals.PoisonRecordException;
@@ -43,7 +44,12 @@ public final class EncodeWorker extends AbstractWorker {
   private static final Logger log = LoggerFactory.getLogger(EncodeWorker.class);
 
   /** A loaded model and the name and version written into its records. */
-  record Serving(TokenizerRuntime runtime, String name, int version, ImageTranslator preprocessor)
+  record Serving(
+      TokenizerRuntime runtime,
+      String name,
+      int version,
+      ImageTranslator preprocessor,
+      Codebook codebook)
       implements AutoCloseable {
     @Override
     public void close() {
@@ -53,7 +59,7 @@ public final class EncodeWorker extends AbstractWorker {
 
   private final AvroDeserializer<ImageEvent> images;
   private final AvroSerializer<TokenRecord> tokens;
-  private final TokenDtype dtype;
+  private final TokenCodec.Encoding encoding;
   private final ModelFeed feed;
   private final ModelSlot<Serving> slot;
 
@@ -62,10 +68,7 @@ public final class EncodeWorker extends AbstractWorker {
     this.images = new AvroDeserializer<>(registry, ImageEvent.class);
     this.images.configure(config.serdeConfig(), false);
     this.tokens = new AvroSerializer<>(registry, config.serdeConfig(), false);
-    this.dtype =
-        config.getString(WorkerConfig.TOKEN_DTYPE).equals("fp16")
-            ? TokenDtype.FP16
-            : TokenDtype.FP32;
+    this.encoding = config.tokenEncoding();
     String name = config.getString(WorkerConfig.MODEL_NAME);
     boolean watch = config.getBoolean(WorkerConfig.MODEL_WATCH);
     this.feed =
@@ -142,7 +145,16 @@ public final class EncodeWorker extends AbstractWorker {
       TokenizerConfig model = runtime.config();
       ImageTranslator pre = config.imageTranslator(model);
       selfCheck(runtime, pre, name.isEmpty() ? runtime.card().name() : name, version);
-      return new Serving(runtime, name.isEmpty() ? runtime.card().name() : name, version, pre);
+      // topk and codes index the model's codebook; read once per model version.
+      Codebook cb =
+          encoding.needsCodebook()
+              ? Codebook.normalise(
+                  model.numCodebooks(),
+                  model.codebookSize(),
+                  model.codeDim(),
+                  OnnxCodebook.read(dir, model))
+              : null;
+      return new Serving(runtime, name.isEmpty() ? runtime.card().name() : name, version, pre, cb);
     } catch (RuntimeException e) {
       runtime.close();
       throw e;
@@ -303,24 +315,26 @@ public final class EncodeWorker extends AbstractWorker {
     for (int j = 0; j < idx.size(); j++) {
       ConsumerRecord<byte[], byte[]> r = good.get(idx.get(j));
       ImageEvent e = events.get(idx.get(j));
-      TokenRecord t =
+      TokenRecord.Builder b =
           TokenRecord.newBuilder()
               .setImageId(e.getId())
               .setModelName(s.name())
               .setModelVersion(s.version())
               .setTokenCount(enc.tokens())
               .setTokenDim(enc.dim())
-              .setDtype(dtype)
-              .setTokens(ByteBuffer.wrap(TokenPacking.pack(enc.image(j), dtype)))
-              .setCodeIndices(Arrays.stream(enc.codes(j)).boxed().toList())
+              // Dense payloads keep the argmax view; the compact ones leave it out (it would add
+              // ~2 bytes a token) — topk and codes carry the codes themselves.
+              .setCodeIndices(
+                  encoding.dense() ? Arrays.stream(enc.codes(j)).boxed().toList() : null)
               .setEncodeLatencyMicros(micros)
               .setSourceTopic(r.topic())
               .setSourcePartition(r.partition())
               .setSourceOffset(r.offset())
               .setEventTime(e.getEventTime())
               .setContentSha256(ContentHash.sha256Hex(e.getImageBytes()))
-              .setWorkerId(workerId)
-              .build();
+              .setWorkerId(workerId);
+      TokenRecord t =
+          TokenCodec.fill(b, enc.image(j), enc.tokens(), enc.dim(), encoding, s.codebook()).build();
       String topic = topics.tokens();
       out.add(
           new Output(

@@ -2,11 +2,13 @@ package io.softstream.worker;
 
 import io.softstream.model.TokenizerConfig;
 import io.softstream.model.image.ImageTranslator;
+import io.softstream.model.onnx.OnnxCodebook;
 import io.softstream.model.runtime.EngineKind;
 import io.softstream.model.runtime.TokenizerRuntime;
 import io.softstream.model.runtime.TokenizerRuntimes;
 import io.softstream.schemas.avro.TokenRecord;
-import io.softstream.schemas.tokens.TokenPacking;
+import io.softstream.schemas.tokens.Codebook;
+import io.softstream.schemas.tokens.TokenCodec;
 import io.softstream.worker.internals.PoisonRecordException;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
@@ -31,11 +33,14 @@ public final class TokenDecoding implements AutoCloseable {
   private final TokenizerRuntime runtime;
   private final String modelName;
   private final int modelVersion;
+  private final Path dir;
+  private Codebook codebook; // read on the first topk/codes record
 
-  private TokenDecoding(TokenizerRuntime runtime, String modelName, int modelVersion) {
+  private TokenDecoding(TokenizerRuntime runtime, String modelName, int modelVersion, Path dir) {
     this.runtime = runtime;
     this.modelName = modelName;
     this.modelVersion = modelVersion;
+    this.dir = dir;
   }
 
   /**
@@ -43,7 +48,7 @@ public final class TokenDecoding implements AutoCloseable {
    */
   public static TokenDecoding open(Path dir, EngineKind engine, int version) {
     TokenizerRuntime r = TokenizerRuntimes.open(dir, engine, TokenizerRuntimes.Part.DECODER);
-    return new TokenDecoding(r, r.card().name(), version);
+    return new TokenDecoding(r, r.card().name(), version, dir);
   }
 
   /**
@@ -58,7 +63,7 @@ public final class TokenDecoding implements AutoCloseable {
             engine,
             TokenizerRuntimes.Part.DECODER,
             new TokenizerRuntimes.Options(engineThreads));
-    return new TokenDecoding(r, name.isEmpty() ? r.card().name() : name, version);
+    return new TokenDecoding(r, name.isEmpty() ? r.card().name() : name, version, dir);
   }
 
   public String modelName() {
@@ -124,7 +129,7 @@ public final class TokenDecoding implements AutoCloseable {
     for (int i = 0; i < records.size(); i++) {
       check(records.get(i));
       try {
-        System.arraycopy(TokenPacking.unpack(records.get(i)), 0, tokens, i * per, per);
+        System.arraycopy(tokens(records.get(i)), 0, tokens, i * per, per);
       } catch (IllegalArgumentException e) {
         throw new PoisonRecordException("TokenShapeMismatch", e.getMessage(), e);
       }
@@ -136,6 +141,22 @@ public final class TokenDecoding implements AutoCloseable {
       out.add(ImageTranslator.toImage(px, i * pixels, c.channels(), c.imageSize()));
     }
     return out;
+  }
+
+  /**
+   * The token values of a checked record, whatever its payload encoding ({@link TokenCodec}).
+   *
+   * @throws IllegalArgumentException the payload does not fit its encoding and shape
+   */
+  public float[] tokens(TokenRecord r) {
+    TokenCodec.Encoding e = TokenCodec.encodingOf(r);
+    if (e.needsCodebook() && codebook == null) {
+      TokenizerConfig c = runtime.config();
+      codebook =
+          Codebook.normalise(
+              c.numCodebooks(), c.codebookSize(), c.codeDim(), OnnxCodebook.read(dir, c));
+    }
+    return TokenCodec.decode(r, codebook);
   }
 
   /** One forward pass on zeros: allocations and JIT happen before the first real record. */

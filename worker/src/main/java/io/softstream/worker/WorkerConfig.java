@@ -5,6 +5,7 @@ import io.softstream.model.image.ImageTranslator;
 import io.softstream.model.runtime.EngineKind;
 import io.softstream.schemas.images.ImageLimits;
 import io.softstream.topology.ClusterSettings;
+import io.softstream.schemas.tokens.TokenCodec;
 import java.lang.management.ManagementFactory;
 import java.util.HashMap;
 import java.util.Locale;
@@ -42,6 +43,7 @@ public class WorkerConfig extends AbstractConfig {
   public static final String BATCH_MAX_RECORDS = "batch.max.records";
   public static final String BATCH_MAX_WAIT_MS = "batch.max.wait.ms";
   public static final String TOKEN_DTYPE = "token.dtype";
+  public static final String TOKEN_ENCODING = "token.encoding";
   public static final String IMAGE_RESIZE = "image.resize";
   public static final String IMAGE_MAX_BYTES = ImageLimits.MAX_BYTES_SETTING;
   public static final String IMAGE_MAX_PIXELS = ImageLimits.MAX_PIXELS_SETTING;
@@ -148,6 +150,23 @@ public class WorkerConfig extends AbstractConfig {
               Importance.MEDIUM,
               "Token payload precision (fp16 halves the bytes).")
           .define(
+              TOKEN_ENCODING,
+              Type.STRING,
+              "",
+              (name, v) -> {
+                if (v != null && !v.toString().isEmpty()) {
+                  try {
+                    TokenCodec.Encoding.parse(v.toString());
+                  } catch (IllegalArgumentException e) {
+                    throw new ConfigException(name, v, e.getMessage());
+                  }
+                }
+              },
+              Importance.MEDIUM,
+              "Token payload encoding: fp32, fp16, int8 (per-token scale), topk:K (K codewords per token"
+                  + " as index + 8-bit weight) or codes (argmax indices, bit-packed); empty ="
+                  + " token.dtype (default fp16). README: Payload encodings.")
+          .define(
               IMAGE_RESIZE,
               Type.STRING,
               "fit",
@@ -210,6 +229,12 @@ public class WorkerConfig extends AbstractConfig {
 
   public static ConfigDef configDef() {
     return new ConfigDef(CONFIG);
+  }
+
+  /** token.encoding, or token.dtype when it is empty. */
+  public TokenCodec.Encoding tokenEncoding() {
+    String e = getString(TOKEN_ENCODING);
+    return TokenCodec.Encoding.parse(e.isEmpty() ? getString(TOKEN_DTYPE) : e);
   }
 
   public EngineKind engine() {

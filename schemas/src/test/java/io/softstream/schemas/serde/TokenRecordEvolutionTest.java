@@ -92,4 +92,44 @@ class TokenRecordEvolutionTest {
     assertThat(asOld.get("image_id").toString()).isEqualTo("img-1");
     assertThat(asOld.getSchema().getField("content_sha256")).isNull();
   }
+
+  /**
+   * TokenRecord gained {@code encoding} (compact payloads): BACKWARD against the schema before it,
+   * and a record written with that schema reads as dense FP16 tokens through {@code TokenCodec}.
+   */
+  @Test
+  void recordsWrittenBeforeTheEncodingFieldDecodeAsDenseTokens() throws Exception {
+    Schema v2;
+    try (InputStream in = getClass().getResourceAsStream("/evolution/TokenRecord.v2.avsc")) {
+      v2 = new Schema.Parser().parse(in);
+    }
+    Map<String, Object> conf = Map.of("schema.registry.url", "mock://token-encoding");
+    SchemaRegistryClient registry = SchemaRegistryClients.create(conf);
+    registry.register("tokens-value", v2);
+    registry.setCompatibility("tokens-value", CompatibilityLevel.BACKWARD);
+    assertThat(
+            registry.testCompatibility("tokens-value", TokenRecord.getClassSchema()).compatible())
+        .isTrue();
+    GenericRecord r = oldRecord(v2);
+    float[] values = {0.5f, -0.25f};
+    r.put(
+        "tokens",
+        ByteBuffer.wrap(
+            io.softstream.schemas.tokens.TokenPacking.pack(
+                values, io.softstream.schemas.avro.TokenDtype.FP16)));
+    r.put("cache_hit", false);
+    byte[] old =
+        new AvroSerializer<GenericRecord>(
+                registry,
+                Map.of(
+                    "schema.registry.url", "mock://token-encoding", "auto.register.schemas", false),
+                false)
+            .serialize("tokens", r);
+    TokenRecord read =
+        new AvroDeserializer<>(registry, TokenRecord.class).deserialize("tokens", old);
+    assertThat(read.getEncoding()).isNull();
+    assertThat(io.softstream.schemas.tokens.TokenCodec.encodingOf(read).toString())
+        .isEqualTo("fp16");
+    assertThat(io.softstream.schemas.tokens.TokenCodec.decode(read, null)).containsExactly(values);
+  }
 }

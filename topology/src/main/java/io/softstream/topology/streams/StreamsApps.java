@@ -2,6 +2,7 @@ package io.softstream.topology.streams;
 
 import io.softstream.topology.streams.generation.GenerationApp;
 import io.softstream.topology.streams.ingest.IngestGateApp;
+import io.softstream.topology.streams.similarity.SimilarityApp;
 import io.softstream.topology.streams.stats.StatsApp;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -18,6 +19,14 @@ public final class StreamsApps {
   }
 
   /**
+   * Every app by name: {@link #all()} plus those started only when named, such as {@code
+   * similarity} (it keeps every image's tokens in its store, which the demo does not need).
+   */
+  public static List<StreamsApp> known() {
+    return List.of(new IngestGateApp(), new GenerationApp(), new StatsApp(), new SimilarityApp());
+  }
+
+  /**
    * The apps named in {@code spec}: a comma-separated list of names, or {@code all}.
    *
    * @throws IllegalArgumentException for an unknown name, listing the known ones
@@ -31,7 +40,7 @@ public final class StreamsApps {
       // The token cache lives inside the ingest gate (see IngestGateApp): "cache" names that app.
       String name = given.equalsIgnoreCase("cache") ? "ingest" : given;
       StreamsApp app =
-          all().stream()
+          known().stream()
               .filter(a -> a.name().equals(name.toLowerCase(Locale.ROOT)))
               .findFirst()
               .orElseThrow(
@@ -40,7 +49,7 @@ public final class StreamsApps {
                           "Unknown app '"
                               + given
                               + "'; known: "
-                              + all().stream().map(StreamsApp::name).toList()
+                              + known().stream().map(StreamsApp::name).toList()
                               + " or all (the token cache is part of the ingest app)"));
       if (out.stream().noneMatch(a -> a.name().equals(app.name()))) {
         out.add(app);

@@ -6,6 +6,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.binder.kafka.KafkaStreamsMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.softstream.topology.streams.similarity.SimilarityApp;
+import io.softstream.topology.streams.similarity.SimilarityQueries;
 import io.softstream.topology.streams.stats.StatsApp;
 import io.softstream.topology.streams.stats.StatsQueries;
 import java.io.IOException;
@@ -106,6 +108,11 @@ public final class StreamsRunner implements AutoCloseable {
       if (stats != null) {
         // Interactive queries over the statistics windows: the dashboard's source.
         http.createContext("/stats", StatsQueries.of(stats).httpHandler());
+      }
+      KafkaStreams similarity = apps.get(SimilarityApp.NAME);
+      if (similarity != null) {
+        // Nearest stored images by cosine over their tokens: softstream similar --url.
+        http.createContext("/similar", SimilarityQueries.of(similarity).httpHandler());
       }
       http.start();
       port = http.getAddress().getPort();
