@@ -48,11 +48,29 @@ public final class KafkaCommand implements Callable<Integer> {
               + "a free port (printed); a restart on the same --data-dir keeps its port.")
   int port;
 
+  @Option(
+      names = "--brokers",
+      defaultValue = "1",
+      description =
+          "Broker processes: 1 (default) or a KRaft cluster of N, e.g. 3 (replication factor "
+              + "min(N, 3), min.insync.replicas 2, data in <data-dir>/kafka-cluster, free ports).")
+  int brokers;
+
   @Mixin TopicOptions topicOptions;
 
   @Override
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
+    if (brokers > 1) {
+      try (EmbeddedPlatform p =
+          EmbeddedPlatform.startCluster(
+              dataDir,
+              brokers,
+              registryPort,
+              topicOptions.layout().withReplication(Math.min(brokers, 3)))) {
+        return serve(p, out);
+      }
+    }
     boolean restart = Files.exists(dataDir.resolve("kafka").resolve("ports.properties"));
     // A restart keeps the port recorded in the data directory.
     int brokerPort = 0;
@@ -65,17 +83,21 @@ public final class KafkaCommand implements Callable<Integer> {
     }
     try (EmbeddedPlatform p =
         EmbeddedPlatform.start(dataDir, brokerPort, registryPort, topicOptions.layout())) {
-      // Every other command reads these two variables: paste them into the shells that run them.
-      out.printf(
-          "export BOOTSTRAP_SERVERS=%s%nexport SCHEMA_REGISTRY_URL=%s%ntopics: %s%nCtrl-C to stop.%n",
-          p.bootstrapServers(),
-          p.schemaRegistryUrl(),
-          p.layout().all().stream().map(t -> t.name()).toList());
-      out.flush();
-      CountDownLatch stop = new CountDownLatch(1);
-      Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
-      stop.await();
+      return serve(p, out);
     }
+  }
+
+  private static int serve(EmbeddedPlatform p, PrintWriter out) throws InterruptedException {
+    // Every other command reads these two variables: paste them into the shells that run them.
+    out.printf(
+        "export BOOTSTRAP_SERVERS=%s%nexport SCHEMA_REGISTRY_URL=%s%ntopics: %s%nCtrl-C to stop.%n",
+        p.bootstrapServers(),
+        p.schemaRegistryUrl(),
+        p.layout().all().stream().map(t -> t.name()).toList());
+    out.flush();
+    CountDownLatch stop = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+    stop.await();
     return 0;
   }
 
