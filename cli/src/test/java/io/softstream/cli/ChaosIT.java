@@ -136,6 +136,7 @@ class ChaosIT {
       long deadline = System.nanoTime() + Duration.ofSeconds(240).toNanos();
       while (seen.size() < events.size() && System.nanoTime() < deadline) {
         for (WorkerProcess w : List.of(workers.get("w1"), workers.get("w2"), workers.get("w3"))) {
+          w.restartIfStartupFailed();
           assertThat(w.isAlive()).as("worker %s died:%n%s", w.id, w.logTail()).isTrue();
         }
         Thread.sleep(200);

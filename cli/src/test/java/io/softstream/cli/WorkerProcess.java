@@ -17,6 +17,8 @@ final class WorkerProcess {
   private final Path log;
   private Process process;
   private long readyBefore;
+  private int startupRetries;
+  private int logStart;
 
   WorkerProcess(String id, List<String> jvmOptions, List<String> workerArgs, Path logDir)
       throws IOException {
@@ -45,6 +47,7 @@ final class WorkerProcess {
   /** Starts (or starts again, with the same worker id and so the same transactional.id). */
   WorkerProcess start() throws IOException {
     readyBefore = readyLines();
+    logStart = Files.exists(log) ? (int) Files.size(log) : 0;
     process =
         new ProcessBuilder(command)
             .redirectErrorStream(true)
@@ -79,10 +82,33 @@ final class WorkerProcess {
     return process.exitValue();
   }
 
+  /**
+   * Starts the worker again if this run exited before it was ready because its start-up check could
+   * not reach Kafka in 10 s (a loaded 2-core machine, or a broker just killed), as an orchestrator
+   * restarts a pod; any other exit is left for the caller to see. Returns whether it restarted.
+   */
+  boolean restartIfStartupFailed() throws IOException {
+    String text = Files.exists(log) ? Files.readString(log) : "";
+    if (process == null
+        || process.isAlive()
+        || readyLines() > readyBefore
+        || !text.substring(Math.min(logStart, text.length())).contains("Cannot reach Kafka")) {
+      return false;
+    }
+    startupRetries++;
+    start();
+    return true;
+  }
+
+  int startupRetries() {
+    return startupRetries;
+  }
+
   /** Waits until this run of the worker logged that it is ready (its log is appended to). */
   void awaitReady(java.time.Duration timeout) throws IOException, InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (readyLines() <= readyBefore) {
+      restartIfStartupFailed();
       if (!isAlive() || System.nanoTime() > deadline) {
         throw new AssertionError("worker " + id + " not ready:\n" + logTail());
       }

@@ -71,7 +71,7 @@ public final class EmbeddedKafkaCluster implements AutoCloseable {
     private Path dataDir;
     private int brokers = 3;
     private String heap = "384m";
-    private Duration startTimeout = Duration.ofSeconds(120);
+    private Duration startTimeout = Duration.ofSeconds(300);
     private final Map<String, String> overrides = new LinkedHashMap<>();
 
     public Builder dataDir(Path dir) {
