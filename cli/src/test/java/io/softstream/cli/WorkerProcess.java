@@ -45,7 +45,7 @@ final class WorkerProcess {
   }
 
   /** Starts (or starts again, with the same worker id and so the same transactional.id). */
-  WorkerProcess start() throws IOException {
+  synchronized WorkerProcess start() throws IOException {
     readyBefore = readyLines();
     logStart = Files.exists(log) ? (int) Files.size(log) : 0;
     process =
@@ -87,7 +87,7 @@ final class WorkerProcess {
    * not reach Kafka in 10 s (a loaded 2-core machine, or a broker just killed), as an orchestrator
    * restarts a pod; any other exit is left for the caller to see. Returns whether it restarted.
    */
-  boolean restartIfStartupFailed() throws IOException {
+  synchronized boolean restartIfStartupFailed() throws IOException {
     String text = Files.exists(log) ? Files.readString(log) : "";
     if (process == null
         || process.isAlive()
