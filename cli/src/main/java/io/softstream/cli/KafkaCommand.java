@@ -58,11 +58,33 @@ public final class KafkaCommand implements Callable<Integer> {
               + "start, one client settings file per role written there (see docs/security.md).")
   boolean secure;
 
+  @Option(
+      names = "--brokers",
+      defaultValue = "1",
+      description =
+          "Broker processes: 1 (default) or a KRaft cluster of N, e.g. 3 (replication factor "
+              + "min(N, 3), min.insync.replicas 2, data in <data-dir>/kafka-cluster, free ports).")
+  int brokers;
+
   @Mixin TopicOptions topicOptions;
 
   @Override
   public Integer call() throws InterruptedException {
     PrintWriter out = spec.commandLine().getOut();
+    if (brokers > 1) {
+      if (secure) {
+        throw new picocli.CommandLine.ParameterException(
+            spec.commandLine(), "--secure runs on one broker only; drop --brokers or --secure");
+      }
+      try (EmbeddedPlatform p =
+          EmbeddedPlatform.startCluster(
+              dataDir,
+              brokers,
+              registryPort,
+              topicOptions.layout().withReplication(Math.min(brokers, 3)))) {
+        return serve(p, out);
+      }
+    }
     boolean restart = Files.exists(dataDir.resolve("kafka").resolve("ports.properties"));
     // A restart keeps the port recorded in the data directory.
     int brokerPort = 0;
@@ -77,26 +99,30 @@ public final class KafkaCommand implements Callable<Integer> {
         secure
             ? EmbeddedPlatform.startSecure(dataDir, brokerPort, registryPort, topicOptions.layout())
             : EmbeddedPlatform.start(dataDir, brokerPort, registryPort, topicOptions.layout())) {
-      // Every other command reads these two variables: paste them into the shells that run them.
-      out.printf(
-          "export BOOTSTRAP_SERVERS=%s%nexport SCHEMA_REGISTRY_URL=%s%ntopics: %s%n",
-          p.bootstrapServers(),
-          p.schemaRegistryUrl(),
-          p.layout().all().stream().map(t -> t.name()).toList());
-      if (p.security().isPresent()) {
-        Map<Role, Path> files =
-            p.security().get().writeClientFiles(p.bootstrapServers(), p.schemaRegistryUrl());
-        out.printf(
-            "secure: SASL_SSL (SCRAM-SHA-512) and ACLs per role; each role's client settings "
-                + "(owner-only files), for --client-config FILE or SOFTSTREAM_CLIENT_CONFIG:%n");
-        files.forEach((role, f) -> out.printf("  %-29s %s%n", role.principalName(), f));
-      }
-      out.println("Ctrl-C to stop.");
-      out.flush();
-      CountDownLatch stop = new CountDownLatch(1);
-      Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
-      stop.await();
+      return serve(p, out);
     }
+  }
+
+  private static int serve(EmbeddedPlatform p, PrintWriter out) throws InterruptedException {
+    // Every other command reads these two variables: paste them into the shells that run them.
+    out.printf(
+        "export BOOTSTRAP_SERVERS=%s%nexport SCHEMA_REGISTRY_URL=%s%ntopics: %s%n",
+        p.bootstrapServers(),
+        p.schemaRegistryUrl(),
+        p.layout().all().stream().map(t -> t.name()).toList());
+    if (p.security().isPresent()) {
+      Map<Role, Path> files =
+          p.security().get().writeClientFiles(p.bootstrapServers(), p.schemaRegistryUrl());
+      out.printf(
+          "secure: SASL_SSL (SCRAM-SHA-512) and ACLs per role; each role's client settings "
+              + "(owner-only files), for --client-config FILE or SOFTSTREAM_CLIENT_CONFIG:%n");
+      files.forEach((role, f) -> out.printf("  %-29s %s%n", role.principalName(), f));
+    }
+    out.println("Ctrl-C to stop.");
+    out.flush();
+    CountDownLatch stop = new CountDownLatch(1);
+    Runtime.getRuntime().addShutdownHook(new Thread(stop::countDown));
+    stop.await();
     return 0;
   }
 

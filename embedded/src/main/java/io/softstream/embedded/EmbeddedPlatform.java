@@ -19,6 +19,7 @@ import org.apache.kafka.clients.admin.Admin;
  */
 public final class EmbeddedPlatform implements AutoCloseable {
   private final EmbeddedKafkaBroker broker;
+  private final EmbeddedKafkaCluster cluster;
   private final SchemaRegistryServer registry;
   private final TopicLayout layout;
   private final TopicAdmin.Report topics;
@@ -26,11 +27,13 @@ public final class EmbeddedPlatform implements AutoCloseable {
 
   private EmbeddedPlatform(
       EmbeddedKafkaBroker broker,
+      EmbeddedKafkaCluster cluster,
       SchemaRegistryServer registry,
       TopicLayout layout,
       TopicAdmin.Report topics,
       SecureSetup secure) {
     this.broker = broker;
+    this.cluster = cluster;
     this.registry = registry;
     this.layout = layout;
     this.topics = topics;
@@ -98,7 +101,7 @@ public final class EmbeddedPlatform implements AutoCloseable {
             .optBasicAuth(secure.users());
       }
       SchemaRegistryServer registry = rb.build().start();
-      return new EmbeddedPlatform(broker, registry, layout, report, secure);
+      return new EmbeddedPlatform(broker, null, registry, layout, report, secure);
     } catch (IOException e) {
       broker.close();
       throw new UncheckedIOException(
@@ -112,8 +115,44 @@ public final class EmbeddedPlatform implements AutoCloseable {
     }
   }
 
+  /**
+   * As {@link #start(Path, int, TopicLayout)} on a KRaft cluster of {@code brokers} broker
+   * processes ({@link EmbeddedKafkaCluster}, data in {@code dataDir/kafka-cluster}); the topics get
+   * {@code layout}'s replication factor (use {@code layout.withReplication(3)}).
+   */
+  public static EmbeddedPlatform startCluster(
+      Path dataDir, int brokers, int registryPort, TopicLayout layout) {
+    EmbeddedKafkaCluster cluster =
+        EmbeddedKafkaCluster.builder()
+            .dataDir(dataDir.resolve("kafka-cluster"))
+            .optBrokers(brokers)
+            .build()
+            .start();
+    try {
+      TopicAdmin.Report report;
+      try (Admin admin = Admin.create(Map.of("bootstrap.servers", cluster.bootstrapServers()))) {
+        report = TopicAdmin.ensure(admin, layout.all());
+      }
+      SchemaRegistryServer registry =
+          SchemaRegistryServer.builder()
+              .setBootstrapServers(cluster.bootstrapServers())
+              .optTopic(layout.schemas())
+              .optPort(registryPort)
+              .build()
+              .start();
+      return new EmbeddedPlatform(null, cluster, registry, layout, report, null);
+    } catch (IOException e) {
+      cluster.close();
+      throw new UncheckedIOException(
+          "Could not start the schema registry on port " + registryPort, e);
+    } catch (RuntimeException e) {
+      cluster.close();
+      throw e;
+    }
+  }
+
   public String bootstrapServers() {
-    return broker.bootstrapServers();
+    return cluster != null ? cluster.bootstrapServers() : broker.bootstrapServers();
   }
 
   public String schemaRegistryUrl() {
@@ -124,8 +163,14 @@ public final class EmbeddedPlatform implements AutoCloseable {
     return layout;
   }
 
+  /** The single broker; null on a cluster (see {@link #cluster()}). */
   public EmbeddedKafkaBroker broker() {
     return broker;
+  }
+
+  /** The broker cluster of {@link #startCluster}; null on a single broker. */
+  public EmbeddedKafkaCluster cluster() {
+    return cluster;
   }
 
   /** What the topic step did at start. */
@@ -181,7 +226,11 @@ public final class EmbeddedPlatform implements AutoCloseable {
     try {
       registry.close();
     } finally {
-      broker.close();
+      if (cluster != null) {
+        cluster.close();
+      } else {
+        broker.close();
+      }
     }
   }
 }

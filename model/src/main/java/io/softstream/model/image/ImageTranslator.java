@@ -175,6 +175,7 @@ public final class ImageTranslator {
                   + "x"
                   + sniffed.height());
         }
+        refuseIfBeyondHeap(reader, w, h);
         BufferedImage img = reader.read(0);
         if (img == null) {
           throw new IOException("the " + sniffed.format() + " decoder returned no image");
@@ -186,6 +187,43 @@ public final class ImageTranslator {
     } catch (IOException | RuntimeException e) {
       ImageLimits.RejectedImage r = ImageLimits.corrupt(bytes.length, contentType, e.getMessage());
       throw new ImageRejectedException(ErrorClass.UndecodableImage, r.getMessage(), e);
+    }
+  }
+
+  /**
+   * Within the pixel limit an image can still need more memory than this JVM has: a 40-megapixel
+   * 16-bit RGBA PNG of a few hundred KB decodes to 320 MB, plus 4 bytes a pixel for {@link
+   * #picture}. Such an image is refused (OversizedImage) when that exceeds half the maximum heap,
+   * instead of an OutOfMemoryError that would kill the worker and, on restart, again.
+   */
+  private static void refuseIfBeyondHeap(ImageReader reader, int w, int h) throws IOException {
+    Iterator<javax.imageio.ImageTypeSpecifier> types = reader.getImageTypes(0);
+    int bits = 32;
+    if (types != null && types.hasNext()) {
+      java.awt.image.SampleModel sm = types.next().getSampleModel(1, 1);
+      bits = 0;
+      for (int b : sm.getSampleSize()) {
+        bits += b;
+      }
+    }
+    long need = (long) w * h * ((bits + 7) / 8 + 4);
+    long budget = Runtime.getRuntime().maxMemory() / 2;
+    if (need > budget) {
+      throw new ImageRejectedException(
+          ErrorClass.OversizedImage,
+          "The "
+              + reader.getFormatName()
+              + " image is "
+              + w
+              + "x"
+              + h
+              + " at "
+              + bits
+              + " bits a pixel: decoding needs "
+              + need / (1024 * 1024)
+              + " MB, more than half of this process's "
+              + Runtime.getRuntime().maxMemory() / (1024 * 1024)
+              + " MB heap (give it more with -Xmx, or lower the pixel limit).");
     }
   }
 

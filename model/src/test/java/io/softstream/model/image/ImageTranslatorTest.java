@@ -150,6 +150,32 @@ class ImageTranslatorTest {
   }
 
   @Test
+  void anImageWithinThePixelLimitThatWouldNotFitTheHeapIsRefusedBeforeDecoding() {
+    // Found by FuzzIT: a valid 16-bit RGBA PNG of 6000 x 6600 zero pixels (about 300 KB) within the
+    // worker's 40-megapixel limit decodes to 316 MB plus 158 MB for the RGB ints, and an encode
+    // worker with -Xmx512m died of OutOfMemoryError. The header alone (sized to this JVM's heap)
+    // must now be refused: 8 bytes a pixel + 4 for the RGB ints > half the heap.
+    long pixels = Runtime.getRuntime().maxMemory() / 20;
+    int side = (int) Math.ceil(Math.sqrt(pixels));
+    byte[] bomb = pngHeader(side, side);
+    bomb[24] = 16; // bit depth
+    bomb[25] = 6; // RGBA
+    CRC32 crc = new CRC32();
+    crc.update(bomb, 12, 17);
+    ByteBuffer.wrap(bomb).putInt(29, (int) crc.getValue());
+    ImageTranslator roomy =
+        new ImageTranslator(32, 3, Resize.FIT, Limits.of(1 << 20, Long.MAX_VALUE));
+    assertThat(roomy.header(bomb, "image/png"))
+        .isEqualTo(new ImageTranslator.Header("png", side, side));
+    assertThatThrownBy(() -> roomy.decodeInto(bomb, "image/png", new float[3 * 32 * 32], 0))
+        .isInstanceOf(ImageRejectedException.class)
+        .hasMessageContaining("image is " + side + "x" + side + " at 64 bits a pixel")
+        .hasMessageContaining("more than half of this process's")
+        .extracting("errorClass")
+        .isEqualTo(ErrorClass.OversizedImage);
+  }
+
+  @Test
   void fitCropAndPadShapes() {
     // 100 x 50, left half red, right half blue.
     BufferedImage wide = new BufferedImage(100, 50, BufferedImage.TYPE_INT_RGB);
