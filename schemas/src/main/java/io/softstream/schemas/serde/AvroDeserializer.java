@@ -123,6 +123,8 @@ public class AvroDeserializer<T extends IndexedRecord> implements Deserializer<T
         | AvroRuntimeException
         | ArrayIndexOutOfBoundsException
         | NegativeArraySizeException
+        // Avro's answer to a length prefix beyond 2^31 ("Cannot read arrays longer than ...").
+        | UnsupportedOperationException
         | ClassCastException e) {
       throw new SerializationException(
           "Could not decode the " + where + " as " + writer.getFullName() + " (" + ref + "): " + e,

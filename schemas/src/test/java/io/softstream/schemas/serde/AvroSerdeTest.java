@@ -229,6 +229,16 @@ class AvroSerdeTest {
     assertThatThrownBy(
             () -> de.deserialize("images", "plain text".getBytes(StandardCharsets.UTF_8)))
         .isInstanceOf(SerializationException.class);
+
+    // The id's length prefix (byte 5, zigzag varint) replaced by 2^40, as FuzzIT sends.
+    byte[] huge = new byte[good.length + 5];
+    System.arraycopy(good, 0, huge, 0, 5);
+    byte[] len = {(byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, (byte) 0x80, 0x40};
+    System.arraycopy(len, 0, huge, 5, len.length);
+    System.arraycopy(good, 6, huge, 11, good.length - 6);
+    assertThatThrownBy(() -> de.deserialize("images", huge))
+        .isInstanceOf(SerializationException.class)
+        .hasMessageContaining("Could not decode");
   }
 
   @Test
