@@ -175,7 +175,7 @@ public final class ImageTranslator {
                   + "x"
                   + sniffed.height());
         }
-        refuseIfBeyondHeap(reader, w, h);
+        refuseIfBeyondHeap(reader, reader.getWidth(0), reader.getHeight(0));
         BufferedImage img = reader.read(0);
         if (img == null) {
           throw new IOException("the " + sniffed.format() + " decoder returned no image");
@@ -184,6 +184,8 @@ public final class ImageTranslator {
       } finally {
         reader.dispose();
       }
+    } catch (ImageRejectedException e) {
+      throw e;
     } catch (IOException | RuntimeException e) {
       ImageLimits.RejectedImage r = ImageLimits.corrupt(bytes.length, contentType, e.getMessage());
       throw new ImageRejectedException(ErrorClass.UndecodableImage, r.getMessage(), e);

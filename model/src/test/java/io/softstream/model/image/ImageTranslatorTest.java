@@ -164,7 +164,7 @@ class ImageTranslatorTest {
     crc.update(bomb, 12, 17);
     ByteBuffer.wrap(bomb).putInt(29, (int) crc.getValue());
     ImageTranslator roomy =
-        new ImageTranslator(32, 3, Resize.FIT, Limits.of(1 << 20, Long.MAX_VALUE));
+        new ImageTranslator(32, 3, Resize.FIT, ImageLimits.of(1 << 20, Long.MAX_VALUE));
     assertThat(roomy.header(bomb, "image/png"))
         .isEqualTo(new ImageTranslator.Header("png", side, side));
     assertThatThrownBy(() -> roomy.decodeInto(bomb, "image/png", new float[3 * 32 * 32], 0))
