@@ -93,7 +93,7 @@ public final class EncodeBenchmark {
             ? modelCfg.imageSize() + " px colour photo crops (JPEG)"
             : "28 px Fashion-MNIST (PNG)");
     if (s.engine() == EngineKind.NONE) {
-      r.put("model", s.model().getFileName().toString());
+      r.put("model", io.softstream.model.ModelDir.readCard(s.model()).name());
       r.put("engine", "none");
       r.put("threads", s.threads());
       r.put("cores", Runtime.getRuntime().availableProcessors());
