@@ -4,13 +4,16 @@
 #   scripts/install-deps.sh test      runtime + peers the tests talk to (kcat, Python Kafka/Avro clients, chromium
 #                                     and chromium-driver for DashboardIT),
 #                                     and onnxruntime (pip) in .cache/python-venv for the Python token reader
+#   scripts/install-deps.sh python-venv only that venv (offline, from the machine's pip index; no root): what
+#                                     `softstream bench encode` runs its onnxruntime peer from
 set -euo pipefail
 RUNTIME=(dataset-fashion-mnist mate-backgrounds gnome-backgrounds webp)
 TEST=(kcat python3-confluent-kafka python3-avro python3-venv python3-requests libopenblas0-pthread python3-torch python3-onnx python3-numpy python3-pil chromium chromium-driver)
 case "${1:-runtime}" in
   runtime) WANT=("${RUNTIME[@]}") ;;
   test) WANT=("${RUNTIME[@]}" "${TEST[@]}") ;;
-  *) echo "usage: $0 runtime|test" >&2; exit 2 ;;
+  python-venv) WANT=() ;;
+  *) echo "usage: $0 runtime|test|python-venv" >&2; exit 2 ;;
 esac
 MISSING=()
 for p in "${WANT[@]}"; do
@@ -31,6 +34,11 @@ python_venv() {
     || echo "softstream: could not install onnxruntime into $venv; PythonReaderIT skips its decode part" >&2
 }
 
+if [[ "${1:-runtime}" == python-venv ]]; then
+  python_venv
+  "$ROOT/.cache/python-venv/bin/python" -c 'import onnxruntime' >/dev/null 2>&1
+  exit $?
+fi
 if [[ ${#MISSING[@]} -eq 0 ]]; then
   [[ "${1:-runtime}" == test ]] && python_venv
   exit 0

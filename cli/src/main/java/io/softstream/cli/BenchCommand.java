@@ -49,7 +49,8 @@ public final class BenchCommand implements Callable<Integer> {
   @Option(
       names = "--engine",
       defaultValue = "auto",
-      description = "auto|onnxruntime|pytorch (default: ${DEFAULT-VALUE}).")
+      description =
+          "auto|onnxruntime|pytorch, or none: no inference, only the pipeline ceiling (default: ${DEFAULT-VALUE}).")
   String engine;
 
   @Option(

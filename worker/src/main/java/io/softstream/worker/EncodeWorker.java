@@ -303,9 +303,12 @@ public final class EncodeWorker extends AbstractWorker {
       return;
     }
     Serving s = m.get();
-    float[] px = new float[idx.size() * per];
-    for (int j = 0; j < idx.size(); j++) {
-      System.arraycopy(pixels, idx.get(j) * per, px, j * per, per);
+    float[] px = pixels;
+    if (idx.size() * per != pixels.length) { // a canary split, or dead letters: gather this group
+      px = new float[idx.size() * per];
+      for (int j = 0; j < idx.size(); j++) {
+        System.arraycopy(pixels, idx.get(j) * per, px, j * per, per);
+      }
     }
     long t0 = System.nanoTime();
     TokenizerRuntime.Encoded enc = s.runtime().encode(px, idx.size());
@@ -345,7 +348,16 @@ public final class EncodeWorker extends AbstractWorker {
     }
   }
 
+  /**
+   * The buffer's bytes: its own array when it is exactly that (as Avro reads them), else a copy.
+   */
   private static byte[] bytes(ByteBuffer b) {
+    if (b.hasArray()
+        && b.arrayOffset() == 0
+        && b.position() == 0
+        && b.remaining() == b.array().length) {
+      return b.array();
+    }
     byte[] a = new byte[b.remaining()];
     b.duplicate().get(a);
     return a;

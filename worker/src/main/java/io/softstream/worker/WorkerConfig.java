@@ -118,9 +118,10 @@ public class WorkerConfig extends AbstractConfig {
               ENGINE,
               Type.STRING,
               "auto",
-              ValidString.in("auto", "onnxruntime", "pytorch", "tensorrt"),
+              ValidString.in("auto", "onnxruntime", "pytorch", "tensorrt", "none"),
               Importance.HIGH,
-              "Inference engine; auto = ONNX Runtime if the model has ONNX files, else PyTorch (TensorRT: see README).")
+              "Inference engine; auto = ONNX Runtime if the model has ONNX files, else PyTorch (TensorRT: see README); "
+                  + "none = no inference, zero tokens (benchmarks only: the pipeline's ceiling).")
           .define(
               ENGINE_THREADS,
               Type.INT,

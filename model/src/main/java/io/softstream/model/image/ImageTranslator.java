@@ -8,14 +8,13 @@ import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.ComponentColorModel;
 import java.awt.image.Raster;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.Iterator;
 import java.util.Locale;
 import javax.imageio.ImageIO;
 import javax.imageio.ImageReader;
+import javax.imageio.spi.ImageReaderSpi;
 import javax.imageio.stream.ImageInputStream;
-import javax.imageio.stream.MemoryCacheImageInputStream;
 
 /**
  * Encoded image bytes to a model's input and model output back to images; the one place where this
@@ -152,14 +151,13 @@ public final class ImageTranslator {
     if (!pixels) {
       return new Read(header, null);
     }
-    // In-memory stream: ImageIO's default for a plain InputStream may cache through a temporary
-    // file per image.
-    try (ImageInputStream in = new MemoryCacheImageInputStream(new ByteArrayInputStream(bytes))) {
-      Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
-      if (!readers.hasNext()) {
+    // Straight over the array: ImageIO's default for a plain InputStream may cache through a
+    // temporary file per image, and its memory cache copies the bytes.
+    try (ImageInputStream in = new ByteArrayImageInputStream(bytes)) {
+      ImageReader reader = readerFor(bytes, in);
+      if (reader == null) {
         throw new IOException("no " + sniffed.format() + " decoder");
       }
-      ImageReader reader = readers.next();
       try {
         reader.setInput(in, true, true);
         // The guard checked the sniffed size: a decoder that reads a larger one is refused.
@@ -227,6 +225,32 @@ public final class ImageTranslator {
               + Runtime.getRuntime().maxMemory() / (1024 * 1024)
               + " MB heap (give it more with -Xmx, or lower the pixel limit).");
     }
+  // The reader ImageIO chose for the first PNG and the first JPEG, reused for the next ones: asking
+  // every installed plugin whether it can decode each small image costs more than decoding it.
+  private static volatile ImageReaderSpi pngReader;
+  private static volatile ImageReaderSpi jpegReader;
+
+  /** A reader for {@code bytes} as ImageIO would choose it, or null if none recognises them. */
+  private static ImageReader readerFor(byte[] bytes, ImageInputStream in) throws IOException {
+    boolean png =
+        bytes.length > 8 && (bytes[0] & 0xff) == 0x89 && bytes[1] == 'P' && bytes[2] == 'N';
+    boolean jpeg = bytes.length > 3 && (bytes[0] & 0xff) == 0xff && (bytes[1] & 0xff) == 0xd8;
+    ImageReaderSpi known = png ? pngReader : jpeg ? jpegReader : null;
+    if (known != null) {
+      return known.createReaderInstance();
+    }
+    Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+    if (!readers.hasNext()) {
+      return null;
+    }
+    ImageReader r = readers.next();
+    if (png) {
+      pngReader = r.getOriginatingProvider();
+    } else if (jpeg) {
+      jpegReader = r.getOriginatingProvider();
+    }
+    return r;
+  }
   }
 
   /** The colour policy (see the class comment): any decoded image as opaque 8-bit RGB. */

@@ -12,9 +12,14 @@ public enum EngineKind {
   AUTO,
   ONNXRUNTIME,
   PYTORCH,
-  TENSORRT;
+  TENSORRT,
+  /**
+   * Benchmarks only: no inference, zero outputs of the right shape at once, to measure the pipeline
+   * around the engine.
+   */
+  NONE;
 
-  /** Parses {@code auto|onnxruntime|pytorch|tensorrt}, case-insensitively. */
+  /** Parses {@code auto|onnxruntime|pytorch|tensorrt|none}, case-insensitively. */
   public static EngineKind parse(String s) {
     try {
       return valueOf(s.trim().toUpperCase(Locale.ROOT));

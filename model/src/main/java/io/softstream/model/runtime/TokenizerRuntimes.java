@@ -94,6 +94,7 @@ public final class TokenizerRuntimes {
           }
           yield r;
         }
+        case NONE -> new NoInferenceRuntime(dir);
         case TENSORRT -> throw new IllegalArgumentException(tensorRtUnavailable(dir));
         case AUTO -> throw new IllegalStateException("resolve() never returns AUTO");
       };

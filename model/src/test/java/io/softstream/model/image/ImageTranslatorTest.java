@@ -101,6 +101,12 @@ class ImageTranslatorTest {
   void rejectedImagesAreNamedWithTheReason() {
     float[] out = new float[32 * 32];
     byte[] png = encode(random(20, 20, 2), "png");
+    gray32.decodeInto(png, "image/png", out, 0); // the PNG reader is now known and reused
+    byte[] magicOnly = Arrays.copyOf(png, 12);
+    assertThatThrownBy(() -> gray32.decodeInto(magicOnly, "image/png", out, 0))
+        .isInstanceOf(ImageRejectedException.class)
+        .extracting("errorClass")
+        .isEqualTo(ErrorClass.UndecodableImage);
     assertThatThrownBy(
             () -> gray32.decodeInto(Arrays.copyOf(png, png.length / 2), "image/png", out, 0))
         .isInstanceOf(ImageRejectedException.class)

@@ -104,4 +104,19 @@ class OnnxRuntimeSelectionTest {
           .hasMessage(TokenizerRuntimes.NO_TENSORRT);
     }
   }
+
+  @Test
+  void engineNoneAnswersZerosOfTheModelsShapeAndStillChecksTheInput() throws Exception {
+    saveWithoutExport(); // needs no engine files at all
+    assertThat(EngineKind.parse("none")).isEqualTo(EngineKind.NONE);
+    try (TokenizerRuntime r = TokenizerRuntimes.open(dir, EngineKind.NONE, Part.ENCODER)) {
+      TokenizerConfig c = r.config();
+      TokenizerRuntime.Encoded e = r.encode(TestModels.randomPixels(c, 3, 1), 3);
+      assertThat(r.engine()).isEqualTo(EngineKind.NONE);
+      assertThat(e.values()).hasSize(3 * c.tokens() * c.codeDim()).containsOnly(0f);
+      assertThat(e.codes()).hasSize(3 * c.tokens()).containsOnly(0);
+      assertThat(r.decode(e.values(), 3)).hasSize(3 * c.channels() * c.imageSize() * c.imageSize());
+      assertThatThrownBy(() -> r.encode(new float[3], 1)).hasMessageContaining("expects");
+    }
+  }
 }

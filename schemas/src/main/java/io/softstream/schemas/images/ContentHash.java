@@ -13,13 +13,29 @@ import java.util.HexFormat;
 public final class ContentHash {
   private ContentHash() {}
 
-  public static String sha256Hex(ByteBuffer bytes) {
+  // Cloned per call: cheaper than looking the algorithm up through the providers each time.
+  private static final MessageDigest SHA256;
+
+  static {
     try {
-      MessageDigest md = MessageDigest.getInstance("SHA-256");
-      md.update(bytes.duplicate());
-      return HexFormat.of().formatHex(md.digest());
+      SHA256 = MessageDigest.getInstance("SHA-256");
     } catch (NoSuchAlgorithmException e) {
       throw new IllegalStateException("every JVM has SHA-256", e);
     }
+  }
+
+  public static String sha256Hex(ByteBuffer bytes) {
+    MessageDigest md;
+    try {
+      md = (MessageDigest) SHA256.clone();
+    } catch (CloneNotSupportedException e) {
+      try {
+        md = MessageDigest.getInstance("SHA-256");
+      } catch (NoSuchAlgorithmException x) {
+        throw new IllegalStateException("every JVM has SHA-256", x);
+      }
+    }
+    md.update(bytes.duplicate());
+    return HexFormat.of().formatHex(md.digest());
   }
 }

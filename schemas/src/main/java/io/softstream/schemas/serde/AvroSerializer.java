@@ -5,7 +5,6 @@ import io.softstream.schemas.registry.SchemaRegistryClient;
 import io.softstream.schemas.registry.SchemaRegistryClients;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.apache.avro.Schema;
@@ -34,7 +33,10 @@ public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
   private boolean isKey;
   private AvroSerdeConfig config;
   private final Map<Schema, DatumWriter<Object>> writers = new ConcurrentHashMap<>();
-  private final Map<String, Integer> ids = new ConcurrentHashMap<>();
+  private final Map<SubjectSchema, Integer> ids = new ConcurrentHashMap<>();
+
+  // Schema caches its hash and equals() starts with identity: the lookup costs no schema-to-JSON.
+  private record SubjectSchema(String subject, Schema schema) {}
 
   /** For Kafka's reflective construction; {@link #configure} must follow. */
   public AvroSerializer() {}
@@ -78,7 +80,10 @@ public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
     try {
       ByteArrayOutputStream out = new ByteArrayOutputStream(256);
       out.write(WireFormat.MAGIC_V0);
-      out.write(ByteBuffer.allocate(4).putInt(id).array());
+      out.write(id >>> 24);
+      out.write(id >>> 16);
+      out.write(id >>> 8);
+      out.write(id);
       BinaryEncoder enc = EncoderFactory.get().directBinaryEncoder(out, null);
       writers.computeIfAbsent(schema, AvroSerializer::writerFor).write(record, enc);
       enc.flush();
@@ -98,7 +103,7 @@ public class AvroSerializer<T extends IndexedRecord> implements Serializer<T> {
   }
 
   private int schemaId(String subject, Schema schema) {
-    String key = subject + '\u0000' + schema.hashCode() + '\u0000' + schema;
+    SubjectSchema key = new SubjectSchema(subject, schema);
     Integer cached = ids.get(key);
     if (cached != null) {
       return cached;
