@@ -225,6 +225,8 @@ public final class ImageTranslator {
               + Runtime.getRuntime().maxMemory() / (1024 * 1024)
               + " MB heap (give it more with -Xmx, or lower the pixel limit).");
     }
+  }
+
   // The reader ImageIO chose for the first PNG and the first JPEG, reused for the next ones: asking
   // every installed plugin whether it can decode each small image costs more than decoding it.
   private static volatile ImageReaderSpi pngReader;
@@ -250,7 +252,6 @@ public final class ImageTranslator {
       jpegReader = r.getOriginatingProvider();
     }
     return r;
-  }
   }
 
   /** The colour policy (see the class comment): any decoded image as opaque 8-bit RGB. */
