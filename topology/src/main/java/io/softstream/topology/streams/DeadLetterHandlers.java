@@ -2,6 +2,7 @@ package io.softstream.topology.streams;
 
 import io.softstream.schemas.avro.DeadLetter;
 import io.softstream.schemas.registry.SchemaRegistryClients;
+import io.softstream.schemas.registry.SchemaRegistryException;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.schemas.serde.TruncatedRecordException;
 import io.softstream.schemas.serde.UnknownMagicByteException;
@@ -14,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Serializer;
@@ -27,8 +30,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Dead letters for the Streams apps: the record's original bytes and coordinates, an error class
  * and the reason, as the workers write them. Never a crash loop on a bad record, never a silent
- * skip. A retriable failure (registry or broker unavailable) is not a bad record: it fails the
- * task, and the uncaught exception handler replaces the thread, which retries from the last commit.
+ * skip. A failure of the app or its dependencies is not a bad record ({@link #notTheRecord}): it
+ * fails the task, and the uncaught exception handler replaces the thread, which retries from the
+ * last commit; if that keeps failing the app stops (ERROR) and another instance takes the records.
  */
 public final class DeadLetterHandlers {
   private static final Logger log = LoggerFactory.getLogger(DeadLetterHandlers.class);
@@ -37,6 +41,19 @@ public final class DeadLetterHandlers {
   static final int MAX_PAYLOAD = 10 * 1024 * 1024;
 
   private DeadLetterHandlers() {}
+
+  /**
+   * True when {@code e} says nothing about the record: the registry or broker unavailable
+   * (retriable), or the registry refusing us (401, 403, 429, 5xx: an error answer other than the
+   * unknown schema id, which is the record's), or Kafka denying our credentials. As the workers'
+   * FailureClassifier: such a failure dead-letters nothing.
+   */
+  public static boolean notTheRecord(Throwable e) {
+    return e instanceof RetriableException
+        || e instanceof SchemaRegistryException
+        || e instanceof AuthenticationException
+        || e instanceof AuthorizationException;
+  }
 
   /**
    * The workers' error class for bytes that could not be read as the expected Avro record:
@@ -130,7 +147,8 @@ public final class DeadLetterHandlers {
     @Override
     public Response handleError(
         ErrorHandlerContext c, ConsumerRecord<byte[], byte[]> r, Exception e) {
-      if (e instanceof RetriableException) {
+      if (notTheRecord(e)) {
+        log.warn("not a bad record, failing the task to retry it: {}", e.toString());
         return Response.fail();
       }
       return Response.resume(
@@ -147,7 +165,8 @@ public final class DeadLetterHandlers {
 
     @Override
     public Response handleError(ErrorHandlerContext c, Record<?, ?> r, Exception e) {
-      if (e instanceof RetriableException) {
+      if (notTheRecord(e)) {
+        log.warn("not a bad record, failing the task to retry it: {}", e.toString());
         return Response.fail();
       }
       return Response.resume(
