@@ -26,7 +26,9 @@ public final class EncodeWorkerCommand implements Callable<Integer> {
   @Option(names = "--token-dtype", description = "fp16|fp32 token payload (default: fp16).")
   String dtype;
 
-  @Option(names = "--image-resize", description = "fit|crop|pad (default: fit).")
+  @Option(
+      names = "--image-resize",
+      description = "fit|crop|pad (default: as the model card says, image_resize; else fit).")
   String resize;
 
   /** The worker's settings: defaults < --config file < environment < flags. */

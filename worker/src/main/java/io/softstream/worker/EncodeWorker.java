@@ -139,7 +139,7 @@ public final class EncodeWorker extends AbstractWorker {
             new TokenizerRuntimes.Options(config.engineThreads()));
     try {
       TokenizerConfig model = runtime.config();
-      ImageTranslator pre = config.imageTranslator(model);
+      ImageTranslator pre = config.imageTranslator(model, runtime.card());
       selfCheck(runtime, pre, name.isEmpty() ? runtime.card().name() : name, version);
       return new Serving(runtime, name.isEmpty() ? runtime.card().name() : name, version, pre);
     } catch (RuntimeException e) {
