@@ -43,7 +43,7 @@ public class ServingEval {
         long seed = TrainerRun.HELDOUT_PHOTO_SEED;
         ImageTranslator serve = new WorkerConfig(Map.of(WorkerConfig.BOOTSTRAP_SERVERS, "unused:1",
                 WorkerConfig.SCHEMA_REGISTRY_URL, "mock://unused", WorkerConfig.MODEL_DIR, modelDir.toString()))
-                .imageTranslator(model);
+                .imageTranslator(model, ModelDir.readCard(modelDir));
         // The held-out files PhotoCrops reads, and its crop windows (same rule, seeds and order as PhotoCrops.crops).
         List<PhotoCrops.PhotoFile> readable = new ArrayList<>();
         for (PhotoCrops.PhotoFile f : PhotoCrops.files(d.photoDirs())) {

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Softstream needs, only those missing. Idempotent; needs root (or sudo).
 #   scripts/install-deps.sh runtime   data for the demo and the trainer
+#   scripts/install-deps.sh photos [DIR]  runtime + the wallpaper/artwork packages of the next photo tokenizer, then
+#                                     one picture folder per package under DIR (default data/photos) by
+#                                     scripts/photo-sources.py (training data only; no test needs them)
 #   scripts/install-deps.sh test      runtime + peers the tests talk to (kcat, Python Kafka/Avro clients, chromium
 #                                     and chromium-driver for DashboardIT),
 #                                     and onnxruntime (pip) in .cache/python-venv for the Python token reader
@@ -8,12 +11,14 @@
 #                                     `softstream bench encode` runs its onnxruntime peer from
 set -euo pipefail
 RUNTIME=(dataset-fashion-mnist mate-backgrounds gnome-backgrounds webp)
+PHOTOS=(plasma-workspace-wallpapers ukui-wallpapers lomiri-wallpapers-20.04 sway-backgrounds desktop-base)
 TEST=(kcat python3-confluent-kafka python3-avro python3-venv python3-requests libopenblas0-pthread python3-torch python3-onnx python3-numpy python3-pil chromium chromium-driver)
 case "${1:-runtime}" in
   runtime) WANT=("${RUNTIME[@]}") ;;
   test) WANT=("${RUNTIME[@]}" "${TEST[@]}") ;;
   python-venv) WANT=() ;;
-  *) echo "usage: $0 runtime|test|python-venv" >&2; exit 2 ;;
+  photos) WANT=("${RUNTIME[@]}" "${PHOTOS[@]}") ;;
+  *) echo "usage: $0 runtime|test|python-venv|photos [DIR]" >&2; exit 2 ;;
 esac
 MISSING=()
 for p in "${WANT[@]}"; do
@@ -34,6 +39,10 @@ python_venv() {
     || echo "softstream: could not install onnxruntime into $venv; PythonReaderIT skips its decode part" >&2
 }
 
+photo_folders() {
+  python3 "$ROOT/scripts/photo-sources.py" "${1:-$ROOT/data/photos}" "${PHOTOS[@]}"
+}
+
 if [[ "${1:-runtime}" == python-venv ]]; then
   python_venv
   "$ROOT/.cache/python-venv/bin/python" -c 'import onnxruntime' >/dev/null 2>&1
@@ -41,6 +50,7 @@ if [[ "${1:-runtime}" == python-venv ]]; then
 fi
 if [[ ${#MISSING[@]} -eq 0 ]]; then
   [[ "${1:-runtime}" == test ]] && python_venv
+  [[ "${1:-runtime}" == photos ]] && photo_folders "${2:-}"
   exit 0
 fi
 echo "softstream: installing Debian packages: ${MISSING[*]}" >&2
@@ -54,4 +64,5 @@ $SUDO dpkg --configure -a >/dev/null 2>&1 || true
 $SUDO apt-get update -qq >&2
 $SUDO apt-get install -y -qq --no-install-recommends "${MISSING[@]}" >&2
 [[ "${1:-runtime}" == test ]] && python_venv
+[[ "${1:-runtime}" == photos ]] && photo_folders "${2:-}"
 exit 0

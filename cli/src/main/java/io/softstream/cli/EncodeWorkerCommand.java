@@ -32,7 +32,9 @@ public final class EncodeWorkerCommand implements Callable<Integer> {
           "fp32|fp16|int8|topk:K|codes token payload (default: --token-dtype's, fp16); README: Payload encodings.")
   String encoding;
 
-  @Option(names = "--image-resize", description = "fit|crop|pad (default: fit).")
+  @Option(
+      names = "--image-resize",
+      description = "fit|crop|pad (default: as the model card says, image_resize; else fit).")
   String resize;
 
   /** The worker's settings: defaults < --config file < environment < flags. */

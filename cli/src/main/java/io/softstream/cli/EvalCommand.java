@@ -80,6 +80,16 @@ public final class EvalCommand implements Callable<Integer> {
   List<String> photoDirs;
 
   @Option(
+      names = "--heldout-source",
+      split = ",",
+      paramLabel = "DIR",
+      description =
+          "With --dataset photos: score crops of every picture in these folders (a source held out "
+              + "whole, e.g. one Debian package made by scripts/photo-sources.py) instead of the "
+              + "held-out pictures of --photo-dirs.")
+  List<String> heldoutSource;
+
+  @Option(
       names = "--engine",
       defaultValue = "auto",
       description = "auto|onnxruntime|pytorch (default: ${DEFAULT-VALUE}).")
@@ -162,15 +172,21 @@ public final class EvalCommand implements Callable<Integer> {
       } else if (photos) {
         // The trainer's held-out crops (same folders, split rule, crop seed and crop size limit).
         TrainConfig d = TrainConfig.defaults();
+        java.io.PrintStream log = json ? null : new java.io.PrintStream(System.err, true);
+        Dataset whole =
+            TrainerRun.heldOutSource(
+                heldoutSource, testImages, rt.config().imageSize(), d.photoMaxSide(), log);
         test =
-            PhotoCrops.load(
-                photoDirs != null ? photoDirs : d.photoDirs(),
-                true,
-                testImages,
-                rt.config().imageSize(),
-                d.photoMaxSide(),
-                TrainerRun.HELDOUT_PHOTO_SEED,
-                json ? null : new java.io.PrintStream(System.err, true));
+            whole != null
+                ? whole
+                : PhotoCrops.load(
+                    photoDirs != null ? photoDirs : d.photoDirs(),
+                    true,
+                    testImages,
+                    rt.config().imageSize(),
+                    d.photoMaxSide(),
+                    TrainerRun.HELDOUT_PHOTO_SEED,
+                    log);
       } else {
         Path data = Path.of(TrainConfig.defaults().dataDir());
         test = Dataset.fashionMnist(data, false, testImages);

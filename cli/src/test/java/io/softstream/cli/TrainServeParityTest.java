@@ -20,7 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
  * One picture file, two paths, the same model input to the last bit: the trainer's (a picture file
  * decoded by PhotoCrops, its centre square window turned into a training sample) and the encode
  * worker's (the file's bytes through the translator its config builds for the shipped photo model,
- * the default resize policy).
+ * the resize policy its card names).
  */
 class TrainServeParityTest {
   static final Path PHOTO_MODEL = Path.of("..", "models", "softvq-photo-64"); // tests run in cli/
@@ -45,7 +45,7 @@ class TrainServeParityTest {
                 "mock://parity",
                 WorkerConfig.MODEL_DIR,
                 PHOTO_MODEL.toString()));
-    ImageTranslator serve = config.imageTranslator(model);
+    ImageTranslator serve = config.imageTranslator(model, ModelDir.readCard(PHOTO_MODEL));
     float[] served = new float[serve.floatsPerImage()];
     serve.decodeInto(Files.readAllBytes(file), "", served, 0);
 

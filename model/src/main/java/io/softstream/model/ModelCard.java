@@ -1,9 +1,11 @@
 package io.softstream.model;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.PropertyNamingStrategies;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.softstream.model.image.ImageTranslator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -17,6 +19,9 @@ import java.util.Objects;
  * @param config architecture; for a tokenizer the fields of {@link TokenizerConfig} in snake_case
  * @param training how it was trained (steps, batch, seconds, seed, ...)
  * @param metrics evaluation results (psnr, ssim, ...), may be empty
+ * @param imageResize how serving turns an image of another shape into the model's input, as its
+ *     training data were made ({@code fit}, {@code crop} or {@code pad}, see {@link
+ *     ImageTranslator.Resize}); null = not stated, the worker's default (fit) applies
  */
 public record ModelCard(
     int formatVersion,
@@ -24,7 +29,8 @@ public record ModelCard(
     String kind,
     Map<String, Object> config,
     Map<String, Object> training,
-    Map<String, Object> metrics) {
+    Map<String, Object> metrics,
+    @JsonInclude(JsonInclude.Include.NON_NULL) String imageResize) {
 
   /** The only {@code format_version} this build reads and writes. */
   public static final int FORMAT_VERSION = 1;
@@ -49,6 +55,34 @@ public record ModelCard(
     config = config == null ? new LinkedHashMap<>() : new LinkedHashMap<>(config);
     training = training == null ? new LinkedHashMap<>() : new LinkedHashMap<>(training);
     metrics = metrics == null ? new LinkedHashMap<>() : new LinkedHashMap<>(metrics);
+    if (imageResize != null) {
+      resizePolicy(imageResize);
+    }
+  }
+
+  /** A card that states no resize policy. */
+  public ModelCard(
+      int formatVersion,
+      String name,
+      String kind,
+      Map<String, Object> config,
+      Map<String, Object> training,
+      Map<String, Object> metrics) {
+    this(formatVersion, name, kind, config, training, metrics, null);
+  }
+
+  /** The card's resize policy, or null when it states none. */
+  public ImageTranslator.Resize resize() {
+    return imageResize == null ? null : resizePolicy(imageResize);
+  }
+
+  private static ImageTranslator.Resize resizePolicy(String s) {
+    try {
+      return ImageTranslator.Resize.parse(s);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(
+          "image_resize '" + s + "' in model.json is not one of fit, crop, pad", e);
+    }
   }
 
   /** A tokenizer card. */
@@ -66,6 +100,16 @@ public record ModelCard(
 
   /** A copy with other metrics. */
   public ModelCard withMetrics(Map<String, Object> newMetrics) {
-    return new ModelCard(formatVersion, name, kind, config, training, newMetrics);
+    return new ModelCard(formatVersion, name, kind, config, training, newMetrics, imageResize);
+  }
+
+  /** A copy with other training facts. */
+  public ModelCard withTraining(Map<String, Object> newTraining) {
+    return new ModelCard(formatVersion, name, kind, config, newTraining, metrics, imageResize);
+  }
+
+  /** A copy with another resize policy (null = none stated). */
+  public ModelCard withImageResize(String resize) {
+    return new ModelCard(formatVersion, name, kind, config, training, metrics, resize);
   }
 }

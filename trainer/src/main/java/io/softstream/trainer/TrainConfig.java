@@ -26,6 +26,13 @@ import java.util.Map;
  * @param photoHeldoutCrops held-out crops for "photos", taken from the held-out pictures
  * @param photoMaxSide largest crop side in source pixels for "photos" (crops are scaled to
  *     image_size)
+ * @param photoHeldoutSourceDirs picture folders held out whole ("photos"): never trained on, scored
+ *     separately as {@code heldout_source} (e.g. one Debian package, see scripts/photo-sources.py)
+ * @param photoColourAugment "photos": half of the training crops get a random channel permutation
+ *     and/or inversion (see {@link PhotoCrops#augment}), so colours outside the pictures' palette
+ *     are reproduced too
+ * @param photoSyntheticShare "photos": share of the training crops replaced by flat colours and
+ *     smooth gradients drawn uniformly from the RGB cube (0 = none)
  * @param outputDir model directory to write (model.json, encoder.params, decoder.params, README.md)
  * @param checkpointDir checkpoint folder; a run resumes from it when it holds a checkpoint (null =
  *     none)
@@ -67,6 +74,9 @@ public record TrainConfig(
     int photoTrainCrops,
     int photoHeldoutCrops,
     int photoMaxSide,
+    java.util.List<String> photoHeldoutSourceDirs,
+    boolean photoColourAugment,
+    float photoSyntheticShare,
     String outputDir,
     String checkpointDir,
     int checkpointEvery,
@@ -122,6 +132,10 @@ public record TrainConfig(
       throw new IllegalArgumentException(
           "dataset=photos needs photo_dirs and photo_train_crops, photo_heldout_crops > 0");
     }
+    if (photoSyntheticShare < 0 || photoSyntheticShare > 1) {
+      throw new IllegalArgumentException(
+          "photo_synthetic_share must be in [0, 1], got " + photoSyntheticShare);
+    }
     if (!"teacher".equals(alignTarget) && !"hog".equals(alignTarget)) {
       throw new IllegalArgumentException("align_target must be teacher or hog, got " + alignTarget);
     }
@@ -147,6 +161,9 @@ public record TrainConfig(
         10000,
         1000,
         512,
+        java.util.List.of(),
+        false,
+        0f,
         "models/softvq-fmnist-32",
         null,
         500,
@@ -262,6 +279,9 @@ public record TrainConfig(
         photoTrainCrops,
         photoHeldoutCrops,
         photoMaxSide,
+        photoHeldoutSourceDirs,
+        photoColourAugment,
+        photoSyntheticShare,
         dir.resolve("model").toString(),
         checkpointDir,
         checkpointEvery,

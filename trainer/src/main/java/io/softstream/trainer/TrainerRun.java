@@ -87,6 +87,10 @@ public final class TrainerRun {
                     cfg.photoMaxSide(),
                     cfg.seed(),
                     out);
+        if (trainData == null && (cfg.photoColourAugment() || cfg.photoSyntheticShare() > 0)) {
+          PhotoCrops.augment(
+              train, cfg.photoColourAugment(), cfg.photoSyntheticShare(), cfg.seed());
+        }
       } else {
         Path dataDir = Path.of(cfg.dataDir());
         train =
@@ -277,7 +281,11 @@ public final class TrainerRun {
         Path dir = Path.of(cfg.outputDir());
         Map<String, Object> training = trainingInfo(cfg, step, seconds, startStep, teacherAcc);
         training.put("skipped_nonfinite_steps_last_run", skipped);
-        ModelCard card = ModelCard.tokenizer(cfg.name(), mc, training, Map.of());
+        // Serving resizes as the training data were made: photo crops are scaled squares,
+        // Fashion-MNIST's 28x28 images sit unscaled on a 32x32 black square.
+        ModelCard card =
+            ModelCard.tokenizer(cfg.name(), mc, training, Map.of())
+                .withImageResize(cfg.photos() ? "crop" : "fit");
         ModelDir.saveTokenizer(dir, card, enc, dec);
         modelDir = dir.toString();
         psnr = Evaluation.psnr(enc, dec, test, 256);
@@ -296,6 +304,25 @@ public final class TrainerRun {
                       500,
                       dir.resolve("reconstructions.png")));
           metrics.putAll(evaluation);
+          Dataset source =
+              cfg.photos()
+                  ? heldOutSource(
+                      cfg.photoHeldoutSourceDirs(),
+                      cfg.photoHeldoutCrops(),
+                      mc.imageSize(),
+                      cfg.photoMaxSide(),
+                      out)
+                  : null;
+          if (source != null) {
+            metrics.put(
+                "heldout_source",
+                Evaluation.evaluate(
+                    enc,
+                    dec,
+                    null,
+                    source,
+                    new Evaluation.Options(cfg.evalImages(), 0, 500, null)));
+          }
         }
         card = card.withMetrics(metrics);
         ModelDir.writeCard(dir, card);
@@ -338,6 +365,18 @@ public final class TrainerRun {
         cfg.photoMaxSide(),
         HELDOUT_PHOTO_SEED,
         out);
+  }
+
+  /**
+   * {@code count} crops of every picture in {@code dirs}, folders held out whole (e.g. one Debian
+   * package), with the held-out crop seed; null when {@code dirs} is empty.
+   */
+  public static Dataset heldOutSource(
+      List<String> dirs, int count, int size, int maxSide, PrintStream out) throws IOException {
+    if (dirs == null || dirs.isEmpty()) {
+      return null;
+    }
+    return PhotoCrops.crops(PhotoCrops.files(dirs), count, size, maxSide, HELDOUT_PHOTO_SEED, out);
   }
 
   static Map<String, Object> trainingInfo(
@@ -399,7 +438,19 @@ public final class TrainerRun {
               + HELDOUT_PHOTO_SEED
               + ") of the pictures with CRC32(key) % "
               + PhotoCrops.HELDOUT_MODULUS
-              + " == 0 (see PhotoCrops)");
+              + " == 0 (see PhotoCrops)"
+              + (cfg.photoColourAugment()
+                  ? "; colour augmentation (half the crops: channel order and/or inversion)"
+                  : "")
+              + (cfg.photoSyntheticShare() > 0
+                  ? "; "
+                      + cfg.photoSyntheticShare()
+                      + " of the crops synthetic flat colours/gradients"
+                  : "")
+              + (cfg.photoHeldoutSourceDirs() == null || cfg.photoHeldoutSourceDirs().isEmpty()
+                  ? ""
+                  : "; held-out source (never trained on): "
+                      + String.join(", ", cfg.photoHeldoutSourceDirs())));
     } else {
       m.put(
           "data",

@@ -150,6 +150,72 @@ class PhotoCropsTest {
   }
 
   @Test
+  void augmentationPermutesOrInvertsColoursAndAddsFlatOrSmoothCrops() throws Exception {
+    Dataset plain = PhotoCrops.load(dirs, false, 40, 64, 512, 7, null);
+    Dataset aug = PhotoCrops.load(dirs, false, 40, 64, 512, 7, null);
+    PhotoCrops.augment(aug, true, 0.25f, 7);
+    Dataset again = PhotoCrops.load(dirs, false, 40, 64, 512, 7, null);
+    PhotoCrops.augment(again, true, 0.25f, 7);
+    assertThat(aug.pixels()).as("deterministic by seed").isEqualTo(again.pixels());
+    int plane = 64 * 64, per = 3 * plane, same = 0, recoloured = 0, synthetic = 0;
+    for (int i = 0; i < 40; i++) {
+      float[] p = java.util.Arrays.copyOfRange(plain.pixels(), i * per, (i + 1) * per);
+      float[] a = java.util.Arrays.copyOfRange(aug.pixels(), i * per, (i + 1) * per);
+      if (java.util.Arrays.equals(p, a)) {
+        same++;
+        continue;
+      }
+      // A recoloured crop holds the same planes, reordered and maybe negated.
+      boolean isRecolour = true;
+      for (int c = 0; c < 3 && isRecolour; c++) {
+        float[] ac = java.util.Arrays.copyOfRange(a, c * plane, (c + 1) * plane);
+        boolean found = false;
+        for (int k = 0; k < 3 && !found; k++) {
+          float[] pk = java.util.Arrays.copyOfRange(p, k * plane, (k + 1) * plane);
+          float[] neg = new float[plane];
+          for (int j = 0; j < plane; j++) {
+            neg[j] = -pk[j];
+          }
+          found = java.util.Arrays.equals(ac, pk) || java.util.Arrays.equals(ac, neg);
+        }
+        isRecolour = found;
+      }
+      if (isRecolour) {
+        recoloured++;
+      } else {
+        synthetic++;
+        // Flat or a gentle ramp: neighbours differ by at most 0.5 / 64 per pixel and channel.
+        for (int c = 0; c < 3; c++) {
+          for (int j = 1; j < 64; j++) {
+            assertThat(Math.abs(a[c * plane + j] - a[c * plane + j - 1])).isLessThan(0.01f);
+          }
+        }
+      }
+      for (float v : a) {
+        assertThat(v).isBetween(-1f, 1f);
+      }
+    }
+    assertThat(same + recoloured + synthetic).isEqualTo(40);
+    assertThat(same).isBetween(8, 30);
+    assertThat(recoloured).isBetween(5, 30);
+    assertThat(synthetic).isBetween(3, 20);
+  }
+
+  @Test
+  void aHeldOutSourceGivesCropsOfEveryPicture() throws Exception {
+    Dataset all = TrainerRun.heldOutSource(dirs, 30, 64, 512, null);
+    List<PhotoCrops.PhotoFile> files = PhotoCrops.files(dirs);
+    assertThat(all.count()).isEqualTo(30);
+    assertThat(files.stream().map(PhotoCrops.PhotoFile::heldOut).distinct().count())
+        .as("training and held-out pictures alike")
+        .isEqualTo(2);
+    assertThat(all.pixels())
+        .isEqualTo(
+            PhotoCrops.crops(files, 30, 64, 512, TrainerRun.HELDOUT_PHOTO_SEED, null).pixels());
+    assertThat(TrainerRun.heldOutSource(List.of(), 30, 64, 512, null)).isNull();
+  }
+
+  @Test
   void areaAverageIsAnExactBoxFilter() {
     // 128x128 one-pixel checkerboard of black and white: every 2x2 box averages to mid grey (0.0).
     int w = 130;

@@ -143,7 +143,7 @@ public final class EncodeWorker extends AbstractWorker {
             new TokenizerRuntimes.Options(config.engineThreads()));
     try {
       TokenizerConfig model = runtime.config();
-      ImageTranslator pre = config.imageTranslator(model);
+      ImageTranslator pre = config.imageTranslator(model, runtime.card());
       selfCheck(runtime, pre, name.isEmpty() ? runtime.card().name() : name, version);
       // topk and codes index the model's codebook; read once per model version.
       Codebook cb =

@@ -1,5 +1,6 @@
 package io.softstream.worker;
 
+import io.softstream.model.ModelCard;
 import io.softstream.model.TokenizerConfig;
 import io.softstream.model.image.ImageTranslator;
 import io.softstream.model.runtime.EngineKind;
@@ -170,10 +171,11 @@ public class WorkerConfig extends AbstractConfig {
           .define(
               IMAGE_RESIZE,
               Type.STRING,
-              "fit",
-              ValidString.in("fit", "crop", "pad"),
+              "",
+              ValidString.in("", "fit", "crop", "pad"),
               Importance.MEDIUM,
-              "fit = centre small images unscaled on black, centre-crop larger ones; crop = centre-crop and scale; pad = pad to square and scale.")
+              "empty = as the model card says (image_resize), else fit; fit = centre small images unscaled on black, "
+                  + "centre-crop and scale larger ones; crop = centre-crop and scale; pad = pad to square and scale.")
           .define(
               IMAGE_MAX_BYTES,
               Type.INT,
@@ -242,19 +244,30 @@ public class WorkerConfig extends AbstractConfig {
     return EngineKind.parse(getString(ENGINE));
   }
 
-  public ImageTranslator.Resize resize() {
-    return ImageTranslator.Resize.parse(getString(IMAGE_RESIZE));
+  /**
+   * The resize policy for a model with this card: {@code image.resize} when set, else the card's
+   * {@code image_resize} (so a photo model scales photos without being told), else fit.
+   *
+   * @param card the served model's card (null = none)
+   */
+  public ImageTranslator.Resize resize(ModelCard card) {
+    String set = getString(IMAGE_RESIZE);
+    if (!set.isEmpty()) {
+      return ImageTranslator.Resize.parse(set);
+    }
+    ImageTranslator.Resize fromCard = card == null ? null : card.resize();
+    return fromCard != null ? fromCard : ImageTranslator.Resize.FIT;
   }
 
   /**
-   * The translator the encode worker feeds {@code model} through: resize policy and size limits
-   * from this config.
+   * The translator the encode worker feeds {@code model} (described by {@code card}, may be null)
+   * through: resize policy ({@link #resize(ModelCard)}) and size limits from this config.
    */
-  public ImageTranslator imageTranslator(TokenizerConfig model) {
+  public ImageTranslator imageTranslator(TokenizerConfig model, ModelCard card) {
     return new ImageTranslator(
         model.imageSize(),
         model.channels(),
-        resize(),
+        resize(card),
         new ImageLimits(getInt(IMAGE_MAX_BYTES), getLong(IMAGE_MAX_PIXELS), "this worker"));
   }
 

@@ -29,7 +29,7 @@ class ImageRejectionTest {
               1 << 20,
               WorkerConfig.IMAGE_MAX_PIXELS,
               10_000_000L));
-  final ImageTranslator translator = config.imageTranslator(TokenizerConfig.fashionMnist());
+  final ImageTranslator translator = config.imageTranslator(TokenizerConfig.fashionMnist(), null);
 
   PoisonRecordException poison(byte[] bytes) {
     try {
@@ -69,7 +69,7 @@ class ImageRejectionTest {
 
   @Test
   void theWorkerFitsByDefaultAndReadsEveryFormat() {
-    assertThat(config.resize()).isEqualTo(ImageTranslator.Resize.FIT);
+    assertThat(config.resize(null)).isEqualTo(ImageTranslator.Resize.FIT);
     for (String f : new String[] {"png", "jpg", "bmp", "gif"}) {
       float[] out = new float[translator.floatsPerImage()];
       translator.decodeInto(TestImages.random(40, 30, f, 1), "image/" + f, out, 0);

@@ -97,15 +97,7 @@ public final class OnnxExport {
       // refused at open (TokenizerRuntimes) instead of silently serving the old model.
       Map<String, Object> training = new LinkedHashMap<>(card.training());
       training.put(WEIGHTS_SHA256, weightsSha256(modelDir));
-      ModelDir.writeCard(
-          modelDir,
-          new ModelCard(
-              card.formatVersion(),
-              card.name(),
-              card.kind(),
-              card.config(),
-              training,
-              card.metrics()));
+      ModelDir.writeCard(modelDir, card.withTraining(training));
       return new Result(OPSET, IR_VERSION, List.of(e, d));
     }
   }
