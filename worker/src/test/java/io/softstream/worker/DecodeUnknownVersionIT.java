@@ -119,4 +119,67 @@ class DecodeUnknownVersionIT extends WorkerIT {
       }
     }
   }
+
+  @Test
+  void tokensOfAVersionWhoseArtifactCannotBeReachedWaitInsteadOfBecomingDeadLetters()
+      throws Exception {
+    TopicLayout t = freshTopics();
+    java.nio.file.Path share = dir.resolve("share-unreachable");
+    java.nio.file.Files.createDirectories(share);
+    try (SchemaRegistryClient schemas = SchemaRegistryClients.create(platform.clientProperties());
+        ModelRegistry models = new ModelRegistry(platform.clientProperties(), schemas, t);
+        KafkaProducer<String, TokenRecord> p =
+            new KafkaProducer<>(
+                platform.clientProperties(),
+                new StringSerializer(),
+                new AvroSerializer<>(schemas, platform.clientProperties(), false))) {
+      models.publish(model, NAME, ModelKind.DECODER, 1, Map.of(), ModelStatus.ACTIVE);
+      // Version 2 lives on a shared folder that is away (an unmounted volume) until later.
+      models.publishToFolder(
+          model, share, NAME, ModelKind.DECODER, 2, Map.of(), ModelStatus.RETIRED);
+      java.nio.file.Path away = dir.resolve("share-away");
+      java.nio.file.Files.move(share, away);
+      Map<String, Object> props = workerProps(t, "dec-unreachable");
+      props.remove(WorkerConfig.MODEL_DIR);
+      props.put(WorkerConfig.MODEL_NAME, NAME);
+      props.put(WorkerConfig.MODEL_WATCH, true);
+      props.put(WorkerConfig.BATCH_MAX_RECORDS, 8);
+      props.put(WorkerConfig.MODEL_CACHE_DIR, dir.resolve("cache-dec-unreachable").toString());
+      DecodeWorker worker = new DecodeWorker(new WorkerConfig(props));
+      Thread thread = runInBackground(worker);
+      try {
+        for (int i = 0; i < 8; i++) {
+          p.send(new ProducerRecord<>(t.tokens(), "v1-" + i, tokens("v1-" + i, 1, i)));
+        }
+        p.flush();
+        assertThat(readCommitted(t.reconstructions(), ImageEvent.class, 8, Duration.ofSeconds(60)))
+            .hasSize(8);
+        for (int i = 0; i < 6; i++) {
+          p.send(new ProducerRecord<>(t.tokens(), "v2-" + i, tokens("v2-" + i, 2, 100 + i)));
+        }
+        p.flush();
+        // While the artifact is away: nothing decoded, nothing dead-lettered.
+        Thread.sleep(8_000);
+        assertThat(readCommitted(t.reconstructions(), ImageEvent.class, 9, Duration.ofSeconds(3)))
+            .hasSize(8);
+        assertThat(readCommitted(t.deadLetters(), DeadLetter.class, 1, Duration.ofSeconds(3)))
+            .isEmpty();
+        java.nio.file.Files.move(away, share);
+        List<ConsumerRecord<String, ImageEvent>> recon =
+            readCommitted(t.reconstructions(), ImageEvent.class, 14, Duration.ofSeconds(90));
+        assertThat(recon).hasSize(14);
+        assertThat(
+                recon.stream()
+                    .filter(r -> r.key().startsWith("v2-"))
+                    .map(r -> r.value().getSource().toString())
+                    .distinct())
+            .containsExactly("reconstruction by " + NAME + ":2");
+        assertThat(readCommitted(t.deadLetters(), DeadLetter.class, 1, Duration.ofSeconds(3)))
+            .isEmpty();
+      } finally {
+        worker.close();
+        thread.join(30_000);
+      }
+    }
+  }
 }

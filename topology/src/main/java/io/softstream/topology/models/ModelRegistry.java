@@ -55,6 +55,20 @@ public final class ModelRegistry implements AutoCloseable {
     }
   }
 
+  /**
+   * The artifact's store could not be reached (broker timeouts, an unreadable file): a failure of
+   * the worker's dependencies, not of the version, so it is tried again (issue #17). An artifact
+   * that was read but is incomplete or does not match its announcement stays an {@link
+   * ArtifactException}: that version is broken for every worker.
+   */
+  public static class ArtifactUnreachableException extends ArtifactException {
+    private static final long serialVersionUID = 1L;
+
+    public ArtifactUnreachableException(String message) {
+      super(message);
+    }
+  }
+
   public ModelRegistry(
       Map<String, Object> clientProps, SchemaRegistryClient registry, TopicLayout topics) {
     this.clientProps = clientProps;
@@ -234,7 +248,8 @@ public final class ModelRegistry implements AutoCloseable {
       try {
         bytes = java.nio.file.Files.readAllBytes(Path.of(java.net.URI.create(loc)));
       } catch (java.io.IOException | IllegalArgumentException e) {
-        throw new ArtifactException("Artifact " + loc + " cannot be read: " + e.getMessage());
+        throw new ArtifactUnreachableException(
+            "Artifact " + loc + " cannot be read: " + e.getMessage());
       }
       return verified(v, bytes);
     }
@@ -255,7 +270,13 @@ public final class ModelRegistry implements AutoCloseable {
       TopicPartition tp = new TopicPartition(topic, 0);
       consumer.assign(List.of(tp));
       consumer.seekToBeginning(List.of(tp));
-      long end = consumer.endOffsets(List.of(tp), timeout).get(tp);
+      long end;
+      try {
+        end = consumer.endOffsets(List.of(tp), timeout).get(tp);
+      } catch (org.apache.kafka.common.errors.TimeoutException e) {
+        throw new ArtifactUnreachableException(
+            "Artifact " + loc + " cannot be reached within " + timeout + ": " + e.getMessage());
+      }
       long deadline = System.nanoTime() + timeout.toNanos();
       while (consumer.position(tp) < end && System.nanoTime() < deadline) {
         for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
@@ -269,6 +290,17 @@ public final class ModelRegistry implements AutoCloseable {
             parts.put(i, r.value());
           }
         }
+      }
+      if (consumer.position(tp) < end) {
+        throw new ArtifactUnreachableException(
+            "Artifact "
+                + loc
+                + " was not read to its end ("
+                + consumer.position(tp)
+                + " of "
+                + end
+                + " records) within "
+                + timeout);
       }
     }
     if (expected < 0 || parts.size() != expected) {

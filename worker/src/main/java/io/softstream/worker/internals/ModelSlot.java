@@ -4,6 +4,7 @@ import io.softstream.schemas.avro.ModelKind;
 import io.softstream.schemas.avro.ModelStatus;
 import io.softstream.schemas.avro.ModelVersion;
 import io.softstream.topology.models.ModelArtifacts;
+import io.softstream.topology.models.ModelRegistry;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -129,6 +130,12 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
 
   // Updater thread only.
   private final Set<String> failed = new HashSet<>();
+
+  /**
+   * Versions whose artifact store could not be reached at the last try: tried again, not refused.
+   */
+  private final Set<String> unreachable = new HashSet<>();
+
   private int activeTarget;
   private int canaryTarget;
 
@@ -232,12 +239,14 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
       if (v.isPresent()) {
         Model<T> m = tryLoad(v.get());
         synchronized (this) {
-          wanted.remove(version);
-          if (m == null) {
-            unloadable.put(version, "announced but cannot be loaded (see the worker log)");
-          } else {
+          if (m != null) {
+            wanted.remove(version);
             keep(m);
+          } else if (!unreachable.contains(v.get().getVersion() + "/" + v.get().getSha256())) {
+            wanted.remove(version);
+            unloadable.put(version, "announced but cannot be loaded (see the worker log)");
           }
+          // else: still wanted, tried again at the next update; its records stay retriable.
         }
       } else {
         synchronized (this) {
@@ -537,8 +546,23 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
       return null;
     }
     try {
-      return load(v);
+      Model<T> m = load(v);
+      unreachable.remove(id);
+      return m;
     } catch (Exception e) {
+      if (e instanceof ModelRegistry.ArtifactUnreachableException
+          || e instanceof org.apache.kafka.common.errors.RetriableException) {
+        // Not the version's fault: no dead letters; the records wait and it is tried again.
+        if (unreachable.add(id)) {
+          log.warn(
+              "Model {}:{}: its artifact cannot be reached now ({}); trying again",
+              settings.name(),
+              v.getVersion(),
+              e.getMessage());
+        }
+        return null;
+      }
+      unreachable.remove(id);
       failed.add(id);
       metrics.modelLoadFailure();
       log.error(
