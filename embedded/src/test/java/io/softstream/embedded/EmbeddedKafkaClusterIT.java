@@ -19,8 +19,14 @@ import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.condition.EnabledIfSystemProperty;
 import org.junit.jupiter.api.io.TempDir;
 
+@EnabledIfSystemProperty(
+    named = "softstream.soak",
+    matches = "true",
+    disabledReason =
+        "CI covers broker SIGKILLs and restarts on the three-broker cluster in ChaosIT; -Psoak runs this")
 class EmbeddedKafkaClusterIT {
   @TempDir Path dir;
 
