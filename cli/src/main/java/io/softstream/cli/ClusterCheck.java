@@ -1,5 +1,6 @@
 package io.softstream.cli;
 
+import java.io.IOException;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
@@ -44,6 +45,17 @@ public final class ClusterCheck {
     p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, ms);
     // One attempt per address: a refused connection should not be retried for the whole timeout.
     p.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, 1000);
+    String refused = refusedEverywhere(String.valueOf(servers));
+    if (refused != null) {
+      // Nothing listens there: say so now rather than after the whole timeout.
+      throw new IllegalStateException(
+          "Cannot reach Kafka at "
+              + servers
+              + " ("
+              + refused
+              + "). Check --bootstrap-servers (env BOOTSTRAP_SERVERS); for a local broker run "
+              + "`./softstream kafka` and paste the exports it prints.");
+    }
     String cause;
     try (Admin admin = Admin.create(p)) {
       admin.describeCluster().clusterId().get(timeout.toMillis() + 500, TimeUnit.MILLISECONDS);
@@ -68,5 +80,31 @@ public final class ClusterCheck {
             + cause
             + "). Check --bootstrap-servers (env BOOTSTRAP_SERVERS); for a local broker run "
             + "`./softstream kafka` and paste the exports it prints.");
+  }
+
+  /**
+   * The reason when every bootstrap address refuses a TCP connection (nothing listens there), else
+   * null: a host that does not answer at all, or a name that does not resolve, is left to the Kafka
+   * client and its timeout.
+   */
+  static String refusedEverywhere(String servers) {
+    StringBuilder why = new StringBuilder();
+    for (String a : servers.split(",")) {
+      String s = a.trim().replaceFirst("^[A-Za-z_]+://", "");
+      int colon = s.lastIndexOf(':');
+      if (colon < 0) {
+        return null;
+      }
+      try (java.net.Socket socket = new java.net.Socket()) {
+        int port = Integer.parseInt(s.substring(colon + 1));
+        socket.connect(new java.net.InetSocketAddress(s.substring(0, colon), port), 2000);
+        return null;
+      } catch (java.net.ConnectException e) {
+        why.append(why.length() == 0 ? "" : "; ").append(s).append(": connection refused");
+      } catch (IOException | RuntimeException e) {
+        return null;
+      }
+    }
+    return why.length() == 0 ? null : why.toString();
   }
 }

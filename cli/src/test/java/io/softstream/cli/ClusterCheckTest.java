@@ -28,7 +28,7 @@ class ClusterCheckTest {
       assertThat(cl.execute(args)).as(String.join(" ", cmd)).isEqualTo(1);
       assertThat(err.toString())
           .as(String.join(" ", cmd))
-          .contains("Cannot reach Kafka at 127.0.0.1:1 within 10 s")
+          .contains("Cannot reach Kafka at 127.0.0.1:1 (127.0.0.1:1: connection refused)")
           .contains("--bootstrap-servers");
     }
   }

@@ -159,7 +159,7 @@ class DecodeUnknownVersionIT extends WorkerIT {
         }
         p.flush();
         // While the artifact is away: nothing decoded, nothing dead-lettered.
-        Thread.sleep(8_000);
+        Thread.sleep(4_000);
         assertThat(readCommitted(t.reconstructions(), ImageEvent.class, 9, Duration.ofSeconds(3)))
             .hasSize(8);
         assertThat(readCommitted(t.deadLetters(), DeadLetter.class, 1, Duration.ofSeconds(3)))
