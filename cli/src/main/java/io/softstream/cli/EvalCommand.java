@@ -8,7 +8,6 @@ import io.softstream.model.runtime.EngineKind;
 import io.softstream.model.runtime.TokenizerRuntime;
 import io.softstream.model.runtime.TokenizerRuntimes;
 import io.softstream.schemas.images.ImageLimits;
-import io.softstream.schemas.tokens.Codebook;
 import io.softstream.trainer.Dataset;
 import io.softstream.trainer.Evaluation;
 import io.softstream.trainer.PayloadSweep;
@@ -193,32 +192,17 @@ public final class EvalCommand implements Callable<Integer> {
         train = probeImages > 0 ? Dataset.fashionMnist(data, true, probeImages) : null;
       }
       if (similarity) {
-        TokenizerConfig c = rt.config();
         Map<String, Object> r =
-            SimilarityEval.run(
-                rt,
-                Codebook.normalise(
-                    c.numCodebooks(), c.codebookSize(), c.codeDim(), OnnxCodebook.read(dir, c)),
-                test,
-                testImages,
-                10);
-        out.println(
-            json
-                ? ModelCard.JSON
-                    .writer()
-                    .without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
-                    .writeValueAsString(r)
-                : ModelCard.JSON.writeValueAsString(r));
+            SimilarityEval.run(rt, OnnxCodebook.normalised(dir, rt.config()), test, testImages, 10);
+        out.println(json ? oneLine(r) : ModelCard.JSON.writeValueAsString(r));
         out.flush();
         return 0;
       }
       if (payloadSweep) {
-        TokenizerConfig c = rt.config();
         Map<String, Object> r =
             PayloadSweep.run(
                 rt,
-                Codebook.normalise(
-                    c.numCodebooks(), c.codebookSize(), c.codeDim(), OnnxCodebook.read(dir, c)),
+                OnnxCodebook.normalised(dir, rt.config()),
                 train,
                 test,
                 testImages,
@@ -232,10 +216,7 @@ public final class EvalCommand implements Callable<Integer> {
             plot);
         out.println(
             json
-                ? ModelCard.JSON
-                    .writer()
-                    .without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
-                    .writeValueAsString(r)
+                ? oneLine(r)
                 : ModelCard.JSON.writeValueAsString(r) + "\nplot: " + plot.toAbsolutePath());
         out.flush();
         return 0;
@@ -252,11 +233,7 @@ public final class EvalCommand implements Callable<Integer> {
       r.put("model", rt.card().name());
       r.put("images", Math.min(testImages, test.count()));
       if (json) {
-        out.println(
-            ModelCard.JSON
-                .writer()
-                .without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
-                .writeValueAsString(r));
+        out.println(oneLine(r));
       } else {
         r.forEach((k, v) -> out.printf("%-28s %s%n", k, v));
         out.printf("grid: %s%n", grid.toAbsolutePath());
@@ -264,6 +241,15 @@ public final class EvalCommand implements Callable<Integer> {
     }
     out.flush();
     return 0;
+  }
+
+  /** The result as one JSON line (--json: the last line a script reads). */
+  private static String oneLine(Map<String, Object> r)
+      throws com.fasterxml.jackson.core.JsonProcessingException {
+    return ModelCard.JSON
+        .writer()
+        .without(com.fasterxml.jackson.databind.SerializationFeature.INDENT_OUTPUT)
+        .writeValueAsString(r);
   }
 
   private static Dataset folder(Path dir, TokenizerConfig c) throws java.io.IOException {

@@ -146,14 +146,7 @@ public final class EncodeWorker extends AbstractWorker {
       ImageTranslator pre = config.imageTranslator(model, runtime.card());
       selfCheck(runtime, pre, name.isEmpty() ? runtime.card().name() : name, version);
       // topk and codes index the model's codebook; read once per model version.
-      Codebook cb =
-          encoding.needsCodebook()
-              ? Codebook.normalise(
-                  model.numCodebooks(),
-                  model.codebookSize(),
-                  model.codeDim(),
-                  OnnxCodebook.read(dir, model))
-              : null;
+      Codebook cb = encoding.needsCodebook() ? OnnxCodebook.normalised(dir, model) : null;
       return new Serving(runtime, name.isEmpty() ? runtime.card().name() : name, version, pre, cb);
     } catch (RuntimeException e) {
       runtime.close();

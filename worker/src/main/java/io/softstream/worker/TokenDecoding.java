@@ -151,10 +151,7 @@ public final class TokenDecoding implements AutoCloseable {
   public float[] tokens(TokenRecord r) {
     TokenCodec.Encoding e = TokenCodec.encodingOf(r);
     if (e.needsCodebook() && codebook == null) {
-      TokenizerConfig c = runtime.config();
-      codebook =
-          Codebook.normalise(
-              c.numCodebooks(), c.codebookSize(), c.codeDim(), OnnxCodebook.read(dir, c));
+      codebook = OnnxCodebook.normalised(dir, runtime.config());
     }
     return TokenCodec.decode(r, codebook);
   }

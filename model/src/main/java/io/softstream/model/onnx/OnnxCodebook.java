@@ -2,6 +2,7 @@ package io.softstream.model.onnx;
 
 import com.google.protobuf.CodedInputStream;
 import io.softstream.model.TokenizerConfig;
+import io.softstream.schemas.tokens.Codebook;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -22,6 +23,11 @@ public final class OnnxCodebook {
   static final String INITIALIZER = "quantizer.codebook";
 
   private OnnxCodebook() {}
+
+  /** {@link #read} as the token codec indexes it: unit codewords per codebook. */
+  public static Codebook normalised(Path modelDir, TokenizerConfig c) {
+    return Codebook.normalise(c.numCodebooks(), c.codebookSize(), c.codeDim(), read(modelDir, c));
+  }
 
   /** The codebook of the tokenizer in {@code modelDir}, checked against its shape {@code c}. */
   public static float[] read(Path modelDir, TokenizerConfig c) {
