@@ -8,15 +8,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
-import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.Admin;
+import java.util.Set;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.DescribeClusterOptions;
 import org.apache.kafka.common.Uuid;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,9 +42,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
   private final int requestedPort;
   private final Duration startTimeout;
   private final Map<String, String> overrides;
-  private final String heap;
   private final Map<String, Object> readinessClient;
-  private Process process;
+  private final KafkaNodeProcess node;
   private Thread shutdownHook;
   private int port;
   private int controllerPort;
@@ -57,8 +53,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     this.requestedPort = b.port;
     this.startTimeout = b.startTimeout;
     this.overrides = Map.copyOf(b.overrides);
-    this.heap = b.heap;
     this.readinessClient = Map.copyOf(b.readinessClient);
+    this.node = new KafkaNodeProcess(dataDir, b.heap);
   }
 
   public static Builder builder() {
@@ -70,9 +66,9 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     private Path dataDir;
     private int port;
     private Duration startTimeout = Duration.ofSeconds(90);
-    private final Map<String, String> overrides = new java.util.LinkedHashMap<>();
+    private final Map<String, String> overrides = new LinkedHashMap<>();
     private String heap = "768m";
-    private final Map<String, Object> readinessClient = new java.util.LinkedHashMap<>();
+    private final Map<String, Object> readinessClient = new LinkedHashMap<>();
 
     /** Where the broker keeps its logs and metadata; reused across restarts. */
     public Builder dataDir(Path dir) {
@@ -125,31 +121,26 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
 
   /** Formats the data dir if new, starts the broker and waits until it answers. Returns this. */
   public synchronized EmbeddedKafkaBroker start() {
-    if (process != null && process.isAlive()) {
+    if (node.isRunning()) {
       return this;
     }
     try {
       Files.createDirectories(dataDir);
       choosePorts();
-      Path config = writeConfig();
-      if (!Files.exists(dataDir.resolve("logs").resolve("meta.properties"))) {
-        format(config);
+      writeConfig();
+      if (!KafkaNodeProcess.isFormatted(dataDir.resolve("logs"))) {
+        format();
       }
-      Path logFile = dataDir.resolve("broker.log");
-      ProcessBuilder pb =
-          new ProcessBuilder(javaCommand("kafka.Kafka", config.toString()))
-              .redirectErrorStream(true)
-              .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()));
       long t0 = System.nanoTime();
-      process = pb.start();
+      node.launch();
       shutdownHook = new Thread(this::stopProcess, "embedded-kafka-shutdown");
       Runtime.getRuntime().addShutdownHook(shutdownHook);
-      awaitReady(logFile);
+      awaitReady();
       log.info(
           "Kafka broker ready at {} (data {}, pid {}) in {} ms",
           bootstrapServers(),
           dataDir,
-          process.pid(),
+          node.pid(),
           (System.nanoTime() - t0) / 1_000_000);
       return this;
     } catch (IOException e) {
@@ -167,7 +158,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
   }
 
   public boolean isRunning() {
-    return process != null && process.isAlive();
+    return node.isRunning();
   }
 
   /** Stops the broker cleanly (SIGTERM, controlled shutdown); the data directory stays. */
@@ -185,20 +176,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
   }
 
   private synchronized void stopProcess() {
-    if (process == null) {
-      return;
-    }
-    process.destroy();
-    try {
-      if (!process.waitFor(60, TimeUnit.SECONDS)) {
-        log.warn("Kafka broker pid {} did not stop within 60 s; killing it", process.pid());
-        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      process.destroyForcibly();
-      Thread.currentThread().interrupt();
-    }
-    process = null;
+    node.terminate();
+    node.awaitStop(Duration.ofSeconds(60));
   }
 
   private void choosePorts() throws IOException {
@@ -238,8 +217,8 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     }
   }
 
-  private Path writeConfig() throws IOException {
-    Map<String, String> c = new java.util.LinkedHashMap<>();
+  private void writeConfig() throws IOException {
+    Map<String, String> c = new LinkedHashMap<>();
     c.put("process.roles", "broker,controller");
     c.put("node.id", "1");
     c.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
@@ -279,145 +258,31 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 .replace("${controller.port}", Integer.toString(controllerPort)));
     StringBuilder sb = new StringBuilder("# Written by EmbeddedKafkaBroker on every start\n");
     c.forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
-    Path f = dataDir.resolve("server.properties");
-    Files.writeString(f, sb.toString(), StandardCharsets.UTF_8);
-    return f;
+    Files.writeString(node.config(), sb.toString(), StandardCharsets.UTF_8);
   }
 
-  private void format(Path config) throws IOException {
+  private void format() throws IOException {
     String clusterId = Uuid.randomUuid().toString();
-    Path logFile = dataDir.resolve("format.log");
-    Process p =
-        new ProcessBuilder(
-                javaCommand(
-                    "kafka.tools.StorageTool", "format", "-t", clusterId, "-c", config.toString()))
-            .redirectErrorStream(true)
-            .redirectOutput(logFile.toFile())
-            .start();
-    try {
-      if (!p.waitFor(120, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-        throw new IllegalStateException(
-            "Formatting the Kafka data dir " + dataDir + " took over 120 s");
-      }
-    } catch (InterruptedException e) {
-      p.destroyForcibly();
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("Interrupted while formatting " + dataDir, e);
-    }
-    if (p.exitValue() != 0) {
-      throw new IllegalStateException(
-          "Formatting the Kafka data dir "
-              + dataDir
-              + " failed (exit "
-              + p.exitValue()
-              + "):\n"
-              + tail(logFile));
-    }
+    node.awaitFormat(node.startFormat(clusterId));
     log.info("Formatted Kafka data dir {} (cluster id {})", dataDir, clusterId);
   }
 
-  private List<String> javaCommand(String mainClass, String... args) {
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx" + heap);
-    cmd.add("-XX:+UseSerialGC");
-    cmd.add("-XX:TieredStopAtLevel=1");
-    cmd.add("-Djava.awt.headless=true");
-    cmd.add("-Dlogback.configurationFile=" + logbackConfig());
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add(mainClass);
-    cmd.addAll(List.of(args));
-    return cmd;
-  }
-
-  private String logbackConfig() {
-    Path f = dataDir.resolve("broker-logback.xml");
-    if (!Files.exists(f)) {
-      String xml =
-          """
-          <configuration>
-            <appender name="OUT" class="ch.qos.logback.core.ConsoleAppender">
-              <encoder><pattern>%d{HH:mm:ss.SSS} %-5level %logger{36} - %msg%n</pattern></encoder>
-            </appender>
-            <logger name="kafka" level="INFO"/>
-            <logger name="org.apache.kafka" level="WARN"/>
-            <logger name="state.change.logger" level="WARN"/>
-            <root level="WARN"><appender-ref ref="OUT"/></root>
-          </configuration>
-          """;
-      try {
-        Files.writeString(f, xml);
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
-    }
-    return f.toString();
-  }
-
-  private void awaitReady(Path logFile) {
-    long deadline = System.nanoTime() + startTimeout.toNanos();
-    Properties props = new Properties();
-    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
-    props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "2000");
-    props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "3000");
-    props.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "200");
-    props.putAll(readinessClient);
-    try (Admin admin = Admin.create(props)) {
-      while (true) {
-        if (!process.isAlive()) {
-          int code = process.exitValue();
-          process = null;
-          throw new IllegalStateException(
-              "The embedded Kafka broker exited with code "
-                  + code
-                  + " during start-up. Last lines of "
-                  + logFile
-                  + ":\n"
-                  + tail(logFile));
-        }
-        try {
-          int nodes =
-              admin
-                  .describeCluster(new DescribeClusterOptions().timeoutMs(2000))
-                  .nodes()
-                  .get(3, TimeUnit.SECONDS)
-                  .size();
-          if (nodes > 0) {
-            return;
-          }
-        } catch (Exception notYet) {
-          // keep polling until the deadline
-        }
-        if (System.nanoTime() > deadline) {
-          stopProcess();
-          throw new IllegalStateException(
-              "The embedded Kafka broker did not answer on "
-                  + bootstrapServers()
-                  + " within "
-                  + startTimeout.toSeconds()
-                  + " s. Last lines of "
-                  + logFile
-                  + ":\n"
-                  + tail(logFile));
-        }
-        try {
-          Thread.sleep(200);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          throw new IllegalStateException("Interrupted while waiting for the broker", e);
-        }
-      }
-    }
-  }
-
-  private static String tail(Path f) {
-    try {
-      List<String> lines = Files.readAllLines(f);
-      return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
-    } catch (IOException e) {
-      return "(no log: " + e.getMessage() + ")";
+  private void awaitReady() {
+    Map<String, Object> client = new LinkedHashMap<>();
+    client.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+    client.putAll(readinessClient);
+    if (!KafkaNodeProcess.awaitNodes(
+        client, Set.of(), startTimeout, () -> node.requireAlive("The embedded Kafka broker"))) {
+      stopProcess();
+      throw new IllegalStateException(
+          "The embedded Kafka broker did not answer on "
+              + bootstrapServers()
+              + " within "
+              + startTimeout.toSeconds()
+              + " s. Last lines of "
+              + node.logFile()
+              + ":\n"
+              + KafkaNodeProcess.tail(node.logFile()));
     }
   }
 

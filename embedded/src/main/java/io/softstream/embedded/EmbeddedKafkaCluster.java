@@ -14,13 +14,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.DescribeClusterOptions;
-import org.apache.kafka.common.Node;
 import org.apache.kafka.common.Uuid;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -42,10 +38,9 @@ public final class EmbeddedKafkaCluster implements AutoCloseable {
 
   private final Path dataDir;
   private final int size;
-  private final String heap;
   private final Duration startTimeout;
   private final Map<String, String> overrides;
-  private final Process[] processes;
+  private final List<KafkaNodeProcess> nodes;
   private final int[] ports;
   private final int[] controllerPorts;
   private String clusterId;
@@ -54,10 +49,12 @@ public final class EmbeddedKafkaCluster implements AutoCloseable {
   private EmbeddedKafkaCluster(Builder b) {
     this.dataDir = b.dataDir.toAbsolutePath();
     this.size = b.brokers;
-    this.heap = b.heap;
     this.startTimeout = b.startTimeout;
     this.overrides = Map.copyOf(b.overrides);
-    this.processes = new Process[size];
+    this.nodes =
+        IntStream.rangeClosed(1, size)
+            .mapToObj(i -> new KafkaNodeProcess(nodeDir(i), b.heap))
+            .toList();
     this.ports = new int[size];
     this.controllerPorts = new int[size];
   }
@@ -119,38 +116,19 @@ public final class EmbeddedKafkaCluster implements AutoCloseable {
     try {
       Files.createDirectories(dataDir);
       choosePorts();
-      List<Path> configs = new ArrayList<>();
       for (int i = 1; i <= size; i++) {
-        configs.add(writeConfig(i));
+        writeConfig(i);
       }
       // Formatting is a JVM start per node: run them side by side.
-      List<Process> formats = new ArrayList<>();
+      Map<KafkaNodeProcess, Process> formats = new LinkedHashMap<>();
       for (int i = 1; i <= size; i++) {
-        if (!Files.exists(logDir(i).resolve("meta.properties"))) {
-          formats.add(
-              new ProcessBuilder(
-                      javaCommand(
-                          i,
-                          "kafka.tools.StorageTool",
-                          "format",
-                          "-t",
-                          clusterId,
-                          "-c",
-                          configs.get(i - 1).toString()))
-                  .redirectErrorStream(true)
-                  .redirectOutput(nodeDir(i).resolve("format.log").toFile())
-                  .start());
+        if (!KafkaNodeProcess.isFormatted(logDir(i))) {
+          formats.put(node(i), node(i).startFormat(clusterId));
         }
       }
-      for (Process p : formats) {
-        if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-          p.destroyForcibly();
-          throw new IllegalStateException(
-              "Formatting a Kafka node under " + dataDir + " failed: see its format.log");
-        }
-      }
+      formats.forEach(KafkaNodeProcess::awaitFormat);
       for (int i = 1; i <= size; i++) {
-        launch(i);
+        node(i).launch();
       }
       shutdownHook = new Thread(this::stopAll, "embedded-kafka-cluster-shutdown");
       Runtime.getRuntime().addShutdownHook(shutdownHook);
@@ -165,9 +143,6 @@ public final class EmbeddedKafkaCluster implements AutoCloseable {
       return this;
     } catch (IOException e) {
       throw new UncheckedIOException("Could not start the embedded Kafka cluster in " + dataDir, e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("Interrupted while starting the cluster", e);
     }
   }
 
@@ -188,33 +163,22 @@ public final class EmbeddedKafkaCluster implements AutoCloseable {
 
   /** Whether node {@code node} (1-based) is running. */
   public synchronized boolean isRunning(int node) {
-    Process p = processes[node - 1];
-    return p != null && p.isAlive();
+    return node(node).isRunning();
   }
 
   /** The process id of node {@code node}, e.g. for {@code kill -9}. */
   public synchronized long pid(int node) {
-    Process p = processes[node - 1];
-    if (p == null) {
-      throw new IllegalStateException("node " + node + " is not running");
-    }
-    return p.pid();
+    return node(node).pid();
   }
 
   /**
    * SIGKILLs node {@code node}: no controlled shutdown, no flush, as a machine that loses power.
    */
   public synchronized void kill(int node) {
-    Process p = processes[node - 1];
-    if (p == null) {
+    if (!isRunning(node)) {
       return;
     }
-    try {
-      p.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
-    processes[node - 1] = null;
+    node(node).kill();
     log.info("Kafka node {} killed (SIGKILL)", node);
   }
 
@@ -224,7 +188,7 @@ public final class EmbeddedKafkaCluster implements AutoCloseable {
       return;
     }
     try {
-      launch(node);
+      node(node).launch();
       // Asked through the node itself: the others may still list its old registration.
       awaitNodes(Set.of(node), "127.0.0.1:" + ports[node - 1]);
     } catch (IOException e) {
@@ -247,88 +211,25 @@ public final class EmbeddedKafkaCluster implements AutoCloseable {
   }
 
   private synchronized void stopAll() {
-    for (Process p : processes) {
-      if (p != null) {
-        p.destroy();
-      }
-    }
-    for (int i = 0; i < size; i++) {
-      Process p = processes[i];
-      if (p == null) {
-        continue;
-      }
-      try {
-        // The last nodes lose the quorum while shutting down and may wait for it: bound it.
-        if (!p.waitFor(30, TimeUnit.SECONDS)) {
-          p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
-        }
-      } catch (InterruptedException e) {
-        p.destroyForcibly();
-        Thread.currentThread().interrupt();
-      }
-      processes[i] = null;
-    }
+    nodes.forEach(KafkaNodeProcess::terminate);
+    // The last nodes lose the quorum while shutting down and may wait for it: bound it.
+    nodes.forEach(n -> n.awaitStop(Duration.ofSeconds(30)));
   }
 
-  private void launch(int node) throws IOException {
-    Path logFile = nodeDir(node).resolve("broker.log");
-    processes[node - 1] =
-        new ProcessBuilder(
-                javaCommand(
-                    node, "kafka.Kafka", nodeDir(node).resolve("server.properties").toString()))
-            .redirectErrorStream(true)
-            .redirectOutput(ProcessBuilder.Redirect.appendTo(logFile.toFile()))
-            .start();
-  }
-
-  private void awaitNodes(Set<Integer> nodes, String bootstrap) {
-    long deadline = System.nanoTime() + startTimeout.toNanos();
-    Properties props = new Properties();
-    props.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
-    props.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "2000");
-    props.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, "3000");
-    props.put(AdminClientConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "200");
-    try (Admin admin = Admin.create(props)) {
-      while (true) {
-        for (int n : nodes) {
-          Process p = processes[n - 1];
-          if (p == null || !p.isAlive()) {
-            throw new IllegalStateException(
-                "Kafka node "
-                    + n
-                    + " exited during start-up. Last lines of its log:\n"
-                    + tail(nodeDir(n).resolve("broker.log")));
-          }
-        }
-        try {
-          Set<Integer> up =
-              admin
-                  .describeCluster(new DescribeClusterOptions().timeoutMs(2000))
-                  .nodes()
-                  .get(3, TimeUnit.SECONDS)
-                  .stream()
-                  .map(Node::id)
-                  .collect(Collectors.toSet());
-          if (up.containsAll(nodes)) {
-            return;
-          }
-        } catch (Exception notYet) {
-          // keep polling until the deadline
-        }
-        if (System.nanoTime() > deadline) {
-          throw new IllegalStateException(
-              "Kafka nodes "
-                  + nodes
-                  + " did not join within "
-                  + startTimeout.toSeconds()
-                  + " s; logs under "
-                  + dataDir);
-        }
-        Thread.sleep(200);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("Interrupted while waiting for the cluster", e);
+  private void awaitNodes(Set<Integer> ids, String bootstrap) {
+    Runnable checkAlive = () -> ids.forEach(n -> node(n).requireAlive("Kafka node " + n));
+    if (!KafkaNodeProcess.awaitNodes(
+        Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap),
+        ids,
+        startTimeout,
+        checkAlive)) {
+      throw new IllegalStateException(
+          "Kafka nodes "
+              + ids
+              + " did not join within "
+              + startTimeout.toSeconds()
+              + " s; logs under "
+              + dataDir);
     }
   }
 
@@ -374,7 +275,7 @@ public final class EmbeddedKafkaCluster implements AutoCloseable {
     return s.getLocalPort();
   }
 
-  private Path writeConfig(int node) throws IOException {
+  private void writeConfig(int node) throws IOException {
     int replicas = Math.min(size, 3);
     String isr = Integer.toString(Math.min(replicas, 2));
     String voters =
@@ -424,9 +325,7 @@ public final class EmbeddedKafkaCluster implements AutoCloseable {
     StringBuilder sb = new StringBuilder("# Written by EmbeddedKafkaCluster on every start\n");
     c.forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
     Files.createDirectories(nodeDir(node));
-    Path f = nodeDir(node).resolve("server.properties");
-    Files.writeString(f, sb.toString(), StandardCharsets.UTF_8);
-    return f;
+    Files.writeString(node(node).config(), sb.toString(), StandardCharsets.UTF_8);
   }
 
   private Path nodeDir(int node) {
@@ -437,44 +336,8 @@ public final class EmbeddedKafkaCluster implements AutoCloseable {
     return nodeDir(node).resolve("logs");
   }
 
-  private List<String> javaCommand(int node, String mainClass, String... args) throws IOException {
-    Path logback = nodeDir(node).resolve("broker-logback.xml");
-    if (!Files.exists(logback)) {
-      Files.writeString(
-          logback,
-          """
-          <configuration>
-            <appender name="OUT" class="ch.qos.logback.core.ConsoleAppender">
-              <encoder><pattern>%d{HH:mm:ss.SSS} %-5level %logger{36} - %msg%n</pattern></encoder>
-            </appender>
-            <logger name="kafka" level="INFO"/>
-            <logger name="org.apache.kafka" level="WARN"/>
-            <logger name="state.change.logger" level="WARN"/>
-            <root level="WARN"><appender-ref ref="OUT"/></root>
-          </configuration>
-          """);
-    }
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.add("-Xmx" + heap);
-    cmd.add("-XX:+UseSerialGC");
-    cmd.add("-XX:TieredStopAtLevel=1");
-    cmd.add("-Djava.awt.headless=true");
-    cmd.add("-Dlogback.configurationFile=" + logback);
-    cmd.add("-cp");
-    cmd.add(System.getProperty("java.class.path"));
-    cmd.add(mainClass);
-    cmd.addAll(List.of(args));
-    return cmd;
-  }
-
-  private static String tail(Path f) {
-    try {
-      List<String> lines = Files.readAllLines(f);
-      return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
-    } catch (IOException e) {
-      return "(no log: " + e.getMessage() + ")";
-    }
+  private KafkaNodeProcess node(int node) {
+    return nodes.get(node - 1);
   }
 
   @Override
