@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -218,47 +217,16 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
   }
 
   private void writeConfig() throws IOException {
-    Map<String, String> c = new LinkedHashMap<>();
-    c.put("process.roles", "broker,controller");
-    c.put("node.id", "1");
-    c.put("controller.quorum.voters", "1@127.0.0.1:" + controllerPort);
-    c.put(
-        "listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
-    c.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
-    c.put("controller.listener.names", "CONTROLLER");
-    c.put("inter.broker.listener.name", "PLAINTEXT");
-    c.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
-    c.put("log.dirs", dataDir.resolve("logs").toString());
     // A single node can only hold one replica of the internal topics.
-    c.put("offsets.topic.replication.factor", "1");
-    c.put("offsets.topic.num.partitions", "10");
-    c.put("transaction.state.log.replication.factor", "1");
-    c.put("transaction.state.log.min.isr", "1");
-    c.put("transaction.state.log.num.partitions", "10");
-    c.put("share.coordinator.state.topic.replication.factor", "1");
-    c.put("share.coordinator.state.topic.min.isr", "1");
-    c.put("group.initial.rebalance.delay.ms", "0");
-    // Kafka 4 consumer groups: reconcile within a second and notice a crashed worker within 10 s,
-    // not
-    // 45 s, so scaling and failover are visible on a laptop.
-    c.put("group.consumer.min.heartbeat.interval.ms", "500");
-    c.put("group.consumer.heartbeat.interval.ms", "1000");
-    c.put("group.consumer.min.session.timeout.ms", "6000");
-    c.put("group.consumer.session.timeout.ms", "10000");
-    // Topics are declared in one place (TopicLayout) and created by TopicAdmin, never by accident.
-    c.put("auto.create.topics.enable", "false");
-    c.put("num.partitions", "1");
-    c.put("message.max.bytes", Integer.toString(16 * 1024 * 1024));
-    c.put("log.segment.bytes", Integer.toString(64 * 1024 * 1024));
-    c.put("log.cleaner.dedupe.buffer.size", Integer.toString(16 * 1024 * 1024));
+    Map<String, String> c =
+        KafkaNodeProcess.baseConfig(
+            1, "1@127.0.0.1:" + controllerPort, port, controllerPort, dataDir.resolve("logs"), 1);
     c.putAll(overrides);
     c.replaceAll(
         (k, v) ->
             v.replace("${port}", Integer.toString(port))
                 .replace("${controller.port}", Integer.toString(controllerPort)));
-    StringBuilder sb = new StringBuilder("# Written by EmbeddedKafkaBroker on every start\n");
-    c.forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
-    Files.writeString(node.config(), sb.toString(), StandardCharsets.UTF_8);
+    node.writeConfig(c, "EmbeddedKafkaBroker");
   }
 
   private void format() throws IOException {

@@ -4,7 +4,6 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,7 +29,8 @@ import org.slf4j.LoggerFactory;
  * dataDir/cluster.properties}, so {@link #kill(int)} (SIGKILL) then {@link #restart(int)} brings
  * the same node back on its data and ports, as a crashed and restarted machine.
  *
- * <p>Separate from {@link EmbeddedKafkaBroker} (the single-node default) so that each stays plain.
+ * <p>Separate from {@link EmbeddedKafkaBroker} (the single-node default) so that each stays plain;
+ * both start their node processes through {@link KafkaNodeProcess}.
  */
 public final class EmbeddedKafkaCluster implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EmbeddedKafkaCluster.class);
@@ -277,55 +277,21 @@ public final class EmbeddedKafkaCluster implements AutoCloseable {
 
   private void writeConfig(int node) throws IOException {
     int replicas = Math.min(size, 3);
-    String isr = Integer.toString(Math.min(replicas, 2));
     String voters =
         IntStream.range(0, size)
             .mapToObj(i -> (i + 1) + "@127.0.0.1:" + controllerPorts[i])
             .collect(Collectors.joining(","));
-    Map<String, String> c = new LinkedHashMap<>();
-    c.put("process.roles", "broker,controller");
-    c.put("node.id", Integer.toString(node));
-    c.put("controller.quorum.voters", voters);
-    c.put(
-        "listeners",
-        "PLAINTEXT://127.0.0.1:"
-            + ports[node - 1]
-            + ",CONTROLLER://127.0.0.1:"
-            + controllerPorts[node - 1]);
-    c.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + ports[node - 1]);
-    c.put("controller.listener.names", "CONTROLLER");
-    c.put("inter.broker.listener.name", "PLAINTEXT");
-    c.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
-    c.put("log.dirs", logDir(node).toString());
+    Map<String, String> c =
+        KafkaNodeProcess.baseConfig(
+            node, voters, ports[node - 1], controllerPorts[node - 1], logDir(node), replicas);
     c.put("default.replication.factor", Integer.toString(replicas));
-    c.put("min.insync.replicas", isr);
-    c.put("offsets.topic.replication.factor", Integer.toString(replicas));
-    c.put("offsets.topic.num.partitions", "10");
-    c.put("transaction.state.log.replication.factor", Integer.toString(replicas));
-    c.put("transaction.state.log.min.isr", isr);
-    c.put("transaction.state.log.num.partitions", "10");
-    c.put("share.coordinator.state.topic.replication.factor", Integer.toString(replicas));
-    c.put("share.coordinator.state.topic.min.isr", isr);
-    c.put("group.initial.rebalance.delay.ms", "0");
-    // As the single node (EmbeddedKafkaBroker): notice a crashed worker within 10 s.
-    c.put("group.consumer.min.heartbeat.interval.ms", "500");
-    c.put("group.consumer.heartbeat.interval.ms", "1000");
-    c.put("group.consumer.min.session.timeout.ms", "6000");
-    c.put("group.consumer.session.timeout.ms", "10000");
+    c.put("min.insync.replicas", Integer.toString(Math.min(replicas, 2)));
     // Fence a killed broker after 6 s (default 9 s), so leaders and the ISR move on sooner.
     c.put("broker.session.timeout.ms", "6000");
     c.put("broker.heartbeat.interval.ms", "1000");
-    c.put("auto.create.topics.enable", "false");
-    c.put("num.partitions", "1");
-    c.put("message.max.bytes", Integer.toString(16 * 1024 * 1024));
     c.put("replica.fetch.max.bytes", Integer.toString(16 * 1024 * 1024));
-    c.put("log.segment.bytes", Integer.toString(64 * 1024 * 1024));
-    c.put("log.cleaner.dedupe.buffer.size", Integer.toString(16 * 1024 * 1024));
     c.putAll(overrides);
-    StringBuilder sb = new StringBuilder("# Written by EmbeddedKafkaCluster on every start\n");
-    c.forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
-    Files.createDirectories(nodeDir(node));
-    Files.writeString(node(node).config(), sb.toString(), StandardCharsets.UTF_8);
+    node(node).writeConfig(c, "EmbeddedKafkaCluster");
   }
 
   private Path nodeDir(int node) {

@@ -1,10 +1,12 @@
 package io.softstream.embedded;
 
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -43,6 +45,57 @@ final class KafkaNodeProcess {
 
   Path logFile() {
     return dir.resolve("broker.log");
+  }
+
+  /**
+   * The settings every embedded node shares: node {@code nodeId} of the quorum {@code voters}, its
+   * clients on {@code port} (PLAINTEXT), the quorum on {@code controllerPort}, its data in {@code
+   * logDir}, the internal topics with {@code replicas} replicas and a minimum ISR of at most 2.
+   */
+  static Map<String, String> baseConfig(
+      int nodeId, String voters, int port, int controllerPort, Path logDir, int replicas) {
+    String rf = Integer.toString(replicas);
+    String isr = Integer.toString(Math.min(replicas, 2));
+    Map<String, String> c = new LinkedHashMap<>();
+    c.put("process.roles", "broker,controller");
+    c.put("node.id", Integer.toString(nodeId));
+    c.put("controller.quorum.voters", voters);
+    c.put(
+        "listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
+    c.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
+    c.put("controller.listener.names", "CONTROLLER");
+    c.put("inter.broker.listener.name", "PLAINTEXT");
+    c.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+    c.put("log.dirs", logDir.toString());
+    c.put("offsets.topic.replication.factor", rf);
+    c.put("offsets.topic.num.partitions", "10");
+    c.put("transaction.state.log.replication.factor", rf);
+    c.put("transaction.state.log.min.isr", isr);
+    c.put("transaction.state.log.num.partitions", "10");
+    c.put("share.coordinator.state.topic.replication.factor", rf);
+    c.put("share.coordinator.state.topic.min.isr", isr);
+    c.put("group.initial.rebalance.delay.ms", "0");
+    // Kafka 4 consumer groups: reconcile within a second and notice a crashed worker within 10 s,
+    // not 45 s, so scaling and failover are visible on a laptop.
+    c.put("group.consumer.min.heartbeat.interval.ms", "500");
+    c.put("group.consumer.heartbeat.interval.ms", "1000");
+    c.put("group.consumer.min.session.timeout.ms", "6000");
+    c.put("group.consumer.session.timeout.ms", "10000");
+    // Topics are declared in one place (TopicLayout) and created by TopicAdmin, never by accident.
+    c.put("auto.create.topics.enable", "false");
+    c.put("num.partitions", "1");
+    c.put("message.max.bytes", Integer.toString(16 * 1024 * 1024));
+    c.put("log.segment.bytes", Integer.toString(64 * 1024 * 1024));
+    c.put("log.cleaner.dedupe.buffer.size", Integer.toString(16 * 1024 * 1024));
+    return c;
+  }
+
+  /** Writes {@code settings} as the node's server.properties; {@code by} names the writer. */
+  void writeConfig(Map<String, String> settings, String by) throws IOException {
+    StringBuilder sb = new StringBuilder("# Written by " + by + " on every start\n");
+    settings.forEach((k, v) -> sb.append(k).append('=').append(v).append('\n'));
+    Files.createDirectories(dir);
+    Files.writeString(config(), sb.toString(), StandardCharsets.UTF_8);
   }
 
   /** Whether its log dir {@code logDir} was formatted before (by a first start). */
