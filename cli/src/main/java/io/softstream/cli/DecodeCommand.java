@@ -2,24 +2,14 @@ package io.softstream.cli;
 
 import io.softstream.model.runtime.EngineKind;
 import io.softstream.schemas.avro.TokenRecord;
-import io.softstream.schemas.registry.SchemaRegistryClient;
-import io.softstream.schemas.registry.SchemaRegistryClients;
-import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.worker.TokenDecoding;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -90,28 +80,15 @@ public final class DecodeCommand implements Callable<Integer> {
     ClusterCheck.require(kafka.clientProperties());
     Path dir = model != null ? model : ShippedModels.fashionMnist();
     Files.createDirectories(out);
-    Map<String, Object> c = new HashMap<>(kafka.clientProperties());
-    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     int written = 0;
     int skipped = 0;
     try (TokenDecoding decoding = TokenDecoding.open(dir, EngineKind.parse(engine), version);
-        SchemaRegistryClient registry = SchemaRegistryClients.create(kafka.clientProperties());
-        KafkaConsumer<String, TokenRecord> consumer =
-            new KafkaConsumer<>(
-                c, new StringDeserializer(), new AvroDeserializer<>(registry, TokenRecord.class))) {
-      List<TopicPartition> parts =
-          consumer.partitionsFor(topic, Duration.ofSeconds(10)).stream()
-              .map(p -> new TopicPartition(topic, p.partition()))
-              .toList();
-      consumer.assign(parts);
-      consumer.seekToBeginning(parts);
-      Map<TopicPartition, Long> end = consumer.endOffsets(parts);
+        TopicToEnd<TokenRecord> in =
+            TopicToEnd.open(kafka.clientProperties(), topic, TokenRecord.class)) {
       long deadline = System.nanoTime() + Duration.ofSeconds(timeoutSeconds).toNanos();
-      while (written < max && System.nanoTime() < deadline && !atEnd(consumer, end)) {
+      while (written < max && System.nanoTime() < deadline && !in.atEnd()) {
         List<TokenRecord> batch = new ArrayList<>();
-        for (ConsumerRecord<String, TokenRecord> r : consumer.poll(Duration.ofMillis(300))) {
-          TokenRecord t = r.value();
+        for (TokenRecord t : in.poll()) {
           if (!imageIds.isEmpty() && !imageIds.contains(t.getImageId())) {
             continue;
           }
@@ -142,9 +119,5 @@ public final class DecodeCommand implements Callable<Integer> {
           skipped > 0 ? " (" + skipped + " records of other model versions skipped)" : "");
     }
     return written > 0 ? 0 : 1;
-  }
-
-  private static boolean atEnd(KafkaConsumer<?, ?> consumer, Map<TopicPartition, Long> end) {
-    return end.entrySet().stream().allMatch(e -> consumer.position(e.getKey()) >= e.getValue());
   }
 }

@@ -9,9 +9,6 @@ import io.softstream.model.runtime.EngineKind;
 import io.softstream.model.runtime.TokenizerRuntime;
 import io.softstream.model.runtime.TokenizerRuntimes;
 import io.softstream.schemas.avro.TokenRecord;
-import io.softstream.schemas.registry.SchemaRegistryClient;
-import io.softstream.schemas.registry.SchemaRegistryClients;
-import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.tokens.TokenIndex;
 import io.softstream.worker.TokenDecoding;
 import java.io.PrintWriter;
@@ -22,15 +19,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -170,27 +159,13 @@ public final class SimilarCommand implements Callable<Integer> {
   private ObjectNode fromTopic(Path dir, String name, float[] query, ObjectMapper mapper)
       throws Exception {
     ClusterCheck.require(kafka.clientProperties());
-    Map<String, Object> c = new HashMap<>(kafka.clientProperties());
-    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     TokenIndex index = new TokenIndex();
     try (TokenDecoding decoding =
             TokenDecoding.open(dir, EngineKind.parse(engine), name, version, 1);
-        SchemaRegistryClient registry = SchemaRegistryClients.create(kafka.clientProperties());
-        KafkaConsumer<String, TokenRecord> consumer =
-            new KafkaConsumer<>(
-                c, new StringDeserializer(), new AvroDeserializer<>(registry, TokenRecord.class))) {
-      List<TopicPartition> parts =
-          consumer.partitionsFor(topic, Duration.ofSeconds(10)).stream()
-              .map(p -> new TopicPartition(topic, p.partition()))
-              .toList();
-      consumer.assign(parts);
-      consumer.seekToBeginning(parts);
-      Map<TopicPartition, Long> end = consumer.endOffsets(parts);
-      while (!end.entrySet().stream()
-          .allMatch(e -> consumer.position(e.getKey()) >= e.getValue())) {
-        for (ConsumerRecord<String, TokenRecord> r : consumer.poll(Duration.ofMillis(300))) {
-          TokenRecord t = r.value();
+        TopicToEnd<TokenRecord> in =
+            TopicToEnd.open(kafka.clientProperties(), topic, TokenRecord.class)) {
+      while (!in.atEnd()) {
+        for (TokenRecord t : in.poll()) {
           if (t != null
               && t.getModelName().equals(name)
               && t.getModelVersion() == version
