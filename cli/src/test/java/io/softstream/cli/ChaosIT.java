@@ -12,8 +12,6 @@ import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicLayout;
 import io.softstream.topology.streams.StreamsRunner;
-import io.softstream.topology.streams.StreamsSettings;
-import io.softstream.topology.streams.ingest.IngestGateApp;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -35,7 +33,6 @@ import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -67,9 +64,6 @@ class ChaosIT {
   @Test
   void everyImageExactlyOnceWhileBrokersAndWorkersAreKilled() throws Exception {
     long t0 = System.nanoTime();
-    Path model =
-        Path.of(System.getProperty("softstream.root", ".."), "models", "softvq-fmnist-16")
-            .toAbsolutePath();
     TopicLayout layout = TopicLayout.defaults().withReplication(3);
     List<ImageEvent> events = events();
     try (EmbeddedPlatform platform = EmbeddedPlatform.startCluster(dir, 3, 0, layout)) {
@@ -77,23 +71,10 @@ class ChaosIT {
       System.out.printf(
           "chaos: cluster of 3 at %s ready after %.1f s%n",
           platform.bootstrapServers(), (System.nanoTime() - t0) / 1e9);
-      StreamsRunner gate = startGate(platform);
-      List<String> workerArgs =
-          List.of(
-              "--model",
-              model.toString(),
-              "--engine",
-              "onnxruntime",
-              "--engine-threads",
-              "1",
-              "--bootstrap-servers",
-              platform.bootstrapServers(),
-              "--schema-registry-url",
-              platform.schemaRegistryUrl());
-      List<String> jvm = List.of("-Xmx512m", "-XX:+UseSerialGC");
+      StreamsRunner gate = EncodePipeline.startGate(platform, dir.resolve("streams"));
       Map<String, WorkerProcess> workers = new LinkedHashMap<>();
       for (String id : List.of("w1", "w2", "w3", "w4")) {
-        workers.put(id, new WorkerProcess(id, jvm, workerArgs, dir.resolve("logs")));
+        workers.put(id, EncodePipeline.worker(id, platform, dir.resolve("logs")));
       }
       for (String id : List.of("w1", "w2", "w3")) {
         workers.get(id).start();
@@ -218,15 +199,6 @@ class ChaosIT {
     return id.startsWith("o") ? id.substring(0, id.indexOf('-')) : id;
   }
 
-  private StreamsRunner startGate(EmbeddedPlatform platform) throws Exception {
-    Map<String, Object> c = new HashMap<>(platform.clientProperties());
-    c.put(StreamsSettings.STATE_DIR, dir.resolve("streams").toString());
-    c.put(StreamsSettings.METRICS_PORT, 0);
-    StreamsRunner gate = new StreamsRunner(new StreamsSettings(c), List.of(new IngestGateApp()));
-    gate.start();
-    return gate;
-  }
-
   private static void produce(
       EmbeddedPlatform platform, TopicLayout layout, List<ImageEvent> events, long overNanos) {
     Map<String, Object> p = new HashMap<>(platform.clientProperties());
@@ -267,19 +239,8 @@ class ChaosIT {
 
   private static KafkaConsumer<String, TokenRecord> tokenReader(
       EmbeddedPlatform platform, TopicLayout layout, SchemaRegistryClient registry) {
-    Map<String, Object> c = new HashMap<>(platform.clientProperties());
-    c.put("isolation.level", "read_committed");
-    c.put("auto.offset.reset", "earliest");
-    c.put("enable.auto.commit", false);
-    KafkaConsumer<String, TokenRecord> consumer =
-        new KafkaConsumer<>(
-            c, new StringDeserializer(), new AvroDeserializer<>(registry, TokenRecord.class));
-    consumer.assign(
-        consumer.partitionsFor(layout.tokens()).stream()
-            .map(i -> new TopicPartition(layout.tokens(), i.partition()))
-            .toList());
-    consumer.seekToBeginning(consumer.assignment());
-    return consumer;
+    return EncodePipeline.reader(
+        platform, new AvroDeserializer<>(registry, TokenRecord.class), layout.tokens());
   }
 
   /** After the run: read_committed from the start; one record per image id, order per key kept. */
@@ -301,17 +262,15 @@ class ChaosIT {
       }
     }
     Set<String> sent = events.stream().map(ImageEvent::getId).collect(Collectors.toSet());
-    long lost = sent.stream().filter(id -> !count.containsKey(id)).count();
-    long duplicated = count.values().stream().filter(n -> n > 1).count();
-    long unknown = count.keySet().stream().filter(id -> !sent.contains(id)).count();
+    EncodePipeline.Tally tally = EncodePipeline.Tally.of(sent, count);
     System.out.printf(
         "chaos: images %d, faults injected %d, token records %d, lost %d, duplicated %d, unknown %d%n",
         events.size(),
         faults,
         count.values().stream().mapToInt(Integer::intValue).sum(),
-        lost,
-        duplicated,
-        unknown);
+        tally.lost(),
+        tally.duplicated(),
+        tally.unknown());
     assertThat(count.keySet()).isEqualTo(sent);
     assertThat(count.values()).allMatch(n -> n == 1);
     assertThat(byKey).hasSize(ORDERED_KEYS);

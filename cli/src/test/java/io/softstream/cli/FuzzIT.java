@@ -11,8 +11,6 @@ import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicLayout;
 import io.softstream.topology.streams.StreamsRunner;
-import io.softstream.topology.streams.StreamsSettings;
-import io.softstream.topology.streams.ingest.IngestGateApp;
 import io.softstream.worker.TestImages;
 import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
@@ -24,7 +22,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
-import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -39,7 +37,6 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
@@ -66,37 +63,14 @@ class FuzzIT {
   @Test
   void everyMutatedPayloadEndsAsOneTokenOrOneDeadLetter() throws Exception {
     long t0 = System.nanoTime();
-    Path model =
-        Path.of(System.getProperty("softstream.root", ".."), "models", "softvq-fmnist-16")
-            .toAbsolutePath();
     TopicLayout layout = TopicLayout.defaults();
     try (EmbeddedPlatform platform = EmbeddedPlatform.start(dir.resolve("kafka"), 0, layout)) {
       Map<String, Object> props = platform.clientProperties();
-      Map<String, Object> c = new HashMap<>(props);
-      c.put(StreamsSettings.STATE_DIR, dir.resolve("streams").toString());
-      c.put(StreamsSettings.METRICS_PORT, 0);
-      WorkerProcess worker =
-          new WorkerProcess(
-              "fuzz-1",
-              List.of("-Xmx512m", "-XX:+UseSerialGC"),
-              List.of(
-                  "--model",
-                  model.toString(),
-                  "--engine",
-                  "onnxruntime",
-                  "--engine-threads",
-                  "1",
-                  "--bootstrap-servers",
-                  platform.bootstrapServers(),
-                  "--schema-registry-url",
-                  platform.schemaRegistryUrl()),
-              dir.resolve("logs"));
+      WorkerProcess worker = EncodePipeline.worker("fuzz-1", platform, dir.resolve("logs"));
       worker.start().awaitReady(Duration.ofSeconds(180));
       Map<String, Integer> sentByKind = new TreeMap<>();
-      try (StreamsRunner gate =
-              new StreamsRunner(new StreamsSettings(c), List.of(new IngestGateApp()));
+      try (StreamsRunner gate = EncodePipeline.startGate(platform, dir.resolve("streams"));
           SchemaRegistryClient registry = SchemaRegistryClients.create(props)) {
-        gate.start();
         List<byte[]> values = payloads(registry, props, layout, sentByKind);
         try (KafkaProducer<String, byte[]> producer =
             new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer())) {
@@ -112,16 +86,12 @@ class FuzzIT {
         Map<String, Integer> deadByClass = new TreeMap<>();
         int tokens = 0;
         int dead = 0;
-        Map<String, Object> rc = new HashMap<>(props);
-        rc.put("isolation.level", "read_committed");
-        rc.put("auto.offset.reset", "earliest");
-        rc.put("group.id", "fuzz-check");
         long deadline = System.nanoTime() + Duration.ofSeconds(400).toNanos();
         AvroDeserializer<DeadLetter> deadLetters =
             new AvroDeserializer<>(registry, DeadLetter.class);
         try (KafkaConsumer<String, byte[]> consumer =
-            new KafkaConsumer<>(rc, new StringDeserializer(), new ByteArrayDeserializer())) {
-          consumer.subscribe(List.of(layout.tokens(), layout.deadLetters()));
+            EncodePipeline.reader(
+                platform, new ByteArrayDeserializer(), layout.tokens(), layout.deadLetters())) {
           while (outcomes.size() < PAYLOADS && System.nanoTime() < deadline) {
             assertThat(worker.isAlive()).as("worker died:%n%s", worker.logTail()).isTrue();
             for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(500))) {
@@ -144,21 +114,23 @@ class FuzzIT {
             }
           }
         }
+        Set<String> expected = new HashSet<>();
+        for (int i = 0; i < PAYLOADS; i++) {
+          expected.add("f" + i);
+        }
+        EncodePipeline.Tally tally = EncodePipeline.Tally.of(expected, outcomes);
         System.out.printf(
             "fuzz: %d payloads -> %d token records + %d dead letters %s, records with an outcome %d, "
-                + "with more than one %d; worker alive: %s; %.1f s%n",
+                + "with none %d, with more than one %d; worker alive: %s; %.1f s%n",
             PAYLOADS,
             tokens,
             dead,
             deadByClass,
             outcomes.size(),
-            outcomes.values().stream().filter(n -> n > 1).count(),
+            tally.lost(),
+            tally.duplicated(),
             worker.isAlive(),
             (System.nanoTime() - t0) / 1e9);
-        Set<String> expected = new java.util.HashSet<>();
-        for (int i = 0; i < PAYLOADS; i++) {
-          expected.add("f" + i);
-        }
         assertThat(outcomes.keySet()).isEqualTo(expected);
         assertThat(tokens + dead).isEqualTo(PAYLOADS);
         assertThat(worker.isAlive()).as(worker.logTail()).isTrue();
