@@ -172,7 +172,12 @@ public final class TokenizerRuntimes {
       if (missing == null) {
         return EngineKind.TENSORRT;
       }
-      LOG.info("engine auto: ONNX Runtime on CPU for {}, because {}", dir, missing);
+      // A warning only where a GPU sits idle; on a CPU machine this is the expected choice.
+      if (gpuPresent()) {
+        LOG.warn("engine auto: ONNX Runtime on CPU for {}, because {}", dir, missing);
+      } else {
+        LOG.info("engine auto: ONNX Runtime on CPU for {}, because {}", dir, missing);
+      }
       return EngineKind.ONNXRUNTIME;
     }
     return EngineKind.PYTORCH;
