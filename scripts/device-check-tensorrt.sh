@@ -22,6 +22,10 @@
 # 3. trtexec (skipped, with the reason, where there is none): FP16 engines with the same batch profile (1/32/256),
 #    run at batch 1/8/64 on the step-1 inputs, parity against ONNX Runtime with numpy, throughput.
 #
+# Where it can run: a GPU host or pod with the GPU image (or the libraries above) and a primed ~/.m2. Not, as is, on
+# the GPU machine this project's sessions are sometimes lent: its image has CUDA 13 and no TensorRT, and a session may
+# carry 64 MiB to it, against ~490 MB for onnxruntime_gpu alone (and more for TensorRT's libraries).
+#
 # Exit 0 = all ran and parity holds; 1 = parity fails or a step failed; 2 = a prerequisite is missing (nothing
 # measured; the reason is printed).
 set -euo pipefail
@@ -37,9 +41,15 @@ missing() { echo "device-check-tensorrt: $*" >&2; exit 2; }
 command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 \
   || missing "TensorRT needs a CUDA GPU and TensorRT libraries; found none: use --engine onnxruntime"
 command -v java >/dev/null 2>&1 || missing "no java on the PATH (Java 17 is needed)"
-ldconfig -p 2>/dev/null | grep -q 'libnvinfer.so.10 ' \
-  || ls ${LD_LIBRARY_PATH:+${LD_LIBRARY_PATH//:/ }} /nonexistent 2>/dev/null | grep -q '^libnvinfer.so.10$' \
-  || missing "no libnvinfer.so.10 (TensorRT 10) found by ldconfig or in LD_LIBRARY_PATH"
+has_nvinfer() {
+  local d
+  for d in ${LD_LIBRARY_PATH:+${LD_LIBRARY_PATH//:/ }} /usr/lib/x86_64-linux-gnu /usr/local/tensorrt/lib /opt/tensorrt/lib; do
+    [ -e "$d/libnvinfer.so.10" ] && return 0
+  done
+  # grep -c reads all of ldconfig's output (grep -q could stop early and fail the pipe under pipefail)
+  ldconfig -p 2>/dev/null | grep -c 'libnvinfer.so.10 ' >/dev/null
+}
+has_nvinfer || missing "no libnvinfer.so.10 (TensorRT 10) found by ldconfig or in LD_LIBRARY_PATH"
 nvidia-smi -L
 
 mkdir -p "$WORK" "$SOFTSTREAM_TENSORRT_CACHE"
@@ -66,7 +76,8 @@ source "$WORK/shapes.env"   # MODEL C S N D
 
 echo "== 2/3 product path: an encode worker on --engine tensorrt through the embedded broker"
 SOFTSTREAM_NO_BUILD=1 timeout 300 ./softstream bench encode --engine tensorrt --no-python --images 2000 \
-  --model "$MODEL" --json --work-dir "$WORK/bench" | tee "$WORK/bench.txt"
+  --model "$MODEL" --json --work-dir "$WORK/bench" | tee "$WORK/bench.txt" \
+  || { echo "bench encode failed"; exit 1; }
 tail -1 "$WORK/bench.txt" | grep -q '"engine":"tensorrt"' \
   || { echo "bench encode did not run on engine tensorrt"; exit 1; }
 
