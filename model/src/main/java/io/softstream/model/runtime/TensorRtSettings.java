@@ -124,7 +124,13 @@ public record TensorRtSettings(
           "ONNX Runtime cannot run TensorRT here: " + e.getMessage(), e);
     } catch (IOException e) {
       so.close();
-      throw new UncheckedIOException("Cannot create the TensorRT engine cache for " + onnx, e);
+      throw new UncheckedIOException(
+          "Cannot create the TensorRT engine cache "
+              + options.get("trt_engine_cache_path")
+              + " (set "
+              + CACHE_ENV
+              + " to a writable folder)",
+          e);
     }
   }
 }

@@ -95,7 +95,7 @@ public final class TokenizerRuntimes {
           TensorRtSettings trt = TensorRtSettings.defaults();
           try {
             yield new BatchSplittingRuntime(openOnnx(dir, eager, options, trt), trt.maxBatch());
-          } catch (IllegalStateException e) {
+          } catch (IllegalStateException | java.io.UncheckedIOException e) {
             if (engine != EngineKind.AUTO) {
               throw new IllegalArgumentException(e.getMessage(), e);
             }
