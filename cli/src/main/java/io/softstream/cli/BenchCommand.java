@@ -50,7 +50,7 @@ public final class BenchCommand implements Callable<Integer> {
       names = "--engine",
       defaultValue = "auto",
       description =
-          "auto|onnxruntime|pytorch, or none: no inference, only the pipeline ceiling (default: ${DEFAULT-VALUE}).")
+          "auto|onnxruntime|pytorch|tensorrt, or none: no inference, only the pipeline ceiling (default: ${DEFAULT-VALUE}).")
   String engine;
 
   @Option(

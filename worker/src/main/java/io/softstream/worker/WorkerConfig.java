@@ -121,7 +121,7 @@ public class WorkerConfig extends AbstractConfig {
               "auto",
               ValidString.in("auto", "onnxruntime", "pytorch", "tensorrt", "none"),
               Importance.HIGH,
-              "Inference engine; auto = ONNX Runtime if the model has ONNX files, else PyTorch (TensorRT: see README); "
+              "Inference engine; auto = TensorRT on a CUDA GPU with the GPU build (-Pgpu), else ONNX Runtime on CPU if the model has ONNX files, else PyTorch; "
                   + "none = no inference, zero tokens (benchmarks only: the pipeline's ceiling).")
           .define(
               ENGINE_THREADS,

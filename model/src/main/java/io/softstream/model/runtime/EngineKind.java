@@ -6,12 +6,16 @@ import java.util.Locale;
 /** Which inference engine runs a model; {@link #AUTO} picks the best available. */
 public enum EngineKind {
   /**
-   * TensorRT on a CUDA GPU if present, else ONNX Runtime on CPU if the model has ONNX files, else
-   * PyTorch.
+   * For a model with ONNX files: TensorRT (ONNX Runtime's TensorRT provider) where a CUDA GPU,
+   * TensorRT's libraries and the GPU build of ONNX Runtime are present, else ONNX Runtime on CPU
+   * (logging why). Without ONNX files: PyTorch.
    */
   AUTO,
   ONNXRUNTIME,
   PYTORCH,
+  /**
+   * ONNX Runtime's TensorRT execution provider, FP16, engines cached ({@link TensorRtSettings}).
+   */
   TENSORRT,
   /**
    * Benchmarks only: no inference, zero outputs of the right shape at once, to measure the pipeline

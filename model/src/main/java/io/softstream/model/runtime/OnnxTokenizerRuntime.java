@@ -10,16 +10,21 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
+import ai.onnxruntime.OrtSession.SessionOptions;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
  * The tokenizer's ONNX export ({@code encoder.onnx}, {@code decoder.onnx}) on DJL's ONNX Runtime
- * engine, CPU. Encoder and decoder sessions load lazily, like {@link DjlBlockRuntime}. Works
- * offline: the ONNX Runtime jar bundles its native libraries.
+ * engine: on CPU, or with {@link TensorRtSettings} on TensorRT (the GPU build of ONNX Runtime).
+ * Encoder and decoder sessions load lazily, like {@link DjlBlockRuntime}. Works offline: the ONNX
+ * Runtime jar bundles its native libraries.
  */
 public final class OnnxTokenizerRuntime extends AbstractTokenizerRuntime {
   /** DJL's engine name for ONNX Runtime. */
@@ -29,6 +34,8 @@ public final class OnnxTokenizerRuntime extends AbstractTokenizerRuntime {
   public static final String DECODER_ONNX = "decoder.onnx";
 
   private final int intraOpThreads;
+  private final TensorRtSettings tensorRt;
+  private final List<SessionOptions> sessionOptions = new ArrayList<>();
   private Model encoder;
   private Model decoder;
 
@@ -41,7 +48,17 @@ public final class OnnxTokenizerRuntime extends AbstractTokenizerRuntime {
    * @throws MalformedModelException if {@code model.json} is missing or invalid
    */
   public OnnxTokenizerRuntime(Path dir, int intraOpThreads) throws MalformedModelException {
+    this(dir, intraOpThreads, null);
+  }
+
+  /**
+   * Opens {@code dir} on ONNX Runtime's TensorRT provider ({@code tensorRt}), or on CPU when it is
+   * null.
+   */
+  public OnnxTokenizerRuntime(Path dir, int intraOpThreads, TensorRtSettings tensorRt)
+      throws MalformedModelException {
     super(dir);
+    this.tensorRt = tensorRt;
     if (intraOpThreads < 0) {
       throw new IllegalArgumentException("intraOpThreads must be >= 0, got " + intraOpThreads);
     }
@@ -52,13 +69,20 @@ public final class OnnxTokenizerRuntime extends AbstractTokenizerRuntime {
 
   @Override
   public EngineKind engine() {
-    return EngineKind.ONNXRUNTIME;
+    return tensorRt == null ? EngineKind.ONNXRUNTIME : EngineKind.TENSORRT;
   }
 
   /** Loads the encoder session now (workers warm up before reporting ready). */
   public OnnxTokenizerRuntime loadEncoder() {
     if (encoder == null) {
-      encoder = load("encoder", TokenizerRuntimes.ENCODER_ONNX);
+      encoder =
+          load(
+              "encoder",
+              TokenizerRuntimes.ENCODER_ONNX,
+              "images",
+              cfg.channels(),
+              cfg.imageSize(),
+              cfg.imageSize());
     }
     return this;
   }
@@ -66,12 +90,12 @@ public final class OnnxTokenizerRuntime extends AbstractTokenizerRuntime {
   /** Loads the decoder session now. */
   public OnnxTokenizerRuntime loadDecoder() {
     if (decoder == null) {
-      decoder = load("decoder", DECODER_ONNX);
+      decoder = load("decoder", DECODER_ONNX, "tokens", cfg.tokens(), cfg.codeDim());
     }
     return this;
   }
 
-  private Model load(String name, String file) {
+  private Model load(String name, String file, String input, long... dims) {
     Path f = dir.resolve(file);
     if (!Files.isRegularFile(f)) {
       throw new IllegalStateException(
@@ -87,17 +111,34 @@ public final class OnnxTokenizerRuntime extends AbstractTokenizerRuntime {
     try {
       String threads = Integer.toString(intraOpThreads);
       // DJL reads intraOpNumThreads only when interOpNumThreads is also given.
-      Map<String, String> options =
-          intraOpThreads == 0
-              ? Map.of()
-              : Map.of("interOpNumThreads", "1", "intraOpNumThreads", threads);
+      Map<String, Object> options =
+          new HashMap<>(
+              intraOpThreads == 0
+                  ? Map.of()
+                  : Map.of("interOpNumThreads", "1", "intraOpNumThreads", threads));
+      if (tensorRt != null) {
+        // DJL takes ready-made session options; its own "ortDevice" option has no
+        // FP16/cache/shapes.
+        SessionOptions so = tensorRt.sessionOptions(f, input, dims);
+        sessionOptions.add(so);
+        options.put("sessionOptions", so);
+      }
       m.load(dir, name, options);
       return m;
+    } catch (RuntimeException e) {
+      m.close();
+      throw e;
     } catch (IOException e) {
       m.close();
       throw new UncheckedIOException("Could not read " + f, e);
     } catch (MalformedModelException e) {
       m.close();
+      if (tensorRt != null) {
+        // As a rule not the file's fault: a CUDA, cuDNN or TensorRT library missing or mismatched.
+        Throwable cause = e.getCause() != null ? e.getCause() : e;
+        throw new IllegalStateException(
+            "TensorRT could not load " + f + ": " + cause.getMessage(), e);
+      }
       throw new IllegalStateException(
           "ONNX Runtime rejected "
               + f
@@ -155,5 +196,6 @@ public final class OnnxTokenizerRuntime extends AbstractTokenizerRuntime {
     if (decoder != null) {
       decoder.close();
     }
+    sessionOptions.forEach(SessionOptions::close);
   }
 }

@@ -2,13 +2,18 @@ package io.softstream.model.runtime;
 
 import ai.djl.MalformedModelException;
 import ai.djl.engine.Engine;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtProvider;
 import java.io.File;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The one place that chooses engine, model directory and pre/post-processing (as DJL's {@code
@@ -21,6 +26,8 @@ public final class TokenizerRuntimes {
   /** What {@link EngineKind#TENSORRT} answers on a machine without a GPU or TensorRT. */
   public static final String NO_TENSORRT =
       "TensorRT needs a CUDA GPU and TensorRT libraries; found none: use --engine onnxruntime";
+
+  private static final Logger LOG = LoggerFactory.getLogger(TokenizerRuntimes.class);
 
   private TokenizerRuntimes() {}
 
@@ -78,24 +85,24 @@ public final class TokenizerRuntimes {
           }
           yield r;
         }
-        case ONNXRUNTIME -> {
-          requireOnnx(dir, eager);
-          OnnxTokenizerRuntime r = new OnnxTokenizerRuntime(dir, options.intraOpThreads());
-          try {
-            if (eager != Part.DECODER) {
-              r.loadEncoder();
-            }
-            if (eager != Part.ENCODER) {
-              r.loadDecoder();
-            }
-          } catch (RuntimeException e) {
-            r.close();
-            throw e;
-          }
-          yield r;
-        }
+        case ONNXRUNTIME -> openOnnx(dir, eager, options, null);
         case NONE -> new NoInferenceRuntime(dir);
-        case TENSORRT -> throw new IllegalArgumentException(tensorRtUnavailable(dir));
+        case TENSORRT -> {
+          String missing = tensorRtMissing();
+          if (missing != null) {
+            throw new IllegalArgumentException(missing);
+          }
+          TensorRtSettings trt = TensorRtSettings.defaults();
+          try {
+            yield new BatchSplittingRuntime(openOnnx(dir, eager, options, trt), trt.maxBatch());
+          } catch (IllegalStateException | java.io.UncheckedIOException e) {
+            if (engine != EngineKind.AUTO) {
+              throw new IllegalArgumentException(e.getMessage(), e);
+            }
+            LOG.warn("engine auto: ONNX Runtime on CPU for {}, because {}", dir, e.getMessage());
+            yield openOnnx(dir, eager, options, null);
+          }
+        }
         case AUTO -> throw new IllegalStateException("resolve() never returns AUTO");
       };
     } catch (MalformedModelException e) {
@@ -104,7 +111,26 @@ public final class TokenizerRuntimes {
     }
   }
 
-  private static void requireOnnx(Path dir, Part eager) throws MalformedModelException {
+  private static OnnxTokenizerRuntime openOnnx(
+      Path dir, Part eager, Options options, TensorRtSettings trt) throws MalformedModelException {
+    requireOnnx(dir, eager, trt == null ? EngineKind.ONNXRUNTIME : EngineKind.TENSORRT);
+    OnnxTokenizerRuntime r = new OnnxTokenizerRuntime(dir, options.intraOpThreads(), trt);
+    try {
+      if (eager != Part.DECODER) {
+        r.loadEncoder();
+      }
+      if (eager != Part.ENCODER) {
+        r.loadDecoder();
+      }
+    } catch (RuntimeException e) {
+      r.close();
+      throw e;
+    }
+    return r;
+  }
+
+  private static void requireOnnx(Path dir, Part eager, EngineKind engine)
+      throws MalformedModelException {
     List<String> missing = new ArrayList<>();
     if (eager != Part.DECODER && !Files.isRegularFile(dir.resolve(ENCODER_ONNX))) {
       missing.add(ENCODER_ONNX);
@@ -115,7 +141,9 @@ public final class TokenizerRuntimes {
     }
     if (!missing.isEmpty()) {
       throw new IllegalArgumentException(
-          "Engine onnxruntime cannot run "
+          "Engine "
+              + engine.id()
+              + " cannot run "
               + dir
               + ": "
               + missing
@@ -140,7 +168,17 @@ public final class TokenizerRuntimes {
       return engine;
     }
     if (Files.isRegularFile(dir.resolve(ENCODER_ONNX))) {
-      return tensorRtUsable() ? EngineKind.TENSORRT : EngineKind.ONNXRUNTIME;
+      String missing = tensorRtMissing();
+      if (missing == null) {
+        return EngineKind.TENSORRT;
+      }
+      // A warning only where a GPU sits idle; on a CPU machine this is the expected choice.
+      if (gpuPresent()) {
+        LOG.warn("engine auto: ONNX Runtime on CPU for {}, because {}", dir, missing);
+      } else {
+        LOG.info("engine auto: ONNX Runtime on CPU for {}, because {}", dir, missing);
+      }
+      return EngineKind.ONNXRUNTIME;
     }
     return EngineKind.PYTORCH;
   }
@@ -190,19 +228,34 @@ public final class TokenizerRuntimes {
     return false;
   }
 
-  /**
-   * Whether {@code TENSORRT} could run here. It needs a GPU, TensorRT's libraries and a Java
-   * binding for dynamic-shape engines; DJL 0.33's TensorRT engine builds fixed-shape engines only,
-   * and it is not a dependency, so this is false until that binding exists.
-   */
+  /** Whether {@code TENSORRT} could run here (see {@link #tensorRtMissing()}). */
   static boolean tensorRtUsable() {
-    return gpuPresent() && tensorRtLibrariesPresent() && Engine.hasEngine("TensorRT");
+    return tensorRtMissing() == null;
   }
 
-  /** Why {@link EngineKind#TENSORRT} cannot open {@code dir} on this machine. */
-  static String tensorRtUnavailable(Path dir) {
-    boolean gpu = gpuPresent();
-    boolean libs = tensorRtLibrariesPresent();
+  /**
+   * Why {@link EngineKind#TENSORRT} cannot run on this machine, or null when it can: it needs a
+   * CUDA GPU, TensorRT's libraries and the GPU build of ONNX Runtime (the {@code onnxruntime_gpu}
+   * jar, which the GPU image carries) on the class path.
+   */
+  public static String tensorRtMissing() {
+    return tensorRtUnavailable(gpuPresent(), tensorRtLibrariesPresent(), onnxRuntimeHasTensorRt());
+  }
+
+  /** The ONNX Runtime on the class path has the TensorRT and CUDA execution providers. */
+  static boolean onnxRuntimeHasTensorRt() {
+    try {
+      // DJL's engine first: it must be the first to start ONNX Runtime (see OnnxTokenizerRuntime).
+      Engine.getEngine(OnnxTokenizerRuntime.ENGINE);
+      EnumSet<OrtProvider> p = OrtEnvironment.getAvailableProviders();
+      return p.contains(OrtProvider.TENSOR_RT) && p.contains(OrtProvider.CUDA);
+    } catch (RuntimeException | LinkageError e) {
+      return false;
+    }
+  }
+
+  /** Why TensorRT cannot run given what was found, or null when it can. */
+  static String tensorRtUnavailable(boolean gpu, boolean libs, boolean onnxRuntimeGpu) {
     if (!gpu && !libs) {
       return NO_TENSORRT;
     }
@@ -211,9 +264,11 @@ public final class TokenizerRuntimes {
           + (gpu ? "a GPU but no libnvinfer" : "libnvinfer but no GPU")
           + ": use --engine onnxruntime";
     }
-    return "TensorRT is present, but this build has no TensorRT runtime for "
-        + dir
-        + " yet (DJL 0.33's TensorRT engine has no dynamic batch); measure it with"
-        + " scripts/device-check-tensorrt.sh, and serve with --engine onnxruntime";
+    if (!onnxRuntimeGpu) {
+      return "TensorRT needs the GPU build of ONNX Runtime; found a GPU and libnvinfer, but the"
+          + " class path has the CPU build (com.microsoft.onnxruntime:onnxruntime, no TensorRT"
+          + " provider): run the GPU image (mvn -Pgpu, onnxruntime_gpu) or use --engine onnxruntime";
+    }
+    return null;
   }
 }
