@@ -3,6 +3,8 @@
 
 * ``fp32`` / ``fp16``: dense little-endian values (also records without ``encoding``: as ``dtype`` says).
 * ``int8``: per token an FP16 scale, then ``token_dim`` signed bytes; value = byte * scale.
+* ``int8u``: one signed byte a value at the fixed scale 1/127 (value = byte / 127), for latents in [-1, 1]
+  (soft/hard VQ): ``N * d`` bytes, half of fp16.
 * ``topk:K``: per token K pairs (code index of ``ceil(log2 codebook_size)`` bits, 8-bit weight q, w = q/255),
   bit-packed LSB first; the token is ``sum w * codeword`` over the L2-normalised codewords of its codebook.
 * ``codes``: the argmax code index per token, bit-packed; the token is that unit codeword.
@@ -18,12 +20,12 @@ import numpy as np
 
 
 def parse_encoding(record):
-    """The encoding of a TokenRecord (dict): ('fp16'|'fp32'|'int8'|'codes', 0) or ('topk', K)."""
+    """The encoding of a TokenRecord (dict): ('fp16'|'fp32'|'int8'|'int8u'|'codes', 0) or ('topk', K)."""
     e = record.get("encoding")
     if e is None:
         return ("fp16" if record["dtype"] == "FP16" else "fp32"), 0
     e = e.strip().lower()
-    if e in ("fp16", "fp32", "int8", "codes"):
+    if e in ("fp16", "fp32", "int8", "int8u", "codes"):
         return e, 0
     if e.startswith("topk:") and e[5:].isdigit() and 1 <= int(e[5:]) <= 64:
         return "topk", int(e[5:])
@@ -41,6 +43,8 @@ def payload_bytes(kind, k, n, d, codebook=None):
         return n * d * 2
     if kind == "int8":
         return n * (d + 2)
+    if kind == "int8u":
+        return n * d
     bits = index_bits(codebook.shape[1])
     return (n * k * (bits + 8) + 7) // 8 if kind == "topk" else (n * bits + 7) // 8
 
@@ -74,6 +78,8 @@ def decode_payload(raw, n, d, kind, k=0, codebook=None):
         a = np.frombuffer(raw, dtype=np.uint8).reshape(n, d + 2)
         scale = a[:, :2].copy().view("<f2").astype(np.float32)  # [n, 1]
         return a[:, 2:].view(np.int8).astype(np.float32) * scale
+    if kind == "int8u":
+        return np.frombuffer(raw, dtype=np.int8).reshape(n, d).astype(np.float32) / np.float32(127)
     g, size, dim = codebook.shape
     if dim != d or n % g:
         raise ValueError("%d tokens x %d dims do not fit a codebook of %s" % (n, d, codebook.shape))

@@ -30,7 +30,7 @@ def unpack_tokens(record, codebook=None):
     """The ``tokens`` payload of a TokenRecord (dict) as a ``[token_count, token_dim]`` array.
 
     Dense payloads (``encoding`` fp16/fp32, or absent: as ``dtype`` says) give float16/float32 in native
-    byte order; int8, topk:K and codes give float32 (:mod:`softstream_tokens.codec`). topk and codes need
+    byte order; int8, int8u, topk:K and codes give float32 (:mod:`softstream_tokens.codec`). topk and codes need
     ``codebook`` (:func:`softstream_tokens.codec.read_codebook` of the model folder).
     """
     if record.get("encoding") is None and record["dtype"] not in DTYPES:
@@ -75,7 +75,7 @@ class Tokens:
 
     @property
     def encoding(self):
-        """The payload encoding: fp16, fp32, int8, topk:K or codes."""
+        """The payload encoding: fp16, fp32, int8, int8u, topk:K or codes."""
         kind, k = parse_encoding(self.record)
         return "topk:%d" % k if kind == "topk" else kind
 

@@ -29,7 +29,7 @@ public final class EncodeWorkerCommand implements Callable<Integer> {
   @Option(
       names = "--token-encoding",
       description =
-          "fp32|fp16|int8|topk:K|codes token payload (default: --token-dtype's, fp16); README: Payload encodings.")
+          "fp32|fp16|int8|int8u|topk:K|codes token payload (default: --token-dtype's, fp16); README: Payload encodings.")
   String encoding;
 
   @Option(

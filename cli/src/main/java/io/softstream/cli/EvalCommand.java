@@ -119,7 +119,7 @@ public final class EvalCommand implements Callable<Integer> {
   @Option(
       names = "--payload-sweep",
       description =
-          "Rate-distortion of the token payload encodings (fp32, fp16, int8, topk:4/2/1, codes): bytes per"
+          "Rate-distortion of the token payload encodings (fp32, fp16, int8, int8u, topk:8/4/2/1, codes): bytes per"
               + " image, psnr, ssim, linear probe, beside JPEG, WebP (cwebp) and a bicubic thumbnail at the same"
               + " bytes, on --test-images (codec baselines are slow: ~1,000 images is plenty); writes --plot.")
   boolean payloadSweep;

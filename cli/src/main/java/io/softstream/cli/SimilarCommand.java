@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
     description = {
       "Encode an image and print the k stored images whose tokens are nearest by cosine (one model version).",
       "With --url: asks a running similarity app (softstream topology run --apps similarity: its HTTP"
-          + " endpoint, POST /similar; dense and int8 records). Without: reads the tokens topic to its end and"
+          + " endpoint, POST /similar; dense, int8 and int8u records). Without: reads the tokens topic to its end and"
           + " builds the index in this process (every encoding; topk/codes with the model's codebook)."
     })
 public final class SimilarCommand implements Callable<Integer> {

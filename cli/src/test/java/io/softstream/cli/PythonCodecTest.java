@@ -61,7 +61,8 @@ class PythonCodecTest {
       book.add(v);
     }
     ArrayNode cases = job.putArray("cases");
-    List<String> encodings = List.of("fp32", "fp16", "int8", "topk:1", "topk:2", "topk:4", "codes");
+    List<String> encodings =
+        List.of("fp32", "fp16", "int8", "int8u", "topk:1", "topk:2", "topk:4", "codes");
     for (String name : encodings) {
       Encoding e = Encoding.parse(name);
       byte[] payload = TokenCodec.encode(z, n, d, e, cb);

@@ -96,6 +96,35 @@ public record TokenizerConfig(
     }
   }
 
+  /**
+   * True when {@code o} has the same parameters (shapes and quantizer kind): it may differ only in
+   * the settings that hold no weights (tau, entropy and commitment weights), so a run can fine-tune
+   * from it at another temperature.
+   */
+  public boolean sameArchitecture(TokenizerConfig o) {
+    return new TokenizerConfig(
+            imageSize,
+            channels,
+            patchSize,
+            tokens,
+            codeDim,
+            codebookSize,
+            numCodebooks,
+            o.tau,
+            quantizer,
+            o.entropyWeight,
+            o.entropyTemperature,
+            o.commitmentWeight,
+            encDim,
+            encDepth,
+            encHeads,
+            decDim,
+            decDepth,
+            decHeads,
+            mlpRatio)
+        .equals(o);
+  }
+
   /** Patches per side. */
   public int gridSize() {
     return imageSize / patchSize;

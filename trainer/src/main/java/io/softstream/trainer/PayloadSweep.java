@@ -34,7 +34,7 @@ import javax.imageio.ImageIO;
 public final class PayloadSweep {
   /** The encodings swept, densest first. */
   public static final List<String> ENCODINGS =
-      List.of("fp32", "fp16", "int8", "topk:8", "topk:4", "topk:2", "topk:1", "codes");
+      List.of("fp32", "fp16", "int8", "int8u", "topk:8", "topk:4", "topk:2", "topk:1", "codes");
 
   private static final int BATCH = 250;
 

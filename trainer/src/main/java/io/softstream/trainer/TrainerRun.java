@@ -131,10 +131,11 @@ public final class TrainerRun {
       boolean resume = ckpt != null && Files.exists(ckpt.resolve("checkpoint.json"));
       int startStep = 0;
       if (!resume && cfg.initFrom() != null) {
-        // Fine-tuning: start from a trained version's weights (same architecture only).
+        // Fine-tuning: start from a trained version's weights (same architecture; tau and the
+        // loss weights may differ, e.g. a lower tau for a sharper posterior).
         Path init = Path.of(cfg.initFrom());
         TokenizerConfig initCfg = ModelDir.readCard(init).tokenizerConfig();
-        if (!initCfg.equals(mc)) {
+        if (!initCfg.sameArchitecture(mc)) {
           throw new IllegalArgumentException(
               "init_from "
                   + init
@@ -142,7 +143,7 @@ public final class TrainerRun {
                   + initCfg
                   + ", not the configured "
                   + mc
-                  + ": fine-tuning needs the same model settings");
+                  + ": fine-tuning needs the same architecture");
         }
         ModelDir.loadParams(enc, init.resolve(ModelDir.ENCODER), root);
         ModelDir.loadParams(dec, init.resolve(ModelDir.DECODER), root);

@@ -145,6 +145,7 @@ public final class EncodeWorker extends AbstractWorker {
       TokenizerConfig model = runtime.config();
       ImageTranslator pre = config.imageTranslator(model, runtime.card());
       selfCheck(runtime, pre, name.isEmpty() ? runtime.card().name() : name, version);
+      TokenCodec.requireBounded(encoding, model.quantizer(), runtime.card().name());
       // topk and codes index the model's codebook; read once per model version.
       Codebook cb = encoding.needsCodebook() ? OnnxCodebook.normalised(dir, model) : null;
       return new Serving(runtime, name.isEmpty() ? runtime.card().name() : name, version, pre, cb);

@@ -165,7 +165,8 @@ public class WorkerConfig extends AbstractConfig {
                 }
               },
               Importance.MEDIUM,
-              "Token payload encoding: fp32, fp16, int8 (per-token scale), topk:K (K codewords per token"
+              "Token payload encoding: fp32, fp16, int8 (per-token scale), int8u (fixed scale 1/127, for"
+                  + " soft/hard VQ latents in [-1, 1]), topk:K (K codewords per token"
                   + " as index + 8-bit weight) or codes (argmax indices, bit-packed); empty ="
                   + " token.dtype (default fp16). README: Payload encodings.")
           .define(

@@ -22,14 +22,14 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
- * Encode workers publishing fp16, int8 and topk:8 token records (the shipped Fashion-MNIST model on
- * real test images), decoded end to end by one decode worker: exact payload sizes, and PSNR of the
- * compact encodings close to fp16's.
+ * Encode workers publishing fp16, int8, int8u and topk:8 token records (the shipped Fashion-MNIST
+ * model on real test images), decoded end to end by one decode worker: exact payload sizes, and
+ * PSNR of the compact encodings close to fp16's.
  */
 class PayloadEncodingsIT extends WorkerIT {
   static final Path MODEL = Path.of("../models/softvq-fmnist-32-next").toAbsolutePath().normalize();
   static final int N = 16;
-  static final List<String> ENCODINGS = List.of("fp16", "int8", "topk:8");
+  static final List<String> ENCODINGS = List.of("fp16", "int8", "int8u", "topk:8");
 
   @Test
   void compactEncodingsDecodeEndToEndCloseToFp16() throws Exception {
@@ -67,8 +67,8 @@ class PayloadEncodingsIT extends WorkerIT {
         threads.add(runInBackground(w));
       }
       List<ConsumerRecord<String, TokenRecord>> tokens =
-          readCommitted(t.tokens(), TokenRecord.class, 3 * N, Duration.ofSeconds(120));
-      assertThat(tokens).hasSize(3 * N);
+          readCommitted(t.tokens(), TokenRecord.class, 4 * N, Duration.ofSeconds(120));
+      assertThat(tokens).hasSize(4 * N);
       Map<String, String> encodingAt = new HashMap<>();
       Map<String, Integer> bytes = new HashMap<>();
       for (ConsumerRecord<String, TokenRecord> r : tokens) {
@@ -79,17 +79,19 @@ class PayloadEncodingsIT extends WorkerIT {
           assertThat(tr.getCodeIndices()).as("compact records carry no code_indices").isNull();
         }
       }
-      // 32 tokens x 16: fp16 2 bytes a value; int8 16 + a 2-byte scale per token; topk:K K
-      // (9-bit index + 8-bit weight) pairs per token (topk:2, 136 bytes, is in the README's sweep).
+      // 32 tokens x 16: fp16 2 bytes a value; int8 16 + a 2-byte scale per token; int8u 1 byte a
+      // value (half of fp16); topk:K K (9-bit index + 8-bit weight) pairs per token (topk:2, 136
+      // bytes, is in the README's sweep).
       assertThat(bytes)
-          .containsExactlyInAnyOrderEntriesOf(Map.of("fp16", 1024, "int8", 576, "topk:8", 544));
+          .containsExactlyInAnyOrderEntriesOf(
+              Map.of("fp16", 1024, "int8", 576, "int8u", 512, "topk:8", 544));
 
       Map<String, Object> dp = props(t, "dec-1");
       decoder = new DecodeWorker(new WorkerConfig(dp));
       threads.add(runInBackground(decoder));
       List<ConsumerRecord<String, ImageEvent>> recon =
-          readCommitted(t.reconstructions(), ImageEvent.class, 3 * N, Duration.ofSeconds(120));
-      assertThat(recon).hasSize(3 * N);
+          readCommitted(t.reconstructions(), ImageEvent.class, 4 * N, Duration.ofSeconds(120));
+      assertThat(recon).hasSize(4 * N);
       Map<String, Double> psnr = new HashMap<>();
       Map<String, Integer> count = new HashMap<>();
       for (ConsumerRecord<String, ImageEvent> r : recon) {
@@ -106,13 +108,16 @@ class PayloadEncodingsIT extends WorkerIT {
         count.merge(e, 1, Integer::sum);
       }
       assertThat(count)
-          .containsExactlyInAnyOrderEntriesOf(Map.of("fp16", N, "int8", N, "topk:8", N));
+          .containsExactlyInAnyOrderEntriesOf(
+              Map.of("fp16", N, "int8", N, "int8u", N, "topk:8", N));
       double fp16 = psnr.get("fp16") / N, int8 = psnr.get("int8") / N;
-      double top8 = psnr.get("topk:8") / N;
+      double int8u = psnr.get("int8u") / N, top8 = psnr.get("topk:8") / N;
       System.out.printf(
-          "PayloadEncodingsIT PSNR fp16 %.3f int8 %.3f topk:8 %.3f dB%n", fp16, int8, top8);
+          "PayloadEncodingsIT PSNR fp16 %.3f int8 %.3f int8u %.3f topk:8 %.3f dB%n",
+          fp16, int8, int8u, top8);
       assertThat(fp16).as("fp16 PSNR").isGreaterThan(23);
       assertThat(int8).as("int8 PSNR").isCloseTo(fp16, org.assertj.core.data.Offset.offset(0.05));
+      assertThat(int8u).as("int8u PSNR").isCloseTo(fp16, org.assertj.core.data.Offset.offset(0.05));
       assertThat(top8).as("topk:8 PSNR").isCloseTo(fp16, org.assertj.core.data.Offset.offset(0.5));
     } finally {
       for (EncodeWorker w : encoders) {

@@ -15,6 +15,10 @@ import java.nio.ByteOrder;
  *       bytes ({@link TokenPacking}).
  *   <li>{@code int8}: per token an FP16 scale (max |value| / 127) then {@code d} signed bytes:
  *       {@code N*(d+2)} bytes.
+ *   <li>{@code int8u}: one signed byte a value at the fixed scale 1/127 (value = byte / 127):
+ *       {@code N*d} bytes, half of fp16. Only for latents bounded by [-1, 1], which soft and hard
+ *       VQ latents are (a convex combination of unit codewords, or one of them); {@link
+ *       #requireBounded} refuses a plain autoencoder, and encoding a value outside refuses too.
  *   <li>{@code topk:K}: per token (token-major) K pairs of code index ({@link Codebook#indexBits()}
  *       bits) and 8-bit weight (w = q/255), bit-packed LSB first: {@code ceil(N*K*(bits+8)/8)}
  *       bytes. The decoder rebuilds the token as {@code sum w_j * c_j} over the L2-normalised
@@ -40,6 +44,7 @@ public final class TokenCodec {
     FP32,
     FP16,
     INT8,
+    INT8U,
     TOPK,
     CODES
   }
@@ -49,7 +54,7 @@ public final class TokenCodec {
     public static final Encoding FP16 = new Encoding(Kind.FP16, 0);
     public static final Encoding FP32 = new Encoding(Kind.FP32, 0);
 
-    /** Parses {@code fp32|fp16|int8|topk:K|codes} (case-insensitive), with a clear error. */
+    /** Parses {@code fp32|fp16|int8|int8u|topk:K|codes} (case-insensitive), with a clear error. */
     public static Encoding parse(String s) {
       String v = s == null ? "" : s.trim().toLowerCase(java.util.Locale.ROOT);
       switch (v) {
@@ -59,6 +64,8 @@ public final class TokenCodec {
           return FP16;
         case "int8":
           return new Encoding(Kind.INT8, 0);
+        case "int8u":
+          return new Encoding(Kind.INT8U, 0);
         case "codes":
           return new Encoding(Kind.CODES, 0);
         default:
@@ -73,7 +80,7 @@ public final class TokenCodec {
             }
           }
           throw new IllegalArgumentException(
-              "token encoding must be fp32, fp16, int8, topk:K (K in 1..64) or codes, got '"
+              "token encoding must be fp32, fp16, int8, int8u, topk:K (K in 1..64) or codes, got '"
                   + s
                   + "'");
       }
@@ -109,6 +116,7 @@ public final class TokenCodec {
       case FP32 -> n * d * 4;
       case FP16 -> n * d * 2;
       case INT8 -> n * (d + 2);
+      case INT8U -> n * d;
       case TOPK -> (n * e.k() * (need(cb, e).indexBits() + 8) + 7) / 8;
       case CODES -> (n * need(cb, e).indexBits() + 7) / 8;
     };
@@ -154,6 +162,8 @@ public final class TokenCodec {
         return TokenPacking.pack(tokens, TokenDtype.FP16);
       case INT8:
         return int8(tokens, n, d);
+      case INT8U:
+        return int8u(tokens, n, d);
       default:
         break;
     }
@@ -234,6 +244,11 @@ public final class TokenCodec {
           }
         }
         return out;
+      case INT8U:
+        for (int i = 0; i < out.length; i++) {
+          out[i] = le.get() / 127f;
+        }
+        return out;
       default:
         break;
     }
@@ -273,6 +288,41 @@ public final class TokenCodec {
       }
     }
     return b.array();
+  }
+
+  /**
+   * Refuses {@code int8u} for a model whose latent is not bounded by [-1, 1]: only soft VQ (a
+   * convex combination of L2-normalised codewords) and hard VQ (one of them) are; a plain
+   * autoencoder ({@code none}) is not. Other encodings pass.
+   *
+   * @param quantizer the model card's quantizer: softvq, hardvq or none
+   */
+  public static void requireBounded(Encoding e, String quantizer, String model) {
+    if (e.kind() == Kind.INT8U && !"softvq".equals(quantizer) && !"hardvq".equals(quantizer)) {
+      throw new IllegalArgumentException(
+          "encoding int8u needs a latent bounded by [-1, 1] (soft or hard VQ); model "
+              + model
+              + " has quantizer '"
+              + quantizer
+              + "' (unbounded): use int8 (per-token scale)");
+    }
+  }
+
+  private static byte[] int8u(float[] v, int n, int d) {
+    byte[] out = new byte[n * d];
+    for (int i = 0; i < out.length; i++) {
+      // A convex combination of unit vectors can exceed 1 only by float rounding.
+      if (!(Math.abs(v[i]) <= 1 + 1e-4f)) {
+        throw new IllegalArgumentException(
+            "int8u holds values in [-1, 1]; token "
+                + i / d
+                + " has "
+                + v[i]
+                + " (not a soft/hard VQ latent?): use int8 (per-token scale)");
+      }
+      out[i] = (byte) Math.max(-127, Math.min(127, Math.round(v[i] * 127)));
+    }
+    return out;
   }
 
   /** The codeword of token {@code t}'s codebook most similar to {@code r}, not in {@code skip}. */

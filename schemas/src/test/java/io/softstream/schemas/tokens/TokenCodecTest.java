@@ -84,6 +84,7 @@ class TokenCodecTest {
       {"fp32", 2048, 0.0},
       {"fp16", 1024, 1e-3},
       {"int8", 576, 1e-2},
+      {"int8u", 512, 2e-2},
       {"topk:4", (32 * 4 * 17 + 7) / 8, 0.08},
       {"topk:2", 136, 0.15},
       {"topk:1", 68, 0.35},
@@ -159,5 +160,54 @@ class TokenCodecTest {
         .hasMessageContaining("need 136");
     assertThatThrownBy(() -> Encoding.parse("topk:0")).hasMessageContaining("topk:K");
     assertThatThrownBy(() -> Encoding.parse("bf16")).hasMessageContaining("got 'bf16'");
+  }
+
+  @Test
+  void int8uIsOneByteAValueAtTheFixedScaleAndRefusesUnboundedLatents() {
+    float[] z = softTokens(new Random(4));
+    Encoding e = Encoding.parse("int8u");
+    byte[] p = TokenCodec.encode(z, N, D, e, null);
+    assertThat(p).hasSize(N * D); // half of fp16's 1024: no per-token scale
+    float[] back = TokenCodec.decode(p, N, D, e, null);
+    for (int i = 0; i < z.length; i++) {
+      assertThat(back[i]).isEqualTo(p[i] / 127f); // value = byte / 127
+      assertThat((double) Math.abs(back[i] - z[i])).isLessThanOrEqualTo(0.5 / 127 + 1e-6);
+    }
+    // The bounds themselves are exact: -1 and 1 are bytes -127 and 127.
+    float[] ends = new float[N * D];
+    ends[0] = 1f;
+    ends[1] = -1f;
+    byte[] q = TokenCodec.encode(ends, N, D, e, null);
+    assertThat(new byte[] {q[0], q[1], q[2]}).containsExactly(127, -127, 0);
+
+    ends[5 * D + 3] = 1.5f; // a plain autoencoder's latent can be anything
+    assertThatThrownBy(() -> TokenCodec.encode(ends, N, D, e, null))
+        .hasMessageContaining("int8u holds values in [-1, 1]; token 5 has 1.5")
+        .hasMessageContaining("use int8");
+    assertThatThrownBy(() -> TokenCodec.requireBounded(e, "none", "ae-32"))
+        .hasMessageContaining("model ae-32 has quantizer 'none' (unbounded)");
+    TokenCodec.requireBounded(e, "softvq", "m"); // convex combinations of unit codewords
+    TokenCodec.requireBounded(e, "hardvq", "m"); // unit codewords
+    TokenCodec.requireBounded(Encoding.parse("int8"), "none", "m"); // per-token scale: any range
+
+    // A record says int8u; int8 records (per-token scale) still decode beside it.
+    TokenRecord.Builder b =
+        TokenRecord.newBuilder()
+            .setImageId("u")
+            .setModelName("m")
+            .setModelVersion(1)
+            .setTokenCount(N)
+            .setTokenDim(D)
+            .setEncodeLatencyMicros(1)
+            .setSourceTopic("images")
+            .setSourcePartition(0)
+            .setSourceOffset(0);
+    TokenRecord r = TokenCodec.fill(b, z, N, D, e, null).build();
+    assertThat(r.getEncoding()).isEqualTo("int8u");
+    assertThat(TokenCodec.decode(r, null)).containsExactly(back);
+    TokenRecord cut = TokenRecord.newBuilder(r).setTokens(ByteBuffer.wrap(new byte[576])).build();
+    assertThatThrownBy(() -> TokenCodec.decode(cut, null))
+        .hasMessageContaining("payload of 576 bytes")
+        .hasMessageContaining("int8u need 512");
   }
 }
