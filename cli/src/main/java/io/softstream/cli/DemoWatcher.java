@@ -51,7 +51,11 @@ final class DemoWatcher implements AutoCloseable {
   final Map<String, GenerationCompletion> completions = new ConcurrentHashMap<>();
 
   final List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
-  final List<Long> tokenArrivals = Collections.synchronizedList(new ArrayList<>());
+
+  /** When each token record arrived (epoch ms) and the model version that made it. */
+  record Arrival(long ms, int version) {}
+
+  final List<Arrival> tokenArrivals = Collections.synchronizedList(new ArrayList<>());
   private final Map<String, Object> props;
   private final SchemaRegistryClient registry;
   private final TopicLayout topics;
@@ -101,7 +105,7 @@ final class DemoWatcher implements AutoCloseable {
           }
           if (r.value() instanceof TokenRecord t) {
             tokens.put(r.key(), t);
-            tokenArrivals.add(System.currentTimeMillis());
+            tokenArrivals.add(new Arrival(System.currentTimeMillis(), t.getModelVersion()));
             latencies.add(
                 Math.max(0, System.currentTimeMillis() - t.getEventTime().toEpochMilli()));
           } else if (r.topic().equals(topics.reconstructions())
@@ -134,15 +138,22 @@ final class DemoWatcher implements AutoCloseable {
     return tokens.values().stream().filter(TokenRecord::getCacheHit).count();
   }
 
+  /** A gap between two consecutive token records: its length and its two ends. */
+  record Gap(long ms, long fromMs, int fromVersion, long toMs, int toVersion) {}
+
   /** The largest gap between the arrivals of the first {@code records} token records. */
-  long largestPauseMs(int records) {
-    List<Long> l;
+  Gap largestGap(int records) {
+    List<Arrival> l;
     synchronized (tokenArrivals) {
       l = new ArrayList<>(tokenArrivals.subList(0, Math.min(records, tokenArrivals.size())));
     }
-    long max = 0;
+    Gap max = new Gap(0, 0, 0, 0, 0);
     for (int i = 1; i < l.size(); i++) {
-      max = Math.max(max, l.get(i) - l.get(i - 1));
+      Arrival a = l.get(i - 1);
+      Arrival b = l.get(i);
+      if (b.ms() - a.ms() > max.ms()) {
+        max = new Gap(b.ms() - a.ms(), a.ms(), a.version(), b.ms(), b.version());
+      }
     }
     return max;
   }

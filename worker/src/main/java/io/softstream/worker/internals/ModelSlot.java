@@ -582,8 +582,18 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
           "Model slot " + settings.name() + " follows no announcements");
     }
     long t0 = System.nanoTime();
-    T engine = loader.load(materialize(v), v);
-    return new Model<>(v.getName(), v.getVersion(), engine, (System.nanoTime() - t0) / 1_000_000);
+    Path dir = materialize(v);
+    long t1 = System.nanoTime();
+    T engine = loader.load(dir, v);
+    long t2 = System.nanoTime();
+    log.info(
+        "Model slot {}: {}:{} fetched, verified and unpacked in {} ms, loaded, warmed up and self-checked in {} ms",
+        settings.name(),
+        v.getName(),
+        v.getVersion(),
+        (t1 - t0) / 1_000_000,
+        (t2 - t1) / 1_000_000);
+    return new Model<>(v.getName(), v.getVersion(), engine, (t2 - t0) / 1_000_000);
   }
 
   /**

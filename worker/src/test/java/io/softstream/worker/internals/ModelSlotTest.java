@@ -253,4 +253,53 @@ class ModelSlotTest {
     lease.close();
     assertThat(v1.closed).isTrue();
   }
+
+  @Test
+  void batchesNeverWaitForALoadAndTheServingThreadNeverLoads() throws Exception {
+    java.util.concurrent.CountDownLatch loading = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    List<Thread> loadedOn = new java.util.concurrent.CopyOnWriteArrayList<>();
+    ModelSlot<Engine> slot =
+        new ModelSlot<>(
+            new ModelSlot.Settings("m", ModelKind.ENCODER, 0, 0),
+            v -> artifacts.get(v.getVersion()),
+            tmp.resolve("cache"),
+            (dir, v) -> {
+              loadedOn.add(Thread.currentThread());
+              loading.countDown();
+              release.await(); // a slow load, warm-up and self-check
+              return new Engine(v.getVersion());
+            },
+            metrics);
+    slot.startOn("m", 1, new Engine(1));
+    ModelVersion v2 = announce(2, ModelStatus.ACTIVE, "{\"v\": 2}");
+    Thread feed = new Thread(() -> slot.update(List.of(v2)), "model-feed");
+    feed.start();
+    loading.await();
+    // While version 2 loads, batches start and end on version 1 without waiting for the load (a
+    // batch blocked on the slot's lock would never get here: the load waits for the test).
+    java.util.concurrent.ExecutorService serving =
+        java.util.concurrent.Executors.newSingleThreadExecutor();
+    try {
+      java.util.concurrent.Future<List<Integer>> batches =
+          serving.submit(
+              () -> {
+                List<Integer> versions = new ArrayList<>();
+                for (int i = 0; i < 3; i++) {
+                  try (ModelSlot.Lease<Engine> lease = slot.begin()) {
+                    versions.add(lease.model().version());
+                  }
+                }
+                return versions;
+              });
+      assertThat(batches.get(10, java.util.concurrent.TimeUnit.SECONDS)).containsExactly(1, 1, 1);
+      release.countDown();
+      feed.join();
+      assertThat(serving.submit(() -> slot.begin().model().version()).get()).isEqualTo(2);
+    } finally {
+      release.countDown();
+      serving.shutdownNow();
+    }
+    assertThat(loadedOn).containsExactly(feed);
+  }
 }
