@@ -811,7 +811,7 @@ final class DemoScenario {
         gap.ms());
     // Where the gap was, on the swap's timeline (seconds since the stream started).
     say(
-        "   the gap: from a version %d record at %s to a version %d record at %s; publishing ran %s-%s, the encoders served version %d from %s",
+        "   the gap: from a version %d record at %s to a version %d record at %s; publishing ran %s-%s, the encoders served version %d from %s (stream started %s)",
         gap.fromVersion(),
         sinceStream(gap.fromMs()),
         gap.toVersion(),
@@ -819,7 +819,8 @@ final class DemoScenario {
         sinceStream(publishStartMs),
         sinceStream(publishEndMs),
         nextVersion,
-        sinceStream(swapMs));
+        sinceStream(swapMs),
+        Instant.ofEpochMilli(streamStartMs));
     Path grid = setup.dataDir().resolve("reconstructions.png");
     int shown = writeGrid(grid, watcher);
     say(

@@ -27,7 +27,14 @@ public final class ModelArtifacts {
   public static byte[] pack(Path dir) {
     try (Stream<Path> files = Files.list(dir)) {
       List<Path> sorted = files.filter(Files::isRegularFile).sorted().toList();
-      ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+      // Sized for the stored files plus headers: growing it copied a model's bytes several times
+      // over (humongous allocations, so GC pauses for every thread of the process).
+      long size = 1024;
+      for (Path f : sorted) {
+        size += Files.size(f) + 2L * f.getFileName().toString().length() + 128;
+      }
+      ByteArrayOutputStream bytes =
+          new ByteArrayOutputStream((int) Math.min(size, Integer.MAX_VALUE - 8));
       try (ZipOutputStream zip = new ZipOutputStream(bytes)) {
         for (Path f : sorted) {
           byte[] data = Files.readAllBytes(f);

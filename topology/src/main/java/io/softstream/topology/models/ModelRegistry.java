@@ -287,7 +287,7 @@ public final class ModelRegistry implements AutoCloseable {
       // (every version ever published; reading it all during a swap took the serving threads'
       // CPU and heap). Only if chunks are missing there is the whole topic read.
       long chunks = (v.getSizeBytes() + CHUNK_BYTES - 1) / CHUNK_BYTES;
-      long near = Math.max(begin, (announced == null ? end : announced) - chunks - 16);
+      long near = Math.max(begin, (announced == null ? end : announced) - chunks - 1);
       int expected = readChunks(consumer, tp, key, near, end, deadline, loc, timeout, parts);
       if ((expected < 0 || parts.size() != expected) && near > begin) {
         parts.clear();
