@@ -809,13 +809,17 @@ final class DemoScenario {
         byVersion,
         encoders.stream().map(EncodeWorker::servingVersion).distinct().toList(),
         gap.ms());
-    // Where the gap was, on the swap's timeline (seconds since the stream started).
+    // Where the gap was, on the swap's timeline (seconds since the stream started), and where the
+    // record that ended it spent the gap: not yet sent, on its way to a worker, or on its way back.
     say(
-        "   the gap: from a version %d record at %s to a version %d record at %s; publishing ran %s-%s, the encoders served version %d from %s (stream started %s)",
-        gap.fromVersion(),
-        sinceStream(gap.fromMs()),
-        gap.toVersion(),
-        sinceStream(gap.toMs()),
+        "   the gap: from a version %d record at %s to a version %d record at %s (sent at %s, written by its worker at %s; %d images sent during the gap); publishing ran %s-%s, the encoders served version %d from %s (stream started %s)",
+        gap.from().version(),
+        sinceStream(gap.from().ms()),
+        gap.to().version(),
+        sinceStream(gap.to().ms()),
+        sinceStream(gap.to().sentMs()),
+        sinceStream(gap.to().writtenMs()),
+        gap.sentDuring(),
         sinceStream(publishStartMs),
         sinceStream(publishEndMs),
         nextVersion,

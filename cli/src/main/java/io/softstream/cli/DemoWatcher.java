@@ -52,8 +52,11 @@ final class DemoWatcher implements AutoCloseable {
 
   final List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
 
-  /** When each token record arrived (epoch ms) and the model version that made it. */
-  record Arrival(long ms, int version) {}
+  /**
+   * When each token record arrived (epoch ms), the model version that made it, when its image was
+   * sent (event time) and when the record was written (its timestamp).
+   */
+  record Arrival(long ms, int version, long sentMs, long writtenMs) {}
 
   final List<Arrival> tokenArrivals = Collections.synchronizedList(new ArrayList<>());
   private final Map<String, Object> props;
@@ -105,7 +108,12 @@ final class DemoWatcher implements AutoCloseable {
           }
           if (r.value() instanceof TokenRecord t) {
             tokens.put(r.key(), t);
-            tokenArrivals.add(new Arrival(System.currentTimeMillis(), t.getModelVersion()));
+            tokenArrivals.add(
+                new Arrival(
+                    System.currentTimeMillis(),
+                    t.getModelVersion(),
+                    t.getEventTime().toEpochMilli(),
+                    r.timestamp()));
             latencies.add(
                 Math.max(0, System.currentTimeMillis() - t.getEventTime().toEpochMilli()));
           } else if (r.topic().equals(topics.reconstructions())
@@ -138,8 +146,11 @@ final class DemoWatcher implements AutoCloseable {
     return tokens.values().stream().filter(TokenRecord::getCacheHit).count();
   }
 
-  /** A gap between two consecutive token records: its length and its two ends. */
-  record Gap(long ms, long fromMs, int fromVersion, long toMs, int toVersion) {}
+  /**
+   * A gap between two consecutive token records: its length, its two ends, and how many of the
+   * stream's images were sent while it lasted.
+   */
+  record Gap(long ms, Arrival from, Arrival to, int sentDuring) {}
 
   /** The largest gap between the arrivals of the first {@code records} token records. */
   Gap largestGap(int records) {
@@ -147,15 +158,20 @@ final class DemoWatcher implements AutoCloseable {
     synchronized (tokenArrivals) {
       l = new ArrayList<>(tokenArrivals.subList(0, Math.min(records, tokenArrivals.size())));
     }
-    Gap max = new Gap(0, 0, 0, 0, 0);
+    Arrival none = new Arrival(0, 0, 0, 0);
+    Gap max = new Gap(0, none, none, 0);
     for (int i = 1; i < l.size(); i++) {
       Arrival a = l.get(i - 1);
       Arrival b = l.get(i);
       if (b.ms() - a.ms() > max.ms()) {
-        max = new Gap(b.ms() - a.ms(), a.ms(), a.version(), b.ms(), b.version());
+        max = new Gap(b.ms() - a.ms(), a, b, 0);
       }
     }
-    return max;
+    Gap g = max;
+    int during =
+        (int)
+            l.stream().filter(x -> x.sentMs() > g.from().ms() && x.sentMs() < g.to().ms()).count();
+    return new Gap(g.ms(), g.from(), g.to(), during);
   }
 
   long percentile(int p) {

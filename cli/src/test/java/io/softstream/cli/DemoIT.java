@@ -105,7 +105,8 @@ class DemoIT {
     // The gap is located on the swap's timeline (its length is printed, never asserted).
     assertThat(text)
         .containsPattern(
-            "the gap: from a version [12] record at [\\d.]+ s to a version [12] record at [\\d.]+ s;"
+            "the gap: from a version [12] record at [\\d.]+ s to a version [12] record at [\\d.]+ s"
+                + " \\(sent at -?[\\d.]+ s, written by its worker at -?[\\d.]+ s; \\d+ images sent during the gap\\);"
                 + " publishing ran [\\d.]+ s-[\\d.]+ s, the encoders served version 2 from [\\d.]+ s");
     assertThat(text).contains("encode workers now serve version [2]");
     assertThat(text).contains("Workers stopped cleanly");
