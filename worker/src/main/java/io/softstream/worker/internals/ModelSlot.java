@@ -582,7 +582,9 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
           "Model slot " + settings.name() + " follows no announcements");
     }
     long t0 = System.nanoTime();
-    Path dir = materialize(v);
+    // Fetching, hashing and unpacking (the bulk of a swap's CPU) yield the cores to serving; the
+    // engine is opened on this thread so that its thread pools keep normal priority.
+    Path dir = LowPriority.call("model-fetch", () -> materialize(v));
     long t1 = System.nanoTime();
     T engine = loader.load(dir, v);
     long t2 = System.nanoTime();

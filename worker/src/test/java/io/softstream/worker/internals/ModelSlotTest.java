@@ -259,13 +259,20 @@ class ModelSlotTest {
     java.util.concurrent.CountDownLatch loading = new java.util.concurrent.CountDownLatch(1);
     java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
     List<Thread> loadedOn = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<String> fetchedOn = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<Integer> nice = new java.util.concurrent.CopyOnWriteArrayList<>();
     ModelSlot<Engine> slot =
         new ModelSlot<>(
             new ModelSlot.Settings("m", ModelKind.ENCODER, 0, 0),
-            v -> artifacts.get(v.getVersion()),
+            v -> {
+              fetchedOn.add(Thread.currentThread().getName());
+              nice.add(java.util.Objects.requireNonNullElse(LowPriority.niceOfThisThread(), -99));
+              return artifacts.get(v.getVersion());
+            },
             tmp.resolve("cache"),
             (dir, v) -> {
               loadedOn.add(Thread.currentThread());
+              nice.add(java.util.Objects.requireNonNullElse(LowPriority.niceOfThisThread(), -99));
               loading.countDown();
               release.await(); // a slow load, warm-up and self-check
               return new Engine(v.getVersion());
@@ -301,5 +308,12 @@ class ModelSlotTest {
       serving.shutdownNow();
     }
     assertThat(loadedOn).containsExactly(feed);
+    // The fetch ran on a thread of its own at a lower priority (where the OS lets us read it); the
+    // engine is opened at the feed's priority, so its thread pools do not inherit the lower one.
+    assertThat(fetchedOn).containsExactly("model-fetch");
+    Integer mine = LowPriority.niceOfThisThread();
+    if (mine != null) {
+      assertThat(nice).containsExactly(Math.max(mine, LowPriority.NICE), mine);
+    }
   }
 }
