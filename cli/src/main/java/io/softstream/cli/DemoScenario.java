@@ -825,6 +825,9 @@ final class DemoScenario {
         nextVersion,
         sinceStream(swapMs),
         Instant.ofEpochMilli(streamStartMs));
+    say(
+        "   the same stream's largest gap before publishing started (no swap yet): %d ms",
+        watcher.largestGap(sent.size(), publishStartMs).ms());
     Path grid = setup.dataDir().resolve("reconstructions.png");
     int shown = writeGrid(grid, watcher);
     say(

@@ -154,10 +154,19 @@ final class DemoWatcher implements AutoCloseable {
 
   /** The largest gap between the arrivals of the first {@code records} token records. */
   Gap largestGap(int records) {
+    return largestGap(records, Long.MAX_VALUE);
+  }
+
+  /**
+   * The largest gap between the arrivals of the first {@code records} token records, of those that
+   * arrived before {@code beforeMs}.
+   */
+  Gap largestGap(int records, long beforeMs) {
     List<Arrival> l;
     synchronized (tokenArrivals) {
       l = new ArrayList<>(tokenArrivals.subList(0, Math.min(records, tokenArrivals.size())));
     }
+    l.removeIf(a -> a.ms() >= beforeMs);
     Arrival none = new Arrival(0, 0, 0, 0);
     Gap max = new Gap(0, none, none, 0);
     for (int i = 1; i < l.size(); i++) {
