@@ -27,6 +27,7 @@ import io.softstream.worker.AbstractWorker;
 import io.softstream.worker.DecodeWorker;
 import io.softstream.worker.EncodeWorker;
 import io.softstream.worker.GenerateWorker;
+import io.softstream.worker.LowPriority;
 import io.softstream.worker.Prompts;
 import io.softstream.worker.WorkerConfig;
 import io.softstream.worker.generation.GenerationSettings;
@@ -375,7 +376,17 @@ final class DemoScenario {
         Thread publisher =
             new Thread(
                 () -> {
-                  publish(models, setup.nextModel(), version);
+                  try {
+                    // Packing and uploading yield the cores to the workers in this process.
+                    LowPriority.call(
+                        "demo-publish",
+                        () -> {
+                          publish(models, setup.nextModel(), version);
+                          return null;
+                        });
+                  } catch (Exception e) {
+                    throw new IllegalStateException(e.getMessage(), e);
+                  }
                   publishEndMs = System.currentTimeMillis();
                   say(
                       "   ... halfway: published %s version %d (ACTIVE) in %d ms while the stream went on; workers swap to it between batches",
@@ -826,8 +837,11 @@ final class DemoScenario {
         sinceStream(swapMs),
         Instant.ofEpochMilli(streamStartMs));
     say(
-        "   the same stream's largest gap before publishing started (no swap yet): %d ms",
-        watcher.largestGap(sent.size(), publishStartMs).ms());
+        "   the same stream's largest gap before publishing started (no swap yet): %d ms; while the version was published and loaded (until the encoders served it): %d ms",
+        watcher.largestGap(sent.size(), 0, publishStartMs).ms(),
+        watcher
+            .largestGap(sent.size(), publishStartMs, swapMs == 0 ? Long.MAX_VALUE : swapMs)
+            .ms());
     Path grid = setup.dataDir().resolve("reconstructions.png");
     int shown = writeGrid(grid, watcher);
     say(

@@ -154,19 +154,24 @@ final class DemoWatcher implements AutoCloseable {
 
   /** The largest gap between the arrivals of the first {@code records} token records. */
   Gap largestGap(int records) {
-    return largestGap(records, Long.MAX_VALUE);
+    return largestGap(records, 0, Long.MAX_VALUE);
   }
 
   /**
-   * The largest gap between the arrivals of the first {@code records} token records, of those that
-   * arrived before {@code beforeMs}.
+   * The largest gap between the arrivals of the first {@code records} token records, of those gaps
+   * that ended in {@code [fromMs, toMs)}.
    */
-  Gap largestGap(int records, long beforeMs) {
+  Gap largestGap(int records, long fromMs, long toMs) {
     List<Arrival> l;
     synchronized (tokenArrivals) {
       l = new ArrayList<>(tokenArrivals.subList(0, Math.min(records, tokenArrivals.size())));
     }
-    l.removeIf(a -> a.ms() >= beforeMs);
+    int first = 0;
+    while (first < l.size() && l.get(first).ms() < fromMs) {
+      first++;
+    }
+    l = l.subList(Math.max(0, first - 1), l.size()); // the record before the window starts a gap
+    l.removeIf(a -> a.ms() >= toMs);
     Arrival none = new Arrival(0, 0, 0, 0);
     Gap max = new Gap(0, none, none, 0);
     for (int i = 1; i < l.size(); i++) {

@@ -109,7 +109,8 @@ class DemoIT {
                 + " \\(sent at -?[\\d.]+ s, written by its worker at -?[\\d.]+ s; \\d+ images sent during the gap\\);"
                 + " publishing ran [\\d.]+ s-[\\d.]+ s, the encoders served version 2 from [\\d.]+ s")
         .containsPattern(
-            "the same stream's largest gap before publishing started \\(no swap yet\\): \\d+ ms");
+            "the same stream's largest gap before publishing started \\(no swap yet\\): \\d+ ms;"
+                + " while the version was published and loaded \\(until the encoders served it\\): \\d+ ms");
     assertThat(text).contains("encode workers now serve version [2]");
     assertThat(text).contains("Workers stopped cleanly");
     assertThat(Files.size(dir.resolve("data/reconstructions.png"))).isPositive();

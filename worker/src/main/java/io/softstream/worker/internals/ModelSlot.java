@@ -5,6 +5,7 @@ import io.softstream.schemas.avro.ModelStatus;
 import io.softstream.schemas.avro.ModelVersion;
 import io.softstream.topology.models.ModelArtifacts;
 import io.softstream.topology.models.ModelRegistry;
+import io.softstream.worker.LowPriority;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -7,6 +7,7 @@ import io.softstream.schemas.avro.ModelKind;
 import io.softstream.schemas.avro.ModelStatus;
 import io.softstream.schemas.avro.ModelVersion;
 import io.softstream.topology.models.ModelArtifacts;
+import io.softstream.worker.LowPriority;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;

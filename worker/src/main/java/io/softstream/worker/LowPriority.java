@@ -1,4 +1,4 @@
-package io.softstream.worker.internals;
+package io.softstream.worker;
 
 import com.sun.jna.Library;
 import com.sun.jna.Native;
@@ -8,17 +8,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs background work (fetching, checking and unpacking a model version) on a short-lived thread
- * at a lower CPU priority (Linux nice 10), so that on a busy machine the serving threads get the
- * cores first. Java's own thread priorities are ignored on Linux. A thread of its own, because a
- * thread's nice value is inherited by the threads it starts and cannot be lowered again without
- * privileges: the engine's thread pools must not be started from it.
+ * Runs background work (fetching, checking and unpacking a model version; the demo's publishing) on
+ * a short-lived thread at a lower CPU priority (Linux nice 10), so that on a busy machine the
+ * serving threads get the cores first. Java's own thread priorities are ignored on Linux. A thread
+ * of its own, because a thread's nice value is inherited by the threads it starts and cannot be
+ * lowered again without privileges: the engine's thread pools must not be started from it.
  */
-final class LowPriority {
+public final class LowPriority {
   private static final Logger log = LoggerFactory.getLogger(LowPriority.class);
-  static final int NICE = 10;
+  public static final int NICE = 10;
 
-  interface LibC extends Library {
+  /** The two libc calls used. */
+  public interface LibC extends Library {
     int setpriority(int which, int who, int prio);
 
     int getpriority(int which, int who);
@@ -32,7 +33,7 @@ final class LowPriority {
   /**
    * Runs {@code work} on a thread at nice {@value #NICE} and waits for it; rethrows its failure.
    */
-  static <T> T call(String name, Callable<T> work) throws Exception {
+  public static <T> T call(String name, Callable<T> work) throws Exception {
     AtomicReference<T> result = new AtomicReference<>();
     AtomicReference<Exception> failure = new AtomicReference<>();
     Thread t =
@@ -61,7 +62,7 @@ final class LowPriority {
   }
 
   /** The calling thread's nice value, or null where it cannot be read (not Linux, no libc). */
-  static Integer niceOfThisThread() {
+  public static Integer niceOfThisThread() {
     LibC c = libc();
     return c == null ? null : c.getpriority(0, 0);
   }
