@@ -373,29 +373,22 @@ final class DemoScenario {
     return i -> {
       if (i == half) {
         publishStartMs = System.currentTimeMillis();
-        Thread publisher =
-            new Thread(
-                () -> {
-                  try {
-                    // Packing and uploading yield the cores to the workers in this process.
-                    LowPriority.call(
-                        "demo-publish",
-                        () -> {
-                          publish(models, setup.nextModel(), version);
-                          return null;
-                        });
-                  } catch (Exception e) {
-                    throw new IllegalStateException(e.getMessage(), e);
-                  }
-                  publishEndMs = System.currentTimeMillis();
-                  say(
-                      "   ... halfway: published %s version %d (ACTIVE) in %d ms while the stream went on; workers swap to it between batches",
-                      modelName, version, publishEndMs - publishStartMs);
-                },
-                "demo-publisher");
-        publisher.setUncaughtExceptionHandler(
-            (t, e) -> say("   ... publishing version %d failed: %s", version, e));
-        publisher.start();
+        // Packing and uploading at a lower priority: they yield the cores to the workers in this
+        // process.
+        LowPriority.start(
+            "demo-publisher",
+            () -> {
+              try {
+                publish(models, setup.nextModel(), version);
+              } catch (RuntimeException e) {
+                say("   ... publishing version %d failed: %s", version, e);
+                return;
+              }
+              publishEndMs = System.currentTimeMillis();
+              say(
+                  "   ... halfway: published %s version %d (ACTIVE) in %d ms while the stream went on; workers swap to it between batches",
+                  modelName, version, publishEndMs - publishStartMs);
+            });
       }
       if (i >= half && swapMs == 0) {
         if (encoders.stream().allMatch(w -> w.servingVersion() == version)) {

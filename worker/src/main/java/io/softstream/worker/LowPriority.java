@@ -30,6 +30,20 @@ public final class LowPriority {
 
   private LowPriority() {}
 
+  /** Starts {@code work} on a daemon thread at nice {@value #NICE}. */
+  public static Thread start(String name, Runnable work) {
+    Thread t =
+        new Thread(
+            () -> {
+              lowerThisThread();
+              work.run();
+            },
+            name);
+    t.setDaemon(true);
+    t.start();
+    return t;
+  }
+
   /**
    * Runs {@code work} on a thread at nice {@value #NICE} and waits for it; rethrows its failure.
    */
@@ -37,18 +51,15 @@ public final class LowPriority {
     AtomicReference<T> result = new AtomicReference<>();
     AtomicReference<Exception> failure = new AtomicReference<>();
     Thread t =
-        new Thread(
+        start(
+            name,
             () -> {
-              lowerThisThread();
               try {
                 result.set(work.call());
               } catch (Exception e) {
                 failure.set(e);
               }
-            },
-            name);
-    t.setDaemon(true);
-    t.start();
+            });
     try {
       t.join();
     } catch (InterruptedException e) {
