@@ -27,6 +27,7 @@ import io.softstream.worker.AbstractWorker;
 import io.softstream.worker.DecodeWorker;
 import io.softstream.worker.EncodeWorker;
 import io.softstream.worker.GenerateWorker;
+import io.softstream.worker.LowPriority;
 import io.softstream.worker.Prompts;
 import io.softstream.worker.WorkerConfig;
 import io.softstream.worker.generation.GenerationSettings;
@@ -140,6 +141,12 @@ final class DemoScenario {
   /** The live dashboard; null with --dashboard-port -1. */
   private Dashboard dashboard;
 
+  // The swap's timeline (epoch ms), for the gap's breakdown.
+  private volatile long streamStartMs;
+  private volatile long publishStartMs;
+  private volatile long publishEndMs;
+  private volatile long swapMs;
+
   DemoScenario(Setup setup, PrintWriter out) {
     this.setup = setup;
     this.out = out;
@@ -194,14 +201,8 @@ final class DemoScenario {
       Instant statsFrom = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MINUTES);
       Map<String, Long> statsBefore = statsCounts(apps, statsFrom);
       long ts = System.nanoTime();
-      int half = setup.samples().size() / 2;
-      sendImages(registry, setup.samples().subList(0, half), "-", sent);
-      int nextVersion = publishModel(models, schemas, setup.nextModel());
-      say(
-          "   ... halfway: published %s version %d (ACTIVE); workers swap to it between batches",
-          modelName, nextVersion);
-      awaitSwap(nextVersion);
-      sendImages(registry, setup.samples().subList(half, setup.samples().size()), "-", sent);
+      int nextVersion = nextVersion(schemas);
+      sendImages(registry, setup.samples(), "-", sent, swapHalfway(models, nextVersion));
       int poison = sendPoisonPills(registry);
       Map<String, Long> requested = generation == null ? Map.of() : requestGenerations(registry);
       Expected expected = expected(poison);
@@ -323,18 +324,86 @@ final class DemoScenario {
    * returns the version.
    */
   private int publishModel(ModelRegistry models, SchemaRegistryClient schemas, Path dir) {
-    int version;
+    int version = nextVersion(schemas);
+    publish(models, dir, version);
+    return version;
+  }
+
+  /** The version number the next publish gets (encoder and decoder share it). */
+  private int nextVersion(SchemaRegistryClient schemas) {
     try (ModelCatalog catalog = new ModelCatalog(props, schemas, topics.modelVersions())) {
       catalog.refresh(Duration.ofSeconds(10));
-      version =
-          Math.max(
-              catalog.nextVersion(modelName, ModelKind.ENCODER),
-              catalog.nextVersion(modelName, ModelKind.DECODER));
+      return Math.max(
+          catalog.nextVersion(modelName, ModelKind.ENCODER),
+          catalog.nextVersion(modelName, ModelKind.DECODER));
     }
-    for (ModelKind kind : List.of(ModelKind.ENCODER, ModelKind.DECODER)) {
+  }
+
+  private void publish(ModelRegistry models, Path dir, int version) {
+    // The decoder first: a token of the new version must never reach a decoder that has not heard
+    // of it (it would be dead-lettered as an unknown version).
+    for (ModelKind kind : List.of(ModelKind.DECODER, ModelKind.ENCODER)) {
       models.publish(dir, modelName, kind, version, Map.of(), ModelStatus.ACTIVE);
     }
-    return version;
+  }
+
+  /** Called before each image of a stream is sent, with its index. */
+  private interface Pace {
+    void before(int i) throws Exception;
+  }
+
+  /** A stream at full pace. */
+  private static final Pace FULL_PACE = i -> {};
+
+  /** While a new version is published and loaded, one image every this many ms. */
+  private static final long SWAP_PACE_MS = 80;
+
+  /**
+   * The stream's pace with a swap halfway: the next version is published on another thread while
+   * the stream goes on (a swap must not stall it: the gap printed at the end covers publishing and
+   * loading), one image every {@value #SWAP_PACE_MS} ms until the encoders serve it; the images to
+   * be re-sent ({@code --resend-share}) wait for the swap, so that the token cache, which answers
+   * for the ACTIVE version only, has them however late a loaded machine swaps.
+   */
+  private Pace swapHalfway(ModelRegistry models, int version) {
+    int total = setup.samples().size();
+    int half = total / 2;
+    int reserve = Math.min(total - half, (int) Math.round(setup.resendShare() * total));
+    streamStartMs = System.currentTimeMillis();
+    return i -> {
+      if (i == half) {
+        publishStartMs = System.currentTimeMillis();
+        // Packing and uploading at a lower priority: they yield the cores to the workers in this
+        // process.
+        LowPriority.start(
+            "demo-publisher",
+            () -> {
+              try {
+                publish(models, setup.nextModel(), version);
+              } catch (RuntimeException e) {
+                say("   ... publishing version %d failed: %s", version, e);
+                return;
+              }
+              publishEndMs = System.currentTimeMillis();
+              say(
+                  "   ... halfway: published %s version %d (ACTIVE) in %d ms while the stream went on; workers swap to it between batches",
+                  modelName, version, publishEndMs - publishStartMs);
+            });
+      }
+      if (i >= half && swapMs == 0) {
+        if (encoders.stream().allMatch(w -> w.servingVersion() == version)) {
+          swapMs = System.currentTimeMillis();
+          say(
+              "   ... encode workers serve version %d %d ms after publishing started (fetched, checksummed, loaded, warmed up and self-checked off the serving thread)",
+              version, swapMs - publishStartMs);
+        } else if (i < total - reserve) {
+          Thread.sleep(SWAP_PACE_MS);
+        } else {
+          awaitSwap(version);
+          swapMs = System.currentTimeMillis();
+        }
+      }
+    };
   }
 
   /**
@@ -412,7 +481,8 @@ final class DemoScenario {
       SchemaRegistryClient registry,
       List<SampleImages.Sample> samples,
       String tag,
-      Map<String, SampleImages.Sample> into)
+      Map<String, SampleImages.Sample> into,
+      Pace pace)
       throws Exception {
     String topic = topics.ingest();
     Map<String, Object> p = new HashMap<>(props);
@@ -425,6 +495,7 @@ final class DemoScenario {
             p, new StringSerializer(), new AvroSerializer<>(registry, props, false))) {
       int i = 0;
       for (SampleImages.Sample s : samples) {
+        pace.before(i);
         String id = s.id() + tag + runId;
         ImageEvent e =
             ImageEvent.newBuilder()
@@ -566,7 +637,7 @@ final class DemoScenario {
         cached.size(),
         keys.size(),
         IngestGateApp.CACHE_STORE);
-    sendImages(registry, again, "-again-", resent);
+    sendImages(registry, again, "-again-", resent, FULL_PACE);
   }
 
   /** The ids whose cache key the ingest gate's token-cache store holds, in order. */
@@ -736,11 +807,34 @@ final class DemoScenario {
     }
     Map<Integer, Long> byVersion = new TreeMap<>();
     watcher.tokens.values().forEach(tr -> byVersion.merge(tr.getModelVersion(), 1L, Long::sum));
+    DemoWatcher.Gap gap = watcher.largestGap(sent.size());
     say(
         "Tokens by model version: %s; encode workers now serve version %s; largest gap between token records of the stream (publishing included): %d ms",
         byVersion,
         encoders.stream().map(EncodeWorker::servingVersion).distinct().toList(),
-        watcher.largestPauseMs(sent.size()));
+        gap.ms());
+    // Where the gap was, on the swap's timeline (seconds since the stream started), and where the
+    // record that ended it spent the gap: not yet sent, on its way to a worker, or on its way back.
+    say(
+        "   the gap: from a version %d record at %s to a version %d record at %s (sent at %s, written by its worker at %s; %d images sent during the gap); publishing ran %s-%s, the encoders served version %d from %s (stream started %s)",
+        gap.from().version(),
+        sinceStream(gap.from().ms()),
+        gap.to().version(),
+        sinceStream(gap.to().ms()),
+        sinceStream(gap.to().sentMs()),
+        sinceStream(gap.to().writtenMs()),
+        gap.sentDuring(),
+        sinceStream(publishStartMs),
+        sinceStream(publishEndMs),
+        nextVersion,
+        sinceStream(swapMs),
+        Instant.ofEpochMilli(streamStartMs));
+    say(
+        "   the same stream's largest gap before publishing started (no swap yet): %d ms; while the version was published and loaded (until the encoders served it): %d ms",
+        watcher.largestGap(sent.size(), 0, publishStartMs).ms(),
+        watcher
+            .largestGap(sent.size(), publishStartMs, swapMs == 0 ? Long.MAX_VALUE : swapMs)
+            .ms());
     Path grid = setup.dataDir().resolve("reconstructions.png");
     int shown = writeGrid(grid, watcher);
     say(
@@ -1041,6 +1135,10 @@ final class DemoScenario {
     Files.createDirectories(file.getParent());
     ImageIO.write(grid, "png", file.toFile());
     return ids.size();
+  }
+
+  private String sinceStream(long epochMs) {
+    return epochMs == 0 ? "?" : String.format("%.2f s", (epochMs - streamStartMs) / 1e3);
   }
 
   private void say(String fmt, Object... args) {

@@ -51,7 +51,14 @@ final class DemoWatcher implements AutoCloseable {
   final Map<String, GenerationCompletion> completions = new ConcurrentHashMap<>();
 
   final List<Long> latencies = Collections.synchronizedList(new ArrayList<>());
-  final List<Long> tokenArrivals = Collections.synchronizedList(new ArrayList<>());
+
+  /**
+   * When each token record arrived (epoch ms), the model version that made it, when its image was
+   * sent (event time) and when the record was written (its timestamp).
+   */
+  record Arrival(long ms, int version, long sentMs, long writtenMs) {}
+
+  final List<Arrival> tokenArrivals = Collections.synchronizedList(new ArrayList<>());
   private final Map<String, Object> props;
   private final SchemaRegistryClient registry;
   private final TopicLayout topics;
@@ -101,7 +108,12 @@ final class DemoWatcher implements AutoCloseable {
           }
           if (r.value() instanceof TokenRecord t) {
             tokens.put(r.key(), t);
-            tokenArrivals.add(System.currentTimeMillis());
+            tokenArrivals.add(
+                new Arrival(
+                    System.currentTimeMillis(),
+                    t.getModelVersion(),
+                    t.getEventTime().toEpochMilli(),
+                    r.timestamp()));
             latencies.add(
                 Math.max(0, System.currentTimeMillis() - t.getEventTime().toEpochMilli()));
           } else if (r.topic().equals(topics.reconstructions())
@@ -134,17 +146,46 @@ final class DemoWatcher implements AutoCloseable {
     return tokens.values().stream().filter(TokenRecord::getCacheHit).count();
   }
 
+  /**
+   * A gap between two consecutive token records: its length, its two ends, and how many of the
+   * stream's images were sent while it lasted.
+   */
+  record Gap(long ms, Arrival from, Arrival to, int sentDuring) {}
+
   /** The largest gap between the arrivals of the first {@code records} token records. */
-  long largestPauseMs(int records) {
-    List<Long> l;
+  Gap largestGap(int records) {
+    return largestGap(records, 0, Long.MAX_VALUE);
+  }
+
+  /**
+   * The largest gap between the arrivals of the first {@code records} token records, of those gaps
+   * that ended in {@code [fromMs, toMs)}.
+   */
+  Gap largestGap(int records, long fromMs, long toMs) {
+    List<Arrival> l;
     synchronized (tokenArrivals) {
       l = new ArrayList<>(tokenArrivals.subList(0, Math.min(records, tokenArrivals.size())));
     }
-    long max = 0;
-    for (int i = 1; i < l.size(); i++) {
-      max = Math.max(max, l.get(i) - l.get(i - 1));
+    int first = 0;
+    while (first < l.size() && l.get(first).ms() < fromMs) {
+      first++;
     }
-    return max;
+    l = l.subList(Math.max(0, first - 1), l.size()); // the record before the window starts a gap
+    l.removeIf(a -> a.ms() >= toMs);
+    Arrival none = new Arrival(0, 0, 0, 0);
+    Gap max = new Gap(0, none, none, 0);
+    for (int i = 1; i < l.size(); i++) {
+      Arrival a = l.get(i - 1);
+      Arrival b = l.get(i);
+      if (b.ms() - a.ms() > max.ms()) {
+        max = new Gap(b.ms() - a.ms(), a, b, 0);
+      }
+    }
+    Gap g = max;
+    int during =
+        (int)
+            l.stream().filter(x -> x.sentMs() > g.from().ms() && x.sentMs() < g.to().ms()).count();
+    return new Gap(g.ms(), g.from(), g.to(), during);
   }
 
   long percentile(int p) {

@@ -51,9 +51,9 @@ public final class ModelsCommand implements Callable<Integer> {
 
   @Option(
       names = "--kind",
-      defaultValue = "ENCODER,DECODER",
+      defaultValue = "DECODER,ENCODER",
       description =
-          "Kinds to publish or change, comma-separated (default: ${DEFAULT-VALUE}: a tokenizer serves both).")
+          "Kinds to publish or change, comma-separated, in that order (default: ${DEFAULT-VALUE}: a tokenizer serves both; the decoder first, so no token of a new version reaches a decoder that has not heard of it).")
   String kinds;
 
   @Option(names = "--activate", description = "publish: announce the new version ACTIVE at once.")

@@ -61,7 +61,7 @@ class DemoIT {
     assertThat(text)
         .contains("Kafka Streams apps [ingest, generation, stats] starting")
         .contains("Streams apps {ingest=RUNNING, generation=RUNNING, stats=RUNNING}")
-        .contains("-> streaming 16 ImageEvents to image-ingest");
+        .contains("-> streaming 32 ImageEvents to image-ingest");
     assertThat(text).contains("Dead letters (3, written by [softstream-ingest]):");
     assertThat(text)
         .containsPattern("poison-json-\\w+ +NotConfluentAvro")
@@ -100,7 +100,17 @@ class DemoIT {
                 + "softstream-ingest-tokens-by-content-repartition-value, tokens-value]");
     assertThat(text)
         .contains("Published tiny as version 1 (ACTIVE)")
-        .contains("halfway: published tiny version 2 (ACTIVE)");
+        .contains("halfway: published tiny version 2 (ACTIVE)")
+        .contains("while the stream went on");
+    // The gap is located on the swap's timeline (its length is printed, never asserted).
+    assertThat(text)
+        .containsPattern(
+            "the gap: from a version [12] record at [\\d.]+ s to a version [12] record at [\\d.]+ s"
+                + " \\(sent at -?[\\d.]+ s, written by its worker at -?[\\d.]+ s; \\d+ images sent during the gap\\);"
+                + " publishing ran [\\d.]+ s-[\\d.]+ s, the encoders served version 2 from [\\d.]+ s")
+        .containsPattern(
+            "the same stream's largest gap before publishing started \\(no swap yet\\): \\d+ ms;"
+                + " while the version was published and loaded \\(until the encoders served it\\): \\d+ ms");
     assertThat(text).contains("encode workers now serve version [2]");
     assertThat(text).contains("Workers stopped cleanly");
     assertThat(Files.size(dir.resolve("data/reconstructions.png"))).isPositive();

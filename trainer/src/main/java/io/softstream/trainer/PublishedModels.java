@@ -80,7 +80,9 @@ public final class PublishedModels {
         ModelCatalog catalog = new ModelCatalog(clientProps, schemas, topics.modelVersions());
         ModelRegistry registry = new ModelRegistry(clientProps, schemas, topics)) {
       catalog.refresh(Duration.ofSeconds(15));
-      for (ModelKind kind : List.of(ModelKind.ENCODER, ModelKind.DECODER)) {
+      // The decoder first: a token of a new version must never reach a decoder that has not heard
+      // of it (it would be dead-lettered as an unknown version).
+      for (ModelKind kind : List.of(ModelKind.DECODER, ModelKind.ENCODER)) {
         ModelVersion v =
             registry.publish(
                 dir, name, kind, catalog.nextVersion(name, kind), metrics, ModelStatus.CANDIDATE);

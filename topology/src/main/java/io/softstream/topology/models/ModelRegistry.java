@@ -264,58 +264,92 @@ public final class ModelRegistry implements AutoCloseable {
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     c.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 8 * CHUNK_BYTES);
     TreeMap<Integer, byte[]> parts = new TreeMap<>();
-    int expected = -1;
     try (KafkaConsumer<String, byte[]> consumer =
         new KafkaConsumer<>(c, new StringDeserializer(), new ByteArrayDeserializer())) {
       TopicPartition tp = new TopicPartition(topic, 0);
       consumer.assign(List.of(tp));
-      consumer.seekToBeginning(List.of(tp));
+      long begin;
       long end;
+      Long announced;
       try {
+        begin = consumer.beginningOffsets(List.of(tp), timeout).get(tp);
         end = consumer.endOffsets(List.of(tp), timeout).get(tp);
+        var at =
+            consumer.offsetsForTimes(Map.of(tp, v.getCreatedAt().toEpochMilli()), timeout).get(tp);
+        announced = at == null ? null : at.offset();
       } catch (org.apache.kafka.common.errors.TimeoutException e) {
         throw new ArtifactUnreachableException(
             "Artifact " + loc + " cannot be reached within " + timeout + ": " + e.getMessage());
       }
       long deadline = System.nanoTime() + timeout.toNanos();
-      while (consumer.position(tp) < end && System.nanoTime() < deadline) {
-        for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
-          if (r.key() != null && r.key().startsWith(key + "#")) {
-            int i =
-                Integer.parseInt(
-                    new String(r.headers().lastHeader("chunk").value(), StandardCharsets.UTF_8));
-            expected =
-                Integer.parseInt(
-                    new String(r.headers().lastHeader("chunks").value(), StandardCharsets.UTF_8));
-            parts.put(i, r.value());
-          }
-        }
+      // The chunks are acknowledged before the announcement is made, so they lie just before the
+      // first record written at its time: read from a little before there, not the whole topic
+      // (every version ever published; reading it all during a swap took the serving threads'
+      // CPU and heap). Only if chunks are missing there is the whole topic read.
+      long chunks = (v.getSizeBytes() + CHUNK_BYTES - 1) / CHUNK_BYTES;
+      long near = Math.max(begin, (announced == null ? end : announced) - chunks - 1);
+      int expected = readChunks(consumer, tp, key, near, end, deadline, loc, timeout, parts);
+      if ((expected < 0 || parts.size() != expected) && near > begin) {
+        parts.clear();
+        expected = readChunks(consumer, tp, key, begin, end, deadline, loc, timeout, parts);
       }
-      if (consumer.position(tp) < end) {
-        throw new ArtifactUnreachableException(
+      if (expected < 0 || parts.size() != expected) {
+        throw new ArtifactException(
             "Artifact "
                 + loc
-                + " was not read to its end ("
-                + consumer.position(tp)
+                + " is incomplete: "
+                + parts.size()
                 + " of "
-                + end
-                + " records) within "
-                + timeout);
+                + (expected < 0 ? "?" : expected)
+                + " chunks found");
       }
-    }
-    if (expected < 0 || parts.size() != expected) {
-      throw new ArtifactException(
-          "Artifact "
-              + loc
-              + " is incomplete: "
-              + parts.size()
-              + " of "
-              + (expected < 0 ? "?" : expected)
-              + " chunks found");
     }
     ByteBuffer all = ByteBuffer.allocate(parts.values().stream().mapToInt(b -> b.length).sum());
     parts.values().forEach(all::put);
     return verified(v, all.array());
+  }
+
+  /**
+   * Reads {@code [from, end)} into {@code parts} (chunk index to bytes) for the chunks of {@code
+   * key}; returns the chunk count they name, or -1 if none was found.
+   */
+  private static int readChunks(
+      KafkaConsumer<String, byte[]> consumer,
+      TopicPartition tp,
+      String key,
+      long from,
+      long end,
+      long deadline,
+      String loc,
+      Duration timeout,
+      TreeMap<Integer, byte[]> parts) {
+    int expected = -1;
+    consumer.seek(tp, from);
+    while (consumer.position(tp) < end && System.nanoTime() < deadline) {
+      for (ConsumerRecord<String, byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+        if (r.key() != null && r.key().startsWith(key + "#")) {
+          int i =
+              Integer.parseInt(
+                  new String(r.headers().lastHeader("chunk").value(), StandardCharsets.UTF_8));
+          expected =
+              Integer.parseInt(
+                  new String(r.headers().lastHeader("chunks").value(), StandardCharsets.UTF_8));
+          parts.put(i, r.value());
+        }
+      }
+    }
+    if (consumer.position(tp) < end) {
+      throw new ArtifactUnreachableException(
+          "Artifact "
+              + loc
+              + " was not read to its end ("
+              + consumer.position(tp)
+              + " of "
+              + end
+              + " records) within "
+              + timeout);
+    }
+    return expected;
   }
 
   private static byte[] verified(ModelVersion v, byte[] bytes) {

@@ -5,6 +5,7 @@ import io.softstream.schemas.avro.ModelStatus;
 import io.softstream.schemas.avro.ModelVersion;
 import io.softstream.topology.models.ModelArtifacts;
 import io.softstream.topology.models.ModelRegistry;
+import io.softstream.worker.LowPriority;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -582,8 +583,20 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
           "Model slot " + settings.name() + " follows no announcements");
     }
     long t0 = System.nanoTime();
-    T engine = loader.load(materialize(v), v);
-    return new Model<>(v.getName(), v.getVersion(), engine, (System.nanoTime() - t0) / 1_000_000);
+    // Fetching, hashing and unpacking (the bulk of a swap's CPU) yield the cores to serving; the
+    // engine is opened on this thread so that its thread pools keep normal priority.
+    Path dir = LowPriority.call("model-fetch", () -> materialize(v));
+    long t1 = System.nanoTime();
+    T engine = loader.load(dir, v);
+    long t2 = System.nanoTime();
+    log.info(
+        "Model slot {}: {}:{} fetched, verified and unpacked in {} ms, loaded, warmed up and self-checked in {} ms",
+        settings.name(),
+        v.getName(),
+        v.getVersion(),
+        (t1 - t0) / 1_000_000,
+        (t2 - t1) / 1_000_000);
+    return new Model<>(v.getName(), v.getVersion(), engine, (t2 - t0) / 1_000_000);
   }
 
   /**

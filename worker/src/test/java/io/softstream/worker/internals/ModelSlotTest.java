@@ -7,6 +7,7 @@ import io.softstream.schemas.avro.ModelKind;
 import io.softstream.schemas.avro.ModelStatus;
 import io.softstream.schemas.avro.ModelVersion;
 import io.softstream.topology.models.ModelArtifacts;
+import io.softstream.worker.LowPriority;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
@@ -252,5 +253,68 @@ class ModelSlotTest {
     assertThat(v1.closed).isFalse();
     lease.close();
     assertThat(v1.closed).isTrue();
+  }
+
+  @Test
+  void batchesNeverWaitForALoadAndTheServingThreadNeverLoads() throws Exception {
+    java.util.concurrent.CountDownLatch loading = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    List<Thread> loadedOn = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<String> fetchedOn = new java.util.concurrent.CopyOnWriteArrayList<>();
+    List<Integer> nice = new java.util.concurrent.CopyOnWriteArrayList<>();
+    ModelSlot<Engine> slot =
+        new ModelSlot<>(
+            new ModelSlot.Settings("m", ModelKind.ENCODER, 0, 0),
+            v -> {
+              fetchedOn.add(Thread.currentThread().getName());
+              nice.add(java.util.Objects.requireNonNullElse(LowPriority.niceOfThisThread(), -99));
+              return artifacts.get(v.getVersion());
+            },
+            tmp.resolve("cache"),
+            (dir, v) -> {
+              loadedOn.add(Thread.currentThread());
+              nice.add(java.util.Objects.requireNonNullElse(LowPriority.niceOfThisThread(), -99));
+              loading.countDown();
+              release.await(); // a slow load, warm-up and self-check
+              return new Engine(v.getVersion());
+            },
+            metrics);
+    slot.startOn("m", 1, new Engine(1));
+    ModelVersion v2 = announce(2, ModelStatus.ACTIVE, "{\"v\": 2}");
+    Thread feed = new Thread(() -> slot.update(List.of(v2)), "model-feed");
+    feed.start();
+    loading.await();
+    // While version 2 loads, batches start and end on version 1 without waiting for the load (a
+    // batch blocked on the slot's lock would never get here: the load waits for the test).
+    java.util.concurrent.ExecutorService serving =
+        java.util.concurrent.Executors.newSingleThreadExecutor();
+    try {
+      java.util.concurrent.Future<List<Integer>> batches =
+          serving.submit(
+              () -> {
+                List<Integer> versions = new ArrayList<>();
+                for (int i = 0; i < 3; i++) {
+                  try (ModelSlot.Lease<Engine> lease = slot.begin()) {
+                    versions.add(lease.model().version());
+                  }
+                }
+                return versions;
+              });
+      assertThat(batches.get(10, java.util.concurrent.TimeUnit.SECONDS)).containsExactly(1, 1, 1);
+      release.countDown();
+      feed.join();
+      assertThat(serving.submit(() -> slot.begin().model().version()).get()).isEqualTo(2);
+    } finally {
+      release.countDown();
+      serving.shutdownNow();
+    }
+    assertThat(loadedOn).containsExactly(feed);
+    // The fetch ran on a thread of its own at a lower priority (where the OS lets us read it); the
+    // engine is opened at the feed's priority, so its thread pools do not inherit the lower one.
+    assertThat(fetchedOn).containsExactly("model-fetch");
+    Integer mine = LowPriority.niceOfThisThread();
+    if (mine != null) {
+      assertThat(nice).containsExactly(Math.max(mine, LowPriority.NICE), mine);
+    }
   }
 }
