@@ -38,7 +38,8 @@ import org.apache.kafka.common.serialization.StringSerializer;
  * waiting for their image would) and images/s is counted after the first round; once with
  * continuous batching (the default) and once with static batching ({@code
  * generation.continuous.batching=false}: the requests in flight finish before the next are
- * admitted), side by side, with each worker process's peak RSS (VmHWM).
+ * admitted), side by side, with each worker process's peak RSS (VmHWM). A last level keeps the most
+ * requests in flight with every other one asking for a fifth of the steps.
  */
 public final class GenerationWorkerBenchmark {
   /**
@@ -99,11 +100,11 @@ public final class GenerationWorkerBenchmark {
       r.put("continuous_batching", on);
       r.put("static_batching", off);
       Map<String, Object> ratio = new LinkedHashMap<>();
-      for (int c : s.concurrency()) {
-        if (on.get(key(c)) instanceof Map<?, ?> a && off.get(key(c)) instanceof Map<?, ?> b) {
+      for (String k : on.keySet()) {
+        if (on.get(k) instanceof Map<?, ?> a && off.get(k) instanceof Map<?, ?> b) {
           double x = ((Number) a.get("images_per_s")).doubleValue();
           double y = ((Number) b.get("images_per_s")).doubleValue();
-          ratio.put(key(c), y > 0 ? EncodeBenchmark.round(x / y, 2) : null);
+          ratio.put(k, y > 0 ? EncodeBenchmark.round(x / y, 2) : null);
         }
       }
       r.put("continuous_vs_static", ratio);
@@ -172,12 +173,19 @@ public final class GenerationWorkerBenchmark {
       drain.setDaemon(true);
       drain.start();
       Map<String, Object> m = new LinkedHashMap<>();
-      for (int c : s.concurrency()) {
-        Map<String, Object> level = closedLoop(platform, t, c, mode);
-        m.put(key(c), level);
+      int most = s.concurrency().get(s.concurrency().size() - 1);
+      for (int c = 0; c <= s.concurrency().size(); c++) {
+        boolean mixed = c == s.concurrency().size();
+        int n = mixed ? most : s.concurrency().get(c);
+        Map<String, Object> level = closedLoop(platform, t, n, mode, mixed);
+        m.put(key(n) + (mixed ? "_mixed_steps" : ""), level);
         say(
-            "generation worker, %s batching, %d requests in flight: %.1f images/s, request latency p50 %s ms",
-            mode, c, level.get("images_per_s"), level.get("p50_ms"));
+            "generation worker, %s batching, %d requests in flight%s: %.1f images/s, request latency p50 %s ms",
+            mode,
+            n,
+            mixed ? " (every other one with a fifth of the steps)" : "",
+            level.get("images_per_s"),
+            level.get("p50_ms"));
         if (!p.isAlive()) {
           throw new IllegalStateException("generation worker died while measured:\n" + log);
         }
@@ -195,10 +203,12 @@ public final class GenerationWorkerBenchmark {
 
   /**
    * Keeps {@code c} one-image requests in flight until {@code c} warm-up requests plus the timed
-   * ones are answered; images/s counts the timed ones only.
+   * ones are answered; images/s counts the timed ones only. With {@code mixed} every other request
+   * asks for a fifth of the steps (requests of different lengths: what continuous batching is for).
    */
   private Map<String, Object> closedLoop(
-      EmbeddedPlatform platform, TopicLayout t, int c, String mode) throws Exception {
+      EmbeddedPlatform platform, TopicLayout t, int c, String mode, boolean mixed)
+      throws Exception {
     int timed = Math.max(24, s.rounds() * c);
     int total = c + timed;
     Map<String, Object> cc = new HashMap<>(platform.clientProperties());
@@ -232,7 +242,7 @@ public final class GenerationWorkerBenchmark {
       int done = 0;
       long from = 0;
       for (; sent < c; sent++) {
-        send(producer, t, prefix, sent, sentAt);
+        send(producer, t, prefix, sent, sentAt, mixed);
       }
       long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
       while (done < total) {
@@ -254,7 +264,7 @@ public final class GenerationWorkerBenchmark {
             latencies.add(now - at);
           }
           if (sent < total) {
-            send(producer, t, prefix, sent++, sentAt);
+            send(producer, t, prefix, sent++, sentAt, mixed);
           }
         }
       }
@@ -273,7 +283,8 @@ public final class GenerationWorkerBenchmark {
       TopicLayout t,
       String prefix,
       int i,
-      Map<String, Long> sentAt) {
+      Map<String, Long> sentAt,
+      boolean mixed) {
     String id = prefix + i;
     sentAt.put(id, System.nanoTime());
     producer.send(
@@ -286,7 +297,7 @@ public final class GenerationWorkerBenchmark {
                 .setCount(1)
                 .setSeed(i)
                 .setGuidanceScale(s.guidance())
-                .setSamplingSteps(s.steps())
+                .setSamplingSteps(mixed && i % 2 == 1 ? Math.max(1, s.steps() / 5) : s.steps())
                 .build()));
     producer.flush();
   }

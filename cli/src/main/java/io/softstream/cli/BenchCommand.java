@@ -90,6 +90,11 @@ public final class BenchCommand implements Callable<Integer> {
   boolean noWorker;
 
   @Option(
+      names = "--worker-only",
+      description = "generate: only the generation worker, not the 1-D vs 2-D model comparison.")
+  boolean workerOnly;
+
+  @Option(
       names = "--work-dir",
       defaultValue = "data/bench",
       description = "Scratch folder (default: ${DEFAULT-VALUE}).")
@@ -101,9 +106,11 @@ public final class BenchCommand implements Callable<Integer> {
     if (what.equals("generate")) {
       Path models = ShippedModels.root().resolve("models");
       Map<String, Object> g =
-          new io.softstream.bench.GenerationBenchmark(
-                  io.softstream.bench.GenerationBenchmark.Settings.defaults(models), out)
-              .run();
+          workerOnly
+              ? new java.util.LinkedHashMap<>()
+              : new io.softstream.bench.GenerationBenchmark(
+                      io.softstream.bench.GenerationBenchmark.Settings.defaults(models), out)
+                  .run();
       if (!noWorker) {
         DemoCommand.deleteRecursively(workDir);
         Files.createDirectories(workDir);

@@ -57,7 +57,7 @@ public final class TransactionalLoop implements Runnable {
   private static final Duration IDLE_POLL = Duration.ofMillis(500);
   // How often the loop looks for records to join a batch in flight
   // (BatchProcessor.joinsWorkInFlight).
-  private static final Duration BUSY_POLL = Duration.ofMillis(5);
+  private static final Duration BUSY_POLL = Duration.ofMillis(10);
 
   /** One record to produce, with the consumed record it came from. */
   public record Output(
