@@ -15,8 +15,6 @@ import io.softstream.schemas.registry.SchemaRegistryClients;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.schemas.tokens.TokenPacking;
 import io.softstream.topology.TopicLayout;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -142,71 +140,36 @@ public final class DecodeWorkerBenchmark {
   }
 
   private Map<String, Object> worker(EmbeddedPlatform platform, TopicLayout t) throws Exception {
-    List<String> cmd =
-        List.of(
-            s.root().resolve("softstream").toString(),
-            "decode-worker",
-            "--bootstrap-servers",
-            platform.bootstrapServers(),
-            "--schema-registry-url",
-            platform.schemaRegistryUrl(),
-            "--topic-prefix",
-            t.prefix(),
-            "--model",
-            s.model().toString(),
-            "--batch-size",
-            Integer.toString(s.batch()),
-            "--metrics-port",
-            "-1",
-            "--worker-id",
-            "bench-dec");
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    pb.environment().put("SOFTSTREAM_NO_BUILD", "1"); // this benchmark runs what is built
-    String opts = System.getenv("BENCH_WORKER_JAVA_OPTS");
-    if (opts != null) {
-      pb.environment().put("JAVA_OPTS", opts);
-    } else {
-      pb.environment().remove("JAVA_OPTS");
-    }
-    Process p = pb.start();
-    StringBuffer log = new StringBuffer();
-    try {
-      BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream()));
-      String line;
-      while ((line = r.readLine()) != null && !line.contains("decode worker ready")) {
-        log.append(line).append('\n');
-      }
-      if (line == null) {
-        throw new IllegalStateException("decode worker exited before it was ready:\n" + log);
-      }
-      Thread drain =
-          new Thread(
-              () -> {
-                try {
-                  r.lines().forEach(l -> log.append(l).append('\n'));
-                } catch (java.io.UncheckedIOException e) {
-                  // the process exited
-                }
-              });
-      drain.setDaemon(true);
-      drain.start();
-      Map<String, Object> m = drain(platform, t, p, log);
-      m.put("peak_rss_mb", EncodeBenchmark.peakRssMb(p.pid()));
+    try (WorkerProcess w =
+        WorkerProcess.start(
+            s.root(),
+            "decode",
+            List.of(
+                "--bootstrap-servers",
+                platform.bootstrapServers(),
+                "--schema-registry-url",
+                platform.schemaRegistryUrl(),
+                "--topic-prefix",
+                t.prefix(),
+                "--model",
+                s.model().toString(),
+                "--batch-size",
+                Integer.toString(s.batch()),
+                "--metrics-port",
+                "-1",
+                "--worker-id",
+                "bench-dec"))) {
+      Map<String, Object> m = drain(platform, t, w);
+      m.put("peak_rss_mb", w.peakRssMb());
       say(
           "decode worker: %.1f images/s, peak RSS %s MB",
           m.get("images_per_s"), m.get("peak_rss_mb"));
       return m;
-    } finally {
-      p.destroy(); // SIGTERM: it commits its in-flight batch and exits
-      if (!p.waitFor(20, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-      }
     }
   }
 
   /** Reads the reconstructions until the backlog is drained; images/s from the 10th percentile. */
-  private Map<String, Object> drain(
-      EmbeddedPlatform platform, TopicLayout t, Process p, StringBuffer log) {
+  private Map<String, Object> drain(EmbeddedPlatform platform, TopicLayout t, WorkerProcess w) {
     Map<String, Object> c = new HashMap<>(platform.clientProperties());
     c.put(ConsumerConfig.GROUP_ID_CONFIG, "bench-dec-watch-" + System.nanoTime());
     c.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -218,14 +181,14 @@ public final class DecodeWorkerBenchmark {
       consumer.subscribe(List.of(t.reconstructions()));
       long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(10);
       while (arrivals.size() < s.images()) {
-        if (System.nanoTime() > deadline || !p.isAlive()) {
+        w.requireAlive();
+        if (System.nanoTime() > deadline) {
           throw new IllegalStateException(
               "decode worker made "
                   + arrivals.size()
                   + " of "
                   + s.images()
-                  + " reconstructions"
-                  + (p.isAlive() ? " in 10 minutes" : " and died:\n" + log));
+                  + " reconstructions in 10 minutes");
         }
         for (ConsumerRecord<byte[], byte[]> rec : consumer.poll(Duration.ofMillis(100))) {
           arrivals.add(System.nanoTime());

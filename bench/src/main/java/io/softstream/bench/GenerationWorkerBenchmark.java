@@ -10,8 +10,6 @@ import io.softstream.schemas.registry.SchemaRegistryClients;
 import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.topology.TopicLayout;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -124,54 +122,25 @@ public final class GenerationWorkerBenchmark {
     Path config = s.workDir().resolve("generate-worker-" + mode + ".properties");
     Files.createDirectories(s.workDir());
     Files.writeString(config, "generation.continuous.batching=" + continuous + "\n");
-    List<String> cmd =
-        List.of(
-            s.root().resolve("softstream").toString(),
-            "generate-worker",
-            "--bootstrap-servers",
-            platform.bootstrapServers(),
-            "--schema-registry-url",
-            platform.schemaRegistryUrl(),
-            "--topic-prefix",
-            t.prefix(),
-            "--generator",
-            s.generator().toString(),
-            "--config",
-            config.toString(),
-            "--metrics-port",
-            "-1",
-            "--worker-id",
-            "bench-gen-" + mode);
-    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
-    pb.environment().put("SOFTSTREAM_NO_BUILD", "1"); // this benchmark runs what is built
-    String opts = System.getenv("BENCH_WORKER_JAVA_OPTS");
-    if (opts != null) {
-      pb.environment().put("JAVA_OPTS", opts);
-    } else {
-      pb.environment().remove("JAVA_OPTS");
-    }
-    Process p = pb.start();
-    StringBuffer log = new StringBuffer();
-    try {
-      BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream()));
-      String line;
-      while ((line = r.readLine()) != null && !line.contains("generate worker ready")) {
-        log.append(line).append('\n');
-      }
-      if (line == null) {
-        throw new IllegalStateException("generation worker exited before it was ready:\n" + log);
-      }
-      Thread drain =
-          new Thread(
-              () -> {
-                try {
-                  r.lines().forEach(l -> log.append(l).append('\n'));
-                } catch (java.io.UncheckedIOException e) {
-                  // the process exited
-                }
-              });
-      drain.setDaemon(true);
-      drain.start();
+    try (WorkerProcess w =
+        WorkerProcess.start(
+            s.root(),
+            "generate",
+            List.of(
+                "--bootstrap-servers",
+                platform.bootstrapServers(),
+                "--schema-registry-url",
+                platform.schemaRegistryUrl(),
+                "--topic-prefix",
+                t.prefix(),
+                "--generator",
+                s.generator().toString(),
+                "--config",
+                config.toString(),
+                "--metrics-port",
+                "-1",
+                "--worker-id",
+                "bench-gen-" + mode))) {
       Map<String, Object> m = new LinkedHashMap<>();
       int most = s.concurrency().get(s.concurrency().size() - 1);
       for (int c = 0; c <= s.concurrency().size(); c++) {
@@ -186,18 +155,11 @@ public final class GenerationWorkerBenchmark {
             mixed ? " (every other one with a fifth of the steps)" : "",
             level.get("images_per_s"),
             level.get("p50_ms"));
-        if (!p.isAlive()) {
-          throw new IllegalStateException("generation worker died while measured:\n" + log);
-        }
+        w.requireAlive();
       }
-      m.put("peak_rss_mb", EncodeBenchmark.peakRssMb(p.pid()));
+      m.put("peak_rss_mb", w.peakRssMb());
       say("generation worker, %s batching: peak RSS %s MB", mode, m.get("peak_rss_mb"));
       return m;
-    } finally {
-      p.destroy(); // SIGTERM: it commits its in-flight batch and exits
-      if (!p.waitFor(20, TimeUnit.SECONDS)) {
-        p.destroyForcibly();
-      }
     }
   }
 
