@@ -1,7 +1,9 @@
 package io.softstream.cli;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.softstream.bench.DecodeWorkerBenchmark;
 import io.softstream.bench.EncodeBenchmark;
+import io.softstream.bench.GenerationWorkerBenchmark;
 import io.softstream.bench.IngestBenchmark;
 import io.softstream.model.runtime.EngineKind;
 import java.io.PrintWriter;
@@ -25,6 +27,11 @@ import picocli.CommandLine.Spec;
           + "print a progress line with images/s and ETA every 3 s on stderr.",
       "encode: bare engine at batch 1..64 vs our encode worker on the embedded broker vs an equivalent Python "
           + "worker (librdkafka + torch reference on the same weights), and engine FLOP/s vs a matmul peak.",
+      "generate: the 1-D token generator vs the 2-D pixel-patch baseline (batch of 64 at equal steps), then the "
+          + "generation worker as its own process: images/s at 1, 4 and 16 one-image requests in flight with "
+          + "continuous batching vs static batching, and its peak RSS (--no-worker skips it).",
+      "decode: the decode worker as its own process draining a backlog of real tokens (Fashion-MNIST test "
+          + "images encoded by the same tokenizer): images/s and its peak RSS.",
       "ingest: the ingest gate's events/s on new pictures and on cache hits, cache-hit p50/p99 latency, "
           + "and the ratio to our encode worker's images/s measured in the same run."
     })
@@ -34,8 +41,8 @@ public final class BenchCommand implements Callable<Integer> {
   @Parameters(
       index = "0",
       description =
-          "What to benchmark: encode, ingest, or generate (1-D token generator vs the 2-D "
-              + "pixel-patch baseline, batch of 64 at equal steps).")
+          "What to benchmark: encode, decode, ingest, or generate (1-D token generator vs the 2-D "
+              + "pixel-patch baseline, batch of 64 at equal steps, then the generation worker).")
   String what;
 
   @Option(names = "--json", description = "Print the figures as one JSON object on the last line.")
@@ -76,6 +83,18 @@ public final class BenchCommand implements Callable<Integer> {
   boolean noPython;
 
   @Option(
+      names = "--no-worker",
+      description =
+          "generate: skip the generation worker (its own process: images/s at 1, 4 and 16 requests in flight, "
+              + "continuous vs static batching, peak RSS).")
+  boolean noWorker;
+
+  @Option(
+      names = "--worker-only",
+      description = "generate: only the generation worker, not the 1-D vs 2-D model comparison.")
+  boolean workerOnly;
+
+  @Option(
       names = "--work-dir",
       defaultValue = "data/bench",
       description = "Scratch folder (default: ${DEFAULT-VALUE}).")
@@ -85,24 +104,53 @@ public final class BenchCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
     if (what.equals("generate")) {
+      Path models = ShippedModels.root().resolve("models");
       Map<String, Object> g =
-          new io.softstream.bench.GenerationBenchmark(
-                  io.softstream.bench.GenerationBenchmark.Settings.defaults(
-                      ShippedModels.root().resolve("models")),
-                  out)
-              .run();
+          workerOnly
+              ? new java.util.LinkedHashMap<>()
+              : new io.softstream.bench.GenerationBenchmark(
+                      io.softstream.bench.GenerationBenchmark.Settings.defaults(models), out)
+                  .run();
+      if (!noWorker) {
+        DemoCommand.deleteRecursively(workDir);
+        Files.createDirectories(workDir);
+        g.put(
+            "worker",
+            new GenerationWorkerBenchmark(
+                    GenerationWorkerBenchmark.Settings.defaults(
+                        ShippedModels.root(), models.resolve("gen-fmnist-16"), workDir),
+                    out)
+                .run());
+      }
       if (json) {
         out.println(new ObjectMapper().writeValueAsString(g));
       }
       out.flush();
       return 0;
     }
-    if (!what.equals("encode") && !what.equals("ingest")) {
+    if (!what.equals("encode") && !what.equals("ingest") && !what.equals("decode")) {
       throw new IllegalArgumentException(
-          "Unknown benchmark '" + what + "'; accepted: encode, ingest, generate");
+          "Unknown benchmark '" + what + "'; accepted: encode, decode, ingest, generate");
     }
     DemoCommand.deleteRecursively(workDir);
     Files.createDirectories(workDir);
+    if (what.equals("decode")) {
+      Map<String, Object> d =
+          new DecodeWorkerBenchmark(
+                  new DecodeWorkerBenchmark.Settings(
+                      ShippedModels.root(),
+                      model != null ? model : ShippedModels.fashionMnist(),
+                      images,
+                      batch,
+                      workDir),
+                  out)
+              .run();
+      if (json) {
+        out.println(new ObjectMapper().writeValueAsString(d));
+      }
+      out.flush();
+      return 0;
+    }
     if (what.equals("ingest")) {
       Map<String, Object> i =
           new IngestBenchmark(

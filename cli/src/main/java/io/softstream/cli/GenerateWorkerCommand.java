@@ -19,8 +19,8 @@ import picocli.CommandLine.Spec;
     name = "generate-worker",
     mixinStandardHelpOptions = true,
     description = {
-      "Consume GenerationRequests (a label or a prompt), sample the images of each batch of requests "
-          + "together, decode them with the tokenizer (--model; default: the one the generator was trained on) and publish one GeneratedImage per image exactly once.",
+      "Consume GenerationRequests (a label or a prompt), sample their images with continuous batching (requests "
+          + "that arrive while others are mid-sampling join at the next step), decode them with the tokenizer (--model; default: the one the generator was trained on) and publish one GeneratedImage per image exactly once.",
       "Invalid requests go to the dead-letter topic with the reason. SIGTERM commits the in-flight batch and exits 0."
     })
 public final class GenerateWorkerCommand implements Callable<Integer> {

@@ -99,6 +99,11 @@ public abstract class AbstractWorker implements AutoCloseable {
               public void idle() {
                 AbstractWorker.this.idle();
               }
+
+              @Override
+              public boolean joinsWorkInFlight() {
+                return AbstractWorker.this.joinsWorkInFlight();
+              }
             },
             deadLetters,
             metrics,
@@ -136,6 +141,14 @@ public abstract class AbstractWorker implements AutoCloseable {
 
   /** Between polls with nothing buffered, on the loop thread. */
   protected void idle() {}
+
+  /**
+   * True if records arriving while a batch is worked on can join it (see {@link
+   * TransactionalLoop.BatchProcessor#joinsWorkInFlight}).
+   */
+  protected boolean joinsWorkInFlight() {
+    return false;
+  }
 
   /** The model is loaded and warmed up: /health/ready answers 200 once the loop runs. */
   protected void markReady() {

@@ -12,41 +12,47 @@ import io.softstream.schemas.avro.TokenDtype;
 import io.softstream.schemas.serde.AvroDeserializer;
 import io.softstream.schemas.serde.AvroSerializer;
 import io.softstream.schemas.tokens.TokenPacking;
+import io.softstream.worker.generation.ContinuousBatching;
 import io.softstream.worker.generation.GenerationSettings;
 import io.softstream.worker.generation.ImageGeneration;
 import io.softstream.worker.internals.ModelFeed;
 import io.softstream.worker.internals.ModelSlot;
 import io.softstream.worker.internals.PoisonRecordException;
+import io.softstream.worker.internals.TransactionalLoop;
 import io.softstream.worker.internals.TransactionalLoop.Output;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Consumes {@code GenerationRequest}s, samples the images of a whole batch of requests together
- * (one pass per distinct steps/guidance pair), decodes them with the tokenizer the generator was
- * trained on and publishes one {@code GeneratedImage} per image, keyed by request id, exactly once.
- * A request with a label out of range, an unknown prompt, a count above {@code
+ * Consumes {@code GenerationRequest}s, samples their images with continuous batching ({@link
+ * ContinuousBatching}: requests that arrive while others are mid-sampling join their forward passes
+ * at the next step, at most {@code generation.max.batch.images} images in flight; each image's
+ * noise comes from its own seed, so its pixels do not depend on its batch mates), decodes them with
+ * the tokenizer the generator was trained on and publishes one {@code GeneratedImage} per image,
+ * keyed by request id, exactly once: a batch of requests commits in one transaction once all its
+ * images are made. A request with a label out of range, an unknown prompt, a count above {@code
  * generation.max.count}, steps outside [1, 1000] or guidance outside [0, 20] becomes a dead letter
  * whose reason names the accepted values.
  *
  * <p>With {@code generator.watch=true} it follows the ACTIVE generator version of {@code
  * generator.name} and the ACTIVE decoder version of the tokenizer ({@code model.name}, or the
  * card's name): each newly announced one is fetched, checksummed, loaded, warmed up and
- * self-checked off the serving thread in its own model slot. Generator and decoder switch only
- * between batches and only as a matching pair (same token count and dimension): a version that does
- * not fit the other one serving is held back, with a log line, and the current pair keeps serving
- * until a version of the other kind that fits it is announced (a generator trained on a new
+ * self-checked off the serving thread in its own model slot. Generator and decoder switch only when
+ * no request is being sampled (requests wait to be admitted while a swap is pending, so the ones in
+ * flight finish first) and only as a matching pair (same token count and dimension): a version that
+ * does not fit the other one serving is held back, with a log line, and the current pair keeps
+ * serving until a version of the other kind that fits it is announced (a generator trained on a new
  * tokenizer shape waits for that tokenizer's decoder, and vice versa). Each image names the
  * generator and decoder versions that made it.
  *
@@ -63,7 +69,8 @@ public final class GenerateWorker extends AbstractWorker {
   private final ModelSlot<GeneratorRuntime> generators;
   private final ModelSlot<TokenizerRuntime> decoders;
   private int classes;
-  // The pair serving now, held across batches (serving thread only) so that a version held back for
+  // The pair serving now, held across batches (sampling thread only, once it started) so that a
+  // version held back for
   // not
   // fitting stays open while its successor waits for a partner.
   private ModelSlot.Lease<GeneratorRuntime> generator;
@@ -71,6 +78,10 @@ public final class GenerateWorker extends AbstractWorker {
   private volatile String heldBack = "";
   private volatile String generatorModel;
   private volatile String decoderModel;
+  // The slots' versions when the pair was last taken (sampling thread only).
+  private ModelSlot.Model<GeneratorRuntime> seenGenerator;
+  private ModelSlot.Model<TokenizerRuntime> seenDecoder;
+  private ContinuousBatching sampler;
 
   /** A request that passed validation, with its resolved label. */
   private record Valid(
@@ -189,6 +200,14 @@ public final class GenerateWorker extends AbstractWorker {
       release();
       throw e instanceof RuntimeException r ? r : new IllegalStateException(e.getMessage(), e);
     }
+    this.sampler =
+        new ContinuousBatching(
+            workerId + "-sampler",
+            settings.maxBatchImages(),
+            settings.continuousBatching(),
+            this::serving,
+            this::swapPending,
+            rows -> {});
     if (feed != null) {
       feed.feed(generators);
       feed.feed(decoders);
@@ -290,10 +309,141 @@ public final class GenerateWorker extends AbstractWorker {
     return Integer.parseInt(model.substring(model.lastIndexOf(':') + 1));
   }
 
+  /**
+   * Reads and validates the batch and hands its requests to the sampler at once (on the prepare
+   * thread, so they join the steps of the requests in flight); the returned stage waits for their
+   * images and turns them into records.
+   */
+  @Override
+  protected TransactionalLoop.Prepared prepare(List<ConsumerRecord<byte[], byte[]>> batch) {
+    List<Output> out = new ArrayList<>();
+    List<Valid> valid = new ArrayList<>();
+    for (ConsumerRecord<byte[], byte[]> r : batch) {
+      Valid v =
+          readOrDeadLetter(
+              r,
+              "a GenerationRequest",
+              out,
+              rec -> {
+                GenerationRequest req =
+                    requests.deserialize(rec.topic(), rec.headers(), rec.value());
+                return new Valid(rec, req, validate(req));
+              });
+      if (v != null) {
+        valid.add(v);
+      }
+    }
+    long t0 = System.nanoTime();
+    List<CompletableFuture<ContinuousBatching.Result>> made = new ArrayList<>(valid.size());
+    for (Valid v : valid) {
+      GenerationRequest req = v.request();
+      int[] labels = new int[req.getCount()];
+      long[] seeds = new long[req.getCount()];
+      for (int i = 0; i < labels.length; i++) {
+        labels[i] = v.label();
+        // A unit job's image i is its parent's image first_index + i, with that image's seed, so
+        // the images do not depend on how the parent was split.
+        seeds[i] = Sampler.imageSeed(req.getSeed(), req.getFirstIndex() + i);
+      }
+      made.add(
+          sampler.submit(
+              labels, seeds, settings.sampler(req.getSamplingSteps(), req.getGuidanceScale())));
+    }
+    return () -> finish(out, valid, made, t0);
+  }
+
   @Override
   protected List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
+    return prepare(batch).finish();
+  }
+
+  @Override
+  protected boolean joinsWorkInFlight() {
+    return settings.continuousBatching();
+  }
+
+  private List<Output> finish(
+      List<Output> out,
+      List<Valid> valid,
+      List<CompletableFuture<ContinuousBatching.Result>> made,
+      long t0) {
+    String topic = topics.generatedImages();
+    for (int n = 0; n < valid.size(); n++) {
+      Valid v = valid.get(n);
+      ContinuousBatching.Result made1 = await(made.get(n));
+      ConsumerRecord<byte[], byte[]> r = v.source();
+      GenerationRequest req = v.request();
+      // A unit job writes under its parent's id, keyed by it, so the generation app's fan-in
+      // meets all of a request's images (and the request) in one partition.
+      boolean job = req.getParentRequestId() != null;
+      String id = job ? req.getParentRequestId().toString() : req.getRequestId().toString();
+      byte[] key = job || r.key() == null ? id.getBytes(StandardCharsets.UTF_8) : r.key();
+      for (int i = 0; i < req.getCount(); i++) {
+        ImageGeneration.Image img = made1.images().get(i);
+        GeneratedImage g =
+            GeneratedImage.newBuilder()
+                .setRequestId(id)
+                .setIndex(req.getFirstIndex() + i)
+                .setJobId(job ? req.getRequestId().toString() : null)
+                .setLabel(v.label())
+                .setPng(ByteBuffer.wrap(TokenDecoding.png(img.image())))
+                .setGeneratorModel(made1.generatorModel())
+                .setDecoderModel(made1.decoderModel())
+                .setTokens(ByteBuffer.wrap(TokenPacking.pack(img.tokens(), TokenDtype.FP32)))
+                .build();
+        out.add(
+            new Output(
+                r,
+                new ProducerRecord<>(topic, null, key, images.serialize(topic, g)),
+                false,
+                r.timestamp()));
+      }
+      served(made1.generatorModel(), req.getCount());
+      served(made1.decoderModel(), req.getCount());
+    }
+    if (!valid.isEmpty()) {
+      metrics.inference(Duration.ofNanos(System.nanoTime() - t0));
+    }
+    return out;
+  }
+
+  private void served(String model, int n) {
+    int colon = model.lastIndexOf(':');
+    metrics.recordsOutByVersion(model.substring(0, colon), version(model), n);
+  }
+
+  /** A request's images, or the exception that stopped them, as it was thrown. */
+  private static ContinuousBatching.Result await(CompletableFuture<ContinuousBatching.Result> f) {
+    try {
+      return f.get();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new org.apache.kafka.common.errors.InterruptException(e);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof RuntimeException re) {
+        throw re;
+      }
+      if (e.getCause() instanceof Error err) {
+        throw err;
+      }
+      throw new IllegalStateException(e.getCause());
+    }
+  }
+
+  /**
+   * On the sampling thread, with no request in flight: the pair to serve the next requests with.
+   */
+  private ContinuousBatching.Serving serving() {
     switchPair();
-    return process(batch, generator.model(), decoder.model());
+    seenGenerator = generators.peek();
+    seenDecoder = decoders.peek();
+    return new ContinuousBatching.Serving(
+        generator.model().get(), generatorModel, decoder.model().get(), decoderModel);
+  }
+
+  /** A version newer than the one the pair was taken with waits (the sampler drains first). */
+  private boolean swapPending() {
+    return generators.peek() != seenGenerator || decoders.peek() != seenDecoder;
   }
 
   /**
@@ -365,108 +515,6 @@ public final class GenerateWorker extends AbstractWorker {
         g.model().toString(),
         d.model().get().config(),
         d.model().toString());
-  }
-
-  private List<Output> process(
-      List<ConsumerRecord<byte[], byte[]>> batch,
-      ModelSlot.Model<GeneratorRuntime> gen,
-      ModelSlot.Model<TokenizerRuntime> dec) {
-    ImageGeneration generation =
-        ImageGeneration.of(gen.get(), gen.toString(), dec.get(), dec.toString());
-    String generatorModel = gen.toString();
-    String decoderModel = dec.toString();
-    List<Output> out = new ArrayList<>();
-    List<Valid> valid = new ArrayList<>();
-    for (ConsumerRecord<byte[], byte[]> r : batch) {
-      Valid v =
-          readOrDeadLetter(
-              r,
-              "a GenerationRequest",
-              out,
-              rec -> {
-                GenerationRequest req =
-                    requests.deserialize(rec.topic(), rec.headers(), rec.value());
-                return new Valid(rec, req, validate(req));
-              });
-      if (v != null) {
-        valid.add(v);
-      }
-    }
-    if (valid.isEmpty()) {
-      return out;
-    }
-    // Requests with the same steps and guidance share one time grid, so they are sampled together.
-    Map<String, List<Valid>> groups = new LinkedHashMap<>();
-    for (Valid v : valid) {
-      groups
-          .computeIfAbsent(
-              v.request().getSamplingSteps() + "/" + v.request().getGuidanceScale(),
-              k -> new ArrayList<>())
-          .add(v);
-    }
-    Map<Valid, List<Output>> produced = new java.util.IdentityHashMap<>();
-    String topic = topics.generatedImages();
-    for (List<Valid> group : groups.values()) {
-      int n = group.stream().mapToInt(v -> v.request().getCount()).sum();
-      int[] labels = new int[n];
-      long[] seeds = new long[n];
-      int k = 0;
-      for (Valid v : group) {
-        for (int i = 0; i < v.request().getCount(); i++, k++) {
-          labels[k] = v.label();
-          // A unit job's image i is its parent's image first_index + i, with that image's seed, so
-          // the images do not depend on how the parent was split.
-          seeds[k] = Sampler.imageSeed(v.request().getSeed(), v.request().getFirstIndex() + i);
-        }
-      }
-      GenerationRequest first = group.get(0).request();
-      long t0 = System.nanoTime();
-      List<ImageGeneration.Image> imgs =
-          generation.generate(
-              labels,
-              seeds,
-              settings.sampler(first.getSamplingSteps(), first.getGuidanceScale()),
-              settings.maxBatchImages());
-      metrics.inference(Duration.ofNanos(System.nanoTime() - t0));
-      generator.served(gen, n);
-      decoder.served(dec, n);
-      k = 0;
-      for (Valid v : group) {
-        List<Output> outs = new ArrayList<>();
-        ConsumerRecord<byte[], byte[]> r = v.source();
-        GenerationRequest req = v.request();
-        // A unit job writes under its parent's id, keyed by it, so the generation app's fan-in
-        // meets all of a request's images (and the request) in one partition.
-        boolean job = req.getParentRequestId() != null;
-        String id = job ? req.getParentRequestId().toString() : req.getRequestId().toString();
-        byte[] key = job || r.key() == null ? id.getBytes(StandardCharsets.UTF_8) : r.key();
-        for (int i = 0; i < v.request().getCount(); i++, k++) {
-          ImageGeneration.Image img = imgs.get(k);
-          GeneratedImage g =
-              GeneratedImage.newBuilder()
-                  .setRequestId(id)
-                  .setIndex(req.getFirstIndex() + i)
-                  .setJobId(job ? req.getRequestId().toString() : null)
-                  .setLabel(v.label())
-                  .setPng(ByteBuffer.wrap(TokenDecoding.png(img.image())))
-                  .setGeneratorModel(generatorModel)
-                  .setDecoderModel(decoderModel)
-                  .setTokens(ByteBuffer.wrap(TokenPacking.pack(img.tokens(), TokenDtype.FP32)))
-                  .build();
-          outs.add(
-              new Output(
-                  r,
-                  new ProducerRecord<>(topic, null, key, images.serialize(topic, g)),
-                  false,
-                  r.timestamp()));
-        }
-        produced.put(v, outs);
-      }
-    }
-    for (Valid v : valid) {
-      out.addAll(produced.get(v));
-    }
-    return out;
   }
 
   /**
@@ -551,6 +599,9 @@ public final class GenerateWorker extends AbstractWorker {
 
   @Override
   public void release() {
+    if (sampler != null) {
+      sampler.close(); // first: it is the one that uses the pair
+    }
     if (feed != null) {
       feed.close();
     }

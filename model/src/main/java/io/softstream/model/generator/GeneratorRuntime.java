@@ -69,6 +69,25 @@ public final class GeneratorRuntime implements AutoCloseable {
     return sampler.sample(manager, labels, seeds, settings);
   }
 
+  /** A trajectory for one image, at t = 1 (see {@link Sampler#start}). */
+  public Sampler.Trajectory start(int label, long seed, Sampler.Settings settings) {
+    return sampler.start(label, seed, settings);
+  }
+
+  /**
+   * One step of each unfinished trajectory, all in one forward pass (see {@link Sampler#step}).
+   *
+   * @return how many are still not done
+   */
+  public int step(java.util.List<Sampler.Trajectory> batch) {
+    return sampler.step(manager, batch);
+  }
+
+  /** The de-normalised tokens {@code [N, d]} of a finished trajectory. */
+  public float[] tokens(Sampler.Trajectory t) {
+    return sampler.tokens(t);
+  }
+
   @Override
   public void close() {
     manager.close();

@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.training.ParameterStore;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Random;
 
@@ -139,7 +141,7 @@ public final class Sampler {
   }
 
   /**
-   * Samples one latent set per label.
+   * Samples one latent set per label: every image is a {@link Trajectory}, all stepped together.
    *
    * @param labels class ids in {@code [0, numClasses)} (or the null class for unconditional
    *     samples)
@@ -151,62 +153,219 @@ public final class Sampler {
     if (labels.length != seeds.length) {
       throw new IllegalArgumentException(labels.length + " labels but " + seeds.length + " seeds");
     }
+    List<Trajectory> batch = new ArrayList<>(labels.length);
+    for (int i = 0; i < labels.length; i++) {
+      batch.add(start(labels[i], seeds[i], s));
+    }
+    while (step(manager, batch) > 0) {
+      // every trajectory has the same grid: all finish together
+    }
+    int per = g.config().tokens() * g.config().codeDim();
+    float[] out = new float[labels.length * per];
+    for (int i = 0; i < labels.length; i++) {
+      System.arraycopy(tokens(batch.get(i)), 0, out, i * per, per);
+    }
+    return out;
+  }
+
+  /**
+   * One image being sampled: its label, settings, noise generator, time grid and latents so far.
+   * Its result depends only on these, not on which other trajectories share its steps (continuous
+   * batching: trajectories may join and leave a batch at any step).
+   */
+  public static final class Trajectory {
+    private final int label;
+    private final Settings settings;
+    private final Random rng;
+    private final float[] grid;
+    private float[] x;
+    private int step;
+
+    private Trajectory(int label, Settings settings, Random rng, float[] grid, float[] x) {
+      this.label = label;
+      this.settings = settings;
+      this.rng = rng;
+      this.grid = grid;
+      this.x = x;
+    }
+
+    /** True once it reached t = 0. */
+    public boolean done() {
+      return step + 1 >= grid.length;
+    }
+
+    /** Forward passes still to run (two per step for Heun). */
+    public int stepsLeft() {
+      return grid.length - 1 - step;
+    }
+  }
+
+  /** A trajectory at t = 1: noise drawn from {@code Random(seed)}. */
+  public Trajectory start(int label, long seed, Settings s) {
     GeneratorConfig c = g.config();
-    for (int l : labels) {
-      if (l < 0 || l > c.numClasses()) {
-        throw new IllegalArgumentException("label " + l + " outside [0, " + c.numClasses() + "]");
+    if (label < 0 || label > c.numClasses()) {
+      throw new IllegalArgumentException("label " + label + " outside [0, " + c.numClasses() + "]");
+    }
+    int per = c.tokens() * c.codeDim();
+    Random rng = new Random(seed);
+    float[] x = new float[per];
+    for (int j = 0; j < per; j++) {
+      x[j] = (float) rng.nextGaussian();
+    }
+    return new Trajectory(label, s, rng, grid(s), x);
+  }
+
+  /**
+   * Advances every trajectory of {@code batch} that is not done by one step of its own grid, in one
+   * forward pass for all of them (plus one for the Heun ones' second evaluation). Trajectories may
+   * differ in label, step count, position on their grid, guidance and method.
+   *
+   * @return how many trajectories are still not done
+   */
+  public int step(NDManager manager, List<Trajectory> batch) {
+    List<Trajectory> live = new ArrayList<>(batch.size());
+    for (Trajectory tr : batch) {
+      if (!tr.done()) {
+        live.add(tr);
       }
     }
-    int b = labels.length;
-    int per = c.tokens() * c.codeDim();
-    Shape shape = new Shape(b, c.tokens(), c.codeDim());
-    Random[] rngs = new Random[b];
+    int b = live.size();
+    if (b == 0) {
+      return 0;
+    }
+    int per = g.config().tokens() * g.config().codeDim();
+    float[] t = new float[b];
+    float[] tn = new float[b];
     float[] x = new float[b * per];
     for (int i = 0; i < b; i++) {
-      rngs[i] = new Random(seeds[i]);
-      for (int j = 0; j < per; j++) {
-        x[i * per + j] = (float) rngs[i].nextGaussian();
+      Trajectory tr = live.get(i);
+      t[i] = tr.grid[tr.step];
+      tn[i] = tr.grid[tr.step + 1];
+      System.arraycopy(tr.x, 0, x, i * per, per);
+    }
+    float[] v = velocity(manager, x, t, live);
+    // Heun's second evaluation, at the Euler prediction, for the Heun rows only.
+    List<Trajectory> heun = new ArrayList<>();
+    List<Integer> heunRows = new ArrayList<>();
+    for (int i = 0; i < b; i++) {
+      if (live.get(i).settings.method() == Method.HEUN) {
+        heun.add(live.get(i));
+        heunRows.add(i);
       }
     }
-    float[] grid = grid(s);
-    for (int i = 0; i + 1 < grid.length; i++) {
-      float t = grid[i];
-      float tn = grid[i + 1];
-      float dt = tn - t;
-      boolean guide = t >= s.guidanceLow() && t <= s.guidanceHigh();
-      try (NDManager sub = manager.newSubManager()) {
-        NDArray xa = sub.create(x, shape);
-        NDArray v = velocity(xa, t, labels, s.guidanceScale(), guide);
-        NDArray next;
-        boolean lastSde = s.method() == Method.SDE && i + 2 == grid.length;
-        if (s.method() == Method.EULER || lastSde) {
-          next = xa.add(v.mul(dt));
-        } else if (s.method() == Method.HEUN) {
-          NDArray xp = xa.add(v.mul(dt));
-          boolean guideN = tn >= s.guidanceLow() && tn <= s.guidanceHigh();
-          NDArray v2 = velocity(xp, tn, labels, s.guidanceScale(), guideN);
-          next = xa.add(v.add(v2).mul(dt * 0.5f));
-        } else {
-          // Reverse-time SDE step: drift v - (w/2) score, noise sqrt(w |dt|), w(t) = 2t.
-          float w = 2f * t;
-          NDArray score = xa.add(v.mul(1f - t)).div(-t);
-          NDArray drift = v.sub(score.mul(0.5f * w));
-          float[] noise = new float[b * per];
-          double amp = Math.sqrt(w * Math.abs(dt));
-          for (int k = 0; k < b; k++) {
-            for (int j = 0; j < per; j++) {
-              noise[k * per + j] = (float) (rngs[k].nextGaussian() * amp);
-            }
-          }
-          next = xa.add(drift.mul(dt)).add(sub.create(noise, shape));
+    float[] v2 = null;
+    if (!heun.isEmpty()) {
+      float[] xp = new float[heun.size() * per];
+      float[] th = new float[heun.size()];
+      for (int k = 0; k < heun.size(); k++) {
+        int i = heunRows.get(k);
+        float dt = tn[i] - t[i];
+        th[k] = tn[i];
+        for (int j = 0; j < per; j++) {
+          xp[k * per + j] = x[i * per + j] + v[i * per + j] * dt;
         }
-        x = next.toFloatArray();
+      }
+      v2 = velocity(manager, xp, th, heun);
+    }
+    int still = 0;
+    for (int i = 0, k = 0; i < b; i++) {
+      Trajectory tr = live.get(i);
+      float ti = t[i];
+      float dt = tn[i] - ti;
+      float[] next = new float[per];
+      int o = i * per;
+      Method m = tr.settings.method();
+      boolean lastSde = m == Method.SDE && tr.step + 2 == tr.grid.length;
+      if (m == Method.EULER || lastSde) {
+        for (int j = 0; j < per; j++) {
+          next[j] = x[o + j] + v[o + j] * dt;
+        }
+      } else if (m == Method.HEUN) {
+        int o2 = k++ * per;
+        for (int j = 0; j < per; j++) {
+          next[j] = x[o + j] + (v[o + j] + v2[o2 + j]) * (dt * 0.5f);
+        }
+      } else {
+        // Reverse-time SDE step: drift v - (w/2) score, noise sqrt(w |dt|), w(t) = 2t.
+        float w = 2f * ti;
+        double amp = Math.sqrt(w * Math.abs(dt));
+        for (int j = 0; j < per; j++) {
+          float score = (x[o + j] + v[o + j] * (1f - ti)) / -ti;
+          float drift = v[o + j] - score * (0.5f * w);
+          next[j] = x[o + j] + drift * dt + (float) (tr.rng.nextGaussian() * amp);
+        }
+      }
+      tr.x = next;
+      tr.step++;
+      still += tr.done() ? 0 : 1;
+    }
+    return still;
+  }
+
+  /** The de-normalised tokens {@code [N, d]} of a finished trajectory, ready for the decoder. */
+  public float[] tokens(Trajectory tr) {
+    if (!tr.done()) {
+      throw new IllegalStateException("trajectory not finished: " + tr.stepsLeft() + " steps left");
+    }
+    GeneratorConfig c = g.config();
+    float[] out = new float[tr.x.length];
+    for (int i = 0; i < out.length; i++) {
+      out[i] = tr.x[i] * c.latentStd() + c.latentMean();
+    }
+    return out;
+  }
+
+  /**
+   * The guided velocity of each row of {@code x} at its own time, in one forward pass: the
+   * conditional rows, then a null-class row for each row guided at its time.
+   */
+  private float[] velocity(NDManager manager, float[] x, float[] t, List<Trajectory> rows) {
+    GeneratorConfig c = g.config();
+    int b = rows.size();
+    int per = c.tokens() * c.codeDim();
+    int guided = 0;
+    for (int i = 0; i < b; i++) {
+      guided += guides(rows.get(i).settings, t[i]) ? 1 : 0;
+    }
+    int n = b + guided;
+    float[] xx = x.length == n * per ? x : java.util.Arrays.copyOf(x, n * per);
+    float[] tt = java.util.Arrays.copyOf(t, n);
+    float[] y = new float[n];
+    int[] nullRow = new int[b];
+    for (int i = 0, u = b; i < b; i++) {
+      y[i] = rows.get(i).label;
+      nullRow[i] = -1;
+      if (guides(rows.get(i).settings, t[i])) {
+        System.arraycopy(x, i * per, xx, u * per, per);
+        tt[u] = t[i];
+        y[u] = c.nullClass();
+        nullRow[i] = u++;
       }
     }
-    for (int i = 0; i < x.length; i++) {
-      x[i] = x[i] * c.latentStd() + c.latentMean();
+    float[] out;
+    try (NDManager sub = manager.newSubManager()) {
+      NDArray xa = sub.create(xx, new Shape(n, c.tokens(), c.codeDim()));
+      out =
+          g.forward(ps, new NDList(xa, sub.create(tt), sub.create(y)), false)
+              .singletonOrThrow()
+              .toFloatArray();
     }
-    return x;
+    for (int i = 0; i < b; i++) {
+      if (nullRow[i] >= 0) {
+        float s = rows.get(i).settings.guidanceScale();
+        int o = i * per;
+        int u = nullRow[i] * per;
+        for (int j = 0; j < per; j++) {
+          out[o + j] = out[u + j] + (out[o + j] - out[u + j]) * s;
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Classifier-free guidance applies at {@code t} (a scale of 1 needs no null-class pass). */
+  private static boolean guides(Settings s, float t) {
+    return s.guidanceScale() != 1f && t >= s.guidanceLow() && t <= s.guidanceHigh();
   }
 
   /** Times from 1 down to 0, {@code steps + 1} of them. */

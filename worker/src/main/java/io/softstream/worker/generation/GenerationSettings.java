@@ -29,6 +29,7 @@ public final class GenerationSettings extends AbstractConfig {
   public static final String GUIDANCE_HIGH = "generation.guidance.high";
   public static final String MAX_BATCH_IMAGES = "generation.max.batch.images";
   public static final String INPUT_TOPIC = "generation.input.topic";
+  public static final String CONTINUOUS_BATCHING = "generation.continuous.batching";
 
   /** Request limits that are not configurable: they bound the work one record can cause. */
   public static final int MAX_STEPS = 1000;
@@ -99,7 +100,16 @@ public final class GenerationSettings extends AbstractConfig {
               256,
               Range.between(1, 65536),
               Importance.MEDIUM,
-              "Most images sampled and decoded in one forward pass.")
+              "Most images in flight at once: each is one row of every forward pass (two while guided), "
+                  + "and at most this many are decoded in one pass. A request larger than this runs alone.")
+          .define(
+              CONTINUOUS_BATCHING,
+              Type.BOOLEAN,
+              true,
+              Importance.LOW,
+              "Continuous batching: requests that arrive while others are mid-sampling join their forward passes "
+                  + "at the next step, and each leaves when its last step is done. false = static batching: the "
+                  + "requests in flight finish before the next are admitted (for comparison in bench generate).")
           .define(
               INPUT_TOPIC,
               Type.STRING,
@@ -183,6 +193,10 @@ public final class GenerationSettings extends AbstractConfig {
 
   public int maxBatchImages() {
     return getInt(MAX_BATCH_IMAGES);
+  }
+
+  public boolean continuousBatching() {
+    return getBoolean(CONTINUOUS_BATCHING);
   }
 
   /** The topic to read requests from, or {@code whenEmpty} (the layout's generation-requests). */

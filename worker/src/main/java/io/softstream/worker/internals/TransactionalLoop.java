@@ -55,6 +55,9 @@ import org.slf4j.LoggerFactory;
 public final class TransactionalLoop implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(TransactionalLoop.class);
   private static final Duration IDLE_POLL = Duration.ofMillis(500);
+  // How often the loop looks for records to join a batch in flight
+  // (BatchProcessor.joinsWorkInFlight).
+  private static final Duration BUSY_POLL = Duration.ofMillis(10);
 
   /** One record to produce, with the consumed record it came from. */
   public record Output(
@@ -86,6 +89,15 @@ public final class TransactionalLoop implements Runnable {
      * idle).
      */
     default void idle() {}
+
+    /**
+     * True if records that arrive while a batch is being worked on can join that work (the
+     * generation worker's continuous batching): the loop then keeps polling meanwhile instead of
+     * waiting for the batch to commit, and submits what arrives.
+     */
+    default boolean joinsWorkInFlight() {
+      return false;
+    }
   }
 
   /** The second stage of {@link BatchProcessor#prepare}. */
@@ -203,7 +215,12 @@ public final class TransactionalLoop implements Runnable {
           // With a batch pending, only take what has already been fetched: that batch commits right
           // after.
           var records =
-              consumer.poll(pendingChunk != null ? Duration.ZERO : batcher.pollTimeout(IDLE_POLL));
+              consumer.poll(
+                  pendingChunk == null
+                      ? batcher.pollTimeout(IDLE_POLL)
+                      : keepPolling()
+                          ? min(batcher.pollTimeout(IDLE_POLL), BUSY_POLL)
+                          : Duration.ZERO);
           if (killed) {
             return;
           }
@@ -219,7 +236,7 @@ public final class TransactionalLoop implements Runnable {
         }
         if (batcher.isDue()) {
           flush(batcher.take(), true);
-        } else {
+        } else if (!keepPolling()) {
           commitPending();
         }
       }
@@ -239,6 +256,15 @@ public final class TransactionalLoop implements Runnable {
       pipeline.close();
       closeClients(killed ? Duration.ZERO : Duration.ofSeconds(10));
     }
+  }
+
+  /** The pending batch is still being worked on and records arriving meanwhile may join it. */
+  private boolean keepPolling() {
+    return pendingWork != null && !pendingWork.isDone() && processor.joinsWorkInFlight();
+  }
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
   }
 
   /** Graceful stop: finish and commit the in-flight batch, then close. Returns at once. */

@@ -33,6 +33,7 @@ class GenerationSettingsTest {
     assertThat(s.guidanceLow()).isZero();
     assertThat(s.guidanceHigh()).isEqualTo(1f);
     assertThat(s.maxBatchImages()).isEqualTo(256);
+    assertThat(s.continuousBatching()).isTrue();
     assertThat(s.inputTopic("t1-generation-requests")).isEqualTo("t1-generation-requests");
     assertThat(
             GenerationSettings.from(props(GenerationSettings.INPUT_TOPIC, " t1-generation-jobs "))
@@ -51,12 +52,15 @@ class GenerationSettingsTest {
                 GenerationSettings.GUIDANCE_HIGH,
                 "0.8",
                 GenerationSettings.GENERATOR_VERSION,
-                3));
+                3,
+                GenerationSettings.CONTINUOUS_BATCHING,
+                "false"));
     assertThat(t.maxCount()).isEqualTo(8);
     assertThat(t.method()).isEqualTo(Sampler.Method.HEUN);
     assertThat(t.sampler(10, 4f))
         .isEqualTo(new Sampler.Settings(Sampler.Method.HEUN, 10, 4f, 0.2f, 0.8f));
     assertThat(t.generatorVersion()).isEqualTo(3);
+    assertThat(t.continuousBatching()).isFalse();
   }
 
   @Test

@@ -342,6 +342,60 @@ class TransactionalLoopTest {
   }
 
   /** Echoes each value to "tokens"; a record whose value is "poison" is one. */
+  @Test
+  void aProcessorThatJoinsWorkInFlightGetsTheNextBatchWhileTheFirstIsWorkedOn() {
+    // The first batch's work ends only once the second was handed over (or after 10 s): the loop
+    // must keep polling while it is in flight instead of waiting for its commit.
+    CountDownLatch secondPrepared = new CountDownLatch(1);
+    List<String> events = new CopyOnWriteArrayList<>();
+    start(
+        1,
+        new BatchProcessor() {
+          @Override
+          public List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
+            return new Echo().process(batch);
+          }
+
+          @Override
+          public TransactionalLoop.Prepared prepare(List<ConsumerRecord<byte[], byte[]>> batch) {
+            String v = new String(batch.get(0).value(), UTF_8);
+            events.add("prepare " + v);
+            if (v.equals("b")) {
+              secondPrepared.countDown();
+            }
+            return () -> {
+              if (v.equals("a")) {
+                events.add("working on a");
+                try {
+                  secondPrepared.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                  throw new IllegalStateException(e);
+                }
+              }
+              events.add("finish " + v);
+              return new Echo().process(batch);
+            };
+          }
+
+          @Override
+          public boolean joinsWorkInFlight() {
+            return true;
+          }
+        });
+    add("a");
+    await(() -> events.contains("working on a"));
+    add("b");
+    await(() -> committed().size() == 2);
+
+    assertThat(events)
+        .containsExactly("prepare a", "working on a", "prepare b", "finish a", "finish b");
+    MockProducer<byte[], byte[]> p = producers.get(0);
+    assertThat(p.commitCount()).as("one transaction per batch, in order").isEqualTo(2);
+    assertThat(values(p.history())).containsExactly("a", "b");
+    assertThat(committedOffsets(p, 0)).isEqualTo(Map.of(IN, 1L));
+    assertThat(committedOffsets(p, 1)).isEqualTo(Map.of(IN, 2L));
+  }
+
   private static class Echo implements BatchProcessor {
     @Override
     public List<Output> process(List<ConsumerRecord<byte[], byte[]>> batch) {
