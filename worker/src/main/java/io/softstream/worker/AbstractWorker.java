@@ -71,7 +71,9 @@ public abstract class AbstractWorker implements AutoCloseable {
                 List.of(inputTopic),
                 config.getInt(WorkerConfig.BATCH_MAX_RECORDS),
                 Duration.ofMillis(config.getLong(WorkerConfig.BATCH_MAX_WAIT_MS)),
-                Duration.ofMillis(config.getLong(WorkerConfig.FAILURE_MAX_DURATION_MS))),
+                Duration.ofMillis(config.getLong(WorkerConfig.FAILURE_MAX_DURATION_MS)),
+                config.getInt(WorkerConfig.TRANSACTION_MAX_RECORDS),
+                Duration.ofMillis(config.getLong(WorkerConfig.TRANSACTION_MAX_WAIT_MS))),
             () ->
                 new KafkaConsumer<>(
                     config.consumerConfig(role),

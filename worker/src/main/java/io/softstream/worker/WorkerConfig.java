@@ -49,6 +49,8 @@ public class WorkerConfig extends AbstractConfig {
   public static final String IMAGE_MAX_BYTES = ImageLimits.MAX_BYTES_SETTING;
   public static final String IMAGE_MAX_PIXELS = ImageLimits.MAX_PIXELS_SETTING;
   public static final String TRANSACTION_TIMEOUT_MS = "transaction.timeout.ms";
+  public static final String TRANSACTION_MAX_RECORDS = "transaction.max.records";
+  public static final String TRANSACTION_MAX_WAIT_MS = "transaction.max.wait.ms";
   public static final String METRICS_PORT = "metrics.port";
   public static final String FAILURE_MAX_DURATION_MS = "failure.max.duration.ms";
 
@@ -136,7 +138,7 @@ public class WorkerConfig extends AbstractConfig {
               32,
               Range.between(1, 4096),
               Importance.HIGH,
-              "Largest micro-batch (one transaction).")
+              "Largest micro-batch (one engine call).")
           .define(
               BATCH_MAX_WAIT_MS,
               Type.LONG,
@@ -198,6 +200,22 @@ public class WorkerConfig extends AbstractConfig {
               Range.atLeast(1000),
               Importance.LOW,
               "Transaction timeout: a crashed worker's open transaction is aborted after this.")
+          .define(
+              TRANSACTION_MAX_RECORDS,
+              Type.INT,
+              256,
+              Range.between(1, 65536),
+              Importance.MEDIUM,
+              "Under a backlog one transaction holds consecutive micro-batches up to this many records (at least "
+                  + "one batch): fewer commit round trips per image. 1 = one transaction per batch.")
+          .define(
+              TRANSACTION_MAX_WAIT_MS,
+              Type.LONG,
+              100L,
+              Range.atLeast(0),
+              Importance.MEDIUM,
+              "A transaction takes no further micro-batch once this has passed since it started collecting them: "
+                  + "bounds what grouping batches adds to a record's latency. 0 = one batch per transaction.")
           .define(
               FAILURE_MAX_DURATION_MS,
               Type.LONG,

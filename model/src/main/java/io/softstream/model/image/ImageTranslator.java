@@ -276,6 +276,20 @@ public final class ImageTranslator {
         int al = a == null ? 255 : (int) Math.round(a[i] * aScale);
         rgb[i] = al << 24 | g << 16 | g << 8 | g;
       }
+    } else if (cm instanceof ComponentColorModel
+        && cm.getColorSpace().isCS_sRGB()
+        && !cm.hasAlpha()
+        && cm.getNumComponents() == 3
+        && cm.getComponentSize(0) == 8
+        && cm.getComponentSize(1) == 8
+        && cm.getComponentSize(2) == 8) {
+      // 8-bit sRGB as JPEGs decode: the raster's samples in one call, the same values getRGB gives
+      // pixel by pixel through the colour model at several times the cost.
+      int[] v = img.getRaster().getPixels(0, 0, w, h, new int[w * h * 3]);
+      rgb = new int[w * h];
+      for (int i = 0, j = 0; i < rgb.length; i++, j += 3) {
+        rgb[i] = v[j] << 16 | v[j + 1] << 8 | v[j + 2];
+      }
     } else {
       rgb = img.getRGB(0, 0, w, h, null, 0, w);
     }

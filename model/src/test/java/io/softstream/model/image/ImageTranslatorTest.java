@@ -28,6 +28,25 @@ class ImageTranslatorTest {
   final ImageTranslator gray32 = new ImageTranslator(32, 1, Resize.FIT, LIMITS);
 
   @Test
+  void rgbPicturesReadFromTheRasterMatchGetRgb() throws IOException {
+    Random rnd = new Random(7);
+    BufferedImage bgr = new BufferedImage(37, 23, BufferedImage.TYPE_3BYTE_BGR);
+    for (int y = 0; y < bgr.getHeight(); y++) {
+      for (int x = 0; x < bgr.getWidth(); x++) {
+        bgr.setRGB(x, y, rnd.nextInt());
+      }
+    }
+    ByteArrayOutputStream jpeg = new ByteArrayOutputStream();
+    ImageIO.write(bgr, "jpg", jpeg);
+    BufferedImage decoded = ImageIO.read(new java.io.ByteArrayInputStream(jpeg.toByteArray()));
+    for (BufferedImage img : new BufferedImage[] {bgr, decoded, bgr.getSubimage(5, 3, 20, 11)}) {
+      int[] expected = img.getRGB(0, 0, img.getWidth(), img.getHeight(), null, 0, img.getWidth());
+      Arrays.setAll(expected, i -> expected[i] | 0xff000000);
+      assertThat(ImageTranslator.picture(img).rgb()).containsExactly(expected);
+    }
+  }
+
+  @Test
   void aSmallGrayImageIsCentredOnBlackExactlyAsTrainingPaddedFashionMnist() {
     BufferedImage img = new BufferedImage(28, 28, BufferedImage.TYPE_BYTE_GRAY);
     for (int y = 0; y < 28; y++) {

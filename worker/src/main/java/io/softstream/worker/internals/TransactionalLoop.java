@@ -5,6 +5,7 @@ import io.softstream.worker.internals.FailureClassifier.Where;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -33,11 +34,12 @@ import org.slf4j.LoggerFactory;
  * <ul>
  *   <li>{@link Batcher} buffers records into micro-batches (up to {@code maxBatchRecords}, or
  *       whatever arrived within {@code maxBatchWait} of the first, by the injected clock);
- *   <li>{@link BatchPipeline} runs the processor's two stages on their own threads, one batch ahead
- *       of the transaction being committed on the loop thread;
- *   <li>{@link TransactionStep} commits each batch as one Kafka transaction holding its outputs,
- *       its dead letters and its consumed offsets (with the group metadata, so a worker that lost
- *       its partitions cannot commit);
+ *   <li>{@link BatchPipeline} runs the processor's two stages on their own threads, ahead of the
+ *       transaction being committed on the loop thread;
+ *   <li>{@link TransactionStep} commits one or more consecutive batches (under a backlog, up to
+ *       {@code maxTransactionRecords} collected within {@code maxTransactionWait}) as one Kafka
+ *       transaction holding their outputs, their dead letters and their consumed offsets (with the
+ *       group metadata, so a worker that lost its partitions cannot commit);
  *   <li>{@link FailureClassifier} says what each failure means: a poison record becomes a dead
  *       letter in the same transaction; a retriable failure aborts the transaction (re-creating the
  *       producer when its state is ambiguous), seeks back and backs off ({@link BackOff}); a
@@ -48,9 +50,9 @@ import org.slf4j.LoggerFactory;
  *       are given up, and drops those of lost ones.
  * </ul>
  *
- * <p>The last batch of a poll is committed after the next poll, so the engine keeps working across
- * polls under a backlog. On a graceful {@link #close()} the in-flight batch is finished and
- * committed.
+ * <p>The last transaction's worth of batches of a poll is committed after the next poll, so the
+ * engine keeps working across polls under a backlog. On a graceful {@link #close()} the in-flight
+ * batch is finished and committed.
  */
 public final class TransactionalLoop implements Runnable {
   private static final Logger log = LoggerFactory.getLogger(TransactionalLoop.class);
@@ -111,14 +113,42 @@ public final class TransactionalLoop implements Runnable {
    * @param maxFailureDuration how long the worker may fail systemically (an engine fault, the
    *     registry refusing it) without committing a batch before it stops, so that a healthy worker
    *     takes its partitions
+   * @param maxTransactionRecords under a backlog one transaction holds several consecutive batches,
+   *     up to this many records (at least one batch): the commit round trips, not the engine, are
+   *     what limits a worker whose engine is fast
+   * @param maxTransactionWait a transaction takes no further batch once this has passed since it
+   *     started collecting them, which bounds what grouping adds to a record's latency
    */
   public record Settings(
       String workerId,
       Collection<String> topics,
       int maxBatchRecords,
       Duration maxBatchWait,
-      Duration maxFailureDuration) {
+      Duration maxFailureDuration,
+      int maxTransactionRecords,
+      Duration maxTransactionWait) {
     public static final Duration DEFAULT_MAX_FAILURE_DURATION = Duration.ofMinutes(3);
+
+    public Settings {
+      maxTransactionRecords = Math.max(maxTransactionRecords, maxBatchRecords);
+    }
+
+    /** One batch per transaction. */
+    public Settings(
+        String workerId,
+        Collection<String> topics,
+        int maxBatchRecords,
+        Duration maxBatchWait,
+        Duration maxFailureDuration) {
+      this(
+          workerId,
+          topics,
+          maxBatchRecords,
+          maxBatchWait,
+          maxFailureDuration,
+          maxBatchRecords,
+          Duration.ZERO);
+    }
 
     public Settings(
         String workerId, Collection<String> topics, int maxBatchRecords, Duration maxBatchWait) {
@@ -142,10 +172,9 @@ public final class TransactionalLoop implements Runnable {
 
   private Consumer<byte[], byte[]> consumer;
   private BatchPipeline pipeline;
-  // The last batch of a flush, processed ahead and committed after the next poll (see flush), or
-  // null.
-  private List<ConsumerRecord<byte[], byte[]>> pendingChunk;
-  private Future<List<Output>> pendingWork;
+  // Batches submitted to the pipeline and not yet committed, in order. After a flush the last
+  // (at most a transaction's worth) stay here and commit after the next poll (see flush).
+  private final ArrayDeque<Chunk> inFlight = new ArrayDeque<>();
   // Set when a commit failed in a way that may have committed after all; the next rewind reads the
   // group's offsets.
   private boolean commitInDoubt;
@@ -208,7 +237,7 @@ public final class TransactionalLoop implements Runnable {
         if (backOff.resumeDue()) {
           consumer.resume(consumer.paused());
         }
-        if (batcher.isEmpty() && pendingChunk == null) {
+        if (batcher.isEmpty() && inFlight.isEmpty()) {
           processor.idle();
         }
         try {
@@ -216,7 +245,7 @@ public final class TransactionalLoop implements Runnable {
           // after.
           var records =
               consumer.poll(
-                  pendingChunk == null
+                  inFlight.isEmpty()
                       ? batcher.pollTimeout(IDLE_POLL)
                       : keepPolling()
                           ? min(batcher.pollTimeout(IDLE_POLL), BUSY_POLL)
@@ -260,7 +289,9 @@ public final class TransactionalLoop implements Runnable {
 
   /** The pending batch is still being worked on and records arriving meanwhile may join it. */
   private boolean keepPolling() {
-    return pendingWork != null && !pendingWork.isDone() && processor.joinsWorkInFlight();
+    return !inFlight.isEmpty()
+        && !inFlight.peekLast().work().isDone()
+        && processor.joinsWorkInFlight();
   }
 
   private static Duration min(Duration a, Duration b) {
@@ -284,126 +315,153 @@ public final class TransactionalLoop implements Runnable {
     close();
   }
 
+  /** One batch submitted to the pipeline, and its outputs to come. */
+  private record Chunk(List<ConsumerRecord<byte[], byte[]>> records, Future<List<Output>> work) {}
+
   /**
-   * Commits {@code records} chunk by chunk. The pipeline works one chunk ahead, so chunk i+1 is
-   * being processed while chunk i's transaction commits (the commit round trips would otherwise
-   * leave the engine idle). If a chunk cannot be committed, the chunk being processed ahead is
-   * waited for and dropped, and everything from the failed chunk on is re-read.
+   * Commits {@code records}, split into batches of {@code maxBatchRecords}, in transactions of one
+   * or more consecutive batches (see {@link #commitGroup}). The pipeline works up to a transaction
+   * and a batch ahead of the commits, so the engine keeps working while a transaction commits (the
+   * commit round trips would otherwise leave it idle). If a transaction cannot be committed, the
+   * batches processed ahead are waited for and dropped, and everything from the failed transaction
+   * on is re-read.
    *
-   * <p>The chunk left pending by the previous flush is committed first, while this flush's first
-   * chunk is processed. With {@code leaveLastPending} this flush's last chunk is not committed here
-   * but left pending: the loop polls meanwhile and commits it after the poll (or in the next
-   * flush), so neither the last commit nor the poll leaves the engine idle. Every path that gives
-   * up partitions or stops commits (or, for lost partitions, drops) the pending chunk first.
+   * <p>Batches left in flight by the previous flush are committed first, while this flush's first
+   * batches are processed. With {@code leaveLastPending} this flush's last transaction's worth of
+   * batches is not committed here but left in flight: the loop polls meanwhile and commits them
+   * after the poll (or in the next flush, where more batches may join their transaction), so
+   * neither the last commit nor the poll leaves the engine idle. Every path that gives up
+   * partitions or stops commits (or, for lost partitions, drops) the batches in flight first.
    */
   private void flush(List<ConsumerRecord<byte[], byte[]>> records, boolean leaveLastPending) {
     int size = batcher.maxRecords();
-    Future<List<Output>> ahead =
-        records.isEmpty()
-            ? null
-            : pipeline.submit(records.subList(0, Math.min(records.size(), size)));
-    if (pendingChunk != null) {
-      List<ConsumerRecord<byte[], byte[]>> previous = pendingChunk;
-      Future<List<Output>> previousWork = pendingWork;
-      clearPending();
-      if (!commitChunk(previous, previousWork)) {
-        BatchPipeline.awaitQuietly(ahead);
-        List<ConsumerRecord<byte[], byte[]>> all = new ArrayList<>(previous);
-        all.addAll(records);
-        rewind(all);
+    int ahead = settings.maxTransactionRecords() + size;
+    int next = 0;
+    while (true) {
+      while (next < records.size() && inFlightRecords() < ahead) {
+        List<ConsumerRecord<byte[], byte[]>> chunk =
+            records.subList(next, Math.min(records.size(), next + size));
+        inFlight.add(new Chunk(chunk, pipeline.submit(chunk)));
+        next += chunk.size();
+      }
+      if (inFlight.isEmpty()
+          || (leaveLastPending
+              && next >= records.size()
+              && inFlightRecords() <= settings.maxTransactionRecords())) {
+        return;
+      }
+      if (!commitGroup()) {
+        abandonInFlight(records.subList(next, records.size()));
+        return;
+      }
+      if (killed) {
         return;
       }
     }
-    for (int from = 0; from < records.size(); from += size) {
-      List<ConsumerRecord<byte[], byte[]>> chunk =
-          records.subList(from, Math.min(records.size(), from + size));
-      Future<List<Output>> current = ahead;
-      int next = from + size;
-      if (next >= records.size() && leaveLastPending) {
-        pendingChunk = chunk;
-        pendingWork = current;
-        return;
-      }
-      ahead =
-          next < records.size()
-              ? pipeline.submit(records.subList(next, Math.min(records.size(), next + size)))
-              : null;
-      if (!commitChunk(chunk, current)) {
-        BatchPipeline.awaitQuietly(ahead);
-        rewind(records.subList(from, records.size()));
+  }
+
+  /** Commits every batch in flight; what cannot be committed is re-read. */
+  private void commitPending() {
+    while (!inFlight.isEmpty() && !killed) {
+      if (!commitGroup()) {
+        abandonInFlight(List.of());
         return;
       }
     }
+  }
+
+  private int inFlightRecords() {
+    int n = 0;
+    for (Chunk c : inFlight) {
+      n += c.records().size();
+    }
+    return n;
+  }
+
+  /** Waits for the batches in flight, drops them and re-reads them and {@code rest}. */
+  private void abandonInFlight(List<ConsumerRecord<byte[], byte[]>> rest) {
+    List<ConsumerRecord<byte[], byte[]>> all = new ArrayList<>();
+    for (Chunk c : inFlight) {
+      BatchPipeline.awaitQuietly(c.work());
+      all.addAll(c.records());
+    }
+    inFlight.clear();
+    all.addAll(rest);
+    rewind(all);
   }
 
   /**
-   * Commits the chunk the last flush left pending, if any; if it cannot be committed it is re-read.
+   * Commits the batches at the head of {@link #inFlight} in one transaction: the first, and each
+   * next one while the transaction stays within {@code maxTransactionRecords} and {@code
+   * maxTransactionWait} has not passed since it started. Committed batches leave {@code inFlight};
+   * false if they must be re-read (they stay).
    */
-  private void commitPending() {
-    if (pendingChunk == null) {
-      return;
-    }
-    List<ConsumerRecord<byte[], byte[]>> chunk = pendingChunk;
-    Future<List<Output>> work = pendingWork;
-    clearPending();
-    if (!commitChunk(chunk, work)) {
-      rewind(chunk);
-    }
-  }
-
-  private void clearPending() {
-    pendingChunk = null;
-    pendingWork = null;
-  }
-
-  /** Commits one processed batch in one transaction; false if it must be re-consumed. */
-  private boolean commitChunk(
-      List<ConsumerRecord<byte[], byte[]>> chunk, Future<List<Output>> work) {
+  private boolean commitGroup() {
     while (true) {
-      List<Output> outputs;
-      try {
-        outputs = BatchPipeline.await(work);
-      } catch (RetriableException | FailureClassifier.SystemicFailure e) {
-        // The pipeline has classified it: anything else it throws is fatal and ends the loop.
-        if (e instanceof FailureClassifier.SystemicFailure) {
-          stopIfSickTooLong(e, chunk);
+      List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
+      List<Output> outputs = new ArrayList<>();
+      List<Integer> sizes = new ArrayList<>();
+      long start = clock.millis();
+      for (Chunk c : inFlight) {
+        if (!sizes.isEmpty()
+            && (records.size() + c.records().size() > settings.maxTransactionRecords()
+                || clock.millis() - start >= settings.maxTransactionWait().toMillis())) {
+          break;
         }
-        problem = e.getMessage();
-        warnLimited(
-            "Worker {}: batch of {} records will be retried ({}): {}",
-            settings.workerId(),
-            chunk.size(),
-            e.getClass().getSimpleName(),
-            e.getMessage());
-        backOff();
-        return false;
+        try {
+          outputs.addAll(BatchPipeline.await(c.work()));
+        } catch (RetriableException | FailureClassifier.SystemicFailure e) {
+          // The pipeline has classified it: anything else it throws is fatal and ends the loop.
+          if (e instanceof FailureClassifier.SystemicFailure) {
+            stopIfSickTooLong(e, c.records());
+          }
+          problem = e.getMessage();
+          warnLimited(
+              "Worker {}: batch of {} records will be retried ({}): {}",
+              settings.workerId(),
+              c.records().size(),
+              e.getClass().getSimpleName(),
+              e.getMessage());
+          backOff();
+          return false;
+        }
+        records.addAll(c.records());
+        sizes.add(c.records().size());
       }
       Optional<TransactionStep.Failure> failure =
-          transactions.commit(chunk, outputs, consumer.groupMetadata());
+          transactions.commit(records, outputs, consumer.groupMetadata());
       if (killed) {
         return true; // crash simulation: the transaction is left open, never committed
       }
       if (failure.isEmpty()) {
-        committed(chunk, outputs);
+        sizes.forEach(n -> inFlight.removeFirst());
+        committed(records, outputs, sizes);
         return true;
       }
       metrics.transaction(false);
       if (poisonOutputs(failure.get())) {
         // Dead-letter the sources of the refused outputs and commit the rest.
         transactions.abort();
-        work = pipeline.submit(chunk);
+        List<Chunk> again = new ArrayList<>();
+        for (int i = 0; i < sizes.size(); i++) {
+          List<ConsumerRecord<byte[], byte[]>> chunk = inFlight.removeFirst().records();
+          again.add(new Chunk(chunk, pipeline.submit(chunk)));
+        }
+        for (int i = again.size() - 1; i >= 0; i--) {
+          inFlight.addFirst(again.get(i));
+        }
         continue;
       }
       KafkaException e = failure.get().error();
       if (classifier.classify(Where.TRANSACTION, e) == Outcome.FATAL) {
-        throw new IllegalStateException(fatalMessage(e, chunk), e);
+        throw new IllegalStateException(fatalMessage(e, records), e);
       }
       problem = "transaction not committed: " + e;
       warnLimited(
           "Worker {}: transaction for {} records not committed ({}: {}); re-creating the producer and re-reading "
               + "the batch",
           settings.workerId(),
-          chunk.size(),
+          records.size(),
           e.getClass().getSimpleName(),
           e.getMessage());
       transactions.recreate();
@@ -491,7 +549,8 @@ public final class TransactionalLoop implements Runnable {
     }
   }
 
-  private void committed(List<ConsumerRecord<byte[], byte[]>> chunk, List<Output> outputs) {
+  private void committed(
+      List<ConsumerRecord<byte[], byte[]>> chunk, List<Output> outputs, List<Integer> batches) {
     metrics.transaction(true);
     backOff.succeeded();
     if (problem != null) {
@@ -513,7 +572,7 @@ public final class TransactionalLoop implements Runnable {
       }
     }
     metrics.recordsOut(produced);
-    metrics.batch(chunk.size());
+    batches.forEach(metrics::batch);
   }
 
   /**
@@ -603,17 +662,18 @@ public final class TransactionalLoop implements Runnable {
 
     @Override
     public void dropPending(Set<TopicPartition> lost) {
-      if (pendingChunk == null) {
-        return;
+      // Their transaction could no longer commit the lost partitions' offsets: drop the batches in
+      // flight, re-read the rest.
+      List<ConsumerRecord<byte[], byte[]>> keep = new ArrayList<>();
+      for (Chunk c : inFlight) {
+        BatchPipeline.awaitQuietly(c.work());
+        for (ConsumerRecord<byte[], byte[]> r : c.records()) {
+          if (!lost.contains(new TopicPartition(r.topic(), r.partition()))) {
+            keep.add(r);
+          }
+        }
       }
-      // Its transaction could no longer commit the lost partitions' offsets: drop it, re-read the
-      // rest.
-      BatchPipeline.awaitQuietly(pendingWork);
-      List<ConsumerRecord<byte[], byte[]>> keep =
-          pendingChunk.stream()
-              .filter(r -> !lost.contains(new TopicPartition(r.topic(), r.partition())))
-              .toList();
-      clearPending();
+      inFlight.clear();
       if (!keep.isEmpty()) {
         rewind(keep);
       }

@@ -5,7 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.softstream.worker.internals.TransactionalLoop.BatchProcessor;
 import io.softstream.worker.internals.TransactionalLoop.Output;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -52,6 +56,7 @@ class TransactionalLoopTest {
   private final WorkerMetrics metrics = new WorkerMetrics("encode", "w1");
   private final AtomicReference<Throwable> died = new AtomicReference<>();
   private Supplier<MockProducer<byte[], byte[]>> producerFactory = TransactionalLoopTest::producer;
+  private Clock loopClock = clock;
   private TransactionalLoop loop;
   private Thread runner;
   private long nextOffset;
@@ -207,6 +212,83 @@ class TransactionalLoopTest {
     assertThat(new String(dl.headers().lastHeader("error_class").value(), UTF_8))
         .isEqualTo("OutputRejected");
     assertThat(producers).hasSize(1);
+  }
+
+  @Test
+  void aBacklogCommitsSeveralBatchesInOneTransactionUpToItsRecordBound() {
+    add("a", "b", "c", "d", "e", "f", "g", "h", "i", "j"); // all ten come in one poll
+    startGrouped(2, 6);
+    await(() -> committed().size() == 10);
+
+    MockProducer<byte[], byte[]> p = producers.get(0);
+    assertThat(p.commitCount())
+        .as("batches of 2 in transactions of at most 6 records")
+        .isEqualTo(2);
+    assertThat(values(p.history()))
+        .containsExactly("a", "b", "c", "d", "e", "f", "g", "h", "i", "j");
+    assertThat(committedOffsets(p, 0)).isEqualTo(Map.of(IN, 6L));
+    assertThat(committedOffsets(p, 1)).isEqualTo(Map.of(IN, 10L));
+  }
+
+  @Test
+  void aTransactionTakesNoFurtherBatchOnceItsWaitHasPassed() {
+    // Every reading of this clock is a minute later than the last: the 100 ms wait has always
+    // passed.
+    loopClock =
+        new Clock() {
+          @Override
+          public long millis() {
+            clock.advance(Duration.ofMinutes(1));
+            return clock.millis();
+          }
+
+          @Override
+          public Instant instant() {
+            return Instant.ofEpochMilli(millis());
+          }
+
+          @Override
+          public ZoneId getZone() {
+            return ZoneOffset.UTC;
+          }
+
+          @Override
+          public Clock withZone(ZoneId zone) {
+            return this;
+          }
+        };
+    add("a", "b", "c", "d", "e", "f");
+    startGrouped(2, 6);
+    await(() -> committed().size() == 6);
+
+    MockProducer<byte[], byte[]> p = producers.get(0);
+    assertThat(p.commitCount()).as("one batch per transaction").isEqualTo(3);
+    assertThat(committedOffsets(p, 0)).isEqualTo(Map.of(IN, 2L));
+    assertThat(committedOffsets(p, 2)).isEqualTo(Map.of(IN, 6L));
+  }
+
+  @Test
+  void aFailedTransactionOfSeveralBatchesIsReReadWholeWithoutDuplicates() {
+    producerFactory =
+        () -> {
+          MockProducer<byte[], byte[]> p = producer();
+          if (producers.isEmpty()) {
+            p.commitTransactionException = new TimeoutException("commit timed out");
+          }
+          return p;
+        };
+    add("a", "b", "c", "d", "e", "f", "g", "h", "i", "j");
+    startGrouped(2, 6);
+    awaitTicking(() -> committed().size() == 10);
+
+    assertThat(producers.get(0).closed()).isTrue();
+    assertThat(producers.get(0).history()).isEmpty();
+    assertThat(values(committed()))
+        .as("the failed transaction's three batches are re-read and committed once")
+        .containsExactly("a", "b", "c", "d", "e", "f", "g", "h", "i", "j");
+    MockProducer<byte[], byte[]> p = producers.get(1);
+    assertThat(committedOffsets(p, (int) p.commitCount() - 1)).isEqualTo(Map.of(IN, 10L));
+    assertThat(metrics.retryCount()).isEqualTo(1);
   }
 
   @Test
@@ -482,10 +564,30 @@ class TransactionalLoopTest {
   }
 
   private void start(int maxRecords, Duration maxFailure, BatchProcessor processor) {
+    start(
+        new TransactionalLoop.Settings(
+            "w1", List.of(IN.topic()), maxRecords, Duration.ofMillis(50), maxFailure),
+        processor);
+  }
+
+  /** Batches of {@code maxRecords}, transactions of up to {@code maxTxRecords} or 100 ms. */
+  private void startGrouped(int maxRecords, int maxTxRecords) {
+    start(
+        new TransactionalLoop.Settings(
+            "w1",
+            List.of(IN.topic()),
+            maxRecords,
+            Duration.ofMillis(50),
+            TransactionalLoop.Settings.DEFAULT_MAX_FAILURE_DURATION,
+            maxTxRecords,
+            Duration.ofMillis(100)),
+        new Echo());
+  }
+
+  private void start(TransactionalLoop.Settings settings, BatchProcessor processor) {
     loop =
         new TransactionalLoop(
-            new TransactionalLoop.Settings(
-                "w1", List.of(IN.topic()), maxRecords, Duration.ofMillis(50), maxFailure),
+            settings,
             () -> consumer,
             () -> {
               MockProducer<byte[], byte[]> p = producerFactory.get();
@@ -495,7 +597,7 @@ class TransactionalLoopTest {
             processor,
             deadLetters,
             metrics,
-            clock);
+            loopClock);
     consumer.schedulePollTask(
         () -> {
           consumer.rebalance(List.of(IN));
