@@ -49,7 +49,7 @@ public final class EvalCommand implements Callable<Integer> {
       names = "--model",
       description =
           "Tokenizer directory (default: the shipped model for the data set: "
-              + "models/softvq-fmnist-32 for fashion-mnist and --images, models/softvq-photo-64 for photos).")
+              + "models/softvq-fmnist-32-next for fashion-mnist and --images, models/softvq-photo-64-next for photos).")
   Path model;
 
   static final class Source {
