@@ -122,11 +122,7 @@ public final class BenchCommand implements Callable<Integer> {
                     out)
                 .run());
       }
-      if (json) {
-        out.println(new ObjectMapper().writeValueAsString(g));
-      }
-      out.flush();
-      return 0;
+      return report(out, g);
     }
     if (!what.equals("encode") && !what.equals("ingest") && !what.equals("decode")) {
       throw new IllegalArgumentException(
@@ -145,11 +141,7 @@ public final class BenchCommand implements Callable<Integer> {
                       workDir),
                   out)
               .run();
-      if (json) {
-        out.println(new ObjectMapper().writeValueAsString(d));
-      }
-      out.flush();
-      return 0;
+      return report(out, d);
     }
     if (what.equals("ingest")) {
       Map<String, Object> i =
@@ -163,11 +155,7 @@ public final class BenchCommand implements Callable<Integer> {
                       workDir),
                   out)
               .run();
-      if (json) {
-        out.println(new ObjectMapper().writeValueAsString(i));
-      }
-      out.flush();
-      return 0;
+      return report(out, i);
     }
     Map<String, Object> r =
         new EncodeBenchmark(
@@ -182,8 +170,13 @@ public final class BenchCommand implements Callable<Integer> {
                     !noPython),
                 out)
             .run();
+    return report(out, r);
+  }
+
+  /** Prints the benchmark's figures as one JSON line with --json (its progress went to stderr). */
+  private int report(PrintWriter out, Map<String, Object> figures) throws Exception {
     if (json) {
-      out.println(new ObjectMapper().writeValueAsString(r));
+      out.println(new ObjectMapper().writeValueAsString(figures));
     }
     out.flush();
     return 0;

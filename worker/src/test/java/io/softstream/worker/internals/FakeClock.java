@@ -9,7 +9,23 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /** A clock that moves only when a test moves it (Kafka's MockTime, for java.time). Thread-safe. */
 final class FakeClock extends Clock {
-  private final AtomicLong millis = new AtomicLong(1_700_000_000_000L);
+  private final AtomicLong millis;
+  // How far each reading moves the clock on before it is read (0: it moves only when told).
+  private final long stepOnRead;
+
+  FakeClock() {
+    this(new AtomicLong(1_700_000_000_000L), 0);
+  }
+
+  private FakeClock(AtomicLong millis, long stepOnRead) {
+    this.millis = millis;
+    this.stepOnRead = stepOnRead;
+  }
+
+  /** A view of this clock that moves it on by {@code step} at each of its own readings. */
+  FakeClock advancingOnEachRead(Duration step) {
+    return new FakeClock(millis, step.toMillis());
+  }
 
   void advance(Duration d) {
     millis.addAndGet(d.toMillis());
@@ -17,7 +33,7 @@ final class FakeClock extends Clock {
 
   @Override
   public long millis() {
-    return millis.get();
+    return millis.addAndGet(stepOnRead);
   }
 
   @Override

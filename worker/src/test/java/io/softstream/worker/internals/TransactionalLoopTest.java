@@ -7,9 +7,6 @@ import io.softstream.worker.internals.TransactionalLoop.BatchProcessor;
 import io.softstream.worker.internals.TransactionalLoop.Output;
 import java.time.Clock;
 import java.time.Duration;
-import java.time.Instant;
-import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -234,29 +231,7 @@ class TransactionalLoopTest {
   void aTransactionTakesNoFurtherBatchOnceItsWaitHasPassed() {
     // Every reading of this clock is a minute later than the last: the 100 ms wait has always
     // passed.
-    loopClock =
-        new Clock() {
-          @Override
-          public long millis() {
-            clock.advance(Duration.ofMinutes(1));
-            return clock.millis();
-          }
-
-          @Override
-          public Instant instant() {
-            return Instant.ofEpochMilli(millis());
-          }
-
-          @Override
-          public ZoneId getZone() {
-            return ZoneOffset.UTC;
-          }
-
-          @Override
-          public Clock withZone(ZoneId zone) {
-            return this;
-          }
-        };
+    loopClock = clock.advancingOnEachRead(Duration.ofMinutes(1));
     add("a", "b", "c", "d", "e", "f");
     startGrouped(2, 6);
     await(() -> committed().size() == 6);
