@@ -78,6 +78,12 @@ public final class WorkerOptions {
   Integer engineThreads;
 
   @Option(
+      names = "--decode-threads",
+      description =
+          "Encode worker: threads that decode a batch's images; 0 = one per core (default: 0).")
+  Integer decodeThreads;
+
+  @Option(
       names = "--worker-id",
       description =
           "Stable, unique worker id (env SOFTSTREAM_WORKER_ID; default: $HOSTNAME or pid@host).")
@@ -182,6 +188,7 @@ public final class WorkerOptions {
     Settings.putIfSet(c, WorkerConfig.CANARY_FRACTION, canaryFraction);
     Settings.putIfSet(c, WorkerConfig.ENGINE, engine);
     Settings.putIfSet(c, WorkerConfig.ENGINE_THREADS, engineThreads);
+    Settings.putIfSet(c, WorkerConfig.DECODE_THREADS, decodeThreads);
     Settings.putIfSet(c, WorkerConfig.WORKER_ID, workerId);
     Settings.putIfSet(c, WorkerConfig.BATCH_MAX_RECORDS, batchSize);
     Settings.putIfSet(c, WorkerConfig.BATCH_MAX_WAIT_MS, batchWaitMs);

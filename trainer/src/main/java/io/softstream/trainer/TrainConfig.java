@@ -63,6 +63,9 @@ import java.util.Map;
  * @param probeTrainImages training images for the linear probe
  * @param initFrom model directory whose encoder/decoder weights start the run (fine-tuning; its
  *     architecture must equal {@code model}); null = fresh initialisation
+ * @param recLoss reconstruction loss: "mse" (the batch's mean squared error) or "log_mse" (the mean
+ *     over images of log(mse_i + 1e-5): every image counts the same in dB, so a near-flat crop's
+ *     small error is not drowned by a detailed crop's large one; 1e-5 caps the weight at ~56 dB)
  */
 public record TrainConfig(
     String name,
@@ -102,7 +105,8 @@ public record TrainConfig(
     int logEvery,
     int evalImages,
     int probeTrainImages,
-    String initFrom) {
+    String initFrom,
+    String recLoss) {
 
   /** Checks ranges. */
   public TrainConfig {
@@ -135,6 +139,9 @@ public record TrainConfig(
     if (photoSyntheticShare < 0 || photoSyntheticShare > 1) {
       throw new IllegalArgumentException(
           "photo_synthetic_share must be in [0, 1], got " + photoSyntheticShare);
+    }
+    if (!"mse".equals(recLoss) && !"log_mse".equals(recLoss)) {
+      throw new IllegalArgumentException("rec_loss must be mse or log_mse, got " + recLoss);
     }
     if (!"teacher".equals(alignTarget) && !"hog".equals(alignTarget)) {
       throw new IllegalArgumentException("align_target must be teacher or hog, got " + alignTarget);
@@ -189,7 +196,8 @@ public record TrainConfig(
         25,
         10000,
         10000,
-        null);
+        null,
+        "mse");
   }
 
   /** Reads a JSON file on top of {@link #defaults()}. */
@@ -307,6 +315,7 @@ public record TrainConfig(
         logEvery,
         evalImages,
         probeTrainImages,
-        initFrom);
+        initFrom,
+        recLoss);
   }
 }

@@ -204,7 +204,7 @@ public final class TrainerRun {
             NDList e = enc.forward(ps, new NDList(x), true);
             NDArray zq = e.get(0);
             NDArray y = dec.forward(ps, new NDList(zq), true).singletonOrThrow();
-            NDArray rec = y.sub(x).square().mean();
+            NDArray rec = reconstructionLoss(y, x, cfg.recLoss());
             NDArray loss = rec.add(e.get(1));
             if (proj != null) {
               NDArray feats =
@@ -223,6 +223,12 @@ public final class TrainerRun {
           }
           if (!Float.isFinite(opt.step(lr, cfg.gradClip()))) {
             skipped++;
+            if (skipped <= 20) {
+              // Which part went non-finite says where to look (the loss or only its gradient).
+              out.printf(
+                  "step %d skipped: non-finite gradient (loss %s rec %s aux %s align %s)%n",
+                  step + 1, parts[0], parts[1], parts[2], parts[3]);
+            }
           }
           if (!ema.isEmpty()) {
             long t = opt.stepCount();
@@ -405,6 +411,7 @@ public final class TrainerRun {
             + ", clip "
             + cfg.gradClip());
     m.put("ema_decay", cfg.emaDecay());
+    m.put("rec_loss", cfg.recLoss());
     m.put("seed", cfg.seed());
     m.put("align", cfg.align());
     m.put("align_weight", cfg.alignWeight());
@@ -476,6 +483,17 @@ public final class TrainerRun {
         .add(Linear.builder().setUnits(hidden).build())
         .add(l -> new NDList(Activation.swish(l.singletonOrThrow(), 1f)))
         .add(Linear.builder().setUnits(featDim).build());
+  }
+
+  /** Per-image log MSE: the mean over the batch of log(mse_i + eps), see {@link TrainConfig}. */
+  static final float LOG_MSE_EPS = 1e-5f;
+
+  static NDArray reconstructionLoss(NDArray y, NDArray x, String kind) {
+    NDArray se = y.sub(x).square();
+    if ("mse".equals(kind)) {
+      return se.mean();
+    }
+    return se.reshape(se.getShape().get(0), -1).mean(new int[] {1}).add(LOG_MSE_EPS).log().mean();
   }
 
   /**

@@ -41,6 +41,7 @@ public class WorkerConfig extends AbstractConfig {
   public static final String CANARY_FRACTION = "canary.fraction";
   public static final String ENGINE = "engine";
   public static final String ENGINE_THREADS = "engine.threads";
+  public static final String DECODE_THREADS = "decode.threads";
   public static final String BATCH_MAX_RECORDS = "batch.max.records";
   public static final String BATCH_MAX_WAIT_MS = "batch.max.wait.ms";
   public static final String TOKEN_DTYPE = "token.dtype";
@@ -132,6 +133,13 @@ public class WorkerConfig extends AbstractConfig {
               Range.atLeast(0),
               Importance.LOW,
               "Intra-op threads of the engine; 0 = all cores but one (the loop, image decoding and the Kafka clients use the other).")
+          .define(
+              DECODE_THREADS,
+              Type.INT,
+              0,
+              Range.atLeast(0),
+              Importance.LOW,
+              "Threads that decode and fit a batch's images (encode worker), the prepare thread included; 0 = one per core. 1 = the prepare thread alone.")
           .define(
               BATCH_MAX_RECORDS,
               Type.INT,
@@ -356,6 +364,16 @@ public class WorkerConfig extends AbstractConfig {
   public int engineThreads() {
     int t = getInt(ENGINE_THREADS);
     return t > 0 ? t : Math.max(1, Runtime.getRuntime().availableProcessors() - 1);
+  }
+
+  /**
+   * Threads that decode and fit the images of a batch (encode worker): {@code decode.threads}, or
+   * when 0 one per core, since at the pipeline ceiling (a fast engine) decoding is the work one
+   * thread cannot keep up with.
+   */
+  public int decodeThreads() {
+    int t = getInt(DECODE_THREADS);
+    return t > 0 ? t : Runtime.getRuntime().availableProcessors();
   }
 
   /** Serde settings for the schema registry (URL plus any schema.registry.* / auth keys). */

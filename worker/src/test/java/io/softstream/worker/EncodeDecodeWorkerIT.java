@@ -172,6 +172,68 @@ class EncodeDecodeWorkerIT extends WorkerIT {
     assertThat(thread.isAlive()).isFalse();
   }
 
+  /**
+   * Batches split among decode threads give each image's own tokens: images large enough to be
+   * split (8 x 400x300 a batch: 3 tasks) with bad ones in between, on 1 and 3 threads, against the
+   * good images alone (no dead letter to close a gap for).
+   */
+  @Test
+  void decodingOnSeveralThreadsGivesEachImageItsOwnTokens() throws Exception {
+    List<ImageEvent> all = new ArrayList<>();
+    List<ImageEvent> goodOnly = new ArrayList<>();
+    for (int i = 0; i < 21; i++) {
+      String format = i % 2 == 0 ? "jpg" : "png";
+      byte[] bytes = TestImages.random(400, 300, format, 500 + i);
+      if (i % 7 == 3) {
+        bytes = ("not an image " + i).getBytes(); // a dead letter between good images
+      } else {
+        goodOnly.add(image("img-" + i, bytes, "image/" + format));
+      }
+      all.add(image("img-" + i, bytes, "image/" + format));
+    }
+    Map<String, float[]> reference = encode(goodOnly, 1, 18, 0);
+    for (int threads : new int[] {1, 3}) {
+      Map<String, float[]> tokens = encode(all, threads, 18, 3);
+      assertThat(tokens.keySet()).isEqualTo(reference.keySet());
+      for (Map.Entry<String, float[]> e : tokens.entrySet()) {
+        assertThat(e.getValue())
+            .as("tokens of %s on %d decode threads", e.getKey(), threads)
+            .containsExactly(reference.get(e.getKey()), org.assertj.core.data.Offset.offset(2e-3f));
+      }
+    }
+  }
+
+  /** Runs an encode worker over {@code events}; its tokens by key, after checking the counts. */
+  private static Map<String, float[]> encode(
+      List<ImageEvent> events, int decodeThreads, int tokens, int deadLetters) throws Exception {
+    TopicLayout t = freshTopics();
+    produceImages(t.images(), events);
+    Map<String, Object> props = workerProps(t, "enc-threads-" + decodeThreads);
+    props.put(WorkerConfig.BATCH_MAX_RECORDS, 8);
+    props.put(WorkerConfig.DECODE_THREADS, decodeThreads);
+    EncodeWorker worker = new EncodeWorker(new WorkerConfig(props));
+    Thread thread = runInBackground(worker);
+    try {
+      List<ConsumerRecord<String, TokenRecord>> out =
+          readCommitted(t.tokens(), TokenRecord.class, tokens, Duration.ofSeconds(60));
+      assertThat(out).hasSize(tokens);
+      if (deadLetters > 0) {
+        List<ConsumerRecord<String, DeadLetter>> dead =
+            readCommitted(t.deadLetters(), DeadLetter.class, deadLetters, Duration.ofSeconds(30));
+        assertThat(dead)
+            .extracting(ConsumerRecord::key)
+            .containsExactlyInAnyOrder("img-3", "img-10", "img-17");
+        assertThat(dead)
+            .allSatisfy(d -> assertThat(d.value().getErrorClass()).isEqualTo("UndecodableImage"));
+      }
+      return out.stream()
+          .collect(Collectors.toMap(ConsumerRecord::key, r -> TokenPacking.unpack(r.value())));
+    } finally {
+      worker.close();
+      thread.join(30_000);
+    }
+  }
+
   private static byte[] tokenRecordBytes(TopicLayout t) {
     TokenRecord tr =
         TokenRecord.newBuilder()

@@ -7,6 +7,8 @@ import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
 import java.awt.image.ComponentColorModel;
+import java.awt.image.DataBufferByte;
+import java.awt.image.PixelInterleavedSampleModel;
 import java.awt.image.Raster;
 import java.io.IOException;
 import java.util.Iterator;
@@ -173,8 +175,17 @@ public final class ImageTranslator {
                   + "x"
                   + sniffed.height());
         }
-        refuseIfBeyondHeap(reader, reader.getWidth(0), reader.getHeight(0));
-        BufferedImage img = reader.read(0);
+        long need = refuseIfBeyondHeap(reader, reader.getWidth(0), reader.getHeight(0));
+        BufferedImage img;
+        if (need > Runtime.getRuntime().maxMemory() / 8) {
+          // Images may decode on several threads (the encode worker's decode.threads): large ones
+          // take turns, so that two of them never claim up to half the heap each at once.
+          synchronized (LARGE_DECODES) {
+            img = reader.read(0);
+          }
+        } else {
+          img = reader.read(0);
+        }
         if (img == null) {
           throw new IOException("the " + sniffed.format() + " decoder returned no image");
         }
@@ -196,7 +207,7 @@ public final class ImageTranslator {
    * #picture}. Such an image is refused (OversizedImage) when that exceeds half the maximum heap,
    * instead of an OutOfMemoryError that would kill the worker and, on restart, again.
    */
-  private static void refuseIfBeyondHeap(ImageReader reader, int w, int h) throws IOException {
+  private static long refuseIfBeyondHeap(ImageReader reader, int w, int h) throws IOException {
     Iterator<javax.imageio.ImageTypeSpecifier> types = reader.getImageTypes(0);
     int bits = 32;
     if (types != null && types.hasNext()) {
@@ -227,6 +238,18 @@ public final class ImageTranslator {
               + " MB, more than half of this process's "
               + Runtime.getRuntime().maxMemory() / (1024 * 1024)
               + " MB heap (give it more with -Xmx, or lower the pixel limit).");
+    }
+    return need;
+  }
+
+  private static final Object LARGE_DECODES = new Object();
+
+  /** {@code v / 127.5f - 1} for every 8-bit v: the exact copy's values, looked up. */
+  private static final float[] UNIT = new float[256];
+
+  static {
+    for (int v = 0; v < 256; v++) {
+      UNIT[v] = v / 127.5f - 1f;
     }
   }
 
@@ -283,12 +306,16 @@ public final class ImageTranslator {
         && cm.getComponentSize(0) == 8
         && cm.getComponentSize(1) == 8
         && cm.getComponentSize(2) == 8) {
-      // 8-bit sRGB as JPEGs decode: the raster's samples in one call, the same values getRGB gives
-      // pixel by pixel through the colour model at several times the cost.
-      int[] v = img.getRaster().getPixels(0, 0, w, h, new int[w * h * 3]);
-      rgb = new int[w * h];
-      for (int i = 0, j = 0; i < rgb.length; i++, j += 3) {
-        rgb[i] = v[j] << 16 | v[j + 1] << 8 | v[j + 2];
+      // 8-bit sRGB as JPEGs decode: the raster's samples, the same values getRGB gives pixel by
+      // pixel through the colour model at several times the cost; straight from its byte array
+      // when it has one (Raster.getPixels goes through the sample model sample by sample).
+      rgb = interleavedBytes(img.getRaster(), w, h);
+      if (rgb == null) {
+        int[] v = img.getRaster().getPixels(0, 0, w, h, new int[w * h * 3]);
+        rgb = new int[w * h];
+        for (int i = 0, j = 0; i < rgb.length; i++, j += 3) {
+          rgb[i] = v[j] << 16 | v[j + 1] << 8 | v[j + 2];
+        }
       }
     } else {
       rgb = img.getRGB(0, 0, w, h, null, 0, w);
@@ -301,6 +328,34 @@ public final class ImageTranslator {
       }
     }
     return new Picture(rgb, w, h);
+  }
+
+  /**
+   * The pixels of a 3-byte interleaved raster (what the JPEG decoder gives) packed as RGB ints,
+   * read from its byte array; null for any other layout.
+   */
+  private static int[] interleavedBytes(Raster r, int w, int h) {
+    if (!(r.getDataBuffer() instanceof DataBufferByte db)
+        || db.getNumBanks() != 1
+        || !(r.getSampleModel() instanceof PixelInterleavedSampleModel sm)
+        || sm.getPixelStride() != 3
+        || sm.getNumBands() != 3) {
+      return null;
+    }
+    byte[] d = db.getData();
+    int[] band = sm.getBandOffsets();
+    int br = band[0], bg = band[1], bb = band[2];
+    int stride = sm.getScanlineStride();
+    // A sub-image's raster starts inside its parent's data.
+    int base =
+        db.getOffset() - r.getSampleModelTranslateY() * stride - r.getSampleModelTranslateX() * 3;
+    int[] rgb = new int[w * h];
+    for (int y = 0, i = 0; y < h; y++) {
+      for (int x = 0, j = base + y * stride; x < w; x++, i++, j += 3) {
+        rgb[i] = (d[j + br] & 0xff) << 16 | (d[j + bg] & 0xff) << 8 | (d[j + bb] & 0xff);
+      }
+    }
+    return rgb;
   }
 
   /**
@@ -385,17 +440,21 @@ public final class ImageTranslator {
     int w = p.width(), plane = size * size;
     if (sw == dw && sh == dh) {
       for (int y = 0; y < dh; y++) {
-        for (int x = 0; x < dw; x++) {
-          int px = rgb[(y0 + y) * w + x0 + x];
-          int r = (px >>> 16) & 0xff, g = (px >>> 8) & 0xff, b = px & 0xff;
-          int i = off + (oy + y) * size + ox + x;
-          if (channels == 1) {
+        int src = (y0 + y) * w + x0;
+        int i = off + (oy + y) * size + ox;
+        if (channels == 1) {
+          for (int x = 0; x < dw; x++, i++) {
+            int px = rgb[src + x];
+            int r = (px >>> 16) & 0xff, g = (px >>> 8) & 0xff, b = px & 0xff;
             float lum = r == g && g == b ? r : 0.299f * r + 0.587f * g + 0.114f * b;
             out[i] = lum / 127.5f - 1f;
-          } else {
-            out[i] = r / 127.5f - 1f;
-            out[i + plane] = g / 127.5f - 1f;
-            out[i + 2 * plane] = b / 127.5f - 1f;
+          }
+        } else {
+          for (int x = 0; x < dw; x++, i++) {
+            int px = rgb[src + x];
+            out[i] = UNIT[(px >>> 16) & 0xff];
+            out[i + plane] = UNIT[(px >>> 8) & 0xff];
+            out[i + 2 * plane] = UNIT[px & 0xff];
           }
         }
       }
