@@ -355,15 +355,20 @@ final class DemoScenario {
   /** A stream at full pace. */
   private static final Pace FULL_PACE = i -> {};
 
-  /** While a new version is published and loaded, one image every this many ms. */
-  private static final long SWAP_PACE_MS = 80;
+  /**
+   * One image every this many ms, below what the demo's pipeline sustains on 2 cores: a steady
+   * stream, so that the gaps printed at the end are the pipeline's own. At full pace the demo built
+   * a backlog in its first seconds (cold JVMs), which came out one transaction at a time, 0.5-0.7 s
+   * apart, before and during the swap alike.
+   */
+  private static final long STREAM_PACE_MS = 80;
 
   /**
    * The stream's pace with a swap halfway: the next version is published on another thread while
    * the stream goes on (a swap must not stall it: the gap printed at the end covers publishing and
-   * loading), one image every {@value #SWAP_PACE_MS} ms until the encoders serve it; the images to
-   * be re-sent ({@code --resend-share}) wait for the swap, so that the token cache, which answers
-   * for the ACTIVE version only, has them however late a loaded machine swaps.
+   * loading), one image every {@value #STREAM_PACE_MS} ms; the images to be re-sent ({@code
+   * --resend-share}) wait for the swap, so that the token cache, which answers for the ACTIVE
+   * version only, has them however late a loaded machine swaps.
    */
   private Pace swapHalfway(ModelRegistry models, int version) {
     int total = setup.samples().size();
@@ -371,6 +376,9 @@ final class DemoScenario {
     int reserve = Math.min(total - half, (int) Math.round(setup.resendShare() * total));
     streamStartMs = System.currentTimeMillis();
     return i -> {
+      if (i > 0 && (i < half || swapMs > 0)) {
+        Thread.sleep(STREAM_PACE_MS);
+      }
       if (i == half) {
         publishStartMs = System.currentTimeMillis();
         // Packing and uploading at a lower priority: they yield the cores to the workers in this
@@ -397,7 +405,7 @@ final class DemoScenario {
               "   ... encode workers serve version %d %d ms after publishing started (fetched, checksummed, loaded, warmed up and self-checked off the serving thread)",
               version, swapMs - publishStartMs);
         } else if (i < total - reserve) {
-          Thread.sleep(SWAP_PACE_MS);
+          Thread.sleep(STREAM_PACE_MS);
         } else {
           awaitSwap(version);
           swapMs = System.currentTimeMillis();
