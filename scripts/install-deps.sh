@@ -11,7 +11,9 @@
 #                                     `softstream bench encode` runs its onnxruntime peer from
 set -euo pipefail
 RUNTIME=(dataset-fashion-mnist mate-backgrounds gnome-backgrounds webp)
-PHOTOS=(plasma-workspace-wallpapers ukui-wallpapers lomiri-wallpapers-20.04 sway-backgrounds desktop-base)
+PHOTOS=(plasma-workspace-wallpapers ukui-wallpapers lomiri-wallpapers-20.04 sway-backgrounds desktop-base
+        lomiri-wallpapers-16.04 lomiri-wallpapers debian-edu-artwork-buster debian-edu-artwork-emerald
+        debian-edu-artwork-homeworld debian-edu-artwork-softwaves)
 TEST=(kcat python3-confluent-kafka python3-avro python3-venv python3-requests libopenblas0-pthread python3-torch python3-onnx python3-numpy python3-pil chromium chromium-driver)
 case "${1:-runtime}" in
   runtime) WANT=("${RUNTIME[@]}") ;;
