@@ -34,6 +34,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import javax.imageio.ImageIO;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.TestInputTopic;
 import org.apache.kafka.streams.TestOutputTopic;
 import org.apache.kafka.streams.Topology;
@@ -244,6 +245,20 @@ class IngestGateTest {
     }
     assertThat(deadLetters.isEmpty()).isTrue();
     assertThat(metric("forwarded-total")).isEqualTo(5);
+  }
+
+  @Test
+  void theGateCommitsTwiceAsOftenAsTheOtherAppsUnlessTold() {
+    StreamsSettings settings = new StreamsSettings(props(Map.of()));
+    assertThat(settings.streamsProperties(IngestGateApp.NAME))
+        .containsEntry(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 50)
+        .containsEntry(StreamsConfig.producerPrefix("retry.backoff.ms"), 10);
+    assertThat(settings.streamsProperties("stats"))
+        .doesNotContainKey(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG);
+    StreamsSettings told =
+        new StreamsSettings(props(Map.of(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "200")));
+    assertThat(told.streamsProperties(IngestGateApp.NAME))
+        .containsEntry(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "200");
   }
 
   @Test
