@@ -198,6 +198,7 @@ final class DemoScenario {
       startWorkers(firstVersion);
       watcher.start();
       awaitStreamsApps(apps);
+      awaitEncoderPartitions();
       Instant statsFrom = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.MINUTES);
       Map<String, Long> statsBefore = statsCounts(apps, statsFrom);
       long ts = System.nanoTime();
@@ -317,6 +318,28 @@ final class DemoScenario {
     say(
         "Streams apps %s after %.1f s: images go in through %s, generation requests become unit jobs on %s",
         apps.states(), (System.nanoTime() - t0) / 1e9, topics.ingest(), topics.generationJobs());
+  }
+
+  /**
+   * Waits (at most 30 s) until the encode workers hold every partition of the images topic between
+   * them: the group assigns them after the workers' first polls, and images sent before would wait
+   * for it (the stream's first gap).
+   */
+  private void awaitEncoderPartitions() throws InterruptedException {
+    int partitions = topics.spec(topics.images()).partitions();
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    java.util.Set<org.apache.kafka.common.TopicPartition> held = java.util.Set.of();
+    while (System.nanoTime() < deadline) {
+      held = new java.util.HashSet<>();
+      for (EncodeWorker e : encoders) {
+        held.addAll(e.assignment());
+      }
+      if (held.size() >= partitions) {
+        break;
+      }
+      Thread.sleep(50);
+    }
+    say("Encode workers hold %d of %d partitions of %s", held.size(), partitions, topics.images());
   }
 
   /**
