@@ -13,7 +13,9 @@ import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
+import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TopologyConfig;
 
 /**
  * Settings of the Kafka Streams apps, declared once (Kafka's {@code ConfigDef}, like the workers'
@@ -186,6 +188,23 @@ public final class StreamsSettings extends AbstractConfig {
             });
     s.put(SCHEMA_REGISTRY_URL, getString(SCHEMA_REGISTRY_URL));
     return s;
+  }
+
+  /**
+   * A builder with the naming check on, so an unnamed store or repartition topic fails while the
+   * topology is built (for topologies built without the app's settings; nothing connects).
+   */
+  public static StreamsBuilder namingCheckedBuilder(String app) {
+    return new StreamsBuilder(
+        new TopologyConfig(
+            new StreamsConfig(
+                Map.of(
+                    StreamsConfig.APPLICATION_ID_CONFIG,
+                    "softstream-" + app,
+                    StreamsConfig.BOOTSTRAP_SERVERS_CONFIG,
+                    "unused:9092",
+                    StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG,
+                    true))));
   }
 
   /** The ingest gate's app name ({@code IngestGateApp.NAME}), the one app on every image's path. */

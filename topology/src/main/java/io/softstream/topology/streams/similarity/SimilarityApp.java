@@ -12,9 +12,7 @@ import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.StreamsBuilder;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.TopologyConfig;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Materialized;
 import org.apache.kafka.streams.state.KeyValueStore;
@@ -48,17 +46,7 @@ public final class SimilarityApp implements StreamsApp {
     SchemaRegistryClient registry = SchemaRegistryClients.create(serdeConfig);
     Serde<TokenRecord> tokens =
         AvroSerdes.specific(TokenRecord.class, registry, serdeConfig, false);
-    StreamsBuilder b =
-        new StreamsBuilder(
-            new TopologyConfig(
-                new StreamsConfig(
-                    Map.of(
-                        StreamsConfig.APPLICATION_ID_CONFIG,
-                        "softstream-" + NAME,
-                        StreamsConfig.BOOTSTRAP_SERVERS_CONFIG,
-                        "unused:9092",
-                        StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG,
-                        true))));
+    StreamsBuilder b = StreamsSettings.namingCheckedBuilder(NAME);
     b.table(
         topics.tokens(),
         Consumed.with(Serdes.String(), tokens).withName("similarity-tokens"),

@@ -19,9 +19,7 @@ import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KeyValue;
 import org.apache.kafka.streams.StreamsBuilder;
-import org.apache.kafka.streams.StreamsConfig;
 import org.apache.kafka.streams.Topology;
-import org.apache.kafka.streams.TopologyConfig;
 import org.apache.kafka.streams.kstream.Consumed;
 import org.apache.kafka.streams.kstream.Grouped;
 import org.apache.kafka.streams.kstream.KGroupedStream;
@@ -141,18 +139,7 @@ public final class StatsApp implements StreamsApp {
         AvroSerdes.specific(TokenRecord.class, registry, settings.serdeConfig(), false);
     Serde<DeadLetter> deadLetters =
         AvroSerdes.specific(DeadLetter.class, registry, settings.serdeConfig(), false);
-    // Built with the naming check on, so an unnamed store or repartition topic fails here.
-    StreamsBuilder b =
-        new StreamsBuilder(
-            new TopologyConfig(
-                new StreamsConfig(
-                    Map.of(
-                        StreamsConfig.APPLICATION_ID_CONFIG,
-                        "softstream-" + NAME,
-                        StreamsConfig.BOOTSTRAP_SERVERS_CONFIG,
-                        "unused:9092",
-                        StreamsConfig.ENSURE_EXPLICIT_INTERNAL_RESOURCE_NAMING_CONFIG,
-                        true))));
+    StreamsBuilder b = StreamsSettings.namingCheckedBuilder(NAME);
 
     // Images are counted, not decoded: the count needs no pixels.
     KStream<String, Long> images =
