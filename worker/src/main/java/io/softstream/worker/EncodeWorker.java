@@ -69,8 +69,8 @@ public final class EncodeWorker extends AbstractWorker {
   private final ModelFeed feed;
   private final ModelSlot<Serving> slot;
   private final int decodeThreads;
-  private final ExecutorService
-      decoders; // the other decode threads; null = the prepare thread only
+  // The decode threads besides the prepare thread; null = the prepare thread only.
+  private final ExecutorService decoders;
 
   public EncodeWorker(WorkerConfig config) {
     super(config, "encode", layout(config).images());
