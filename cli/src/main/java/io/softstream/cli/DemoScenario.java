@@ -323,7 +323,7 @@ final class DemoScenario {
   /**
    * Waits (at most 30 s) until the encode workers hold every partition of the images topic between
    * them: the group assigns them after the workers' first polls, and images sent before would wait
-   * for it (the stream's first gap).
+   * for it.
    */
   private void awaitEncoderPartitions() throws InterruptedException {
     int partitions = topics.spec(topics.images()).partitions();
@@ -399,7 +399,7 @@ final class DemoScenario {
     int reserve = Math.min(total - half, (int) Math.round(setup.resendShare() * total));
     streamStartMs = System.currentTimeMillis();
     return i -> {
-      if (i > 0 && (i < half || swapMs > 0)) {
+      if (i > 0) {
         Thread.sleep(STREAM_PACE_MS);
       }
       if (i == half) {
@@ -427,9 +427,7 @@ final class DemoScenario {
           say(
               "   ... encode workers serve version %d %d ms after publishing started (fetched, checksummed, loaded, warmed up and self-checked off the serving thread)",
               version, swapMs - publishStartMs);
-        } else if (i < total - reserve) {
-          Thread.sleep(STREAM_PACE_MS);
-        } else {
+        } else if (i >= total - reserve) {
           awaitSwap(version);
           swapMs = System.currentTimeMillis();
         }

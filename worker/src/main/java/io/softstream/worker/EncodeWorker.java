@@ -88,7 +88,7 @@ public final class EncodeWorker extends AbstractWorker {
 
                   @Override
                   public Thread newThread(Runnable r) {
-                    Thread t = new Thread(r, "decode-" + next.getAndIncrement());
+                    Thread t = new Thread(r, workerId + "-decode-" + next.getAndIncrement());
                     t.setDaemon(true);
                     return t;
                   }
