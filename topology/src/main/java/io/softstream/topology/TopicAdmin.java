@@ -87,6 +87,7 @@ public final class TopicAdmin {
           present.add(t.name()); // another component created it meanwhile
         }
       }
+      awaitLeaders(admin, created);
       if (!present.isEmpty()) {
         validate(admin, specs.stream().filter(s -> present.contains(s.name())).toList(), warnings);
       }
@@ -104,6 +105,36 @@ public final class TopicAdmin {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IllegalStateException("Interrupted while creating topics", e);
+    }
+  }
+
+  /**
+   * Waits until a broker reports every partition of each new topic with a leader: createTopics
+   * returns once the controller has the topic, and a Streams app started before the brokers know it
+   * fails for good ("no partitions available ... when initializing global store").
+   */
+  private static void awaitLeaders(Admin admin, List<String> topics)
+      throws InterruptedException, java.util.concurrent.TimeoutException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (!topics.isEmpty()) {
+      try {
+        Map<String, TopicDescription> desc =
+            admin.describeTopics(topics).allTopicNames().get(30, TimeUnit.SECONDS);
+        if (desc.values().stream()
+            .allMatch(
+                d ->
+                    !d.partitions().isEmpty()
+                        && d.partitions().stream().allMatch(p -> p.leader() != null))) {
+          return;
+        }
+      } catch (ExecutionException e) {
+        // UnknownTopicOrPartition: the broker asked has not caught up yet.
+      }
+      if (System.nanoTime() > deadline) {
+        throw new java.util.concurrent.TimeoutException(
+            "topics " + topics + " created, but no broker reported their leaders within 30 s");
+      }
+      Thread.sleep(50);
     }
   }
 

@@ -174,6 +174,7 @@ class TransactionalLoopTest {
     start(3, new Echo());
     add("a", "poison", "c");
     await(() -> committed().size() == 3);
+    await(() -> metrics.deadLetterCount() == 1); // the metrics follow the commit
 
     MockProducer<byte[], byte[]> p = producers.get(0);
     assertThat(p.commitCount()).isEqualTo(1);
