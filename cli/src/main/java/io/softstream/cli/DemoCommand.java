@@ -17,19 +17,22 @@ import picocli.CommandLine.Spec;
 /**
  * Runs the whole system on the embedded default: a real KRaft broker (child JVM), the schema
  * registry, the topics, the Kafka Streams apps (ingest gate with token cache, generation, stats),
- * two encode workers, a decode worker and a generation worker, then a stream of real images (and a
- * few poison pills) through the ingest gate, a re-sent share of them answered from the token cache,
- * and a few generation requests (labels, prompts and one bad request) fanned out by the generation
- * app, printing throughput, latency, dead letters, cache hits, per-request results and completions
- * and the stats app's table. This class resolves the options; {@link DemoScenario} tells the story.
+ * two encode workers, a decode worker and a generation worker, the photo tokenizer's encode and
+ * decode worker on the photos' own topics, then a stream of real images (and a few poison pills)
+ * through the ingest gate, photos to the photo workers, a re-sent share answered from the token
+ * cache, and a few generation requests (labels, prompts and one bad request) fanned out by the
+ * generation app, printing throughput, latency, dead letters, cache hits, per-request results and
+ * completions and the stats app's table. This class resolves the options; {@link DemoScenario}
+ * tells the story.
  */
 @Command(
     name = "demo",
     mixinStandardHelpOptions = true,
     description = {
       "Start an embedded Kafka broker and schema registry, the Kafka Streams apps (ingest gate with token cache, "
-          + "generation, stats), two encode workers, a decode worker and a generation worker; stream real images "
-          + "(Fashion-MNIST and wallpaper photos from Debian packages) with a few poison pills through the ingest gate, "
+          + "generation, stats), two encode workers, a decode worker and a generation worker, and an encode and a "
+          + "decode worker of the photo tokenizer on their own topics; stream real images (Fashion-MNIST through the "
+          + "ingest gate with a few poison pills, wallpaper photos from Debian packages to the photo workers), "
           + "re-send a share of them so the token cache answers them, and send generation requests (labels, prompts and "
           + "one bad request) through the generation app; print what flowed, throughput, latency, dead letters, cache "
           + "hits, per-request results and completions and the stats table; save originals next to reconstructions and "
@@ -65,6 +68,16 @@ public final class DemoCommand implements Callable<Integer> {
       description =
           "Tokenizer model directory (default: models/softvq-fmnist-32, swapped halfway to the stronger softvq-fmnist-32-next).")
   Path model;
+
+  @Option(
+      names = "--photo-model",
+      paramLabel = "DIR",
+      description =
+          "Tokenizer for the photos, which go to their own topics (photos.images -> photos.tokens -> "
+              + "photos.reconstructions) with their own encode and decode worker (default: the shipped "
+              + "models/softvq-photo-64-next, our strongest photo tokenizer; 'none': photos go through the "
+              + "ingest gate to --model).")
+  String photoModel;
 
   @Option(
       names = "--engine",
@@ -156,6 +169,9 @@ public final class DemoCommand implements Callable<Integer> {
                 registryPort,
                 modelDir,
                 nextModelFor(modelDir),
+                photos == 0 || "none".equals(photoModel)
+                    ? null
+                    : photoModel != null ? Path.of(photoModel) : ShippedModels.photo(),
                 engine,
                 samples,
                 fashionImages,

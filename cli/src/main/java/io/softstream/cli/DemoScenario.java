@@ -15,7 +15,9 @@ import io.softstream.schemas.avro.TokenRecord;
 import io.softstream.schemas.registry.SchemaRegistryClient;
 import io.softstream.schemas.registry.SchemaRegistryClients;
 import io.softstream.schemas.serde.AvroSerializer;
+import io.softstream.topology.TopicAdmin;
 import io.softstream.topology.TopicLayout;
+import io.softstream.topology.TopicSpec;
 import io.softstream.topology.models.ModelCatalog;
 import io.softstream.topology.models.ModelRegistry;
 import io.softstream.topology.streams.StreamsApp;
@@ -53,7 +55,9 @@ import java.util.TreeMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import javax.imageio.ImageIO;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -82,12 +86,16 @@ final class DemoScenario {
    * @param generator null: no generation worker and no generation requests ({@code skipReason} says
    *     why)
    * @param generationTokenizer the tokenizer that decodes the generator's tokens
+   * @param photoModel the tokenizer of the photos, which go to their own topics ({@link
+   *     #PHOTO_PREFIX}) with their own encode and decode worker; null: photos go through the ingest
+   *     gate to {@code model} like the Fashion-MNIST images
    */
   record Setup(
       Path dataDir,
       int registryPort,
       Path model,
       Path nextModel,
+      Path photoModel,
       String engine,
       List<SampleImages.Sample> samples,
       int fashionImages,
@@ -124,6 +132,12 @@ final class DemoScenario {
           new DemoRequest("dress", null, "dress", true),
           new DemoRequest("unicorn", null, "a unicorn", false));
 
+  /**
+   * The photos' topic set: a model for 64x64 colour photos and one for 32x32 grey images run side
+   * by side on separate topics, in separate groups, as the README shows.
+   */
+  static final String PHOTO_PREFIX = "photos.";
+
   private final Setup setup;
   private final PrintWriter out;
   private final String runId = Long.toString(System.currentTimeMillis(), 36);
@@ -135,6 +149,13 @@ final class DemoScenario {
   private Map<String, Object> props;
   private TopicLayout topics;
   private String modelName;
+
+  /** The photos' topics, worker and model name; null without a photo model. */
+  private TopicLayout photoTopics;
+
+  private EncodeWorker photoEncoder;
+  private String photoModelName;
+
   private GenerateWorker generation;
   private StreamsSettings streamsSettings;
 
@@ -158,12 +179,20 @@ final class DemoScenario {
    */
   int run() throws Exception {
     say(
-        "Softstream demo: %d real images (%d Fashion-MNIST PNG, %d photo JPEG) + 3 poison pills; model %s",
-        setup.samples().size(), setup.fashionImages(), setup.photos(), setup.model());
+        "Softstream demo: %d real images (%d Fashion-MNIST PNG, %d photo JPEG) + 3 poison pills; model %s%s",
+        setup.samples().size(),
+        setup.fashionImages(),
+        setup.photos(),
+        setup.model(),
+        setup.photoModel() == null ? "" : ", photos: " + setup.photoModel());
     try (EmbeddedPlatform platform = startPlatform()) {
       props = platform.clientProperties();
       topics = platform.layout();
       modelName = ModelDir.readCard(setup.model()).name();
+      if (setup.photoModel() != null) {
+        photoModelName = ModelDir.readCard(setup.photoModel()).name();
+        photoTopics = ensurePhotoTopics(platform);
+      }
       StreamsRunner apps = startStreamsApps();
       dashboard = startDashboard(apps);
       boolean ok;
@@ -190,7 +219,7 @@ final class DemoScenario {
     try (SchemaRegistryClient schemas = SchemaRegistryClients.create(props);
         ModelRegistry models = new ModelRegistry(props, schemas, topics);
         SchemaRegistryClient registry = SchemaRegistryClients.create(props);
-        DemoWatcher watcher = new DemoWatcher(props, registry, topics, runId)) {
+        DemoWatcher watcher = new DemoWatcher(props, registry, topics, photoTopics, runId)) {
       int firstVersion = publishModel(models, schemas, setup.model());
       say(
           "Published %s as version %d (ACTIVE) on %s, artifact in %s",
@@ -273,6 +302,26 @@ final class DemoScenario {
   }
 
   /**
+   * The photos' images, tokens, reconstructions and dead-letters topics ({@link #PHOTO_PREFIX}):
+   * the photo workers read and write only these.
+   */
+  private TopicLayout ensurePhotoTopics(EmbeddedPlatform platform) {
+    TopicLayout photos = TopicLayout.of(PHOTO_PREFIX);
+    List<TopicSpec> specs =
+        Stream.of(photos.images(), photos.tokens(), photos.reconstructions(), photos.deadLetters())
+            .map(photos::spec)
+            .toList();
+    try (Admin admin = Admin.create(Map.of("bootstrap.servers", platform.bootstrapServers()))) {
+      TopicAdmin.ensure(admin, specs);
+    }
+    say(
+        "Photo topics (%s tokenizes the photos beside the ingest gate's pipeline): %s",
+        photoModelName,
+        String.join(", ", specs.stream().map(t -> t.name() + "(" + t.partitions() + ")").toList()));
+    return photos;
+  }
+
+  /**
    * The Kafka Streams apps (ingest gate with its token cache, generation fan-out/fan-in,
    * statistics) in this JVM, as {@code softstream topology run} runs them: state under the data
    * dir, /metrics, /health and /stats on a free port. Starting returns at once; {@link
@@ -334,12 +383,16 @@ final class DemoScenario {
       for (EncodeWorker e : encoders) {
         held.addAll(e.assignment());
       }
-      if (held.size() >= partitions) {
+      if (held.size() >= partitions && (photoEncoder == null || photoPartitionsHeld())) {
         break;
       }
       Thread.sleep(50);
     }
     say("Encode workers hold %d of %d partitions of %s", held.size(), partitions, topics.images());
+  }
+
+  private boolean photoPartitionsHeld() {
+    return photoEncoder.assignment().size() >= photoTopics.spec(photoTopics.images()).partitions();
   }
 
   /**
@@ -465,6 +518,9 @@ final class DemoScenario {
       }
       start(worker, "demo-" + role);
     }
+    if (photoTopics != null) {
+      startPhotoWorkers();
+    }
     if (setup.generator() != null) {
       Map<String, Object> c = workerConfig("generate-1", setup.generationTokenizer());
       if (setup.generationTokenizer().equals(setup.model())) {
@@ -487,6 +543,42 @@ final class DemoScenario {
     say("Workers loaded and warmed up in %.1f s", (System.nanoTime() - tw) / 1e9);
   }
 
+  /**
+   * An encode and a decode worker of the photo model on the photos' topics, each in its own
+   * consumer group (the default groups are shared by every worker of a role, whatever its topics).
+   */
+  private void startPhotoWorkers() throws Exception {
+    for (String role : List.of("encode", "decode")) {
+      Map<String, Object> c = workerConfig(role + "-photos", setup.photoModel());
+      c.put(WorkerConfig.TOPIC_PREFIX, PHOTO_PREFIX);
+      c.put(WorkerConfig.GROUP_ID, "softstream-photos-" + role);
+      AbstractWorker worker =
+          role.equals("encode")
+              ? (photoEncoder = new EncodeWorker(new WorkerConfig(c)))
+              : new DecodeWorker(new WorkerConfig(c));
+      say(
+          "%s worker demo-%s-photos ready: %s, %s (metrics http://127.0.0.1:%d/metrics)",
+          role,
+          role,
+          photoModelName,
+          role.equals("encode")
+              ? photoTopics.images() + " -> " + photoTopics.tokens()
+              : photoTopics.tokens() + " -> " + photoTopics.reconstructions(),
+          worker.metricsPort());
+      start(worker, "demo-" + role + "-photos");
+    }
+  }
+
+  /** Whether {@code s} goes to the photos' topics rather than through the ingest gate. */
+  private boolean isPhoto(SampleImages.Sample s) {
+    return photoTopics != null && s.label().equals("photo");
+  }
+
+  /** How many of the images sent go to the photos' topics. */
+  private int photosSent() {
+    return (int) sent.values().stream().filter(this::isPhoto).count();
+  }
+
   private Map<String, Object> workerConfig(String role, Path model) {
     Map<String, Object> c = new HashMap<>(props);
     c.put(WorkerConfig.WORKER_ID, "demo-" + role);
@@ -503,8 +595,9 @@ final class DemoScenario {
 
   /**
    * Streams {@code samples} as ImageEvents to the ingest topic (the gate checks them and answers
-   * what its token cache knows), printing the first few; each id is the sample's id, {@code tag}
-   * and the run id, and goes into {@code into}.
+   * what its token cache knows), photos to the photos' images topic if there is a photo model,
+   * printing the first few; each id is the sample's id, {@code tag} and the run id, and goes into
+   * {@code into}.
    */
   private void sendImages(
       SchemaRegistryClient registry,
@@ -518,7 +611,12 @@ final class DemoScenario {
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 10 * 1024 * 1024);
-    say("%n-> streaming %d ImageEvents to %s (first few shown)", samples.size(), topic);
+    long photos = samples.stream().filter(this::isPhoto).count();
+    say(
+        "%n-> streaming %d ImageEvents to %s%s (first few shown)",
+        samples.size(),
+        topic,
+        photos == 0 ? "" : ", the " + photos + " photos to " + photoTopics.images());
     try (KafkaProducer<String, ImageEvent> producer =
         new KafkaProducer<>(
             p, new StringSerializer(), new AvroSerializer<>(registry, props, false))) {
@@ -537,7 +635,10 @@ final class DemoScenario {
                 .setEventTime(Instant.now())
                 .setAttributes(Map.of("label", s.label(), "run", runId))
                 .build();
-        RecordMetadata m = producer.send(new ProducerRecord<>(topic, id, e)).get();
+        RecordMetadata m =
+            producer
+                .send(new ProducerRecord<>(isPhoto(s) ? photoTopics.images() : topic, id, e))
+                .get();
         into.put(id, s);
         if (i++ < 4 || s.contentType().equals("image/jpeg") && i < setup.fashionImages() + 2) {
           say(
@@ -624,7 +725,8 @@ final class DemoScenario {
   private void resendFromCache(
       StreamsRunner apps, DemoWatcher watcher, SchemaRegistryClient registry, int version)
       throws Exception {
-    int want = (int) Math.round(setup.resendShare() * sent.size());
+    int gated = sent.size() - photosSent();
+    int want = (int) Math.round(setup.resendShare() * gated);
     if (want == 0) {
       return;
     }
@@ -633,6 +735,7 @@ final class DemoScenario {
     for (String id : sent.keySet()) {
       TokenRecord t = watcher.tokens.get(id);
       if (t != null
+          && !isPhoto(sent.get(id))
           && t.getModelVersion() == version
           && !t.getCacheHit()
           && t.getContentSha256() != null) {
@@ -653,13 +756,13 @@ final class DemoScenario {
     if (again.isEmpty()) {
       say(
           "%n-> re-sending none of the %d images: %s:%d, the encoder the token cache answers for, tokenized none of them (the workers swapped to it after the stream)",
-          sent.size(), modelName, version);
+          gated, modelName, version);
       return;
     }
     say(
         "%n-> re-sending %d of the %d images (%.0f%%) that %s:%d tokenized, under new ids: their tokens are in the token cache (%d of %d looked up in store %s)",
         again.size(),
-        sent.size(),
+        gated,
         100 * setup.resendShare(),
         modelName,
         version,
@@ -785,8 +888,9 @@ final class DemoScenario {
                 say(
                     "  %-22s %-18s %s",
                     d.key(), d.value().getErrorClass(), abbreviate(d.value().getReason(), 90)));
-    long tokenBytes =
-        watcher.tokens.values().stream().mapToLong(r -> r.getTokens().remaining()).sum();
+    List<TokenRecord> gateTokens =
+        watcher.tokens.values().stream().filter(t -> t.getModelName().equals(modelName)).toList();
+    long tokenBytes = gateTokens.stream().mapToLong(r -> r.getTokens().remaining()).sum();
     long pngBytes =
         sent.values().stream()
                 .filter(s -> s.contentType().equals("image/png"))
@@ -794,7 +898,7 @@ final class DemoScenario {
                 .sum()
             / fashion
             * fashion;
-    TokenRecord any = watcher.tokens.values().stream().findFirst().orElse(null);
+    TokenRecord any = gateTokens.stream().findFirst().orElse(null);
     say("");
     say(
         "Summary: %d images in (%d re-sent), %d token records, %d reconstructions, %d dead letters in %.1f s (%.0f images/s end to end)",
@@ -819,12 +923,42 @@ final class DemoScenario {
           any.getTokenCount(),
           any.getTokenDim(),
           any.getDtype(),
-          tokenBytes / Math.max(1, watcher.tokens.size()),
+          tokenBytes / Math.max(1, gateTokens.size()),
           pngBytes / fashion);
       say(
           "End-to-end latency (event time -> committed token): p50 %d ms, p99 %d ms",
           watcher.percentile(50), watcher.percentile(99));
     }
+    printPhotos(watcher);
+  }
+
+  /** What the photo model made of the photos: token records, their size, reconstructions. */
+  private void printPhotos(DemoWatcher watcher) {
+    if (photoTopics == null || photosSent() == 0) {
+      return;
+    }
+    List<String> ids = sent.keySet().stream().filter(id -> isPhoto(sent.get(id))).toList();
+    List<TokenRecord> t = ids.stream().map(watcher.tokens::get).filter(r -> r != null).toList();
+    long reconstructed = ids.stream().filter(watcher.reconstructions::containsKey).count();
+    long jpegBytes = ids.stream().mapToLong(id -> sent.get(id).bytes().length).sum();
+    TokenRecord any = t.isEmpty() ? null : t.get(0);
+    say(
+        "Photos: %d of %d tokenized by %s on %s%s, %d reconstructed by it on %s",
+        t.size(),
+        ids.size(),
+        any == null ? photoModelName : any.getModelName() + ":" + any.getModelVersion(),
+        photoTopics.tokens(),
+        any == null
+            ? ""
+            : String.format(
+                " (%d x %d %s = %d bytes per photo; the 256x256 JPEG crops average %d bytes)",
+                any.getTokenCount(),
+                any.getTokenDim(),
+                any.getDtype(),
+                any.getTokens().remaining(),
+                jpegBytes / ids.size()),
+        reconstructed,
+        photoTopics.reconstructions());
   }
 
   /** Tokens per model version, the version the encoders serve now, and the reconstruction grid. */
@@ -835,8 +969,10 @@ final class DemoScenario {
       Thread.sleep(100);
     }
     Map<Integer, Long> byVersion = new TreeMap<>();
-    watcher.tokens.values().forEach(tr -> byVersion.merge(tr.getModelVersion(), 1L, Long::sum));
-    DemoWatcher.Gap gap = watcher.largestGap(sent.size());
+    watcher.tokens.values().stream()
+        .filter(tr -> tr.getModelName().equals(modelName))
+        .forEach(tr -> byVersion.merge(tr.getModelVersion(), 1L, Long::sum));
+    DemoWatcher.Gap gap = watcher.largestGap(sent.size() - photosSent());
     say(
         "Tokens by model version: %s; encode workers now serve version %s; largest gap between token records of the stream (publishing included): %d ms",
         byVersion,
@@ -860,9 +996,10 @@ final class DemoScenario {
         Instant.ofEpochMilli(streamStartMs));
     say(
         "   the same stream's largest gap before publishing started (no swap yet): %d ms; while the version was published and loaded (until the encoders served it): %d ms",
-        watcher.largestGap(sent.size(), 0, publishStartMs).ms(),
+        watcher.largestGap(sent.size() - photosSent(), 0, publishStartMs).ms(),
         watcher
-            .largestGap(sent.size(), publishStartMs, swapMs == 0 ? Long.MAX_VALUE : swapMs)
+            .largestGap(
+                sent.size() - photosSent(), publishStartMs, swapMs == 0 ? Long.MAX_VALUE : swapMs)
             .ms());
     Path grid = setup.dataDir().resolve("reconstructions.png");
     int shown = writeGrid(grid, watcher);
@@ -1048,8 +1185,8 @@ final class DemoScenario {
             }
           });
       delta = d;
-      if (total(delta, "images_in") == sent.size()
-              && total(delta, "tokens_out") == expected.tokens()
+      if (total(delta, "images_in") == sent.size() - photosSent()
+              && total(delta, "tokens_out") == expected.tokens() - photosSent()
               && total(delta, "dead_letters") == wantDead
               && total(delta, "cache_hits") >= resent.size()
           || System.nanoTime() > deadline) {
@@ -1069,8 +1206,10 @@ final class DemoScenario {
     }
     say("");
     say(
-        "Pipeline statistics (stats app: %s, this run; every update also on topic %s):",
-        DemoWatcher.statsUri(apps.metricsPort(), "1m"), topics.stats());
+        "Pipeline statistics (stats app: %s, this run; every update also on topic %s%s):",
+        DemoWatcher.statsUri(apps.metricsPort(), "1m"),
+        topics.stats(),
+        photosSent() == 0 ? "" : "; the photos' topics are not in them");
     say(
         "  images in %d   tokens out %d   cache hits %d   dead letters %d",
         total(counts, "images_in"),
@@ -1143,8 +1282,19 @@ final class DemoScenario {
   }
 
   private int writeGrid(Path file, DemoWatcher w) throws IOException {
+    // Up to 4 photos at the end of the row, Fashion-MNIST images before them.
+    List<String> photos =
+        sent.keySet().stream()
+            .filter(id -> isPhoto(sent.get(id)) && w.reconstructionPng.containsKey(id))
+            .limit(4)
+            .toList();
     List<String> ids =
-        sent.keySet().stream().filter(w.reconstructionPng::containsKey).limit(16).toList();
+        new ArrayList<>(
+            sent.keySet().stream()
+                .filter(id -> !isPhoto(sent.get(id)) && w.reconstructionPng.containsKey(id))
+                .limit(16 - photos.size())
+                .toList());
+    ids.addAll(photos);
     if (ids.isEmpty()) {
       return 0;
     }

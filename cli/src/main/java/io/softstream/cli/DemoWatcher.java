@@ -62,15 +62,21 @@ final class DemoWatcher implements AutoCloseable {
   private final Map<String, Object> props;
   private final SchemaRegistryClient registry;
   private final TopicLayout topics;
+  private final TopicLayout photoTopics;
   private final String runId;
   private final AtomicBoolean running = new AtomicBoolean(true);
   private Thread thread;
 
   DemoWatcher(
-      Map<String, Object> props, SchemaRegistryClient registry, TopicLayout topics, String runId) {
+      Map<String, Object> props,
+      SchemaRegistryClient registry,
+      TopicLayout topics,
+      TopicLayout photoTopics,
+      String runId) {
     this.props = props;
     this.registry = registry;
     this.topics = topics;
+    this.photoTopics = photoTopics;
     this.runId = runId;
   }
 
@@ -88,13 +94,20 @@ final class DemoWatcher implements AutoCloseable {
     c.put(ConsumerConfig.MAX_PARTITION_FETCH_BYTES_CONFIG, 16 * 1024 * 1024);
     try (KafkaConsumer<String, SpecificRecord> consumer =
         new KafkaConsumer<>(c, new StringDeserializer(), new AvroDeserializer<>(registry, null))) {
-      consumer.subscribe(
-          List.of(
-              topics.tokens(),
-              topics.reconstructions(),
-              topics.deadLetters(),
-              topics.generatedImages(),
-              topics.generationCompletions()));
+      List<String> watched =
+          new ArrayList<>(
+              List.of(
+                  topics.tokens(),
+                  topics.reconstructions(),
+                  topics.deadLetters(),
+                  topics.generatedImages(),
+                  topics.generationCompletions()));
+      if (photoTopics != null) {
+        watched.addAll(
+            List.of(
+                photoTopics.tokens(), photoTopics.reconstructions(), photoTopics.deadLetters()));
+      }
+      consumer.subscribe(watched);
       while (running.get()) {
         for (ConsumerRecord<String, SpecificRecord> r : consumer.poll(Duration.ofMillis(200))) {
           if (r.key() == null) {
@@ -108,6 +121,9 @@ final class DemoWatcher implements AutoCloseable {
           }
           if (r.value() instanceof TokenRecord t) {
             tokens.put(r.key(), t);
+            if (!r.topic().equals(topics.tokens())) {
+              continue; // the photos' own pipeline: not part of the swap's timeline or latency
+            }
             tokenArrivals.add(
                 new Arrival(
                     System.currentTimeMillis(),
@@ -116,8 +132,7 @@ final class DemoWatcher implements AutoCloseable {
                     r.timestamp()));
             latencies.add(
                 Math.max(0, System.currentTimeMillis() - t.getEventTime().toEpochMilli()));
-          } else if (r.topic().equals(topics.reconstructions())
-              && r.value() instanceof ImageEvent e) {
+          } else if (r.value() instanceof ImageEvent e) {
             reconstructions.put(r.key(), e);
             reconstructionPng.put(r.key(), e.getImageBytes().array());
           } else if (r.value() instanceof GenerationCompletion gc) {

@@ -28,6 +28,32 @@ class DemoIT {
   void demoStreamsRealImagesThroughWorkersAndReportsEveryOutcome() throws Exception {
     Path model = TestImages.tinyModel(dir.resolve("model"), TokenizerConfig.tiny("softvq"), "tiny");
     Path generator = TestImages.tinyGenerator(dir.resolve("generator"));
+    // The photos' own tokenizer: tiny as well, but in colour, and under its own name.
+    TokenizerConfig grey = TokenizerConfig.tiny("softvq");
+    Path photoModel =
+        TestImages.tinyModel(
+            dir.resolve("photo-model"),
+            new TokenizerConfig(
+                grey.imageSize(),
+                3,
+                grey.patchSize(),
+                grey.tokens(),
+                grey.codeDim(),
+                grey.codebookSize(),
+                grey.numCodebooks(),
+                grey.tau(),
+                grey.quantizer(),
+                grey.entropyWeight(),
+                grey.entropyTemperature(),
+                grey.commitmentWeight(),
+                grey.encDim(),
+                grey.encDepth(),
+                grey.encHeads(),
+                grey.decDim(),
+                grey.decDepth(),
+                grey.decHeads(),
+                grey.mlpRatio()),
+            "tiny-photo");
     StringWriter out = new StringWriter();
     CommandLine cl = Softstream.commandLine();
     cl.setOut(new PrintWriter(out));
@@ -42,6 +68,8 @@ class DemoIT {
             "2",
             "--model",
             model.toString(),
+            "--photo-model",
+            photoModel.toString(),
             "--engine",
             "pytorch",
             "--generator",
@@ -55,21 +83,35 @@ class DemoIT {
     assertThat(text)
         .contains("encode worker demo-encode-1 ready")
         .contains("encode worker demo-encode-2 ready")
-        .contains("decode worker demo-decode-1 ready");
+        .contains("decode worker demo-decode-1 ready")
+        .contains(
+            "encode worker demo-encode-photos ready: tiny-photo, photos.images -> photos.tokens")
+        .contains(
+            "decode worker demo-decode-photos ready: tiny-photo, photos.tokens -> photos.reconstructions")
+        .containsPattern(
+            "Photo topics \\(tiny-photo tokenizes the photos beside the ingest gate's pipeline\\): "
+                + "photos.images\\(\\d+\\), photos.tokens\\(\\d+\\), photos.reconstructions\\(\\d+\\), "
+                + "photos.dead-letters\\(\\d+\\)");
     // The Streams apps run; images and poison pills go in through the ingest gate, which
     // dead-letters the pills with their reasons.
     assertThat(text)
         .contains("Kafka Streams apps [ingest, generation, stats] starting")
         .contains("Streams apps {ingest=RUNNING, generation=RUNNING, stats=RUNNING}")
-        .contains("-> streaming 32 ImageEvents to image-ingest");
+        .contains("-> streaming 32 ImageEvents to image-ingest, the 2 photos to photos.images");
+    // The photos: tokenized and reconstructed by the photo model (8x8 RGB, 4 tokens of 4).
+    assertThat(text)
+        .containsPattern(
+            "Photos: 2 of 2 tokenized by tiny-photo:\\d+ on photos.tokens \\(4 x 4 FP16 = 32 bytes per"
+                + " photo; the 256x256 JPEG crops average \\d+ bytes\\), 2 reconstructed by it on"
+                + " photos.reconstructions");
     assertThat(text).contains("Dead letters (3, written by [softstream-ingest]):");
     assertThat(text)
         .containsPattern("poison-json-\\w+ +NotConfluentAvro")
         .containsPattern("poison-id-\\w+ +UnknownSchemaId")
         .containsPattern("poison-img-\\w+ +UndecodableImage");
-    // 20% of the 32 images (6) are re-sent under new ids once tokenized by the active version
-    // (fewer only if the workers swapped to it late): each is a cache hit.
-    int resent = resent(text, 32);
+    // 20% of the 30 images that went through the gate (6) are re-sent under new ids once tokenized
+    // by the active version (fewer only if the workers swapped to it late): each is a cache hit.
+    int resent = resent(text, 30);
     assertThat(resent).as(text).isBetween(1, 6);
     assertThat(text)
         .contains(
@@ -96,7 +138,7 @@ class DemoIT {
         .contains(
             "Registry subjects: [dead-letters-value, generated-images-value, generation-completions-value, "
                 + "generation-jobs-value, generation-requests-value, image-ingest-value, model-versions-value, "
-                + "reconstructions-value, softstream-ingest-token-cache-changelog-value, "
+                + "photos.images-value, photos.reconstructions-value, photos.tokens-value, reconstructions-value, softstream-ingest-token-cache-changelog-value, "
                 + "softstream-ingest-tokens-by-content-repartition-value, tokens-value]");
     assertThat(text)
         .contains("Published tiny as version 1 (ACTIVE)")
@@ -182,15 +224,19 @@ class DemoIT {
             "gen-unicorn-\\w+ +none yet: its job was dead-lettered \\(UnknownPrompt\\)");
     assertThat(text.lines().filter(l -> l.contains(" COMPLETE ")).count()).isEqualTo(5);
 
-    // The stats app's table for this run agrees with what was sent: 32 images reached the
-    // encoders (the re-sent ones did not), a token record for each image and re-sent image, the
-    // cache hits, 4 dead letters (3 poison pills, 1 bad generation request).
+    // The stats app's table for this run agrees with what was sent through the gate: 30 images
+    // reached the encoders (the re-sent ones did not; the photos have their own topics), a token
+    // record for each image and re-sent image, the cache hits, 4 dead letters (3 poison pills, 1
+    // bad
+    // generation request).
     assertThat(text)
         .contains("Pipeline statistics (stats app: http://127.0.0.1:")
-        .contains("/stats/1m?minutes=60, this run; every update also on topic pipeline-stats)")
         .contains(
-            "images in 32   tokens out "
-                + (32 + resent)
+            "/stats/1m?minutes=60, this run; every update also on topic pipeline-stats;"
+                + " the photos' topics are not in them)")
+        .contains(
+            "images in 30   tokens out "
+                + (30 + resent)
                 + "   cache hits "
                 + resent
                 + "   dead letters 4")
@@ -207,7 +253,7 @@ class DemoIT {
           Long.parseLong(
               row.replaceAll("^\\S+ +(demo-encode-\\d|- \\(token cache\\)) +(\\d+) .*$", "$2"));
     }
-    assertThat(tokensOut).as(text).isEqualTo(32 + resent);
+    assertThat(tokensOut).as(text).isEqualTo(30 + resent);
     assertThat(rows)
         .anySatisfy(
             r ->
