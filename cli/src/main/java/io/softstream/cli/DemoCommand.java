@@ -70,6 +70,15 @@ public final class DemoCommand implements Callable<Integer> {
   Path model;
 
   @Option(
+      names = "--warm-up",
+      defaultValue = "40",
+      description =
+          "Fashion-MNIST images sent through the gate and the encoders before the stream, not counted: a fresh "
+              + "process's first seconds run slower (JIT), and the stream's figures should be the pipeline's "
+              + "(default: ${DEFAULT-VALUE}; 0: none).")
+  int warmUp;
+
+  @Option(
       names = "--photo-model",
       paramLabel = "DIR",
       description =
@@ -144,6 +153,10 @@ public final class DemoCommand implements Callable<Integer> {
       throw new picocli.CommandLine.ParameterException(
           spec.commandLine(), "--generate-count " + generateCount + " is outside 1..16");
     }
+    if (warmUp < 0) {
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(), "--warm-up " + warmUp + " is negative");
+    }
     if (!(resendShare >= 0 && resendShare <= 1)) {
       throw new picocli.CommandLine.ParameterException(
           spec.commandLine(), "--resend-share " + resendShare + " is outside 0..1");
@@ -172,6 +185,7 @@ public final class DemoCommand implements Callable<Integer> {
                 photos == 0 || "none".equals(photoModel)
                     ? null
                     : photoModel != null ? Path.of(photoModel) : ShippedModels.photo(),
+                warmUp,
                 engine,
                 samples,
                 fashionImages,

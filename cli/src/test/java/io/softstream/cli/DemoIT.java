@@ -70,6 +70,8 @@ class DemoIT {
             model.toString(),
             "--photo-model",
             photoModel.toString(),
+            "--warm-up",
+            "8",
             "--engine",
             "pytorch",
             "--generator",
@@ -97,6 +99,9 @@ class DemoIT {
     assertThat(text)
         .contains("Kafka Streams apps [ingest, generation, stats] starting")
         .contains("Streams apps {ingest=RUNNING, generation=RUNNING, stats=RUNNING}")
+        .containsPattern(
+            "-> warm-up: 8 Fashion-MNIST images \\(the test images after the streamed ones; not in the"
+                + " figures below\\) through the gate and the encoders, one every 80 ms, 8 tokenized in")
         .contains("-> streaming 32 ImageEvents to image-ingest, the 2 photos to photos.images");
     // The photos: tokenized and reconstructed by the photo model (8x8 RGB, 4 tokens of 4).
     assertThat(text)
@@ -272,6 +277,8 @@ class DemoIT {
                 "--fashion-images",
                 "4",
                 "--photos",
+                "0",
+                "--warm-up",
                 "0",
                 "--model",
                 model.toString(),
