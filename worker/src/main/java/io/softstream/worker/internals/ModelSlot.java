@@ -46,6 +46,13 @@ import org.slf4j.LoggerFactory;
 public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(ModelSlot.class);
 
+  /**
+   * One fetch per cache folder at a time in this process: workers in one process sharing a cache
+   * (the demo's two encoders) fetched, hashed and unpacked the same artifact side by side; the
+   * second now waits and uses the first's.
+   */
+  private static final Map<Path, Object> FETCHING = new java.util.concurrent.ConcurrentHashMap<>();
+
   /** Opens a model folder, warms it up and self-checks it; throws if it must not serve. */
   public interface Loader<T> {
     T load(Path dir, ModelVersion version) throws Exception;
@@ -614,9 +621,16 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
                 + v.getVersion()
                 + "-"
                 + v.getSha256().substring(0, Math.min(12, v.getSha256().length())));
-    if (Files.isRegularFile(dir.resolve("model.json"))) {
-      return dir;
+    synchronized (FETCHING.computeIfAbsent(dir.toAbsolutePath().normalize(), d -> new Object())) {
+      if (Files.isRegularFile(dir.resolve("model.json"))) {
+        return dir;
+      }
+      return fetchInto(v, dir);
     }
+  }
+
+  /** Fetches {@code v}, verifies its SHA-256 and unpacks it into {@code dir}. */
+  private Path fetchInto(ModelVersion v, Path dir) throws Exception {
     byte[] bytes = artifacts.fetch(v);
     String sha = ModelArtifacts.sha256(bytes);
     if (!sha.equals(v.getSha256())) {

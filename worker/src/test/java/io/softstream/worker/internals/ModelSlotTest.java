@@ -317,4 +317,43 @@ class ModelSlotTest {
       assertThat(nice).containsExactly(Math.max(mine, LowPriority.NICE), mine);
     }
   }
+
+  @Test
+  void twoSlotsSharingACacheFetchAVersionOnce() throws Exception {
+    ModelVersion v2 = announce(2, ModelStatus.ACTIVE, "{\"v\": 2}");
+    java.util.concurrent.atomic.AtomicInteger fetches =
+        new java.util.concurrent.atomic.AtomicInteger();
+    List<ModelSlot<Engine>> slots = new ArrayList<>();
+    for (int i = 0; i < 2; i++) {
+      ModelSlot<Engine> s =
+          new ModelSlot<>(
+              new ModelSlot.Settings("m", ModelKind.ENCODER, 0, 0),
+              v -> {
+                fetches.incrementAndGet();
+                Thread.sleep(300); // a slow fetch: the other slot asks meanwhile
+                return artifacts.get(v.getVersion());
+              },
+              tmp.resolve("cache"),
+              (dir, v) -> new Engine(v.getVersion()),
+              metrics);
+      s.startOn("m", 1, new Engine(1));
+      slots.add(s);
+    }
+    List<Thread> feeds = new ArrayList<>();
+    for (ModelSlot<Engine> s : slots) {
+      Thread t = new Thread(() -> s.update(List.of(v2)));
+      t.start();
+      feeds.add(t);
+    }
+    for (Thread t : feeds) {
+      t.join(20_000);
+    }
+    assertThat(fetches.get()).as("the second slot used the first one's unpacked copy").isEqualTo(1);
+    for (ModelSlot<Engine> s : slots) {
+      try (ModelSlot.Lease<Engine> lease = s.begin()) {
+        assertThat(lease.model().version()).isEqualTo(2);
+      }
+      s.close();
+    }
+  }
 }
