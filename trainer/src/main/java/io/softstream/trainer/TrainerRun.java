@@ -178,7 +178,7 @@ public final class TrainerRun {
           try (InputStream in = Files.newInputStream(ckpt.resolve("ema.ndlist"))) {
             NDList e = NDList.decode(root, in);
             for (int i = 0; i < ema.size(); i++) {
-              ema.get(i).set(e.get(i).toFloatArray());
+              AdamW.copyInPlace(e.get(i), ema.get(i));
             }
           }
         }
