@@ -171,12 +171,13 @@ public final class TrainerRun {
         }
       }
       if (resume) {
-        try (InputStream in = Files.newInputStream(ckpt.resolve("optimizer.ndlist"))) {
-          opt.load(NDList.decode(root, in));
+        try (InputStream in = Files.newInputStream(ckpt.resolve("optimizer.ndlist"));
+            NDList saved = NDList.decode(root, in)) {
+          opt.load(saved);
         }
         if (!ema.isEmpty()) {
-          try (InputStream in = Files.newInputStream(ckpt.resolve("ema.ndlist"))) {
-            NDList e = NDList.decode(root, in);
+          try (InputStream in = Files.newInputStream(ckpt.resolve("ema.ndlist"));
+              NDList e = NDList.decode(root, in)) {
             for (int i = 0; i < ema.size(); i++) {
               AdamW.copyInPlace(e.get(i), ema.get(i));
             }
