@@ -1,5 +1,6 @@
 package io.softstream.topology.streams;
 
+import java.util.Map;
 import org.apache.kafka.streams.Topology;
 
 /**
@@ -34,4 +35,12 @@ public interface StreamsApp {
 
   /** The app's topology under {@code settings}; pure, safe to call many times. */
   Topology topology(StreamsSettings settings);
+
+  /**
+   * Kafka Streams settings this app needs other than the common ones of {@link
+   * StreamsSettings#streamsProperties}; a pass-through key of the same name still wins.
+   */
+  default Map<String, Object> streamsDefaults() {
+    return Map.of();
+  }
 }

@@ -207,12 +207,10 @@ public final class StreamsSettings extends AbstractConfig {
                     true))));
   }
 
-  /** The ingest gate's app name ({@code IngestGateApp.NAME}), the one app on every image's path. */
-  static final String INGEST_GATE = "ingest";
-
   /**
    * The {@link StreamsConfig} of one app: exactly_once_v2, explicit names enforced, dead-letter
-   * exception handlers, then every pass-through key (which may override these).
+   * exception handlers, the app's own {@link StreamsApp#streamsDefaults()}, then every pass-through
+   * key (which may override these).
    */
   public Properties streamsProperties(String app) {
     Properties p = new Properties();
@@ -237,12 +235,10 @@ public final class StreamsSettings extends AbstractConfig {
     // written (CONCURRENT_TRANSACTIONS): retried after the default 100 ms, that held every image
     // passing the gate for a tenth of a second, several times a second.
     p.put(StreamsConfig.producerPrefix("retry.backoff.ms"), 10);
-    // Every image passes the ingest gate through a repartition topic, i.e. two transactions:
-    // committing every 50 ms instead of 100 took the demo's send-to-token latency from ~320 to
-    // ~220 ms (p50, steady stream). A pass-through commit.interval.ms still wins.
-    if (app.equals(INGEST_GATE)) {
-      p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 50);
-    }
+    StreamsApps.known().stream()
+        .filter(a -> a.name().equals(app))
+        .findFirst()
+        .ifPresent(a -> p.putAll(a.streamsDefaults()));
     p.put(DEAD_LETTER_TOPIC, topics().deadLetters());
     p.put(APP_NAME, applicationId(app));
     p.putAll(serdeConfig());

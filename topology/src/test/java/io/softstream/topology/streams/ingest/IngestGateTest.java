@@ -248,13 +248,15 @@ class IngestGateTest {
   }
 
   @Test
-  void theGateCommitsTwiceAsOftenAsTheOtherAppsUnlessTold() {
+  void theGateCommitsTwiceAsOftenAndPollsShorterThanTheOtherAppsUnlessTold() {
     StreamsSettings settings = new StreamsSettings(props(Map.of()));
     assertThat(settings.streamsProperties(IngestGateApp.NAME))
         .containsEntry(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 50)
+        .containsEntry(StreamsConfig.POLL_MS_CONFIG, 10L)
         .containsEntry(StreamsConfig.producerPrefix("retry.backoff.ms"), 10);
     assertThat(settings.streamsProperties("stats"))
-        .doesNotContainKey(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG);
+        .doesNotContainKey(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG)
+        .doesNotContainKey(StreamsConfig.POLL_MS_CONFIG);
     StreamsSettings told =
         new StreamsSettings(props(Map.of(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "200")));
     assertThat(told.streamsProperties(IngestGateApp.NAME))
