@@ -166,8 +166,13 @@ public final class DemoCommand implements Callable<Integer> {
     }
     // The demo starts on the first shipped run so that it can show the swap to the stronger one.
     Path modelDir = model != null ? model : ShippedModels.fashionMnistFirst();
-    List<SampleImages.Sample> samples = new ArrayList<>(SampleImages.fashionMnist(fashionImages));
+    // The warm-up images are the test images after the streamed ones: one read of the split.
+    List<SampleImages.Sample> fashion = SampleImages.fashionMnist(fashionImages + warmUp);
+    List<SampleImages.Sample> samples =
+        new ArrayList<>(fashion.subList(0, Math.min(fashionImages, fashion.size())));
     samples.addAll(SampleImages.photos(photos, 7));
+    List<SampleImages.Sample> warmUpSamples =
+        fashion.subList(Math.min(fashionImages, fashion.size()), fashion.size());
     Path generatorDir = noGeneration ? null : generator != null ? generator : shippedGenerator();
     Path generationTokenizer =
         generatorDir == null ? null : generationTokenizer(generatorDir, modelDir);
@@ -185,7 +190,7 @@ public final class DemoCommand implements Callable<Integer> {
                 photos == 0 || "none".equals(photoModel)
                     ? null
                     : photoModel != null ? Path.of(photoModel) : ShippedModels.photo(),
-                warmUp,
+                warmUpSamples,
                 engine,
                 samples,
                 fashionImages,

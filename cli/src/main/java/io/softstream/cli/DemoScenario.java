@@ -86,7 +86,8 @@ final class DemoScenario {
    * @param generator null: no generation worker and no generation requests ({@code skipReason} says
    *     why)
    * @param generationTokenizer the tokenizer that decodes the generator's tokens
-   * @param warmUp images sent through the gate before the stream, not counted (see {@link #warmUp})
+   * @param warmUp Fashion-MNIST images sent through the gate before the stream, not counted (see
+   *     {@link #warmUp})
    * @param photoModel the tokenizer of the photos, which go to their own topics ({@link
    *     #PHOTO_PREFIX}) with their own encode and decode worker; null: photos go through the ingest
    *     gate to {@code model} like the Fashion-MNIST images
@@ -97,7 +98,7 @@ final class DemoScenario {
       Path model,
       Path nextModel,
       Path photoModel,
-      int warmUp,
+      List<SampleImages.Sample> warmUp,
       String engine,
       List<SampleImages.Sample> samples,
       int fashionImages,
@@ -575,7 +576,7 @@ final class DemoScenario {
 
   /** Whether {@code s} goes to the photos' topics rather than through the ingest gate. */
   private boolean isPhoto(SampleImages.Sample s) {
-    return photoTopics != null && s.label().equals("photo");
+    return photoTopics != null && s.isPhoto();
   }
 
   /** How many of the images sent go to the photos' topics. */
@@ -608,14 +609,11 @@ final class DemoScenario {
    */
   private void warmUp(SchemaRegistryClient registry, StreamsRunner apps, Instant statsFrom)
       throws Exception {
-    if (setup.warmUp() == 0) {
+    List<SampleImages.Sample> warm = setup.warmUp();
+    if (warm.isEmpty()) {
       return;
     }
     Map<String, Long> before = statsCounts(apps, statsFrom);
-    List<SampleImages.Sample> all =
-        SampleImages.fashionMnist(setup.fashionImages() + setup.warmUp());
-    List<SampleImages.Sample> warm =
-        all.subList(Math.min(setup.fashionImages(), all.size()), all.size());
     long t0 = System.nanoTime();
     sendImages(
         registry,

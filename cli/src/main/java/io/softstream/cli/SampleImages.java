@@ -25,6 +25,9 @@ final class SampleImages {
   static final Path MATE_BACKGROUNDS = Path.of("/usr/share/backgrounds/mate");
   static final List<String> FASHION_LABELS = FashionMnist.LABELS;
 
+  /** The label of every photo sample. */
+  static final String PHOTO_LABEL = "photo";
+
   /** One encoded image and where it came from. */
   record Sample(
       String id,
@@ -33,7 +36,12 @@ final class SampleImages {
       byte[] bytes,
       int width,
       int height,
-      String label) {}
+      String label) {
+    /** A photo crop of {@link #photos}, not a Fashion-MNIST image. */
+    boolean isPhoto() {
+      return PHOTO_LABEL.equals(label);
+    }
+  }
 
   private SampleImages() {}
 
@@ -91,7 +99,7 @@ final class SampleImages {
               encode(crop, "jpg"),
               256,
               256,
-              "photo"));
+              PHOTO_LABEL));
     }
     return out;
   }

@@ -49,7 +49,8 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
   /**
    * One fetch per cache folder at a time in this process: workers in one process sharing a cache
    * (the demo's two encoders) fetched, hashed and unpacked the same artifact side by side; the
-   * second now waits and uses the first's.
+   * second now waits and uses the first's. Keyed by the cache folder, not the version, so the map
+   * holds one lock per cache, however many versions come.
    */
   private static final Map<Path, Object> FETCHING = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -621,7 +622,8 @@ public final class ModelSlot<T extends AutoCloseable> implements AutoCloseable {
                 + v.getVersion()
                 + "-"
                 + v.getSha256().substring(0, Math.min(12, v.getSha256().length())));
-    synchronized (FETCHING.computeIfAbsent(dir.toAbsolutePath().normalize(), d -> new Object())) {
+    synchronized (
+        FETCHING.computeIfAbsent(cacheDir.toAbsolutePath().normalize(), d -> new Object())) {
       if (Files.isRegularFile(dir.resolve("model.json"))) {
         return dir;
       }
