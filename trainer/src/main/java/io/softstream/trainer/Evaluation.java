@@ -319,7 +319,9 @@ public final class Evaluation {
   }
 
   /**
-   * Mean PSNR of the model and of the mean colour per pixel-std bucket ({@code psnr_by_detail}).
+   * Mean PSNR of the model and of the mean colour per pixel-std bucket ({@code psnr_by_detail}),
+   * and the bucket's mean std: two sets' buckets hold crops of different detail within their bounds
+   * (a set whose crops sit near a bucket's upper bound scores lower in it).
    */
   static final class DetailBuckets {
     static final double[] UPPER = {2.55, 5.1, 12.75, 25.5, Double.POSITIVE_INFINITY};
@@ -327,6 +329,7 @@ public final class Evaluation {
     private final int[] count = new int[UPPER.length];
     private final double[] model = new double[UPPER.length];
     private final double[] mean = new double[UPPER.length];
+    private final double[] stds = new double[UPPER.length];
 
     void add(double std, double modelPsnr, double meanColourPsnr) {
       int k = 0;
@@ -336,6 +339,7 @@ public final class Evaluation {
       count[k]++;
       model[k] += modelPsnr;
       mean[k] += meanColourPsnr;
+      stds[k] += std;
     }
 
     Map<String, Object> toMap() {
@@ -345,6 +349,7 @@ public final class Evaluation {
         b.put("images", count[k]);
         b.put("psnr", count[k] == 0 ? null : model[k] / count[k]);
         b.put("mean_colour_psnr", count[k] == 0 ? null : mean[k] / count[k]);
+        b.put("mean_std", count[k] == 0 ? null : stds[k] / count[k]);
         m.put(NAMES[k], b);
       }
       return m;

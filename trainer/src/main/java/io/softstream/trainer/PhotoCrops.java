@@ -192,7 +192,10 @@ public final class PhotoCrops {
    * (models/softvq-photo-64: a flat magenta comes back at 8 dB). With {@code colour}, half of the
    * crops get one of the 6 channel orders and, half of those times, inverted values (exact on [-1,
    * 1]); then a {@code syntheticShare} of the crops is replaced by a flat colour or a smooth linear
-   * gradient (up to ±32 grey levels across the crop) around a colour uniform in the cube.
+   * gradient (up to ±32 grey levels across the crop) around a colour drawn uniform in [-1.5, 1.5]
+   * per channel and clipped to the cube, so a third of its channels sit at 0 or 255: the pictures
+   * rarely reach the gamut's edge, and with colours uniform inside the cube alone flat saturated
+   * colours (pure blue, cyan, yellow) still came back at 28-31 dB against 54-61 dB for greys.
    */
   public static void augment(Dataset d, boolean colour, float syntheticShare, long seed) {
     int s = d.size(), plane = s * s, per = d.channels() * plane;
@@ -218,7 +221,7 @@ public final class PhotoCrops {
         double angle = r.nextDouble() * 2 * Math.PI;
         boolean flat = r.nextBoolean();
         for (int c = 0; c < d.channels(); c++) {
-          float base = r.nextFloat() * 2 - 1;
+          float base = Math.max(-1, Math.min(1, r.nextFloat() * 3 - 1.5f));
           float slope = flat ? 0 : (r.nextFloat() * 2 - 1) * 0.25f; // 0.25 = 32 grey levels
           for (int y = 0; y < s; y++) {
             for (int x = 0; x < s; x++) {

@@ -166,11 +166,14 @@ class EvaluationColourTest {
     assertThat(b.get("std<2.55"))
         .containsEntry("images", 2)
         .containsEntry("psnr", 100.0)
-        .containsEntry("mean_colour_psnr", 100.0);
+        .containsEntry("mean_colour_psnr", 100.0)
+        .containsEntry("mean_std", 0.0);
     // sqrt(1600 / 3) = 23.1 -> the std<25.5 bucket; the identity codec is exact.
     assertThat(b.get("std<25.5")).containsEntry("images", 1).containsEntry("psnr", 100.0);
     assertThat((Double) b.get("std<25.5").get("mean_colour_psnr"))
         .isCloseTo(detailed, within(0.05));
+    assertThat((Double) b.get("std<25.5").get("mean_std"))
+        .isCloseTo(Math.sqrt(1600.0 / 3), within(0.05));
     assertThat(b.get("std>=25.5")).containsEntry("images", 0).containsEntry("psnr", null);
   }
 }

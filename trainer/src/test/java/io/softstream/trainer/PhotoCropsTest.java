@@ -157,7 +157,7 @@ class PhotoCropsTest {
     Dataset again = PhotoCrops.load(dirs, false, 40, 64, 512, 7, null);
     PhotoCrops.augment(again, true, 0.25f, 7);
     assertThat(aug.pixels()).as("deterministic by seed").isEqualTo(again.pixels());
-    int plane = 64 * 64, per = 3 * plane, same = 0, recoloured = 0, synthetic = 0;
+    int plane = 64 * 64, per = 3 * plane, same = 0, recoloured = 0, synthetic = 0, atEdge = 0;
     for (int i = 0; i < 40; i++) {
       float[] p = java.util.Arrays.copyOfRange(plain.pixels(), i * per, (i + 1) * per);
       float[] a = java.util.Arrays.copyOfRange(aug.pixels(), i * per, (i + 1) * per);
@@ -184,6 +184,10 @@ class PhotoCropsTest {
         recoloured++;
       } else {
         synthetic++;
+        for (int c = 0; c < 3; c++) {
+          float centre = a[c * plane + 32 * 64 + 32];
+          atEdge += Math.abs(centre) == 1f ? 1 : 0;
+        }
         // Flat or a gentle ramp: neighbours differ by at most 0.5 / 64 per pixel and channel.
         for (int c = 0; c < 3; c++) {
           for (int j = 1; j < 64; j++) {
@@ -199,6 +203,9 @@ class PhotoCropsTest {
     assertThat(same).isBetween(8, 30);
     assertThat(recoloured).isBetween(5, 30);
     assertThat(synthetic).isBetween(3, 20);
+    assertThat(atEdge)
+        .as("channels of synthetic crops at the gamut's edge (0 or 255), of " + 3 * synthetic)
+        .isBetween(1, 3 * synthetic - 1);
   }
 
   @Test
