@@ -79,8 +79,9 @@ public final class IngestGateApp implements StreamsApp {
    * Every image crosses the gate in two transactions (its content-hash repartition topic), so the
    * gate commits every 50 ms instead of Kafka Streams' 100 (the demo's send-to-token p50 went from
    * ~320 to ~220 ms), and polls for at most 10 ms instead of 100: a commit is only made between
-   * polls, and the second transaction of a lone image waited for the next image or the poll's
-   * timeout (the gate's share of the demo's latency: p99 206 -> 92 ms).
+   * polls, so the second transaction of a lone image could wait for the next image or the poll's
+   * timeout (demo, four runs each, interleaved: largest gap between token records 206-248 ->
+   * 172-202 ms, p99 277-291 -> 215-280 ms, p50 139-149 -> 150-158 ms).
    */
   @Override
   public Map<String, Object> streamsDefaults() {
