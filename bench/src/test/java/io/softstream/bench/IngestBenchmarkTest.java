@@ -76,6 +76,7 @@ class IngestBenchmarkTest {
     assertThat(json.get("gate_hit_forwarded").asInt()).isZero();
     assertThat(json.get("hit_latency_samples").asInt()).isEqualTo(30);
     assertThat(json.get("worker").get("images").asInt()).isEqualTo(30);
+    assertThat(json.get("worker_images_per_s").asDouble()).isPositive();
     assertThat(json.get("gate_vs_worker").isNumber()).isTrue();
     assertThat(progress.toString()).contains("gate / encode worker:");
   }
