@@ -61,7 +61,7 @@ public final class Quantizer extends AbstractBlock {
 
   /** L2-normalises along the last axis, as torch's F.normalize (norm clamped at 1e-12). */
   public static NDArray l2normalize(NDArray x) {
-    return x.div(x.norm(new int[] {-1}, true).maximum(NORM_EPS));
+    return x.div(Scalars.maximum(x.norm(new int[] {-1}, true), NORM_EPS));
   }
 
   @Override
@@ -83,15 +83,17 @@ public final class Quantizer extends AbstractBlock {
     NDArray zq;
     NDArray aux;
     if (cfg.quantizer().equals("softvq")) {
-      NDArray probs = logits.div(cfg.tau()).softmax(-1);
+      NDArray probs = Scalars.div(logits, cfg.tau()).softmax(-1);
       zq = probs.matMul(cb);
-      aux = entropyLoss(logits.reshape(-1, k), cfg.entropyTemperature()).mul(cfg.entropyWeight());
+      aux =
+          Scalars.mul(
+              entropyLoss(logits.reshape(-1, k), cfg.entropyTemperature()), cfg.entropyWeight());
     } else {
       NDArray c = idx.oneHot(k, DataType.FLOAT32).matMul(cb);
       zq = zf.add(c.sub(zf).stopGradient());
       NDArray codebookLoss = c.sub(zf.stopGradient()).square().mean();
       NDArray commit = zf.sub(c.stopGradient()).square().mean();
-      aux = codebookLoss.add(commit.mul(cfg.commitmentWeight()));
+      aux = codebookLoss.add(Scalars.mul(commit, cfg.commitmentWeight()));
     }
     zq = zq.reshape(g, b, per, d).transpose(1, 0, 2, 3).reshape(b, n, d);
     idx = idx.reshape(g, b, per).transpose(1, 0, 2).reshape(b, n);
@@ -103,7 +105,7 @@ public final class Quantizer extends AbstractBlock {
    * softmax(logits/t)}; rows are tokens. Matches {@code compute_entropy_loss} of the official code.
    */
   public static NDArray entropyLoss(NDArray logits, float temperature) {
-    NDArray a = logits.div(temperature);
+    NDArray a = Scalars.div(logits, temperature);
     NDArray probs = a.softmax(-1);
     NDArray logProbs = a.logSoftmax(-1);
     NDArray sampleEntropy = probs.mul(logProbs).sum(new int[] {-1}).neg().mean();

@@ -143,6 +143,8 @@ public final class AdamW {
    * and the checkpoint's decoded arrays left open, every resumed photo run skipped a third of its
    * steps as non-finite gradients, a different third in every process for the same weights and
    * batch; copied so and with the decoded arrays closed, 1 in 50 (restoring nothing: 0 in 50).
+   * Those and the clusters of skips in long runs were constants of the graph freed before the
+   * backward pass, see {@link io.softstream.model.Scalars}.
    */
   static void copyInPlace(NDArray from, NDArray to) {
     to.set(new NDIndex("..."), from);

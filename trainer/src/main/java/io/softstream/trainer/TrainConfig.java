@@ -64,8 +64,11 @@ import java.util.Map;
  * @param initFrom model directory whose encoder/decoder weights start the run (fine-tuning; its
  *     architecture must equal {@code model}); null = fresh initialisation
  * @param recLoss reconstruction loss: "mse" (the batch's mean squared error) or "log_mse" (the mean
- *     over images of log(mse_i + 1e-5): every image counts the same in dB, so a near-flat crop's
- *     small error is not drowned by a detailed crop's large one; 1e-5 caps the weight at ~56 dB)
+ *     over images of log(mse_i + log_mse_eps): every image counts the same in dB, so a near-flat
+ *     crop's small error is not drowned by a detailed crop's large one)
+ * @param logMseEps the floor added to each image's MSE under "log_mse": it caps an image's weight
+ *     where its PSNR passes 10 log10(4 / eps) (1e-5: ~56 dB; 1e-4: ~46 dB, more weight left for
+ *     detailed crops)
  */
 public record TrainConfig(
     String name,
@@ -106,7 +109,8 @@ public record TrainConfig(
     int evalImages,
     int probeTrainImages,
     String initFrom,
-    String recLoss) {
+    String recLoss,
+    float logMseEps) {
 
   /** Checks ranges. */
   public TrainConfig {
@@ -142,6 +146,9 @@ public record TrainConfig(
     }
     if (!"mse".equals(recLoss) && !"log_mse".equals(recLoss)) {
       throw new IllegalArgumentException("rec_loss must be mse or log_mse, got " + recLoss);
+    }
+    if (!(logMseEps > 0)) {
+      throw new IllegalArgumentException("log_mse_eps must be > 0, got " + logMseEps);
     }
     if (!"teacher".equals(alignTarget) && !"hog".equals(alignTarget)) {
       throw new IllegalArgumentException("align_target must be teacher or hog, got " + alignTarget);
@@ -197,7 +204,8 @@ public record TrainConfig(
         10000,
         10000,
         null,
-        "mse");
+        "mse",
+        1e-5f);
   }
 
   /** Reads a JSON file on top of {@link #defaults()}. */
@@ -316,6 +324,7 @@ public record TrainConfig(
         evalImages,
         probeTrainImages,
         initFrom,
-        recLoss);
+        recLoss,
+        logMseEps);
   }
 }

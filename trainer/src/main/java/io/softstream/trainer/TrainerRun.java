@@ -8,7 +8,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.NDScope;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.Activation;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.SequentialBlock;
@@ -20,6 +19,7 @@ import ai.djl.util.Pair;
 import io.softstream.model.ModelCard;
 import io.softstream.model.ModelDir;
 import io.softstream.model.Quantizer;
+import io.softstream.model.Scalars;
 import io.softstream.model.TeacherClassifier;
 import io.softstream.model.TokenDecoder;
 import io.softstream.model.TokenEncoder;
@@ -205,7 +205,7 @@ public final class TrainerRun {
             NDList e = enc.forward(ps, new NDList(x), true);
             NDArray zq = e.get(0);
             NDArray y = dec.forward(ps, new NDList(zq), true).singletonOrThrow();
-            NDArray rec = reconstructionLoss(y, x, cfg.recLoss());
+            NDArray rec = reconstructionLoss(y, x, cfg.recLoss(), cfg.logMseEps());
             NDArray loss = rec.add(e.get(1));
             if (proj != null) {
               NDArray feats =
@@ -214,7 +214,7 @@ public final class TrainerRun {
                       : teacher.forward(ps, new NDList(x), false).get(1).stopGradient();
               NDArray al =
                   alignLoss(proj.forward(ps, new NDList(zq), true).singletonOrThrow(), feats);
-              loss = loss.add(al.mul(cfg.alignWeight()));
+              loss = loss.add(Scalars.mul(al, cfg.alignWeight()));
               parts[3] = al.getFloat();
             }
             gc.backward(loss);
@@ -413,6 +413,9 @@ public final class TrainerRun {
             + cfg.gradClip());
     m.put("ema_decay", cfg.emaDecay());
     m.put("rec_loss", cfg.recLoss());
+    if ("log_mse".equals(cfg.recLoss())) {
+      m.put("log_mse_eps", cfg.logMseEps());
+    }
     m.put("seed", cfg.seed());
     m.put("align", cfg.align());
     m.put("align_weight", cfg.alignWeight());
@@ -480,21 +483,19 @@ public final class TrainerRun {
   static Block projector(int hidden, int featDim) {
     return new SequentialBlock()
         .add(Linear.builder().setUnits(hidden).build())
-        .add(l -> new NDList(Activation.swish(l.singletonOrThrow(), 1f)))
+        .add(l -> new NDList(Scalars.silu(l.singletonOrThrow())))
         .add(Linear.builder().setUnits(hidden).build())
-        .add(l -> new NDList(Activation.swish(l.singletonOrThrow(), 1f)))
+        .add(l -> new NDList(Scalars.silu(l.singletonOrThrow())))
         .add(Linear.builder().setUnits(featDim).build());
   }
 
   /** Per-image log MSE: the mean over the batch of log(mse_i + eps), see {@link TrainConfig}. */
-  static final float LOG_MSE_EPS = 1e-5f;
-
-  static NDArray reconstructionLoss(NDArray y, NDArray x, String kind) {
+  static NDArray reconstructionLoss(NDArray y, NDArray x, String kind, float eps) {
     NDArray se = y.sub(x).square();
     if ("mse".equals(kind)) {
       return se.mean();
     }
-    return se.reshape(se.getShape().get(0), -1).mean(new int[] {1}).add(LOG_MSE_EPS).log().mean();
+    return se.reshape(se.getShape().get(0), -1).mean(new int[] {1}).add(eps).log().mean();
   }
 
   /**

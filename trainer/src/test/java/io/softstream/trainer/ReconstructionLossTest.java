@@ -21,7 +21,7 @@ class ReconstructionLossTest {
   void mseIsTheBatchMean() {
     try (NDManager m = NDManager.newBaseManager()) {
       NDArray[] p = pair(m);
-      float mse = TrainerRun.reconstructionLoss(p[0], p[1], "mse").getFloat();
+      float mse = TrainerRun.reconstructionLoss(p[0], p[1], "mse", 1e-5f).getFloat();
       assertThat(mse).isCloseTo((0.01f + 1e-6f) / 2, within(1e-7f));
     }
   }
@@ -30,8 +30,8 @@ class ReconstructionLossTest {
   void logMseCountsEveryImageTheSameInDecibels() {
     try (NDManager m = NDManager.newBaseManager()) {
       NDArray[] p = pair(m);
-      float loss = TrainerRun.reconstructionLoss(p[0], p[1], "log_mse").getFloat();
-      double eps = TrainerRun.LOG_MSE_EPS;
+      float eps = TrainConfig.defaults().logMseEps();
+      float loss = TrainerRun.reconstructionLoss(p[0], p[1], "log_mse", eps).getFloat();
       double want = (Math.log(0.01 + eps) + Math.log(1e-6 + eps)) / 2;
       assertThat((double) loss).isCloseTo(want, within(1e-4));
       // The near-exact image weighs as much as the poor one, where MSE lets it vanish: halving the
@@ -40,8 +40,30 @@ class ReconstructionLossTest {
           m.create(
               new float[] {0.1f, 0.1f, 0.1f, 0.1f, 5e-4f, 5e-4f, 5e-4f, 5e-4f},
               new Shape(2, 1, 2, 2));
-      float logBetter = TrainerRun.reconstructionLoss(better, p[1], "log_mse").getFloat();
+      float logBetter = TrainerRun.reconstructionLoss(better, p[1], "log_mse", eps).getFloat();
       assertThat(loss - logBetter).isGreaterThan(0.01f);
+    }
+  }
+
+  @Test
+  void aLargerFloorLeavesMoreWeightOnTheDetailedImage() {
+    try (NDManager m = NDManager.newBaseManager()) {
+      NDArray[] p = pair(m);
+      // d loss / d mse_i = 1 / (B (mse_i + eps)): the ratio of the near-exact image's weight to the
+      // poor one's is (0.01 + eps) / (1e-6 + eps), ~910 at 1e-5 and ~100 at 1e-4.
+      for (float eps : new float[] {1e-5f, 1e-4f}) {
+        double want = (Math.log(0.01 + eps) + Math.log(1e-6 + eps)) / 2;
+        float loss = TrainerRun.reconstructionLoss(p[0], p[1], "log_mse", eps).getFloat();
+        assertThat((double) loss).isCloseTo(want, within(1e-4));
+      }
+      assertThatThrownBy(
+              () -> TrainConfig.defaults().withOverrides(java.util.Map.of("log_mse_eps", "0")))
+          .hasMessageContaining("log_mse_eps must be > 0");
+      assertThat(
+              TrainConfig.defaults()
+                  .withOverrides(java.util.Map.of("log_mse_eps", "1e-4"))
+                  .logMseEps())
+          .isEqualTo(1e-4f);
     }
   }
 

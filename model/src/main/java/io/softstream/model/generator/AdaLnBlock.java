@@ -11,6 +11,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.util.PairList;
 import io.softstream.model.Attention;
+import io.softstream.model.Scalars;
 
 /**
  * DiT block with adaLN-Zero conditioning.
@@ -66,9 +67,7 @@ public final class AdaLnBlock extends AbstractBlock {
     NDArray x = inputs.get(0);
     NDArray c = inputs.get(1);
     NDList mod =
-        ada.forward(ps, new NDList(Activation.swish(c, 1f)), training)
-            .singletonOrThrow()
-            .split(6, 1);
+        ada.forward(ps, new NDList(Scalars.silu(c)), training).singletonOrThrow().split(6, 1);
     NDArray h = modulate(layerNorm(x), mod.get(0), mod.get(1));
     NDArray o = Attention.selfAttention(ps, qkv, proj, h, heads, training);
     x = x.add(o.mul(mod.get(2).expandDims(1)));

@@ -6,12 +6,12 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
-import ai.djl.nn.Activation;
 import ai.djl.nn.Parameter;
 import ai.djl.nn.core.Linear;
 import ai.djl.training.ParameterStore;
 import ai.djl.training.initializer.NormalInitializer;
 import ai.djl.util.PairList;
+import io.softstream.model.Scalars;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -163,7 +163,7 @@ public final class Generator extends AbstractBlock {
             .singletonOrThrow()
             .add(m.create(pos, new Shape(1, cfg.tokens(), d)));
     NDArray te = tFc1.forward(ps, new NDList(timeFeatures(t)), training).singletonOrThrow();
-    te = tFc2.forward(ps, new NDList(Activation.swish(te, 1f)), training).singletonOrThrow();
+    te = tFc2.forward(ps, new NDList(Scalars.silu(te)), training).singletonOrThrow();
     // One-hot matmul rather than gather: differentiable and the same on every engine.
     NDArray table = ps.getValue(classEmbed, m.getDevice(), training);
     // PyTorch's DJL binding has no oneHot: compare against 0..numClasses instead.
@@ -176,10 +176,7 @@ public final class Generator extends AbstractBlock {
       h = blk.forward(ps, new NDList(h, c), training).singletonOrThrow();
     }
     NDList mod =
-        finalAda
-            .forward(ps, new NDList(Activation.swish(c, 1f)), training)
-            .singletonOrThrow()
-            .split(2, 1);
+        finalAda.forward(ps, new NDList(Scalars.silu(c)), training).singletonOrThrow().split(2, 1);
     h = AdaLnBlock.modulate(AdaLnBlock.layerNorm(h), mod.get(0), mod.get(1));
     return new NDList(out.forward(ps, new NDList(h), training).singletonOrThrow());
   }
