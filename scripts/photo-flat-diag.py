@@ -45,7 +45,8 @@ for src in srcs:
     std = np.sqrt(((X - X.mean(axis=(2, 3), keepdims=True))**2).mean(axis=(1, 2, 3)))
     flat = std < 5.1
     print(f'== {src}: {len(x)} crops, {flat.sum()} near-flat (std<5.1)')
-    for name, sel in [('std<2.55', std < 2.55), ('std<5.1', (std >= 2.55) & (std < 5.1)), ('std<12.75', (std >= 5.1) & (std < 12.75))]:
+    for name, sel in [('std<2.55', std < 2.55), ('std<5.1', (std >= 2.55) & (std < 5.1)), ('std<12.75', (std >= 5.1) & (std < 12.75)),
+                      ('std<25.5', (std >= 12.75) & (std < 25.5)), ('std>=25.5', std >= 25.5)]:
         if sel.sum() == 0: continue
         Xs, Ys, Yrs = X[sel], Y[sel], Yr[sel]
         mse = ((Xs - Ys)**2).mean(axis=(1, 2, 3))

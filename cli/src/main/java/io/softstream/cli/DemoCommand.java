@@ -168,11 +168,10 @@ public final class DemoCommand implements Callable<Integer> {
     Path modelDir = model != null ? model : ShippedModels.fashionMnistFirst();
     // The warm-up images are the test images after the streamed ones: one read of the split.
     List<SampleImages.Sample> fashion = SampleImages.fashionMnist(fashionImages + warmUp);
-    List<SampleImages.Sample> samples =
-        new ArrayList<>(fashion.subList(0, Math.min(fashionImages, fashion.size())));
+    int streamed = Math.min(fashionImages, fashion.size());
+    List<SampleImages.Sample> samples = new ArrayList<>(fashion.subList(0, streamed));
     samples.addAll(SampleImages.photos(photos, 7));
-    List<SampleImages.Sample> warmUpSamples =
-        fashion.subList(Math.min(fashionImages, fashion.size()), fashion.size());
+    List<SampleImages.Sample> warmUpSamples = fashion.subList(streamed, fashion.size());
     Path generatorDir = noGeneration ? null : generator != null ? generator : shippedGenerator();
     Path generationTokenizer =
         generatorDir == null ? null : generationTokenizer(generatorDir, modelDir);
