@@ -35,10 +35,7 @@ public final class Attention {
     NDArray q = qkvOut.get(0);
     NDArray k = qkvOut.get(1);
     NDArray v = qkvOut.get(2);
-    NDArray attn =
-        q.matMul(k.transpose(0, 1, 3, 2))
-            .mul(Scalars.of(q.getManager(), 1.0 / Math.sqrt(hd)))
-            .softmax(-1);
+    NDArray attn = Scalars.mul(q.matMul(k.transpose(0, 1, 3, 2)), 1.0 / Math.sqrt(hd)).softmax(-1);
     NDArray o = attn.matMul(v).transpose(0, 2, 1, 3).reshape(b, t, dim);
     return proj.forward(ps, new NDList(o), training).singletonOrThrow();
   }

@@ -21,7 +21,7 @@ public final class Scalars {
   private Scalars() {}
 
   /** A 0-d float32 constant whose storage PyTorch owns. */
-  public static NDArray of(NDManager manager, double value) {
+  private static NDArray of(NDManager manager, double value) {
     return manager.full(new Shape(), (float) value);
   }
 

@@ -15,6 +15,21 @@ import org.junit.jupiter.api.Test;
 
 class ScalarsTest {
   /**
+   * Three garbage collections, each followed by 300 new 0-d arrays of 1e30 (small native buffers
+   * that take the place of freed ones); the caller closes them after its backward pass.
+   */
+  private static List<NDArray> churnNativeMemory(NDManager m) {
+    List<NDArray> held = new ArrayList<>();
+    for (int round = 0; round < 3; round++) {
+      System.gc();
+      for (int i = 0; i < 300; i++) {
+        held.add(m.create(1e30f));
+      }
+    }
+    return held;
+  }
+
+  /**
    * d/dx of sum(op(x)) for x = 0.5..., with garbage collections and freshly written small native
    * buffers between the forward and the backward pass: where the op's constant lives in memory that
    * was freed (DJL's {@code x.div(0.07f)}), its memory is reused by these buffers and the gradient
@@ -25,13 +40,7 @@ class ScalarsTest {
     x.setRequiresGradient(true);
     try (GradientCollector gc = Engine.getEngine("PyTorch").newGradientCollector()) {
       NDArray y = op.apply(x).sum();
-      List<NDArray> churn = new ArrayList<>();
-      for (int round = 0; round < 3; round++) {
-        System.gc();
-        for (int i = 0; i < 200; i++) {
-          churn.add(m.create(1e30f));
-        }
-      }
+      List<NDArray> churn = churnNativeMemory(m);
       gc.backward(y);
       churn.forEach(NDArray::close);
     }
@@ -71,13 +80,7 @@ class ScalarsTest {
       ai.djl.ndarray.NDList out = enc.forward(ps, new ai.djl.ndarray.NDList(x), true);
       NDArray y = dec.forward(ps, new ai.djl.ndarray.NDList(out.get(0)), true).singletonOrThrow();
       NDArray loss = y.sub(x).square().mean().add(out.get(1));
-      List<NDArray> held = new ArrayList<>();
-      for (int round = 0; churn && round < 3; round++) {
-        System.gc();
-        for (int i = 0; i < 300; i++) {
-          held.add(m.create(1e30f));
-        }
-      }
+      List<NDArray> held = churn ? churnNativeMemory(m) : List.of();
       gc.backward(loss);
       held.forEach(NDArray::close);
     }
