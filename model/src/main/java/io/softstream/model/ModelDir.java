@@ -1,12 +1,14 @@
 package io.softstream.model;
 
 import ai.djl.MalformedModelException;
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Block;
 import ai.djl.nn.Parameter;
 import ai.djl.training.initializer.XavierInitializer;
+import ai.djl.util.Pair;
 import java.io.BufferedInputStream;
 import java.io.BufferedOutputStream;
 import java.io.DataInputStream;
@@ -16,6 +18,7 @@ import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.Map;
 
 /**
@@ -208,6 +211,30 @@ public final class ModelDir {
     try (OutputStream os = Files.newOutputStream(file);
         DataOutputStream out = new DataOutputStream(new BufferedOutputStream(os))) {
       block.saveParameters(out);
+    }
+  }
+
+  /**
+   * Copies every parameter of {@code from} into the parameter of the same name in {@code to} (which
+   * may have more); a missing name or another shape is an error.
+   */
+  public static void copyParams(Block from, Block to) {
+    Map<String, Parameter> target = new HashMap<>();
+    for (Pair<String, Parameter> p : to.getParameters()) {
+      target.put(p.getKey(), p.getValue());
+    }
+    for (Pair<String, Parameter> p : from.getParameters()) {
+      Parameter t = target.get(p.getKey());
+      NDArray src = p.getValue().getArray();
+      if (t == null || !t.getArray().getShape().equals(src.getShape())) {
+        throw new IllegalArgumentException(
+            "parameter "
+                + p.getKey()
+                + " "
+                + src.getShape()
+                + (t == null ? " has no counterpart" : " does not fit " + t.getArray().getShape()));
+      }
+      src.copyTo(t.getArray());
     }
   }
 

@@ -9,9 +9,11 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.AbstractBlock;
 import ai.djl.nn.Parameter;
+import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import ai.djl.training.ParameterStore;
+import ai.djl.training.initializer.ConstantInitializer;
 import ai.djl.training.initializer.TruncatedNormalInitializer;
 import ai.djl.util.PairList;
 import java.util.ArrayList;
@@ -23,8 +25,10 @@ import java.util.List;
  * <p>Input {@code zq [B, N, d]}. Sequence: P copies of {@code mask_token [D]} + {@code pos_embed
  * [P, D]}, then {@code latent_proj} Linear(d, D)(zq) + {@code latent_pos_embed [N, D]}; through
  * {@code block0..} and {@code norm}; the first P outputs -> {@code to_pixel} Linear(D, p*p*C) ->
- * unpatchify ({@link Patches}). Output {@code NDList(images [B, C, H, W])}, unclamped. No cls
- * token.
+ * unpatchify ({@link Patches}). With {@code dec_conv_kernel} k > 0 the pixel projection gets a
+ * residual: the P outputs laid out as their patch grid {@code [B, D, g, g]} -> k x k convolution
+ * ({@code conv_weight [p*p*C, D, k, k]}, {@code conv_bias}, zero padding, both zero-initialised) ->
+ * added per patch. Output {@code NDList(images [B, C, H, W])}, unclamped. No cls token.
  */
 public final class TokenDecoder extends AbstractBlock {
   private static final byte VERSION = 1;
@@ -37,6 +41,8 @@ public final class TokenDecoder extends AbstractBlock {
   private final List<PreNormBlock> blocks = new ArrayList<>();
   private final LayerNorm norm;
   private final Linear toPixel;
+  private final Parameter convWeight;
+  private final Parameter convBias;
 
   /** Builds an uninitialised decoder for {@code cfg}. */
   public TokenDecoder(TokenizerConfig cfg) {
@@ -63,6 +69,22 @@ public final class TokenDecoder extends AbstractBlock {
     }
     norm = addChildBlock("norm", PreNormBlock.layerNorm());
     toPixel = addChildBlock("to_pixel", Linear.builder().setUnits(cfg.patchDim()).build());
+    int k = cfg.decConvKernel();
+    // Raw (not WEIGHT) parameters: the model-wide Xavier initialiser must not replace the zeros
+    // that make a fine-tune from a decoder without the convolution start where that one ended.
+    convWeight =
+        k == 0
+            ? null
+            : addParameter(
+                Params.raw(
+                    "conv_weight",
+                    new Shape(cfg.patchDim(), d, k, k),
+                    new ConstantInitializer(0f)));
+    convBias =
+        k == 0
+            ? null
+            : addParameter(
+                Params.raw("conv_bias", new Shape(cfg.patchDim()), new ConstantInitializer(0f)));
   }
 
   /** The configuration this decoder was built from. */
@@ -92,8 +114,23 @@ public final class TokenDecoder extends AbstractBlock {
     }
     x = norm.forward(ps, new NDList(x), training).singletonOrThrow();
     x = x.get(new NDIndex(":, :" + p + ", :"));
-    x = toPixel.forward(ps, new NDList(x), training).singletonOrThrow();
-    return new NDList(Patches.unpatchify(x, cfg.patchSize(), cfg.channels()));
+    NDArray px = toPixel.forward(ps, new NDList(x), training).singletonOrThrow();
+    if (convWeight != null) {
+      int g = cfg.gridSize(), k = cfg.decConvKernel();
+      NDArray grid = x.reshape(b, g, g, cfg.decDim()).transpose(0, 3, 1, 2);
+      NDArray mix =
+          Conv2d.conv2d(
+                  grid,
+                  Params.local(ps, convWeight, m, training),
+                  Params.local(ps, convBias, m, training),
+                  new Shape(1, 1),
+                  new Shape(k / 2, k / 2),
+                  new Shape(1, 1),
+                  1)
+              .singletonOrThrow();
+      px = px.add(mix.transpose(0, 2, 3, 1).reshape(b, p, cfg.patchDim()));
+    }
+    return new NDList(Patches.unpatchify(px, cfg.patchSize(), cfg.channels()));
   }
 
   @Override

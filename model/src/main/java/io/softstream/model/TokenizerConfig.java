@@ -27,6 +27,9 @@ import com.fasterxml.jackson.annotation.JsonIgnoreProperties;
  * @param decDepth decoder blocks
  * @param decHeads decoder attention heads
  * @param mlpRatio MLP hidden width / model width
+ * @param decConvKernel 0 (none), or the odd side k of a k x k convolution over the decoder's patch
+ *     grid added to its pixel projection, so each patch's pixels also see its neighbours' features
+ *     (smooth ramps across patch borders come back as steps without it); zero-initialised
  */
 @JsonIgnoreProperties(ignoreUnknown = false)
 public record TokenizerConfig(
@@ -48,7 +51,52 @@ public record TokenizerConfig(
     int decDim,
     int decDepth,
     int decHeads,
-    int mlpRatio) {
+    int mlpRatio,
+    int decConvKernel) {
+
+  /** The configuration without a decoder convolution ({@code dec_conv_kernel} 0). */
+  public TokenizerConfig(
+      int imageSize,
+      int channels,
+      int patchSize,
+      int tokens,
+      int codeDim,
+      int codebookSize,
+      int numCodebooks,
+      float tau,
+      String quantizer,
+      float entropyWeight,
+      float entropyTemperature,
+      float commitmentWeight,
+      int encDim,
+      int encDepth,
+      int encHeads,
+      int decDim,
+      int decDepth,
+      int decHeads,
+      int mlpRatio) {
+    this(
+        imageSize,
+        channels,
+        patchSize,
+        tokens,
+        codeDim,
+        codebookSize,
+        numCodebooks,
+        tau,
+        quantizer,
+        entropyWeight,
+        entropyTemperature,
+        commitmentWeight,
+        encDim,
+        encDepth,
+        encHeads,
+        decDim,
+        decDepth,
+        decHeads,
+        mlpRatio,
+        0);
+  }
 
   /** Checks every field; a bad value names the field and the rule. */
   public TokenizerConfig {
@@ -66,6 +114,10 @@ public record TokenizerConfig(
     positive("dec_depth", decDepth);
     positive("dec_heads", decHeads);
     positive("mlp_ratio", mlpRatio);
+    if (decConvKernel < 0 || (decConvKernel > 0 && decConvKernel % 2 == 0)) {
+      throw new IllegalArgumentException(
+          "dec_conv_kernel must be 0 (none) or odd (1, 3, 5, ...), got " + decConvKernel);
+    }
     if (imageSize % patchSize != 0) {
       throw new IllegalArgumentException(
           "patch_size " + patchSize + " must divide image_size " + imageSize);
@@ -121,8 +173,44 @@ public record TokenizerConfig(
             decDim,
             decDepth,
             decHeads,
-            mlpRatio)
+            mlpRatio,
+            decConvKernel)
         .equals(o);
+  }
+
+  /**
+   * True when this configuration is {@code o} plus a decoder convolution: a run may start from
+   * {@code o}'s weights, the convolution starting at zero (the same decoder output at step 0).
+   */
+  public boolean addsDecoderConv(TokenizerConfig o) {
+    return o.decConvKernel == 0
+        && decConvKernel > 0
+        && o.withDecConvKernel(decConvKernel).sameArchitecture(this);
+  }
+
+  /** This configuration with another {@code dec_conv_kernel}. */
+  public TokenizerConfig withDecConvKernel(int k) {
+    return new TokenizerConfig(
+        imageSize,
+        channels,
+        patchSize,
+        tokens,
+        codeDim,
+        codebookSize,
+        numCodebooks,
+        tau,
+        quantizer,
+        entropyWeight,
+        entropyTemperature,
+        commitmentWeight,
+        encDim,
+        encDepth,
+        encHeads,
+        decDim,
+        decDepth,
+        decHeads,
+        mlpRatio,
+        k);
   }
 
   /** Patches per side. */

@@ -208,6 +208,32 @@ class BlocksTest {
   }
 
   @Test
+  void decoderConvolutionStartsAtZeroOverCopiedWeights() {
+    TokenizerConfig plain =
+        new TokenizerConfig(
+            16, 3, 4, 4, 4, 8, 2, 0.07f, "softvq", 0.01f, 0.01f, 0.25f, 16, 1, 2, 16, 1, 2, 2);
+    TokenizerConfig conv = plain.withDecConvKernel(3);
+    assertThat(conv.addsDecoderConv(plain)).isTrue();
+    assertThat(plain.addsDecoderConv(conv)).isFalse();
+    assertThat(conv.withDecConvKernel(5).addsDecoderConv(conv)).isFalse();
+    assertThatThrownBy(() -> plain.withDecConvKernel(2)).hasMessageContaining("dec_conv_kernel");
+    TokenDecoder a = ModelDir.newDecoder(plain, manager);
+    TokenDecoder b = ModelDir.newDecoder(conv, manager);
+    NDArray w = b.getParameters().get("conv_weight").getArray();
+    assertThat(w.getShape()).isEqualTo(new Shape(4 * 4 * 3, 16, 3, 3));
+    assertThat(w.abs().max().getFloat()).isZero();
+    ModelDir.copyParams(a, b);
+    NDArray z = manager.randomUniform(-1, 1, new Shape(2, 4, 4));
+    NDArray ya = a.forward(ps, new NDList(z), false).singletonOrThrow();
+    NDArray yb = b.forward(ps, new NDList(z), false).singletonOrThrow();
+    assertThat(yb.contentEquals(ya)).isTrue();
+    // Non-zero weights change the output.
+    w.addi(manager.randomNormal(0, 0.1f, w.getShape(), w.getDataType()));
+    assertThat(b.forward(ps, new NDList(z), false).singletonOrThrow().contentEquals(ya)).isFalse();
+    assertThatThrownBy(() -> ModelDir.copyParams(b, a)).hasMessageContaining("conv_weight");
+  }
+
+  @Test
   void unknownFormatVersionIsRejected(@TempDir Path dir) throws Exception {
     Files.writeString(
         dir.resolve("model.json"),

@@ -47,8 +47,15 @@ final class ModelCardText {
         .append("/")
         .append(c.decHeads())
         .append(" (width/depth/heads), patch ")
-        .append(c.patchSize())
-        .append(".\n\nFiles: `model.json` (machine-readable card, format_version ")
+        .append(c.patchSize());
+    if (c.decConvKernel() > 0) {
+      sb.append(", a ")
+          .append(c.decConvKernel())
+          .append("x")
+          .append(c.decConvKernel())
+          .append(" convolution over the decoder's patch grid added to its pixel projection");
+    }
+    sb.append(".\n\nFiles: `model.json` (machine-readable card, format_version ")
         .append(card.formatVersion())
         .append(
             "), `encoder.params`, `decoder.params` (DJL block parameters; see model/README.md for names"

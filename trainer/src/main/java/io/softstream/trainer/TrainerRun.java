@@ -135,7 +135,8 @@ public final class TrainerRun {
         // loss weights may differ, e.g. a lower tau for a sharper posterior).
         Path init = Path.of(cfg.initFrom());
         TokenizerConfig initCfg = ModelDir.readCard(init).tokenizerConfig();
-        if (!initCfg.sameArchitecture(mc)) {
+        boolean addsConv = mc.addsDecoderConv(initCfg);
+        if (!initCfg.sameArchitecture(mc) && !addsConv) {
           throw new IllegalArgumentException(
               "init_from "
                   + init
@@ -143,10 +144,17 @@ public final class TrainerRun {
                   + initCfg
                   + ", not the configured "
                   + mc
-                  + ": fine-tuning needs the same architecture");
+                  + ": fine-tuning needs the same architecture (or that one plus dec_conv_kernel)");
         }
         ModelDir.loadParams(enc, init.resolve(ModelDir.ENCODER), root);
-        ModelDir.loadParams(dec, init.resolve(ModelDir.DECODER), root);
+        if (addsConv) {
+          // Every weight but the new convolution, which starts at zero: step 0 decodes as init
+          // does.
+          TokenDecoder old = ModelDir.loadDecoder(init, root);
+          ModelDir.copyParams(old, dec);
+        } else {
+          ModelDir.loadParams(dec, init.resolve(ModelDir.DECODER), root);
+        }
       }
       if (resume) {
         startStep = readCheckpointHeader(ckpt, cfg);

@@ -3,7 +3,9 @@ package io.softstream.trainer;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import io.softstream.model.ModelCard;
 import io.softstream.model.ModelDir;
 import io.softstream.model.TokenDecoder;
@@ -130,6 +132,43 @@ class TrainerRunTest {
     assertThat(
             Files.mismatch(dir.resolve("outA/encoder.params"), dir.resolve("outB/encoder.params")))
         .isEqualTo(-1L);
+  }
+
+  @Test
+  void decoderConvolutionFineTunesFromAModelWithoutOne(@TempDir Path dir) throws Exception {
+    PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
+    TrainingReport base =
+        TrainerRun.run(tiny(dir, "softvq", 4).withOverrides(out(dir, "base")), quiet);
+    Map<String, String> conv =
+        Map.of("model.dec_conv_kernel", "3", "init_from", "\"" + dir.resolve("base") + "\"");
+    TrainingReport tuned =
+        TrainerRun.run(
+            tiny(dir, "softvq", 4).withOverrides(conv).withOverrides(out(dir, "tuned")), quiet);
+    assertThat(ModelDir.readCard(dir.resolve("tuned")).tokenizerConfig().decConvKernel())
+        .isEqualTo(3);
+    assertThat(dir.resolve("tuned/README.md"))
+        .content()
+        .contains("a 3x3 convolution over the decoder's patch grid");
+    try (NDManager m = NDManager.newBaseManager()) {
+      TokenDecoder dec = ModelDir.loadDecoder(dir.resolve("tuned"), m);
+      NDArray w = dec.getParameters().get("conv_weight").getArray();
+      assertThat(w.getShape()).isEqualTo(new Shape(8 * 8, 32, 3, 3));
+      assertThat(w.abs().max().getFloat()).as("the convolution learned").isPositive();
+    }
+    // A model with the convolution cannot start a run without it.
+    assertThatThrownBy(
+            () ->
+                TrainerRun.run(
+                    tiny(dir, "softvq", 1)
+                        .withOverrides(Map.of("init_from", "\"" + dir.resolve("tuned") + "\""))
+                        .withOverrides(out(dir, "back")),
+                    quiet))
+        .hasMessageContaining("fine-tuning needs the same architecture");
+    assertThat(tuned.finalLoss()).isFinite();
+  }
+
+  private static Map<String, String> out(Path dir, String name) {
+    return Map.of("output_dir", "\"" + dir.resolve(name) + "\"");
   }
 
   @Test

@@ -90,8 +90,22 @@ final class TokenizerGraphs {
     }
     x = t.layerNorm(x, "norm");
     x = g.node("Slice", List.of(x, g.ints(0), g.ints(np), g.ints(1)));
-    x = t.linear(x, "to_pixel", np);
-    x = g.node("Reshape", List.of(x, g.ints(-1, gs, gs, p, p, c.channels())));
+    String px = t.linear(x, "to_pixel", np);
+    int k = c.decConvKernel();
+    if (k > 0) {
+      String grid = g.node("Reshape", List.of(x, g.ints(-1, gs, gs, dim)));
+      grid = g.node("Transpose", List.of(grid), Attr.ints("perm", 0, 3, 1, 2));
+      String mix =
+          g.node(
+              "Conv",
+              List.of(grid, "conv_weight", "conv_bias"),
+              Attr.ints("kernel_shape", k, k),
+              Attr.ints("pads", k / 2, k / 2, k / 2, k / 2));
+      mix = g.node("Transpose", List.of(mix), Attr.ints("perm", 0, 2, 3, 1));
+      mix = g.node("Reshape", List.of(mix, g.ints(-1, np, c.patchDim())));
+      px = g.node("Add", List.of(px, mix));
+    }
+    x = g.node("Reshape", List.of(px, g.ints(-1, gs, gs, p, p, c.channels())));
     x = g.node("Transpose", List.of(x), Attr.ints("perm", 0, 5, 1, 3, 2, 4));
     x = g.node("Reshape", List.of(x, g.ints(-1, c.channels(), c.imageSize(), c.imageSize())));
     g.nodeNamed("images", "Clip", List.of(x, g.floatScalar(-1f), g.floatScalar(1f)));

@@ -45,6 +45,30 @@ class OnnxParityTest {
     }
   }
 
+  @ParameterizedTest
+  @ValueSource(ints = {4, 2})
+  void decoderConvolutionMatchesPyTorch(int patchSize) throws Exception {
+    // Patch 4: a 2x2 grid (padding reaches past every patch); patch 2: 4x4, with inner patches.
+    TokenizerConfig cfg =
+        new TokenizerConfig(
+            8, 3, patchSize, 4, 4, 8, 2, 0.07f, "softvq", 0.01f, 0.01f, 0.25f, 16, 1, 2, 16, 1, 2,
+            2, 3);
+    TestModels.create(dir, cfg, 12);
+    try (TokenizerRuntime pt = TokenizerRuntimes.open(dir, EngineKind.PYTORCH, Part.BOTH);
+        TokenizerRuntime ort =
+            TokenizerRuntimes.open(
+                dir, EngineKind.ONNXRUNTIME, Part.BOTH, new TokenizerRuntimes.Options(1))) {
+      for (int batch : new int[] {1, 3}) {
+        compare(
+            "conv p" + patchSize + " b" + batch,
+            pt,
+            ort,
+            TestModels.randomPixels(cfg, batch, 200 + batch),
+            batch);
+      }
+    }
+  }
+
   @Test
   void fashionMnistShapedModelMatchesPyTorchOnRealImages() throws Exception {
     Assumptions.assumeTrue(
