@@ -62,13 +62,18 @@ import java.util.Map;
  * @param evalImages held-out images for the final evaluation (0 = skip Evaluation)
  * @param probeTrainImages training images for the linear probe
  * @param initFrom model directory whose encoder/decoder weights start the run (fine-tuning; its
- *     architecture must equal {@code model}); null = fresh initialisation
+ *     architecture must equal {@code model}, or be it without {@code dec_conv_kernel}); null =
+ *     fresh initialisation
  * @param recLoss reconstruction loss: "mse" (the batch's mean squared error) or "log_mse" (the mean
  *     over images of log(mse_i + log_mse_eps): every image counts the same in dB, so a near-flat
  *     crop's small error is not drowned by a detailed crop's large one)
  * @param logMseEps the floor added to each image's MSE under "log_mse": it caps an image's weight
  *     where its PSNR passes 10 log10(4 / eps) (1e-5: ~56 dB; 1e-4: ~46 dB, more weight left for
  *     detailed crops)
+ * @param photoSyntheticFields "photos": share of the synthetic crops that are smooth colour fields
+ *     (three long cosine waves; two fifths of them in the std 12.75-25.5 bucket) instead of a flat
+ *     colour or a gentle ramp, so wide smooth shading of medium contrast is learnt too (0 = none,
+ *     as before)
  */
 public record TrainConfig(
     String name,
@@ -110,7 +115,8 @@ public record TrainConfig(
     int probeTrainImages,
     String initFrom,
     String recLoss,
-    float logMseEps) {
+    float logMseEps,
+    float photoSyntheticFields) {
 
   /** Checks ranges. */
   public TrainConfig {
@@ -146,6 +152,10 @@ public record TrainConfig(
     }
     if (!"mse".equals(recLoss) && !"log_mse".equals(recLoss)) {
       throw new IllegalArgumentException("rec_loss must be mse or log_mse, got " + recLoss);
+    }
+    if (photoSyntheticFields < 0 || photoSyntheticFields > 1) {
+      throw new IllegalArgumentException(
+          "photo_synthetic_fields must be in [0, 1], got " + photoSyntheticFields);
     }
     if (!(logMseEps > 0)) {
       throw new IllegalArgumentException("log_mse_eps must be > 0, got " + logMseEps);
@@ -205,7 +215,8 @@ public record TrainConfig(
         10000,
         null,
         "mse",
-        1e-5f);
+        1e-5f,
+        0f);
   }
 
   /** Reads a JSON file on top of {@link #defaults()}. */
@@ -325,6 +336,7 @@ public record TrainConfig(
         probeTrainImages,
         initFrom,
         recLoss,
-        logMseEps);
+        logMseEps,
+        photoSyntheticFields);
   }
 }

@@ -89,7 +89,11 @@ public final class TrainerRun {
                     out);
         if (trainData == null && (cfg.photoColourAugment() || cfg.photoSyntheticShare() > 0)) {
           PhotoCrops.augment(
-              train, cfg.photoColourAugment(), cfg.photoSyntheticShare(), cfg.seed());
+              train,
+              cfg.photoColourAugment(),
+              cfg.photoSyntheticShare(),
+              cfg.photoSyntheticFields(),
+              cfg.seed());
         }
       } else {
         Path dataDir = Path.of(cfg.dataDir());
@@ -466,6 +470,9 @@ public final class TrainerRun {
                   ? "; "
                       + cfg.photoSyntheticShare()
                       + " of the crops synthetic flat colours/gradients"
+                      + (cfg.photoSyntheticFields() > 0
+                          ? " (" + cfg.photoSyntheticFields() + " of them smooth colour fields)"
+                          : "")
                   : "")
               + (cfg.photoHeldoutSourceDirs() == null || cfg.photoHeldoutSourceDirs().isEmpty()
                   ? ""

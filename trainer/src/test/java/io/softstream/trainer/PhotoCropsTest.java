@@ -150,6 +150,57 @@ class PhotoCropsTest {
   }
 
   @Test
+  void smoothFieldsCoverTheMediumDetailBuckets() throws Exception {
+    Dataset plain = PhotoCrops.load(dirs, false, 40, 64, 512, 7, null);
+    Dataset old = PhotoCrops.load(dirs, false, 40, 64, 512, 7, null);
+    PhotoCrops.augment(old, true, 0.25f, 7);
+    Dataset none = PhotoCrops.load(dirs, false, 40, 64, 512, 7, null);
+    PhotoCrops.augment(none, true, 0.25f, 0f, 7);
+    assertThat(none.pixels()).as("field share 0 draws nothing more").isEqualTo(old.pixels());
+    // Fields only, on many crops: their std (grey levels, per channel) spreads over the buckets.
+    Dataset fields = new Dataset(new float[400 * 3 * 64 * 64], null, 3, 64);
+    PhotoCrops.augment(fields, false, 1f, 1f, 9);
+    int plane = 64 * 64, mid = 0, low = 0, high = 0;
+    for (int i = 0; i < 400; i++) {
+      // As Evaluation buckets crops: distance from each channel's own mean.
+      double var = 0;
+      for (int c = 0; c < 3; c++) {
+        double sum = 0, sq = 0;
+        for (int j = 0; j < plane; j++) {
+          double v = fields.pixels()[(i * 3 + c) * plane + j] * 127.5;
+          sum += v;
+          sq += v * v;
+        }
+        var += sq / plane - (sum / plane) * (sum / plane);
+      }
+      double std = Math.sqrt(Math.max(0, var / 3));
+      if (std >= 12.75 && std < 25.5) {
+        mid++;
+      } else if (std < 12.75) {
+        low++;
+      } else {
+        high++;
+      }
+    }
+    System.out.printf(
+        "smooth fields by std: <12.75 %d, 12.75-25.5 %d, >=25.5 %d%n", low, mid, high);
+    assertThat(mid).isGreaterThan(80);
+    assertThat(low).isGreaterThan(80);
+    // Neighbouring pixels differ little: smooth shading, not texture.
+    float[] p = fields.pixels();
+    double step = 0;
+    for (int row = 0; row < 400 * 3 * 64; row++) {
+      for (int x = 1; x < 64; x++) {
+        step += Math.abs(p[row * 64 + x] - p[row * 64 + x - 1]) * 127.5;
+      }
+    }
+    step /= 400 * 3 * 64 * 63;
+    System.out.printf("smooth fields: mean step between neighbours %.2f grey levels%n", step);
+    assertThat(step).isLessThan(2);
+    assertThat(plain.pixels()).isNotEqualTo(none.pixels());
+  }
+
+  @Test
   void augmentationPermutesOrInvertsColoursAndAddsFlatOrSmoothCrops() throws Exception {
     Dataset plain = PhotoCrops.load(dirs, false, 40, 64, 512, 7, null);
     Dataset aug = PhotoCrops.load(dirs, false, 40, 64, 512, 7, null);
