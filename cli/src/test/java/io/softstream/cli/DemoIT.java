@@ -28,7 +28,8 @@ class DemoIT {
   void demoStreamsRealImagesThroughWorkersAndReportsEveryOutcome() throws Exception {
     Path model = TestImages.tinyModel(dir.resolve("model"), TokenizerConfig.tiny("softvq"), "tiny");
     Path generator = TestImages.tinyGenerator(dir.resolve("generator"));
-    // The photos' own tokenizer: tiny as well, but in colour, and under its own name.
+    // The photos' own tokenizer: tiny as well, but in colour, under its own name and with the
+    // decoder convolution the shipped photo model has (its ONNX Conv runs in the decode worker).
     TokenizerConfig grey = TokenizerConfig.tiny("softvq");
     Path photoModel =
         TestImages.tinyModel(
@@ -52,7 +53,8 @@ class DemoIT {
                 grey.decDim(),
                 grey.decDepth(),
                 grey.decHeads(),
-                grey.mlpRatio()),
+                grey.mlpRatio(),
+                3),
             "tiny-photo");
     StringWriter out = new StringWriter();
     CommandLine cl = Softstream.commandLine();
