@@ -137,8 +137,7 @@ class TrainerRunTest {
   @Test
   void decoderConvolutionFineTunesFromAModelWithoutOne(@TempDir Path dir) throws Exception {
     PrintStream quiet = new PrintStream(new ByteArrayOutputStream());
-    TrainingReport base =
-        TrainerRun.run(tiny(dir, "softvq", 4).withOverrides(out(dir, "base")), quiet);
+    TrainerRun.run(tiny(dir, "softvq", 4).withOverrides(out(dir, "base")), quiet);
     Map<String, String> conv =
         Map.of("model.dec_conv_kernel", "3", "init_from", "\"" + dir.resolve("base") + "\"");
     TrainingReport tuned =
