@@ -7,11 +7,16 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Properties;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.common.Uuid;
 import org.slf4j.Logger;
@@ -206,8 +211,21 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
                 + " to pick new ports.");
       }
     } else {
-      port = requestedPort != 0 ? requestedPort : freePort();
-      controllerPort = freePort();
+      // Two free ports picked one after the other can be the same one (the CI saw it): hold
+      // each socket until both are chosen, and skip ports the caller already uses.
+      Set<Integer> taken = new HashSet<>(portsIn(overrides));
+      if (requestedPort != 0) {
+        taken.add(requestedPort);
+      }
+      List<ServerSocket> held = new ArrayList<>();
+      try {
+        port = requestedPort != 0 ? requestedPort : hold(held, taken);
+        controllerPort = hold(held, taken);
+      } finally {
+        for (ServerSocket s : held) {
+          s.close();
+        }
+      }
     }
     p.setProperty("port", Integer.toString(port));
     p.setProperty("controller.port", Integer.toString(controllerPort));
@@ -254,12 +272,26 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     }
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket()) {
+  static int hold(List<ServerSocket> held, Set<Integer> taken) throws IOException {
+    while (true) {
+      ServerSocket s = new ServerSocket();
       s.setReuseAddress(false);
       s.bind(new InetSocketAddress("127.0.0.1", 0));
-      return s.getLocalPort();
+      held.add(s);
+      if (taken.add(s.getLocalPort())) {
+        return s.getLocalPort();
+      }
     }
+  }
+
+  /** Ports named as host:port in override values, such as a second listener's. */
+  static Set<Integer> portsIn(Map<String, String> overrides) {
+    Set<Integer> ports = new HashSet<>();
+    Matcher m = Pattern.compile(":(\\d{1,5})\\b").matcher(String.join(" ", overrides.values()));
+    while (m.find()) {
+      ports.add(Integer.parseInt(m.group(1)));
+    }
+    return ports;
   }
 
   private static boolean isFree(int port) {

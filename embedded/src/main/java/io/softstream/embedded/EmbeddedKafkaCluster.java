@@ -2,7 +2,6 @@ package io.softstream.embedded;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -251,10 +250,11 @@ public final class EmbeddedKafkaCluster implements AutoCloseable {
     p.setProperty("cluster.id", clusterId);
     // Hold every socket until all are chosen, so no two nodes get the same port.
     List<ServerSocket> held = new ArrayList<>();
+    Set<Integer> taken = EmbeddedKafkaBroker.portsIn(overrides);
     try {
       for (int i = 0; i < size; i++) {
-        ports[i] = hold(held);
-        controllerPorts[i] = hold(held);
+        ports[i] = EmbeddedKafkaBroker.hold(held, taken);
+        controllerPorts[i] = EmbeddedKafkaBroker.hold(held, taken);
         p.setProperty("port." + (i + 1), Integer.toString(ports[i]));
         p.setProperty("controller.port." + (i + 1), Integer.toString(controllerPorts[i]));
       }
@@ -266,13 +266,6 @@ public final class EmbeddedKafkaCluster implements AutoCloseable {
     try (var out = Files.newOutputStream(f)) {
       p.store(out, "Ports and cluster id of the embedded Kafka cluster, reused on restart");
     }
-  }
-
-  private static int hold(List<ServerSocket> held) throws IOException {
-    ServerSocket s = new ServerSocket();
-    s.bind(new InetSocketAddress("127.0.0.1", 0));
-    held.add(s);
-    return s.getLocalPort();
   }
 
   private void writeConfig(int node) throws IOException {
