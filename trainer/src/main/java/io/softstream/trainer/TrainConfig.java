@@ -74,6 +74,9 @@ import java.util.Map;
  *     (three long cosine waves; two fifths of them in the std 12.75-25.5 bucket) instead of a flat
  *     colour or a gentle ramp, so wide smooth shading of medium contrast is learnt too (0 = none,
  *     as before)
+ * @param photoSyntheticEdges "photos": share of those smooth colour fields split by one sharp,
+ *     gently curved edge into two fields (ribbons and stripes with hard borders, which a held-out
+ *     package is full of; 0 = none, as before)
  */
 public record TrainConfig(
     String name,
@@ -116,7 +119,8 @@ public record TrainConfig(
     String initFrom,
     String recLoss,
     float logMseEps,
-    float photoSyntheticFields) {
+    float photoSyntheticFields,
+    float photoSyntheticEdges) {
 
   /** Checks ranges. */
   public TrainConfig {
@@ -156,6 +160,10 @@ public record TrainConfig(
     if (photoSyntheticFields < 0 || photoSyntheticFields > 1) {
       throw new IllegalArgumentException(
           "photo_synthetic_fields must be in [0, 1], got " + photoSyntheticFields);
+    }
+    if (photoSyntheticEdges < 0 || photoSyntheticEdges > 1) {
+      throw new IllegalArgumentException(
+          "photo_synthetic_edges must be in [0, 1], got " + photoSyntheticEdges);
     }
     if (!(logMseEps > 0)) {
       throw new IllegalArgumentException("log_mse_eps must be > 0, got " + logMseEps);
@@ -216,6 +224,7 @@ public record TrainConfig(
         null,
         "mse",
         1e-5f,
+        0f,
         0f);
   }
 
@@ -337,6 +346,7 @@ public record TrainConfig(
         initFrom,
         recLoss,
         logMseEps,
-        photoSyntheticFields);
+        photoSyntheticFields,
+        photoSyntheticEdges);
   }
 }

@@ -93,6 +93,7 @@ public final class TrainerRun {
               cfg.photoColourAugment(),
               cfg.photoSyntheticShare(),
               cfg.photoSyntheticFields(),
+              cfg.photoSyntheticEdges(),
               cfg.seed());
         }
       } else {
@@ -471,7 +472,13 @@ public final class TrainerRun {
                       + cfg.photoSyntheticShare()
                       + " of the crops synthetic flat colours/gradients"
                       + (cfg.photoSyntheticFields() > 0
-                          ? " (" + cfg.photoSyntheticFields() + " of them smooth colour fields)"
+                          ? " ("
+                              + cfg.photoSyntheticFields()
+                              + " of them smooth colour fields"
+                              + (cfg.photoSyntheticEdges() > 0
+                                  ? ", " + cfg.photoSyntheticEdges() + " of those split by an edge"
+                                  : "")
+                              + ")"
                           : "")
                   : "")
               + (cfg.photoHeldoutSourceDirs() == null || cfg.photoHeldoutSourceDirs().isEmpty()

@@ -167,18 +167,7 @@ class PhotoCropsTest {
     PhotoCrops.augment(fields, false, 1f, 1f, 9);
     int plane = 64 * 64, mid = 0, low = 0, high = 0;
     for (int i = 0; i < 400; i++) {
-      // As Evaluation buckets crops: distance from each channel's own mean.
-      double var = 0;
-      for (int c = 0; c < 3; c++) {
-        double sum = 0, sq = 0;
-        for (int j = 0; j < plane; j++) {
-          double v = fields.pixels()[(i * 3 + c) * plane + j] * 127.5;
-          sum += v;
-          sq += v * v;
-        }
-        var += sq / plane - (sum / plane) * (sum / plane);
-      }
-      double std = Math.sqrt(Math.max(0, var / 3));
+      double std = detail(fields.pixels(), i);
       if (std >= 12.75 && std < 25.5) {
         mid++;
       } else if (std < 12.75) {
@@ -203,6 +192,72 @@ class PhotoCropsTest {
     System.out.printf("smooth fields: mean step between neighbours %.2f grey levels%n", step);
     assertThat(step).isLessThan(2);
     assertThat(plain.pixels()).isNotEqualTo(none.pixels());
+  }
+
+  @Test
+  void edgeFieldsJoinTwoSmoothFieldsAlongOneSharpBorder() throws Exception {
+    Dataset old = fortyCrops();
+    PhotoCrops.augment(old, true, 0.25f, 0.5f, 7);
+    Dataset none = fortyCrops();
+    PhotoCrops.augment(none, true, 0.25f, 0.5f, 0f, 7);
+    assertThat(none.pixels()).as("edge share 0 draws nothing more").isEqualTo(old.pixels());
+    int n = 200, plane = 64 * 64;
+    Dataset smooth = new Dataset(new float[n * 3 * plane], null, 3, 64);
+    PhotoCrops.augment(smooth, false, 1f, 1f, 0f, 9);
+    Dataset edged = new Dataset(new float[n * 3 * plane], null, 3, 64);
+    PhotoCrops.augment(edged, false, 1f, 1f, 1f, 9);
+    // A crop's largest step between horizontal or vertical neighbours (grey levels, any channel).
+    int sharp = 0, smoothSharp = 0, mid = 0;
+    for (int i = 0; i < n; i++) {
+      double std = detail(edged.pixels(), i);
+      if (std >= 12.75 && std < 25.5) {
+        mid++;
+      }
+      if (largestStep(edged.pixels(), i) > 20) {
+        sharp++;
+      }
+      if (largestStep(smooth.pixels(), i) > 20) {
+        smoothSharp++;
+      }
+    }
+    System.out.printf(
+        "crops with a step over 20 grey levels: edged %d, smooth %d of %d; edged in std"
+            + " 12.75-25.5: %d%n",
+        sharp, smoothSharp, n, mid);
+    assertThat(mid).isGreaterThan(n / 4);
+    assertThat(sharp).isGreaterThan(n / 2);
+    assertThat(smoothSharp).isLessThan(n / 20);
+  }
+
+  /** A 64x64 RGB crop's std in grey levels, as Evaluation buckets crops (per-channel means). */
+  private static double detail(float[] p, int crop) {
+    int plane = 64 * 64;
+    double var = 0;
+    for (int c = 0; c < 3; c++) {
+      double sum = 0, sq = 0;
+      for (int j = 0; j < plane; j++) {
+        double v = p[(crop * 3 + c) * plane + j] * 127.5;
+        sum += v;
+        sq += v * v;
+      }
+      var += sq / plane - (sum / plane) * (sum / plane);
+    }
+    return Math.sqrt(Math.max(0, var / 3));
+  }
+
+  private static double largestStep(float[] p, int crop) {
+    double max = 0;
+    for (int c = 0; c < 3; c++) {
+      int base = (crop * 3 + c) * 64 * 64;
+      for (int y = 1; y < 64; y++) {
+        for (int x = 1; x < 64; x++) {
+          int i = base + y * 64 + x;
+          max = Math.max(max, Math.abs(p[i] - p[i - 1]) * 127.5);
+          max = Math.max(max, Math.abs(p[i] - p[i - 64]) * 127.5);
+        }
+      }
+    }
+    return max;
   }
 
   @Test
