@@ -213,7 +213,7 @@ public final class EmbeddedKafkaBroker implements AutoCloseable {
     } else {
       // Two free ports picked one after the other can be the same one (the CI saw it): hold
       // each socket until both are chosen, and skip ports the caller already uses.
-      Set<Integer> taken = new HashSet<>(portsIn(overrides));
+      Set<Integer> taken = portsIn(overrides);
       if (requestedPort != 0) {
         taken.add(requestedPort);
       }

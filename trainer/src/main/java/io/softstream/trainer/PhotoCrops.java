@@ -195,26 +195,11 @@ public final class PhotoCrops {
    * gradient (up to ±32 grey levels across the crop) around a colour drawn uniform in [-1.5, 1.5]
    * per channel and clipped to the cube, so a third of its channels sit at 0 or 255: the pictures
    * rarely reach the gamut's edge, and with colours uniform inside the cube alone flat saturated
-   * colours (pure blue, cyan, yellow) still came back at 28-31 dB against 54-61 dB for greys.
-   */
-  public static void augment(Dataset d, boolean colour, float syntheticShare, long seed) {
-    augment(d, colour, syntheticShare, 0f, seed);
-  }
-
-  /**
-   * As {@link #augment(Dataset, boolean, float, long)}, with a {@code fieldShare} of the synthetic
-   * crops a smooth colour field ({@link #smoothField}) instead; with 0 the crops are exactly those
-   * of the shorter form (no extra draws).
-   */
-  public static void augment(
-      Dataset d, boolean colour, float syntheticShare, float fieldShare, long seed) {
-    augment(d, colour, syntheticShare, fieldShare, 0f, seed);
-  }
-
-  /**
-   * As {@link #augment(Dataset, boolean, float, float, long)}, with an {@code edgeShare} of the
-   * smooth fields split by a sharp edge ({@link #edgeField}); with 0 the crops are exactly those of
-   * the shorter form.
+   * colours (pure blue, cyan, yellow) still came back at 28-31 dB against 54-61 dB for greys. A
+   * {@code fieldShare} of the synthetic crops is a smooth colour field ({@link #smoothField})
+   * instead, and an {@code edgeShare} of those is split by a sharp edge ({@link #edgeField}). A
+   * share of 0 draws nothing from the generator, so runs from before a share existed reproduce
+   * exactly (PhotoCropsTest pins both).
    */
   public static void augment(
       Dataset d,
